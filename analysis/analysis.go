@@ -1,0 +1,112 @@
+// Package analysis holds the record of one analysis: which package was
+// detonated, how each phase ended, the verdict and the rule hits with their
+// evidence. It is the document `fumehood analyze --json` prints and the API
+// serves. It imports only trace.
+package analysis
+
+import (
+	"time"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Verdict is the judgement of an analysis.
+type Verdict string
+
+// Verdicts, from best to worst.
+const (
+	Benign     Verdict = "benign"
+	Suspicious Verdict = "suspicious"
+	Malicious  Verdict = "malicious"
+)
+
+// ExitCode is the process exit code `fumehood analyze` uses for v, so that
+// it can gate CI: 0 benign, 1 suspicious, 2 malicious.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case Benign:
+		return 0
+	case Suspicious:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Severity ranks a rule hit.
+type Severity string
+
+// Severities, from least to most severe.
+const (
+	Info     Severity = "info"
+	Low      Severity = "low"
+	Medium   Severity = "medium"
+	High     Severity = "high"
+	Critical Severity = "critical"
+)
+
+// Package identifies the analysed artifact.
+type Package struct {
+	Ecosystem string `json:"ecosystem"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	// Digest is the artifact's sha256, "sha256:<hex>".
+	Digest string `json:"digest"`
+}
+
+// Hit is one rule that matched, with the events that are its evidence.
+type Hit struct {
+	Rule      string   `json:"rule"`
+	Severity  Severity `json:"severity"`
+	Technique string   `json:"technique,omitempty"` // MITRE ATT&CK id
+	Summary   string   `json:"summary"`
+	// Evidence holds one readable line per evidence event; Events holds
+	// their sequence numbers in the trace.
+	Evidence []string `json:"evidence"`
+	Events   []uint64 `json:"events,omitempty"`
+}
+
+// Phase is how one phase of the detonation ended.
+type Phase struct {
+	Name       string   `json:"name"`
+	Command    []string `json:"command,omitempty"`
+	ExitCode   int      `json:"exit_code"`
+	TimedOut   bool     `json:"timed_out"`
+	OOMKilled  bool     `json:"oom_killed,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
+	Events     int      `json:"events"`
+	Lost       uint64   `json:"lost"`
+	// Survivors counts processes still alive when the grace period ended.
+	Survivors int `json:"survivors,omitempty"`
+	// Output is the tail of the phase's stdout and stderr.
+	Output string `json:"output,omitempty"`
+}
+
+// Analysis is the record of one analysis.
+type Analysis struct {
+	ID       string    `json:"id"`
+	Package  Package   `json:"package"`
+	Verdict  Verdict   `json:"verdict"`
+	Score    int       `json:"score"`
+	Hits     []Hit     `json:"hits"`
+	Phases   []Phase   `json:"phases"`
+	Rules    string    `json:"rules_version"`
+	Sandbox  Sandbox   `json:"sandbox"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+
+	// Trace is the full trace; it is stored apart from the record and
+	// left out of the JSON document.
+	Trace *trace.Trace `json:"-"`
+}
+
+// Sandbox records the conditions a package ran under, so that a reader can
+// weigh what it did and did not do.
+type Sandbox struct {
+	Image    string   `json:"image"`
+	Probes   []string `json:"probes"`
+	Network  string   `json:"network"`
+	CI       bool     `json:"ci_env"`
+	Hostname string   `json:"hostname"`
+	User     string   `json:"user"`
+}

@@ -1,0 +1,189 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind names what an Event records.
+type Kind string
+
+// Event kinds. Probe events come from eBPF; Lost is written by the ring
+// buffer reader when the kernel could not deliver events.
+const (
+	KindExec    Kind = "exec"    // a process image was replaced: Path, Argv, Cwd
+	KindFork    Kind = "fork"    // a process was created: ChildPID, ChildStart
+	KindExit    Kind = "exit"    // a process ended: ExitCode, Signal
+	KindOpen    Kind = "open"    // openat/openat2: Path, Flags, Mode, Ret
+	KindUnlink  Kind = "unlink"  // unlink/unlinkat/rmdir: Path, Ret
+	KindRename  Kind = "rename"  // rename/renameat/renameat2: Path -> Path2, Ret
+	KindChmod   Kind = "chmod"   // chmod/fchmodat: Path, Mode, Ret
+	KindConnect Kind = "connect" // connect: Addr, Port, Family, Ret
+	KindLost    Kind = "lost"    // events the kernel dropped: Count
+
+	// Sinkhole captures: what the package sent over the network. They
+	// carry no process fields; Addr and Port are the destination the
+	// package dialled.
+	KindDNS  Kind = "dns"  // a query: Name, QType
+	KindHTTP Kind = "http" // a request: Method, Name (Host), URI, Headers, Data (body head)
+	KindTLS  Kind = "tls"  // a TLS handshake: Name (SNI)
+	KindTCP  Kind = "tcp"  // a TCP connection that spoke no HTTP: Data (first bytes)
+	KindUDP  Kind = "udp"  // a datagram to a port other than DNS: Data
+)
+
+// Open flags the rules care about (the values of <fcntl.h> on Linux).
+const (
+	OWronly = 0x1
+	ORdwr   = 0x2
+	OCreat  = 0x40
+	OTrunc  = 0x200
+	OAppend = 0x400
+)
+
+// Event is one observed action of a sandboxed process. It is flat on
+// purpose: rules address its fields directly and the hot path decodes
+// millions of them. Fields that do not apply to a Kind are zero and left out
+// of the JSON form.
+type Event struct {
+	Seq   uint64    `json:"seq"`             // order within the trace, from 1
+	Time  time.Time `json:"time"`            // wall clock
+	Phase string    `json:"phase,omitempty"` // install, import, ...
+	Kind  Kind      `json:"kind"`
+
+	PID      uint32 `json:"pid"`             // thread id
+	TGID     uint32 `json:"tgid"`            // process id
+	PPID     uint32 `json:"ppid,omitempty"`  // parent's tgid
+	UID      uint32 `json:"uid"`             // real uid
+	Comm     string `json:"comm,omitempty"`  // task name, 15 bytes at most
+	CgroupID uint64 `json:"cgroup,omitempty"`
+	// Start is the process's start time (ns since boot); with TGID it
+	// identifies the process.
+	Start uint64 `json:"start,omitempty"`
+
+	Path  string   `json:"path,omitempty"`  // exec: the file executed; file events: the path argument
+	Path2 string   `json:"path2,omitempty"` // rename/link: the new path
+	Argv  []string `json:"argv,omitempty"`  // exec
+	Cwd   string   `json:"cwd,omitempty"`   // exec, and relative file paths
+	Flags int64    `json:"flags,omitempty"` // open flags
+	Mode  uint32   `json:"mode,omitempty"`  // open/chmod mode
+	Ret   int64    `json:"ret,omitempty"`   // syscall result: fd, 0 or -errno
+
+	ChildPID   uint32 `json:"child_pid,omitempty"`   // fork
+	ChildStart uint64 `json:"child_start,omitempty"` // fork
+	ExitCode   int32  `json:"exit_code,omitempty"`   // exit
+	Signal     int32  `json:"signal,omitempty"`      // exit: the signal that killed the process
+
+	Family uint16 `json:"family,omitempty"` // connect: 2 (inet) or 10 (inet6); 1 (unix)
+	Addr   string `json:"addr,omitempty"`   // connect: IP address or unix socket path
+	Port   uint16 `json:"port,omitempty"`
+
+	Count uint64 `json:"count,omitempty"` // lost: number of events dropped
+
+	Name    string   `json:"name,omitempty"`    // dns: query name; http: Host; tls: SNI
+	QType   string   `json:"qtype,omitempty"`   // dns: A, AAAA, TXT, ...
+	Method  string   `json:"method,omitempty"`  // http
+	URI     string   `json:"uri,omitempty"`     // http: request target
+	Headers []string `json:"headers,omitempty"` // http: "Key: value", in order
+	Data    []byte   `json:"data,omitempty"`    // http body head, tcp/udp payload head
+}
+
+// Proc returns the identity of the process that caused e.
+func (e *Event) Proc() ProcKey { return ProcKey{TGID: e.TGID, Start: e.Start} }
+
+// Failed reports whether the syscall behind e returned an error.
+func (e *Event) Failed() bool { return e.Ret < 0 }
+
+// Writes reports whether an open event asked for write access or creation.
+func (e *Event) Writes() bool {
+	return e.Kind == KindOpen && e.Flags&(OWronly|ORdwr|OCreat|OTrunc|OAppend) != 0
+}
+
+// Remote reports whether a connect event targets an address off the
+// machine: not loopback, not unspecified, not a unix socket.
+func (e *Event) Remote() bool {
+	if e.Kind != KindConnect || (e.Family != 2 && e.Family != 10) {
+		return false
+	}
+	a, err := netip.ParseAddr(e.Addr)
+	if err != nil {
+		return false
+	}
+	return !a.IsLoopback() && !a.IsUnspecified()
+}
+
+// String renders e as one evidence line: what a person reads in a report.
+func (e *Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s pid=%d comm=%s ", e.Seq, e.Kind, e.TGID, e.Comm)
+	switch e.Kind {
+	case KindExec:
+		fmt.Fprintf(&b, "%s %s", e.Path, quoteArgv(e.Argv))
+		if e.Cwd != "" {
+			fmt.Fprintf(&b, " cwd=%s", e.Cwd)
+		}
+	case KindFork:
+		fmt.Fprintf(&b, "child=%d", e.ChildPID)
+	case KindExit:
+		fmt.Fprintf(&b, "code=%d", e.ExitCode)
+		if e.Signal != 0 {
+			fmt.Fprintf(&b, " signal=%d", e.Signal)
+		}
+	case KindOpen:
+		fmt.Fprintf(&b, "%s flags=%#x", e.Path, e.Flags)
+	case KindRename:
+		fmt.Fprintf(&b, "%s -> %s", e.Path, e.Path2)
+	case KindChmod:
+		fmt.Fprintf(&b, "%s mode=%#o", e.Path, e.Mode)
+	case KindConnect:
+		if e.Family == 1 {
+			fmt.Fprintf(&b, "unix:%s", e.Addr)
+		} else {
+			b.WriteString(netip.AddrPortFrom(parseAddr(e.Addr), e.Port).String())
+		}
+	case KindLost:
+		fmt.Fprintf(&b, "count=%d", e.Count)
+	case KindDNS:
+		fmt.Fprintf(&b, "%s %s", e.QType, e.Name)
+	case KindHTTP:
+		fmt.Fprintf(&b, "%s http://%s%s", e.Method, e.Name, e.URI)
+		if len(e.Data) > 0 {
+			fmt.Fprintf(&b, " body=%q", truncate(e.Data, 120))
+		}
+	case KindTLS:
+		fmt.Fprintf(&b, "sni=%s", e.Name)
+	case KindTCP, KindUDP:
+		fmt.Fprintf(&b, "%s %q", netip.AddrPortFrom(parseAddr(e.Addr), e.Port), truncate(e.Data, 120))
+	default:
+		b.WriteString(e.Path)
+	}
+	if e.Ret < 0 {
+		fmt.Fprintf(&b, " = %d", e.Ret)
+	}
+	return b.String()
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+func parseAddr(s string) netip.Addr {
+	a, _ := netip.ParseAddr(s)
+	return a
+}
+
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\") {
+			a = strconv.Quote(a)
+		}
+		q[i] = a
+	}
+	return "[" + strings.Join(q, " ") + "]"
+}

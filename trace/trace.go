@@ -1,0 +1,46 @@
+package trace
+
+// Trace is everything observed during one analysis: the events of every
+// phase, in order, numbered from 1.
+type Trace struct {
+	Events []Event `json:"events"`
+}
+
+// Append adds the events of one phase, stamping each with the phase name
+// and the next sequence number. The events are copied.
+func (t *Trace) Append(phase string, events []Event) {
+	next := uint64(len(t.Events)) + 1
+	for _, e := range events {
+		e.Phase = phase
+		e.Seq = next
+		next++
+		t.Events = append(t.Events, e)
+	}
+}
+
+// Lost returns the number of events the kernel dropped, over all phases.
+func (t *Trace) Lost() uint64 {
+	var n uint64
+	for i := range t.Events {
+		if t.Events[i].Kind == KindLost {
+			n += t.Events[i].Count
+		}
+	}
+	return n
+}
+
+// Event returns the event with sequence number seq, or nil.
+func (t *Trace) Event(seq uint64) *Event {
+	if seq == 0 || seq > uint64(len(t.Events)) {
+		return nil
+	}
+	if e := &t.Events[seq-1]; e.Seq == seq {
+		return e
+	}
+	for i := range t.Events {
+		if t.Events[i].Seq == seq {
+			return &t.Events[i]
+		}
+	}
+	return nil
+}
