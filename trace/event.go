@@ -53,11 +53,11 @@ type Event struct {
 	Phase string    `json:"phase,omitempty"` // install, import, ...
 	Kind  Kind      `json:"kind"`
 
-	PID      uint32 `json:"pid"`             // thread id
-	TGID     uint32 `json:"tgid"`            // process id
-	PPID     uint32 `json:"ppid,omitempty"`  // parent's tgid
-	UID      uint32 `json:"uid"`             // real uid
-	Comm     string `json:"comm,omitempty"`  // task name, 15 bytes at most
+	PID      uint32 `json:"pid"`            // thread id
+	TGID     uint32 `json:"tgid"`           // process id
+	PPID     uint32 `json:"ppid,omitempty"` // parent's tgid
+	UID      uint32 `json:"uid"`            // real uid
+	Comm     string `json:"comm,omitempty"` // task name, 15 bytes at most
 	CgroupID uint64 `json:"cgroup,omitempty"`
 	// Start is the process's start time (ns since boot); with TGID it
 	// identifies the process.
