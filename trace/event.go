@@ -23,6 +23,9 @@ const (
 	KindChmod   Kind = "chmod"   // chmod/fchmodat: Path, Mode, Ret
 	KindConnect Kind = "connect" // connect: Addr, Port, Family, Ret
 	KindLost    Kind = "lost"    // events the kernel dropped: Count
+	// KindAlive marks a process still running when its phase ended (it was
+	// then killed): TGID, Comm, Path (its executable) and Argv.
+	KindAlive Kind = "alive"
 
 	// Sinkhole captures: what the package sent over the network. They
 	// carry no process fields; Addr and Port are the destination the
@@ -145,6 +148,8 @@ func (e *Event) String() string {
 		}
 	case KindLost:
 		fmt.Fprintf(&b, "count=%d", e.Count)
+	case KindAlive:
+		fmt.Fprintf(&b, "still running at phase end: %s %s", e.Path, quoteArgv(e.Argv))
 	case KindDNS:
 		fmt.Fprintf(&b, "%s %s", e.QType, e.Name)
 	case KindHTTP:
