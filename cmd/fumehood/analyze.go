@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/trace"
+)
+
+func isBadInput(err error) bool {
+	for _, target := range []error{ecosystem.ErrBadSpec, ecosystem.ErrBadArtifact, ecosystem.ErrNotFound, ecosystem.ErrTooLarge} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdAnalyze(ctx context.Context, e *env, args []string) (int, error) {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: fumehood analyze [flags] npm:NAME@VERSION | pypi:NAME==VERSION | FILE.tgz|.tar.gz|.whl | DIR")
+		fs.PrintDefaults()
+	}
+	var o machineOpts
+	o.register(fs)
+	asJSON := fs.Bool("json", false, "print the analysis as one JSON document")
+	traceFile := fs.String("trace", "", "write the full trace to `FILE` as JSONL")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, nil
+		}
+		return 0, usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 0, usagef("want exactly one target, got %d", fs.NArg())
+	}
+	target, err := ecosystem.Parse(fs.Arg(0))
+	if err != nil {
+		return 0, err
+	}
+	m, err := o.open(ctx, e.log)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	a, err := m.pipeline.Analyze(ctx, target)
+	if err != nil {
+		return 0, err
+	}
+	if *traceFile != "" {
+		if err := writeTrace(*traceFile, a.Trace); err != nil {
+			return 0, err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(a); err != nil {
+			return 0, err
+		}
+	} else {
+		printSummary(e.stdout, a)
+	}
+	return a.Verdict.ExitCode(), nil
+}
+
+func writeTrace(path string, t *trace.Trace) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("trace file: %w", err)
+	}
+	if err := trace.Encode(f, t.Events); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// printSummary writes the report a person reads on a terminal.
+func printSummary(w io.Writer, a *analysis.Analysis) {
+	p := a.Package
+	fmt.Fprintf(w, "%s:%s@%s  %s\n", p.Ecosystem, p.Name, p.Version, p.Digest)
+	fmt.Fprintf(w, "analysis %s\n\n", a.ID)
+	fmt.Fprintf(w, "verdict: %s (score %d, rules %s)\n\n", strings.ToUpper(string(a.Verdict)), a.Score, a.Rules)
+	fmt.Fprintln(w, "phases:")
+	for _, ph := range a.Phases {
+		state := fmt.Sprintf("exit %d", ph.ExitCode)
+		if ph.TimedOut {
+			state = "timed out"
+		}
+		if ph.OOMKilled {
+			state += ", out of memory"
+		}
+		fmt.Fprintf(w, "  %-8s %-12s %8s  events %-6d lost %d", ph.Name, state, (time.Duration(ph.DurationMS) * time.Millisecond).String(), ph.Events, ph.Lost)
+		if ph.Survivors > 0 {
+			fmt.Fprintf(w, "  still running at end: %d", ph.Survivors)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(a.Hits) == 0 {
+		fmt.Fprintln(w, "\nno rule hits")
+		return
+	}
+	fmt.Fprintln(w, "\nhits:")
+	for _, h := range a.Hits {
+		fmt.Fprintf(w, "  [%s] %s", h.Severity, h.Rule)
+		if h.Technique != "" {
+			fmt.Fprintf(w, " (%s)", h.Technique)
+		}
+		fmt.Fprintf(w, ": %s\n", h.Summary)
+		for _, ev := range h.Evidence {
+			fmt.Fprintf(w, "      %s\n", ev)
+		}
+	}
+}

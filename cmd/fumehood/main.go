@@ -1,0 +1,100 @@
+// Command fumehood detonates open-source packages in a sandbox, records what
+// they do with eBPF, and judges the trace. This package only wires the
+// others together; see README.md for the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes above the verdict codes (0 benign, 1 suspicious, 2 malicious).
+const (
+	exitBadInput = 3 // the user's input is wrong: spec, artifact, flags
+	exitInfra    = 4 // the machine is not ready: containerd, image, BPF, ...
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, env *env, args []string) (int, error)
+}
+
+func commands() []command {
+	return []command{
+		{"analyze", "detonate one package and print its verdict", cmdAnalyze},
+		{"image", "build or import the sandbox image", cmdImage},
+		{"rules", "list or test the detection rules", cmdRules},
+	}
+}
+
+// env is what a command reads and writes besides its arguments.
+type env struct {
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, e *env, args []string) int {
+	level := slog.LevelWarn
+	if os.Getenv("FUMEHOOD_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	e.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return exitBadInput
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		code, err := c.run(ctx, e, args[1:])
+		if err != nil {
+			fmt.Fprintf(e.stderr, "fumehood %s: %v\n", c.name, err)
+			return errorCode(err)
+		}
+		return code
+	}
+	fmt.Fprintf(e.stderr, "fumehood: unknown command %q\n", args[0])
+	usage(e.stderr)
+	return exitBadInput
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: fumehood COMMAND [flags] [args]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'fumehood COMMAND -h' for a command's flags.")
+}
+
+// errorCode maps an error to an exit code: bad input 3, everything else 4.
+func errorCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || isBadInput(err) {
+		return exitBadInput
+	}
+	return exitInfra
+}

@@ -1,0 +1,293 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/honeytoken"
+	"github.com/fumehood/fumehood/rules"
+	"github.com/fumehood/fumehood/sandbox"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Sandbox runs phases in containers (sandbox.Sandbox).
+type Sandbox interface {
+	NewWorkspace(id string, sizeBytes int64) (*sandbox.Workspace, error)
+	Run(ctx context.Context, p sandbox.Phase, beforeMain func(cgroupID uint64) error) (sandbox.Result, error)
+}
+
+// Tracer records the processes of one cgroup.
+type Tracer interface {
+	Watch(cgroupID uint64) (Recording, error)
+	Probes() []string
+}
+
+// Recording is one cgroup's recording; Stop ends it and returns its events.
+type Recording interface {
+	Stop() ([]trace.Event, error)
+}
+
+// Network gives each analysis its own sinkhole network.
+type Network interface {
+	Start(ctx context.Context, name string) (Sinkhole, error)
+}
+
+// Sinkhole is one analysis's network: the namespace its containers join,
+// the resolver they use, the CA they trust, and what it captured.
+type Sinkhole interface {
+	NetNSPath() string
+	ResolvConf() string
+	CACertPEM() []byte
+	Events() []trace.Event
+	Close() error
+}
+
+// Config is how the pipeline runs an analysis.
+type Config struct {
+	Ecosystem ecosystem.Config
+	// WorkDir holds per-analysis downloads; each analysis removes its own.
+	WorkDir        string
+	Image          string
+	Limits         sandbox.Limits
+	WorkspaceBytes int64
+	PhaseTimeout   time.Duration
+	Grace          time.Duration
+	// OutputBytes bounds the output kept per phase.
+	OutputBytes int
+	Logger      *slog.Logger
+}
+
+// DefaultConfig returns the limits documented in README.md.
+func DefaultConfig() Config {
+	return Config{
+		WorkDir:        "/var/lib/fumehood/work",
+		Limits:         sandbox.Limits{MemoryBytes: 1 << 30, Pids: 256, CPUs: 1},
+		WorkspaceBytes: 1 << 30,
+		PhaseTimeout:   3 * time.Minute,
+		Grace:          5 * time.Second,
+		OutputBytes:    16 << 10,
+	}
+}
+
+// Pipeline analyses packages.
+type Pipeline struct {
+	cfg     Config
+	sandbox Sandbox
+	tracer  Tracer
+	network Network // nil: loopback only
+	rules   *rules.Set
+	log     *slog.Logger
+}
+
+// New returns a pipeline. network may be nil: the containers then get a
+// network namespace with loopback only.
+func New(cfg Config, sb Sandbox, tr Tracer, network Network, rs *rules.Set) *Pipeline {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Pipeline{cfg: cfg, sandbox: sb, tracer: tr, network: network, rules: rs, log: log}
+}
+
+// The developer the sandbox pretends to be.
+const (
+	user     = "alex"
+	uid      = 1000
+	home     = "/home/alex"
+	hostname = "alex-xps13"
+	gitHost  = "git.corp.internal"
+	caPath   = "/usr/local/share/ca-certificates/corp-root.crt"
+)
+
+// Analyze runs one analysis of t from fetch to verdict.
+func (p *Pipeline) Analyze(ctx context.Context, t ecosystem.Target) (*analysis.Analysis, error) {
+	a := &analysis.Analysis{ID: uuid.NewString(), Started: time.Now().UTC()}
+	log := p.log.With("analysis", a.ID)
+	dir := filepath.Join(p.cfg.WorkDir, a.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	art, err := ecosystem.Fetch(ctx, p.cfg.Ecosystem, t, dir)
+	if err != nil {
+		return nil, err
+	}
+	a.Package = analysis.Package{Ecosystem: art.Ecosystem, Name: art.Name, Version: art.Version, Digest: art.Digest}
+	log.InfoContext(ctx, "fetched", "package", a.Package)
+
+	ws, err := p.sandbox.NewWorkspace(a.ID, p.cfg.WorkspaceBytes)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: %w", err)
+	}
+	defer ws.Close()
+	hostHome := filepath.Join(ws.Dir, "home")
+	layout, err := p.plant(ctx, art, hostHome)
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := ecosystem.Commands(art, layout)
+	if err != nil {
+		return nil, err
+	}
+
+	mounts := []sandbox.Mount{
+		{Source: hostHome, Target: home},
+		{Source: filepath.Join(ws.Dir, "tmp"), Target: "/tmp"},
+	}
+	env := baseEnv()
+	hs, err := honeytoken.Generate(rand.Reader, p.profile())
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFiles(hostHome, hs.Files); err != nil {
+		return nil, err
+	}
+	env = append(env, hs.Env...)
+
+	var netns string
+	a.Sandbox = analysis.Sandbox{Image: p.cfg.Image, Probes: p.tracer.Probes(), Network: "loopback only", Hostname: hostname, User: user}
+	var sink Sinkhole
+	if p.network != nil {
+		sink, err = p.network.Start(ctx, a.ID)
+		if err != nil {
+			return nil, fmt.Errorf("sinkhole: %w", err)
+		}
+		defer sink.Close()
+		netns = sink.NetNSPath()
+		a.Sandbox.Network = "sinkhole"
+		mounts = append(mounts, sandbox.Mount{Source: sink.ResolvConf(), Target: "/etc/resolv.conf", ReadOnly: true})
+		if pem := sink.CACertPEM(); len(pem) > 0 {
+			m, err := trustCA(ws.Dir, pem)
+			if err != nil {
+				return nil, err
+			}
+			mounts = append(mounts, m...)
+			env = append(env, "NODE_EXTRA_CA_CERTS="+caPath)
+		}
+	}
+
+	tr := &trace.Trace{}
+	captured := 0
+	for _, c := range cmds {
+		ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
+			Args: c.Argv, Env: append(slices.Clone(env), c.Env...), Cwd: c.Cwd,
+			Mounts: mounts, NetNS: netns,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("phase %s: %w", c.Phase, err)
+		}
+		if sink != nil {
+			all := sink.Events()
+			events = mergeByTime(events, all[captured:])
+			captured = len(all)
+		}
+		ph.Events = len(events)
+		tr.Append(c.Phase, events)
+		a.Phases = append(a.Phases, ph)
+		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)
+	}
+
+	j := p.rules.Judge(tr)
+	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
+	a.Trace = tr
+	a.Finished = time.Now().UTC()
+	return a, nil
+}
+
+// runPhase runs one command in a fresh container while the tracer records
+// it, and returns how it ended with its events (survivors appended as
+// alive events).
+func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command, ph sandbox.Phase) (analysis.Phase, []trace.Event, error) {
+	out := newTail(p.cfg.OutputBytes)
+	ph.ID = id + "-" + c.Phase
+	ph.User = fmt.Sprintf("%d:%d", uid, uid)
+	ph.Hostname = hostname
+	ph.Limits = p.cfg.Limits
+	ph.Timeout = p.cfg.PhaseTimeout
+	ph.Grace = p.cfg.Grace
+	ph.Output = out
+	var rec Recording
+	res, err := p.sandbox.Run(ctx, ph, func(cg uint64) error {
+		r, err := p.tracer.Watch(cg)
+		rec = r
+		return err
+	})
+	var events []trace.Event
+	if rec != nil {
+		evs, serr := rec.Stop()
+		events = evs
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return analysis.Phase{}, nil, err
+	}
+	now := time.Now()
+	for _, s := range res.Survivors {
+		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})
+	}
+	var lost uint64
+	for i := range events {
+		if events[i].Kind == trace.KindLost {
+			lost += events[i].Count
+		}
+	}
+	return analysis.Phase{
+		Name: c.Phase, Command: c.Argv, ExitCode: res.ExitCode, TimedOut: res.TimedOut, OOMKilled: res.OOMKilled,
+		DurationMS: res.Duration.Milliseconds(), Lost: lost, Survivors: len(res.Survivors), Output: out.String(),
+	}, events, nil
+}
+
+func (p *Pipeline) profile() honeytoken.Profile {
+	return honeytoken.Profile{User: user, Home: home, Hostname: hostname, NPMRegistryHost: hostOf(p.cfg.Ecosystem.NPMRegistry), GitHost: gitHost}
+}
+
+// mergeByTime merges two time-ordered event lists.
+func mergeByTime(a, b []trace.Event) []trace.Event {
+	out := make([]trace.Event, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if b[j].Time.Before(a[i].Time) {
+			out = append(out, b[j])
+			j++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// tail keeps the last n bytes written to it.
+type tail struct {
+	n   int
+	buf bytes.Buffer
+}
+
+func newTail(n int) *tail { return &tail{n: n} }
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.buf.Write(b)
+	if over := t.buf.Len() - t.n; over > 0 {
+		t.buf.Next(over)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string { return t.buf.String() }
+
+var _ io.Writer = (*tail)(nil)
