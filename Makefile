@@ -1,0 +1,39 @@
+# fumehood — run `make help` for the targets.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
+export FUMEHOOD_CORPUS ?= $(CORPUS)
+
+.PHONY: help setup deps build test unit generate check-generate bench lint fmt
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: ## install what is missing, start containerd and Redis, build the image, analyse a harmless sample
+	deploy/setup.sh sample
+
+deps: ## install what is missing, start containerd and Redis, build the binary and the image
+	deploy/setup.sh deps
+
+build: ## build bin/fumehood
+	$(GO) build -o bin/fumehood ./cmd/fumehood
+
+test: ## every test, root integration tests included (real containerd, eBPF, Redis); what CI runs
+	deploy/test.sh
+
+unit: ## the tests that need no root (integration tests skip outside CI)
+	$(GO) test -count=1 ./...
+
+lint: ## gofmt, go vet, generated code up to date
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+generate: ## regenerate the eBPF objects (needs clang)
+	$(GO) generate ./bpf/...
+
+check-generate: generate ## fail if the committed eBPF objects are stale
+	git diff --exit-code -- bpf/
+
+bench: build ## benchmarks, printed as ratios against baselines measured in the same run
+	deploy/bench.sh

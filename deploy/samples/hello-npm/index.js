@@ -1,0 +1,4 @@
+'use strict';
+module.exports = function greet(name) {
+  return 'Hello, ' + (name || 'world') + '!';
+};

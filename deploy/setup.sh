@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs and starts what fumehood needs on a Debian 12 machine, as root.
+# Idempotent: installs, starts or builds only what is missing.
+#   deploy/setup.sh deps    packages, containerd, Redis, tracefs, the binary, the sandbox image
+#   deploy/setup.sh sample  deps, then analyse the bundled harmless sample
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+export PATH="/usr/local/go/bin:$PATH"
+log() { printf '==> %s\n' "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || { echo "setup must run as root" >&2; exit 1; }
+
+packages=(containerd runc debootstrap redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+command -v go >/dev/null || { echo "Go is missing: install Go 1.26 (see go.mod) into /usr/local/go" >&2; exit 1; }
+
+sock=/run/containerd/containerd.sock
+if ! ctr --address "$sock" version >/dev/null 2>&1; then
+	log "starting containerd"
+	if [ -d /run/systemd/system ]; then
+		systemctl start containerd
+	else
+		nohup containerd >/var/log/fumehood-containerd.log 2>&1 &
+	fi
+	for _ in $(seq 1 50); do ctr --address "$sock" version >/dev/null 2>&1 && break; sleep 0.2; done
+	ctr --address "$sock" version >/dev/null || { echo "containerd did not start: see /var/log/fumehood-containerd.log" >&2; exit 1; }
+fi
+
+# The farm needs Redis with append-only persistence and no eviction (asynq
+# loses leases and tasks otherwise).
+if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+	log "starting redis"
+	mkdir -p /var/lib/fumehood/redis
+	redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --dir /var/lib/fumehood/redis \
+		--appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
+		--logfile /var/log/fumehood-redis.log
+	for _ in $(seq 1 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+
+log "building bin/fumehood"
+go build -o bin/fumehood ./cmd/fumehood
+
+log "sandbox image (built once per recipe, cached in /var/cache/fumehood)"
+bin/fumehood image build >/dev/null
+
+if [ "${1:-deps}" = sample ]; then
+	log "analysing the bundled harmless sample"
+	set +e
+	bin/fumehood analyze "$top/deploy/samples/hello-npm"
+	code=$?
+	set -e
+	[ "$code" -le 2 ] || exit "$code"
+	echo "setup done: verdict exit code $code (0 benign, 1 suspicious, 2 malicious)"
+fi
