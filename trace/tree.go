@@ -27,6 +27,9 @@ type Process struct {
 	Exited   bool   `json:"exited"`
 	ExitCode int32  `json:"exit_code,omitempty"`
 	Signal   int32  `json:"signal,omitempty"`
+	// Alive is set when the process was still running at the end of its
+	// phase.
+	Alive bool `json:"alive,omitempty"`
 
 	Children []*Process `json:"children,omitempty"`
 }
@@ -41,9 +44,20 @@ type Tree struct {
 // BuildTree rebuilds the process tree of events.
 func BuildTree(events []Event) *Tree {
 	t := &Tree{procs: make(map[ProcKey]*Process)}
+	latest := make(map[uint32]ProcKey) // tgid -> its newest process
 	for i := range events {
 		e := &events[i]
-		p := t.get(e.Proc(), e)
+		if e.TGID == 0 {
+			continue // lost events and network captures belong to no process
+		}
+		k := e.Proc()
+		if e.Kind == KindAlive && k.Start == 0 {
+			if l, ok := latest[k.TGID]; ok {
+				k = l // survivors are reported by pid alone
+			}
+		}
+		p := t.get(k, e)
+		latest[k.TGID] = k
 		p.LastSeq = e.Seq
 		if p.Comm == "" || e.Kind == KindExec {
 			p.Comm = e.Comm
@@ -54,6 +68,7 @@ func BuildTree(events []Event) *Tree {
 			p.Execs = append(p.Execs, e.Seq)
 		case KindFork:
 			c := t.get(ProcKey{TGID: e.ChildPID, Start: e.ChildStart}, e)
+			latest[c.Key.TGID] = c.Key
 			c.Parent = p.Key
 			if c.Comm == "" {
 				c.Comm = e.Comm
@@ -61,6 +76,8 @@ func BuildTree(events []Event) *Tree {
 			c.Exe, c.Argv, c.Cwd = p.Exe, p.Argv, p.Cwd
 		case KindExit:
 			p.Exited, p.ExitCode, p.Signal = true, e.ExitCode, e.Signal
+		case KindAlive:
+			p.Alive = true
 		}
 	}
 	for _, p := range t.procs {

@@ -1,0 +1,163 @@
+package trace
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func load(t *testing.T, name string) *Trace {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func TestJSONLRoundTrip(t *testing.T) {
+	want, err := os.ReadFile("testdata/tree.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := load(t, "tree.jsonl")
+	var got bytes.Buffer
+	if err := Encode(&got, tr.Events); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("round trip differs:\ngot:\n%s\nwant:\n%s", got.String(), want)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"not json", "{\"seq\":1}\nnot json\n", "trace line 2"},
+		{"wrong type", "{\"seq\":\"one\"}\n", "trace line 1"},
+		{"line too long", "{\"path\":\"" + strings.Repeat("a", MaxLine) + "\"}\n", "trace line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode(strings.NewReader(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode error = %v, want one naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTreeGolden(t *testing.T) {
+	tr := load(t, "tree.jsonl")
+	tree := BuildTree(tr.Events)
+	var b strings.Builder
+	tree.Walk(func(p *Process, depth int) {
+		b.WriteString(strings.Repeat("  ", depth))
+		b.WriteString(p.Comm)
+		b.WriteString(" ")
+		b.WriteString(strings.Join(p.Argv, " "))
+		if p.Exited {
+			b.WriteString(" [exited]")
+		}
+		if p.Alive {
+			b.WriteString(" [alive at end]")
+		}
+		b.WriteString("\n")
+	})
+	golden := filepath.Join("testdata", "tree.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("tree:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestTreePidReuse(t *testing.T) {
+	tree := BuildTree(load(t, "tree.jsonl").Events)
+	first := tree.Process(ProcKey{TGID: 101, Start: 2000})
+	second := tree.Process(ProcKey{TGID: 101, Start: 3000})
+	if first == nil || second == nil || first == second {
+		t.Fatalf("pid 101 reused: want two processes, got %v and %v", first, second)
+	}
+	if first.Exe != "/bin/sh" || second.Exe != "/usr/bin/node" {
+		t.Errorf("exes = %q, %q; want /bin/sh and the parent's /usr/bin/node (forked, never exec'd)", first.Exe, second.Exe)
+	}
+	if got := tree.Ancestors(first.Key); len(got) != 1 || got[0].Key != (ProcKey{TGID: 100, Start: 1000}) {
+		t.Errorf("ancestors of sh = %v, want npm", got)
+	}
+	if !tree.Descends(first.Key, ProcKey{TGID: 100, Start: 1000}) {
+		t.Error("sh does not descend from npm")
+	}
+	if tree.Descends(ProcKey{TGID: 100, Start: 1000}, first.Key) {
+		t.Error("npm descends from its child")
+	}
+}
+
+func TestTraceHelpers(t *testing.T) {
+	tr := load(t, "tree.jsonl")
+	if got := tr.Lost(); got != 7 {
+		t.Errorf("Lost = %d, want 7", got)
+	}
+	if e := tr.Event(5); e == nil || e.Kind != KindConnect || !e.Remote() || !e.Failed() {
+		t.Errorf("Event(5) = %+v, want a failed remote connect", e)
+	}
+	if e := tr.Event(4); e.Writes() {
+		t.Error("read-only open reported as a write")
+	}
+	if tr.Event(0) != nil || tr.Event(99) != nil {
+		t.Error("Event out of range is not nil")
+	}
+	var next Trace
+	next.Append("install", tr.Events[:2])
+	next.Append("import", tr.Events[2:3])
+	if e := next.Events[2]; e.Seq != 3 || e.Phase != "import" {
+		t.Errorf("Append stamped seq=%d phase=%q, want 3 import", e.Seq, e.Phase)
+	}
+}
+
+func TestEventString(t *testing.T) {
+	tr := load(t, "tree.jsonl")
+	want := []string{
+		`#1 exec pid=100 comm=npm /usr/bin/node [npm install] cwd=/home/alex/projects/app`,
+		`#2 fork pid=100 comm=npm child=101`,
+		`#3 exec pid=101 comm=sh /bin/sh [sh -c "node setup.js"] cwd=/home/alex/projects/app/node_modules/x`,
+		`#4 open pid=101 comm=sh /home/alex/.npmrc flags=0x0`,
+		`#5 connect pid=101 comm=sh 198.51.100.23:4444 = -101`,
+		`#6 exit pid=101 comm=sh code=1`,
+	}
+	for i, w := range want {
+		if got := tr.Events[i].String(); got != w {
+			t.Errorf("String() = %s\nwant       %s", got, w)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	data, err := os.ReadFile("testdata/tree.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := bytes.Repeat(data, 1000)
+	b.SetBytes(int64(len(big)))
+	for b.Loop() {
+		if _, err := Decode(bytes.NewReader(big)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
