@@ -55,7 +55,7 @@ func cmdAnalyze(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	defer m.Close()
-	a, err := m.pipeline.Analyze(ctx, target)
+	a, err := m.Analyze(ctx, target)
 	if err != nil {
 		return 0, err
 	}

@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/fumehood/fumehood/bpf"
 	"github.com/fumehood/fumehood/deploy"
 	"github.com/fumehood/fumehood/ecosystem"
-	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/sandbox"
-	"github.com/fumehood/fumehood/sandbox/sinkhole"
 	"github.com/fumehood/fumehood/worker"
 )
 
@@ -49,53 +44,10 @@ func (o *machineOpts) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noNetwork, "no-network", false, "loopback only instead of the sinkhole network")
 }
 
-// machine is the loaded sandbox, tracer and rules.
-type machine struct {
-	sandbox  *sandbox.Sandbox
-	tracer   *bpf.Tracer
-	pipeline *worker.Pipeline
-}
-
-var errNotReady = errors.New("machine not ready")
-
-func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (m *machine, retErr error) {
-	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("%w: fumehood analyze needs root (containerd, eBPF, network namespaces)", errNotReady)
-	}
-	rs, err := rules.Builtin()
-	if err != nil {
-		return nil, err
-	}
+func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machine, error) {
 	eco, err := ecosystem.DefaultConfig(ctx)
 	if err != nil {
 		return nil, err
-	}
-	sb, err := sandbox.New(ctx, sandbox.Config{Address: o.containerd, Image: o.image, StateDir: o.state, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("%w: containerd at %s: %w (is containerd running? `make setup` starts it)", errNotReady, o.containerd, err)
-	}
-	m = &machine{sandbox: sb}
-	defer func() {
-		if retErr != nil {
-			m.Close()
-		}
-	}()
-	if err := sb.Reap(ctx); err != nil {
-		return nil, fmt.Errorf("reap leftovers: %w", err)
-	}
-	if err := sinkhole.Reap(o.state); err != nil {
-		return nil, fmt.Errorf("reap leftover networks: %w", err)
-	}
-	ok, err := sb.HasImage(ctx, o.image)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: sandbox image %s is not imported; run `fumehood image build`", errNotReady, o.image)
-	}
-	m.tracer, err = bpf.Load(bpf.Options{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("%w: load eBPF probes: %w", errNotReady, err)
 	}
 	cfg := worker.DefaultConfig()
 	cfg.Ecosystem = eco
@@ -105,19 +57,5 @@ func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (m *machine, r
 	cfg.Limits.MemoryBytes, cfg.Limits.Pids = o.memory, o.pids
 	cfg.WorkspaceBytes = o.disk
 	cfg.Logger = log
-	var network worker.Network
-	if !o.noNetwork {
-		network = worker.Sinkholes{StateDir: o.state, Logger: log}
-	}
-	m.pipeline = worker.New(cfg, sb, worker.BPFTracer{Tracer: m.tracer}, network, rs)
-	return m, nil
-}
-
-func (m *machine) Close() error {
-	var errs []error
-	if m.tracer != nil {
-		errs = append(errs, m.tracer.Close())
-	}
-	errs = append(errs, m.sandbox.Close())
-	return errors.Join(errs...)
+	return worker.Open(ctx, worker.MachineConfig{Containerd: o.containerd, StateDir: o.state, NoNetwork: o.noNetwork}, cfg)
 }

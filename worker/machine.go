@@ -1,0 +1,87 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/fumehood/fumehood/bpf"
+	"github.com/fumehood/fumehood/rules"
+	"github.com/fumehood/fumehood/sandbox"
+	"github.com/fumehood/fumehood/sandbox/sinkhole"
+)
+
+// ErrNotReady is returned when this machine cannot run analyses: not root,
+// containerd down, image not imported, probes not loadable.
+var ErrNotReady = errors.New("machine not ready")
+
+// MachineConfig says where the machine's services are.
+type MachineConfig struct {
+	Containerd string // socket address
+	StateDir   string // workspaces and network namespaces
+	NoNetwork  bool   // loopback only instead of the sinkhole
+}
+
+// Machine is the loaded sandbox, tracer and rules of one process: load it
+// once, analyse many packages, Close it.
+type Machine struct {
+	*Pipeline
+	sandbox *sandbox.Sandbox
+	tracer  *bpf.Tracer
+}
+
+// Open connects to containerd, removes what crashed earlier runs left,
+// checks the image, loads the probes and the builtin rules.
+func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: analyses need root (containerd, eBPF, network namespaces)", ErrNotReady)
+	}
+	rs, err := rules.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	sb, err := sandbox.New(ctx, sandbox.Config{Address: mc.Containerd, Image: cfg.Image, StateDir: mc.StateDir, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("%w: containerd at %s: %w (is it running? deploy/setup.sh starts it)", ErrNotReady, mc.Containerd, err)
+	}
+	m = &Machine{sandbox: sb}
+	defer func() {
+		if retErr != nil {
+			m.Close()
+		}
+	}()
+	if err := sb.Reap(ctx); err != nil {
+		return nil, fmt.Errorf("reap leftovers: %w", err)
+	}
+	if err := sinkhole.Reap(mc.StateDir); err != nil {
+		return nil, fmt.Errorf("reap leftover networks: %w", err)
+	}
+	ok, err := sb.HasImage(ctx, cfg.Image)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: sandbox image %s is not imported; run `fumehood image build`", ErrNotReady, cfg.Image)
+	}
+	m.tracer, err = bpf.Load(bpf.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("%w: load eBPF probes: %w", ErrNotReady, err)
+	}
+	var network Network
+	if !mc.NoNetwork {
+		network = Sinkholes{StateDir: mc.StateDir, Logger: cfg.Logger}
+	}
+	m.Pipeline = New(cfg, sb, BPFTracer{Tracer: m.tracer}, network, rs)
+	return m, nil
+}
+
+// Close unloads the probes and disconnects from containerd.
+func (m *Machine) Close() error {
+	var errs []error
+	if m.tracer != nil {
+		errs = append(errs, m.tracer.Close())
+	}
+	errs = append(errs, m.sandbox.Close())
+	return errors.Join(errs...)
+}
