@@ -1,0 +1,381 @@
+package worker_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/deploy"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/evaluate"
+	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/sandbox"
+	"github.com/fumehood/fumehood/trace"
+	"github.com/fumehood/fumehood/worker"
+)
+
+const stateDir = "/run/fumehood-test"
+
+// openMachine loads the real machine: containerd, the imported image, eBPF.
+func openMachine(t *testing.T, tune func(*worker.Config)) *worker.Machine {
+	t.Helper()
+	addr := testenv.Containerd(t)
+	testenv.BPF(t)
+	ctx := context.Background()
+	eco, err := ecosystem.DefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := worker.DefaultConfig()
+	cfg.Ecosystem = eco
+	cfg.WorkDir = t.TempDir()
+	cfg.Image = sandbox.ImageRef(deploy.ImageRecipe)
+	cfg.PhaseTimeout = time.Minute
+	cfg.Grace = 2 * time.Second
+	if tune != nil {
+		tune(&cfg)
+	}
+	m, err := worker.Open(ctx, worker.MachineConfig{Containerd: addr, StateDir: stateDir}, cfg)
+	if err != nil {
+		if strings.Contains(err.Error(), "not imported") {
+			testenv.Require(t, false, "sandbox image imported (deploy/setup.sh deps)")
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close machine: %v", err)
+		}
+		assertNoLeftovers(t, addr)
+	})
+	return m
+}
+
+func corpusDir(t *testing.T) string {
+	dir := os.Getenv("FUMEHOOD_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "corpus")
+	}
+	_, err := os.Stat(filepath.Join(dir, "index.json"))
+	testenv.Require(t, err == nil, "the shared corpus at "+dir+" (FUMEHOOD_CORPUS)")
+	return dir
+}
+
+// TestCorpus analyses every public corpus sample in the sandbox; each
+// verdict must meet its sample.json expectation.
+func TestCorpus(t *testing.T) {
+	m := openMachine(t, nil)
+	samples, err := evaluate.Load(corpusDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range samples {
+		t.Run(s.Ecosystem+"/"+s.Name, func(t *testing.T) {
+			a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: s.Ecosystem, Path: s.Dir})
+			if err != nil {
+				t.Fatalf("analyze: %v", err)
+			}
+			if a.Package.Name != s.Name || !strings.HasPrefix(a.Package.Digest, "sha256:") {
+				t.Errorf("package = %+v, want name %s with a sha256 digest", a.Package, s.Name)
+			}
+			if len(a.Phases) != 2 || a.Phases[0].Name != "install" || a.Phases[1].Name != "import" {
+				t.Errorf("phases = %+v, want install then import", a.Phases)
+			}
+			if !evaluate.Met(s.Expect, a.Verdict) {
+				t.Errorf("verdict %s (score %d), want %s; hits:\n%s", a.Verdict, a.Score, s.Expect, describeHits(a))
+			}
+		})
+	}
+}
+
+func describeHits(a *analysis.Analysis) string {
+	var b strings.Builder
+	for _, h := range a.Hits {
+		b.WriteString("  " + h.Rule + " [" + string(h.Severity) + "] " + h.Summary + "\n")
+		for _, ev := range h.Evidence {
+			b.WriteString("      " + ev + "\n")
+		}
+	}
+	for _, p := range a.Phases {
+		b.WriteString("  phase " + p.Name + " output:\n" + p.Output + "\n")
+	}
+	return b.String()
+}
+
+// TestHostile runs packages that attack the machine itself; each must end
+// within its limits with a verdict, and leave the host unharmed.
+func TestHostile(t *testing.T) {
+	m := openMachine(t, func(c *worker.Config) {
+		c.PhaseTimeout = 20 * time.Second
+		c.WorkspaceBytes = 256 << 20
+		c.Limits.MemoryBytes = 256 << 20
+		c.Limits.Pids = 128
+	})
+	tests := []struct {
+		pkg   string
+		check func(t *testing.T, install analysis.Phase)
+	}{
+		{"forkbomb", func(t *testing.T, p analysis.Phase) {
+			if !p.TimedOut && p.ExitCode == 0 {
+				t.Errorf("fork bomb ended cleanly: %+v", p)
+			}
+		}},
+		{"memhog", func(t *testing.T, p analysis.Phase) {
+			if p.ExitCode == 0 {
+				t.Errorf("memory hog exited 0: %+v", p)
+			}
+		}},
+		{"diskfill", func(t *testing.T, p analysis.Phase) {
+			if p.TimedOut || !strings.Contains(p.Output, "No space left on device") {
+				t.Errorf("disk filler not stopped by the workspace size: %+v", p)
+			}
+		}},
+		{"sleeper", func(t *testing.T, p analysis.Phase) {
+			if !p.TimedOut {
+				t.Errorf("never-exiting install not timed out: %+v", p)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			var before syscall.Statfs_t
+			if err := syscall.Statfs("/", &before); err != nil {
+				t.Fatal(err)
+			}
+			a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: "npm", Path: filepath.Join("testdata", "packages", tt.pkg)})
+			if err != nil {
+				t.Fatalf("analyze: %v", err)
+			}
+			if a.Verdict == "" || len(a.Phases) == 0 {
+				t.Fatalf("no verdict: %+v", a)
+			}
+			tt.check(t, a.Phases[0])
+			var after syscall.Statfs_t
+			if err := syscall.Statfs("/", &after); err != nil {
+				t.Fatal(err)
+			}
+			if used := (int64(before.Bavail) - int64(after.Bavail)) * before.Bsize; used > 128<<20 {
+				t.Errorf("host disk shrank by %d MiB", used>>20)
+			}
+		})
+	}
+}
+
+// TestManyFiles installs a package of 100,000 files.
+func TestManyFiles(t *testing.T) {
+	m := openMachine(t, nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"many-files","version":"1.0.0","main":"index.js"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte("module.exports = 1;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		sub := filepath.Join(dir, "data", string(rune('a'+i%26))+strings.Repeat("x", i/26))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 1000 {
+			if err := os.WriteFile(filepath.Join(sub, "f"+strconv.Itoa(j)+".txt"), []byte{'x'}, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: "npm", Path: dir})
+	if err != nil {
+		t.Fatalf("analyze: %v", err)
+	}
+	if a.Phases[0].ExitCode != 0 || a.Phases[0].TimedOut {
+		t.Errorf("install of 100k files: %+v", a.Phases[0])
+	}
+}
+
+
+// TestNoEgress proves from the host side that a package's attempts to leave
+// the machine never reach a host interface: a packet socket on every host
+// interface watches for the package's marker and destinations while it
+// tries TCP, UDP and ICMP to an off-machine address, the host's own
+// addresses and 127.0.0.1; the sinkhole must have captured the attempts.
+func TestNoEgress(t *testing.T) {
+	m := openMachine(t, nil)
+	targets := []string{"198.51.100.77", "127.0.0.1"}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			targets = append(targets, ipn.IP.String())
+		}
+	}
+	dir := t.TempDir()
+	js, err := os.ReadFile(filepath.Join("testdata", "egress.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js = []byte(strings.Replace(string(js), "TARGETS", strings.Join(targets, ","), 1))
+	if err := os.WriteFile(filepath.Join(dir, "egress.js"), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"egress-probe","version":"1.0.0","scripts":{"postinstall":"node egress.js"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	sniff := startSniffer(t, "egress-marker-7f3c9a", net.ParseIP("198.51.100.77"))
+	a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: "npm", Path: dir})
+	if err != nil {
+		t.Fatalf("analyze: %v", err)
+	}
+	// A control datagram on the host's loopback proves the sniffer sees
+	// traffic at all.
+	ctl, err := net.Dial("udp", "127.0.0.1:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl.Write([]byte("control-frame-41d2"))
+	ctl.Close()
+	time.Sleep(500 * time.Millisecond)
+	seen, control := sniff.stop()
+	if control == 0 {
+		t.Fatal("the sniffer missed the control frame: it does not work")
+	}
+	if seen > 0 {
+		t.Errorf("%d frames of the package's traffic reached host interfaces", seen)
+	}
+	var captured []string
+	for _, e := range a.Trace.Events {
+		if e.Kind == trace.KindTCP || e.Kind == trace.KindUDP || e.Kind == trace.KindHTTP {
+			captured = append(captured, e.Addr)
+		}
+	}
+	for _, want := range targets {
+		found := false
+		for _, c := range captured {
+			found = found || c == want
+		}
+		if !found {
+			t.Errorf("no sinkhole capture for %s (captured %v): the attempt did not happen or was not seen", want, captured)
+		}
+	}
+}
+
+type sniffer struct {
+	fd      int
+	seen    atomic.Int64
+	control atomic.Int64
+	wg     sync.WaitGroup
+	done   atomic.Bool
+}
+
+// startSniffer counts frames on every host interface that carry marker or
+// are addressed to dst.
+func startSniffer(t *testing.T, marker string, dst net.IP) *sniffer {
+	t.Helper()
+	const ethPAll = 0x0003
+	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_RAW, int(htons(ethPAll)))
+	if err != nil {
+		t.Fatalf("packet socket: %v", err)
+	}
+	tv := syscall.Timeval{Usec: 200000}
+	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	s := &sniffer{fd: fd}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		buf := make([]byte, 65536)
+		d4 := dst.To4()
+		for !s.done.Load() {
+			n, _, err := syscall.Recvfrom(fd, buf, 0)
+			if err != nil || n <= 0 {
+				continue
+			}
+			f := buf[:n]
+			if strings.Contains(string(f), "control-frame-41d2") {
+				s.control.Add(1)
+			}
+			if strings.Contains(string(f), marker) || containsIP(f, d4) {
+				s.seen.Add(1)
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sniffer) stop() (seen, control int64) {
+	s.done.Store(true)
+	s.wg.Wait()
+	syscall.Close(s.fd)
+	return s.seen.Load(), s.control.Load()
+}
+
+func containsIP(frame []byte, ip net.IP) bool {
+	return len(ip) == 4 && strings.Contains(string(frame), string(ip))
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// assertNoLeftovers checks that nothing of ours is left: containers,
+// snapshots, cgroups, workspaces, network namespaces.
+func assertNoLeftovers(t *testing.T, addr string) {
+	t.Helper()
+	c, err := containerd.New(addr)
+	if err != nil {
+		t.Errorf("containerd: %v", err)
+		return
+	}
+	defer c.Close()
+	ctx := namespaces.WithNamespace(context.Background(), "fumehood")
+	cs, err := c.Containers(ctx)
+	if err != nil {
+		t.Errorf("list containers: %v", err)
+	}
+	for _, ct := range cs {
+		t.Errorf("container left: %s", ct.ID())
+	}
+	var snaps []string
+	err = c.SnapshotService("overlayfs").Walk(ctx, func(_ context.Context, info snapshots.Info) error {
+		if info.Kind != snapshots.KindCommitted {
+			snaps = append(snaps, info.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("walk snapshots: %v", err)
+	}
+	for _, s := range snaps {
+		t.Errorf("snapshot left: %s", s)
+	}
+	if ents, _ := os.ReadDir("/sys/fs/cgroup/unified/fumehood"); len(ents) > 0 {
+		for _, e := range ents {
+			if e.IsDir() {
+				t.Errorf("cgroup left: %s", e.Name())
+			}
+		}
+	}
+	for _, sub := range []string{"ws", "netns"} {
+		ents, _ := os.ReadDir(filepath.Join(stateDir, sub))
+		for _, e := range ents {
+			t.Errorf("%s left: %s", sub, e.Name())
+		}
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), stateDir) {
+		t.Errorf("mounts left under %s", stateDir)
+	}
+}
