@@ -204,7 +204,6 @@ func TestManyFiles(t *testing.T) {
 	}
 }
 
-
 // TestNoEgress proves from the host side that a package's attempts to leave
 // the machine never reach a host interface: a packet socket on every host
 // interface watches for the package's marker and destinations while it
@@ -277,8 +276,8 @@ type sniffer struct {
 	fd      int
 	seen    atomic.Int64
 	control atomic.Int64
-	wg     sync.WaitGroup
-	done   atomic.Bool
+	wg      sync.WaitGroup
+	done    atomic.Bool
 }
 
 // startSniffer counts frames on every host interface that carry marker or
