@@ -13,14 +13,11 @@ import (
 	"testing"
 	"time"
 
-	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/snapshots"
-	"github.com/containerd/containerd/v2/pkg/namespaces"
-
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/deploy"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/evaluate"
+	"github.com/fumehood/fumehood/internal/leftovers"
 	"github.com/fumehood/fumehood/internal/testenv"
 	"github.com/fumehood/fumehood/sandbox"
 	"github.com/fumehood/fumehood/trace"
@@ -329,52 +326,14 @@ func containsIP(frame []byte, ip net.IP) bool {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// assertNoLeftovers checks that nothing of ours is left: containers,
-// snapshots, cgroups, workspaces, network namespaces.
+// assertNoLeftovers checks that nothing of ours is left.
 func assertNoLeftovers(t *testing.T, addr string) {
 	t.Helper()
-	c, err := containerd.New(addr)
+	left, err := leftovers.Find(context.Background(), addr, stateDir)
 	if err != nil {
-		t.Errorf("containerd: %v", err)
-		return
+		t.Error(err)
 	}
-	defer c.Close()
-	ctx := namespaces.WithNamespace(context.Background(), "fumehood")
-	cs, err := c.Containers(ctx)
-	if err != nil {
-		t.Errorf("list containers: %v", err)
-	}
-	for _, ct := range cs {
-		t.Errorf("container left: %s", ct.ID())
-	}
-	var snaps []string
-	err = c.SnapshotService("overlayfs").Walk(ctx, func(_ context.Context, info snapshots.Info) error {
-		if info.Kind != snapshots.KindCommitted {
-			snaps = append(snaps, info.Name)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Errorf("walk snapshots: %v", err)
-	}
-	for _, s := range snaps {
-		t.Errorf("snapshot left: %s", s)
-	}
-	if ents, _ := os.ReadDir("/sys/fs/cgroup/unified/fumehood"); len(ents) > 0 {
-		for _, e := range ents {
-			if e.IsDir() {
-				t.Errorf("cgroup left: %s", e.Name())
-			}
-		}
-	}
-	for _, sub := range []string{"ws", "netns"} {
-		ents, _ := os.ReadDir(filepath.Join(stateDir, sub))
-		for _, e := range ents {
-			t.Errorf("%s left: %s", sub, e.Name())
-		}
-	}
-	mounts, _ := os.ReadFile("/proc/self/mountinfo")
-	if strings.Contains(string(mounts), stateDir) {
-		t.Errorf("mounts left under %s", stateDir)
+	for _, l := range left {
+		t.Errorf("left behind: %s", l)
 	}
 }

@@ -1,0 +1,70 @@
+// Package leftovers lists what analyses may leave behind on a machine —
+// containers, active snapshots, cgroups, workspaces, network namespaces and
+// mounts — so tests can assert that a run, or a crash followed by the next
+// start, leaves none.
+package leftovers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+)
+
+// Namespace is the containerd namespace fumehood works in.
+const Namespace = "fumehood"
+
+// Find returns one line per leftover: containers and active snapshots in
+// containerd at addr, cgroup dirs, and entries and mounts under stateDir.
+func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
+	c, err := containerd.New(addr)
+	if err != nil {
+		return nil, fmt.Errorf("containerd: %w", err)
+	}
+	defer c.Close()
+	ctx = namespaces.WithNamespace(ctx, Namespace)
+	var out []string
+	cs, err := c.Containers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	for _, ct := range cs {
+		out = append(out, "container "+ct.ID())
+	}
+	err = c.SnapshotService("overlayfs").Walk(ctx, func(_ context.Context, info snapshots.Info) error {
+		if info.Kind != snapshots.KindCommitted {
+			out = append(out, "snapshot "+info.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walk snapshots: %w", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup/unified", Namespace))
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, "cgroup "+e.Name())
+		}
+	}
+	for _, sub := range []string{"ws", "netns"} {
+		ents, _ := os.ReadDir(filepath.Join(stateDir, sub))
+		for _, e := range ents {
+			out = append(out, sub+" "+e.Name())
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], stateDir+"/") {
+			out = append(out, "mount "+f[4])
+		}
+	}
+	return out, nil
+}
