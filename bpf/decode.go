@@ -1,0 +1,160 @@
+package bpf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+// ErrRecord means a ring buffer record could not be decoded.
+var ErrRecord = errors.New("bpf: malformed record")
+
+// Kind values of struct event (enum kind in c/probes.c).
+const (
+	kindExec    = 1
+	kindFork    = 2
+	kindExit    = 3
+	kindOpen    = 4
+	kindUnlink  = 5
+	kindRename  = 6
+	kindChmod   = 7
+	kindConnect = 8
+)
+
+var kinds = [...]trace.Kind{
+	kindExec:    trace.KindExec,
+	kindFork:    trace.KindFork,
+	kindExit:    trace.KindExit,
+	kindOpen:    trace.KindOpen,
+	kindUnlink:  trace.KindUnlink,
+	kindRename:  trace.KindRename,
+	kindChmod:   trace.KindChmod,
+	kindConnect: trace.KindConnect,
+}
+
+// Socket families of connect events.
+const (
+	afUnix  = 1
+	afInet  = 2
+	afInet6 = 10
+)
+
+// headerLen is the fixed part of a record; the used prefix of Data follows.
+const headerLen = int(unsafe.Offsetof(probesEvent{}.Data))
+
+// decoder turns raw ring buffer records into trace events. It reuses one
+// header buffer, so it is not safe for concurrent use.
+type decoder struct {
+	bootWall time.Time // wall clock at CLOCK_MONOTONIC zero
+	hdr      probesEvent
+}
+
+// decode fills ev from raw, a record as the probes wrote it. Strings are
+// copied: raw may be reused after decode returns.
+func (d *decoder) decode(raw []byte, ev *trace.Event) error {
+	if len(raw) < headerLen {
+		return fmt.Errorf("record of %d bytes, header needs %d: %w", len(raw), headerLen, ErrRecord)
+	}
+	h := &d.hdr
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(h)), headerLen), raw)
+	data := raw[headerLen:]
+	pathEnd := int(h.PathLen)
+	path2End := pathEnd + int(h.Path2Len)
+	argvEnd := path2End + int(h.ArgvLen)
+	if argvEnd > len(data) {
+		return fmt.Errorf("record of %d data bytes, lengths need %d: %w", len(data), argvEnd, ErrRecord)
+	}
+	if int(h.Kind) >= len(kinds) || kinds[h.Kind] == "" {
+		return fmt.Errorf("unknown kind %d: %w", h.Kind, ErrRecord)
+	}
+
+	*ev = trace.Event{
+		Time:     d.bootWall.Add(time.Duration(h.Ktime)),
+		Kind:     kinds[h.Kind],
+		PID:      h.Pid,
+		TGID:     h.Tgid,
+		PPID:     h.Ppid,
+		UID:      h.Uid,
+		Comm:     cString(int8Bytes(h.Comm[:])),
+		CgroupID: h.Cgroup,
+		Start:    h.Start,
+	}
+	path, path2, argv := data[:pathEnd], data[pathEnd:path2End], data[path2End:argvEnd]
+	switch h.Kind {
+	case kindExec:
+		ev.Path = string(path)
+		ev.Cwd = string(path2)
+		ev.Argv = splitArgv(argv)
+	case kindFork:
+		ev.ChildPID = h.ChildPid
+		ev.ChildStart = h.ChildStart
+	case kindExit:
+		ev.ExitCode = h.ExitCode
+		ev.Signal = h.Signal
+	case kindOpen, kindUnlink, kindRename, kindChmod:
+		ev.Path = string(path)
+		ev.Path2 = string(path2)
+		ev.Flags = h.Flags
+		ev.Mode = h.Mode
+		ev.Ret = h.Ret
+	case kindConnect:
+		ev.Family = h.Family
+		ev.Ret = h.Ret
+		switch h.Family {
+		case afInet:
+			ev.Addr = netip.AddrFrom4([4]byte(h.Addr[:4])).String()
+			ev.Port = h.Port
+		case afInet6:
+			ev.Addr = netip.AddrFrom16(h.Addr).String()
+			ev.Port = h.Port
+		case afUnix:
+			ev.Addr = unixPath(path)
+		}
+	}
+	return nil
+}
+
+// int8Bytes views a C char array as bytes.
+func int8Bytes(s []int8) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// cString returns b up to its first NUL.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// splitArgv splits the NUL-separated argument block of a process. A block
+// cut at the probe's limit ends without NUL; its last argument is kept as
+// far as it was read.
+func splitArgv(b []byte) []string {
+	b = bytes.TrimSuffix(b, []byte{0})
+	if len(b) == 0 {
+		return nil
+	}
+	n := bytes.Count(b, []byte{0}) + 1
+	argv := make([]string, 0, n)
+	for range n {
+		arg, rest, _ := bytes.Cut(b, []byte{0})
+		argv = append(argv, string(arg))
+		b = rest
+	}
+	return argv
+}
+
+// unixPath renders a sockaddr_un path: a filesystem path up to its NUL, or
+// an abstract name (leading NUL) as "@name" in the notation of ss(8).
+func unixPath(b []byte) string {
+	if len(b) > 0 && b[0] == 0 {
+		return "@" + string(bytes.TrimRight(b[1:], "\x00"))
+	}
+	return cString(b)
+}

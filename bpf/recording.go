@@ -1,0 +1,191 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Recording is the trace of one cgroup in one run slot.
+type Recording struct {
+	t      *Tracer
+	slot   uint32
+	cgroup uint64
+	ring   *ebpf.Map
+	rd     *ringbuf.Reader
+	log    *slog.Logger
+	max    int
+	done   chan struct{} // closed when the reader goroutine returns
+
+	events  []trace.Event // written by the reader goroutine only
+	dropped atomic.Uint64 // events dropped in userspace
+	readErr error         // why the reader stopped, if not Stop
+
+	stopped   atomic.Bool
+	finalLost uint64 // Lost once stopped
+
+	stopOnce sync.Once
+	result   []trace.Event
+	stopErr  error
+}
+
+// Watch starts recording the processes of one cgroup (v2 id, the inode
+// number of its directory) into a fresh ring buffer in a free run slot.
+// Call it after containerd created the task and before it starts it.
+func (t *Tracer) Watch(cgroupID uint64) (_ *Recording, retErr error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, ErrClosed
+	}
+	slot := slices.Index(t.slots, nil)
+	if slot < 0 {
+		return nil, ErrNoSlot
+	}
+	ring, err := ebpf.NewMap(t.ringSpec)
+	if err != nil {
+		return nil, fmt.Errorf("bpf: create ring buffer: %w", err)
+	}
+	r := &Recording{
+		t:      t,
+		slot:   uint32(slot),
+		cgroup: cgroupID,
+		ring:   ring,
+		log:    t.opts.Logger.With("cgroup", cgroupID, "slot", slot),
+		max:    t.opts.MaxEvents,
+		done:   make(chan struct{}),
+	}
+	defer func() {
+		if retErr != nil {
+			r.t.maps.Rings.Delete(r.slot)
+			ring.Close()
+		}
+	}()
+	if err := t.maps.Lost.Put(r.slot, make([]uint64, t.ncpu)); err != nil {
+		return nil, fmt.Errorf("bpf: reset lost counter: %w", err)
+	}
+	if err := t.maps.Rings.Put(r.slot, ring); err != nil {
+		return nil, fmt.Errorf("bpf: install ring buffer: %w", err)
+	}
+	if r.rd, err = ringbuf.NewReader(ring); err != nil {
+		return nil, fmt.Errorf("bpf: ring buffer reader: %w", err)
+	}
+	if err := t.maps.Tracked.Update(cgroupID, r.slot, ebpf.UpdateNoExist); err != nil {
+		r.rd.Close()
+		if errors.Is(err, ebpf.ErrKeyExist) {
+			return nil, fmt.Errorf("cgroup %d: %w", cgroupID, ErrWatched)
+		}
+		return nil, fmt.Errorf("bpf: track cgroup %d: %w", cgroupID, err)
+	}
+	t.slots[slot] = r
+	go r.read(&decoder{bootWall: t.bootWall})
+	return r, nil
+}
+
+// read decodes records until Stop flushes the reader.
+func (r *Recording) read(d *decoder) {
+	defer close(r.done)
+	var rec ringbuf.Record
+	for {
+		err := r.rd.ReadInto(&rec)
+		if errors.Is(err, ringbuf.ErrFlushed) || errors.Is(err, os.ErrClosed) {
+			return
+		}
+		if err != nil {
+			r.readErr = fmt.Errorf("bpf: read ring buffer: %w", err)
+			return
+		}
+		if len(r.events) >= r.max {
+			r.dropped.Add(1)
+			continue
+		}
+		var ev trace.Event
+		if err := d.decode(rec.RawSample, &ev); err != nil {
+			r.dropped.Add(1)
+			r.log.Warn("bpf: record dropped", "err", err)
+			continue
+		}
+		r.events = append(r.events, ev)
+	}
+}
+
+// Lost returns the events lost so far in this recording: those the kernel
+// could not write to the full ring buffer and those dropped in userspace.
+func (r *Recording) Lost() uint64 {
+	if r.stopped.Load() {
+		return r.finalLost
+	}
+	var perCPU []uint64
+	n := r.dropped.Load()
+	if err := r.t.maps.Lost.Lookup(r.slot, &perCPU); err != nil {
+		r.log.Warn("bpf: read lost counter", "err", err)
+		return n
+	}
+	for _, c := range perCPU {
+		n += c
+	}
+	return n
+}
+
+// Stop stops recording, drains what the kernel already wrote, unregisters
+// the cgroup and frees the slot. The events are in kernel-time order, with
+// Time as wall clock; if events were lost it appends one event of
+// trace.KindLost with their Count. Seq and Phase are left zero. Calling it
+// again returns the same result.
+func (r *Recording) Stop() ([]trace.Event, error) {
+	r.stopOnce.Do(func() { r.result, r.stopErr = r.stop() })
+	return r.result, r.stopErr
+}
+
+func (r *Recording) stop() ([]trace.Event, error) {
+	t := r.t
+	var errs []error
+	if err := t.maps.Tracked.Delete(r.cgroup); err != nil {
+		errs = append(errs, fmt.Errorf("bpf: untrack cgroup %d: %w", r.cgroup, err))
+	}
+	// Deleting from the map of rings waits for an RCU grace period: once it
+	// returns no probe is still writing to this ring.
+	if err := t.maps.Rings.Delete(r.slot); err != nil {
+		errs = append(errs, fmt.Errorf("bpf: remove ring buffer: %w", err))
+	}
+	if err := r.rd.Flush(); err != nil {
+		errs = append(errs, fmt.Errorf("bpf: flush ring buffer: %w", err))
+		r.rd.Close()
+	}
+	<-r.done
+	if r.readErr != nil {
+		errs = append(errs, r.readErr)
+	}
+	lost := r.Lost()
+	r.finalLost = lost
+	r.stopped.Store(true)
+	r.rd.Close()
+	r.ring.Close()
+
+	t.mu.Lock()
+	t.slots[r.slot] = nil
+	t.mu.Unlock()
+
+	events := r.events
+	r.events = nil
+	slices.SortStableFunc(events, func(a, b trace.Event) int { return a.Time.Compare(b.Time) })
+	if lost > 0 {
+		at := time.Now()
+		if len(events) > 0 {
+			at = events[len(events)-1].Time
+		}
+		events = append(events, trace.Event{Time: at, Kind: trace.KindLost, Count: lost, CgroupID: r.cgroup})
+		r.log.Warn("bpf: events lost", "count", lost)
+	}
+	return events, errors.Join(errs...)
+}
