@@ -9,6 +9,7 @@ import (
 
 	"github.com/fumehood/fumehood/deploy"
 	"github.com/fumehood/fumehood/sandbox"
+	"github.com/fumehood/fumehood/worker"
 )
 
 func cmdImage(ctx context.Context, e *env, args []string) (int, error) {
@@ -54,7 +55,7 @@ func cmdImage(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	sb, err := sandbox.New(ctx, sandbox.Config{Address: *containerd, Image: *ref, Logger: e.log})
 	if err != nil {
-		return 0, fmt.Errorf("%w: containerd at %s: %w", errNotReady, *containerd, err)
+		return 0, fmt.Errorf("%w: containerd at %s: %w", worker.ErrNotReady, *containerd, err)
 	}
 	defer sb.Close()
 	if err := sb.ImportImage(ctx, tarPath, *ref); err != nil {

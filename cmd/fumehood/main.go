@@ -37,6 +37,7 @@ func commands() []command {
 		{"analyze", "detonate one package and print its verdict", cmdAnalyze},
 		{"image", "build or import the sandbox image", cmdImage},
 		{"rules", "list or test the detection rules", cmdRules},
+		{"eval", "analyse a labelled corpus and print a confusion matrix", cmdEval},
 	}
 }
 

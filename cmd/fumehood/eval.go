@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/evaluate"
+)
+
+func cmdEval(ctx context.Context, e *env, args []string) (int, error) {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: fumehood eval [flags] CORPUS-DIR")
+		fs.PrintDefaults()
+	}
+	var o machineOpts
+	o.register(fs)
+	asJSON := fs.Bool("json", false, "print the report as one JSON document")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, nil
+		}
+		return 0, usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 0, usagef("want one corpus directory")
+	}
+	samples, err := evaluate.Load(fs.Arg(0))
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	m, err := o.open(ctx, e.log)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	r, err := evaluate.Run(ctx, m, samples)
+	if err != nil {
+		return 0, err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return 0, err
+		}
+	} else {
+		printReport(e.stdout, r)
+	}
+	if r.Correct != r.Total {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func printReport(w io.Writer, r *evaluate.Report) {
+	cols := []analysis.Verdict{analysis.Benign, analysis.Suspicious, analysis.Malicious, "error"}
+	fmt.Fprintf(w, "%-12s", "expect\\got")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %10s", c)
+	}
+	fmt.Fprintln(w)
+	rows := []analysis.Verdict{analysis.Benign, analysis.Suspicious, analysis.Malicious}
+	for _, row := range rows {
+		fmt.Fprintf(w, "%-12s", row)
+		for _, c := range cols {
+			fmt.Fprintf(w, " %10d", r.Confusion[row][c])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n%d/%d correct; not-benign precision %.3f, recall %.3f\n", r.Correct, r.Total, r.Precision, r.Recall)
+	for _, m := range r.Misses {
+		fmt.Fprintf(w, "MISS %s: expect %s, got %s", m.Sample, m.Expect, m.Verdict)
+		if m.Error != "" {
+			fmt.Fprintf(w, " (error: %s)", m.Error)
+		}
+		fmt.Fprintf(w, "; rules fired: %v\n", m.Hits)
+	}
+}
