@@ -1,0 +1,352 @@
+package rules
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"net/netip"
+	"path"
+	"strings"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Env is what a rule expression sees: one event, flattened, plus the state
+// of the process that caused it at that point of the trace. Field names are
+// the expr names in the tags. Capture events (dns, http, tls, tcp, udp) carry
+// no process, so their process fields are empty.
+type Env struct {
+	Kind  string `expr:"kind"`
+	Phase string `expr:"phase"`
+	Comm  string `expr:"comm"`
+	Path  string `expr:"path"`  // exec: file executed; file events: path argument
+	Path2 string `expr:"path2"` // rename: new path
+	// Argv is the event's argv for exec and alive events.
+	Argv   []string `expr:"argv"`
+	Cwd    string   `expr:"cwd"`
+	Flags  int      `expr:"flags"`
+	Mode   int      `expr:"mode"`
+	Ret    int      `expr:"ret"`
+	Failed bool     `expr:"failed"` // ret < 0
+	// Target is the file an event changes: path2 for rename, else path.
+	Target string `expr:"target"`
+	// Modifies is true for an open that writes and for a rename.
+	Modifies bool `expr:"modifies"`
+	// ExecMode is true for a chmod that sets any execute bit.
+	ExecMode bool   `expr:"exec_mode"`
+	Writes   bool   `expr:"writes"` // open for writing, creating, truncating or appending
+	Remote   bool   `expr:"remote"` // connect to an inet address that is not loopback
+	Family   int    `expr:"family"`
+	Addr     string `expr:"addr"`
+	Port     int    `expr:"port"`
+	Count    int    `expr:"count"` // lost
+
+	Name    string `expr:"name"` // dns query, http Host, tls SNI
+	QType   string `expr:"qtype"`
+	Method  string `expr:"method"`
+	URI     string `expr:"uri"`
+	Headers string `expr:"headers"` // http headers joined by "\n"
+	Data    string `expr:"data"`    // http body head, tcp/udp payload head
+
+	// Process context, as of this event.
+	Exe     string `expr:"exe"`     // the process's current executable
+	Cmdline string `expr:"cmdline"` // the process's current argv joined by spaces
+	// Proc is the process identity "tgid/start", for grouping.
+	Proc string `expr:"proc"`
+	// ParentExe and ParentCmdline describe the parent process.
+	ParentExe     string `expr:"parent_exe"`
+	ParentCmdline string `expr:"parent_cmdline"`
+	// Ancestors lists the executables of the observed ancestors, nearest
+	// first; Ancestry joins their command lines with " <- ".
+	Ancestors []string `expr:"ancestors"`
+	Ancestry  string   `expr:"ancestry"`
+	// InInstallScript is true for a process that runs a package's install
+	// code or descends from one: an npm lifecycle shell (sh -c spawned by
+	// node) or a Python build (setup.py or a PEP 517 backend).
+	InInstallScript bool `expr:"in_install_script"`
+	// Main is true for the phase's main command (the first exec of the
+	// phase) itself.
+	Main bool `expr:"main"`
+	// PackageManager is true when the process is a package manager (npm,
+	// npx, yarn, pnpm, pip): its own reads of ~/.npmrc and its registry
+	// traffic are not the package's. ParentPackageManager is the same for
+	// the parent: npm's lifecycle shell has one.
+	PackageManager       bool `expr:"package_manager"`
+	ParentPackageManager bool `expr:"parent_package_manager"`
+	// ProcCwd is the working directory of the process's last exec.
+	ProcCwd string `expr:"proc_cwd"`
+	// Package is true when the process runs package code: in an install
+	// script, or anywhere in the import phase.
+	Package bool `expr:"package_code"`
+}
+
+// Glob reports whether s matches pattern. "*" matches within one path
+// element, "**" across elements, "?" one character; a leading "~/" matches
+// any home directory (/home/<user>/ or /root/).
+func (Env) Glob(s, pattern string) bool {
+	if rest, ok := strings.CutPrefix(pattern, "~/"); ok {
+		var home string
+		if r, ok := strings.CutPrefix(s, "/root/"); ok {
+			home = r
+		} else if r, ok := strings.CutPrefix(s, "/home/"); ok {
+			i := strings.IndexByte(r, '/')
+			if i < 0 {
+				return false
+			}
+			home = r[i+1:]
+		} else {
+			return false
+		}
+		return globMatch(rest, home)
+	}
+	return globMatch(pattern, s)
+}
+
+// GlobAny reports whether s matches any of patterns (see Glob).
+func (e Env) GlobAny(s string, patterns ...string) bool {
+	for _, p := range patterns {
+		if e.Glob(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func globMatch(p, s string) bool {
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			if strings.HasPrefix(p, "**") {
+				rest := strings.TrimLeft(p, "*")
+				for i := 0; i <= len(s); i++ {
+					if globMatch(rest, s[i:]) {
+						return true
+					}
+				}
+				return false
+			}
+			rest := p[1:]
+			for i := 0; i <= len(s); i++ {
+				if globMatch(rest, s[i:]) {
+					return true
+				}
+				if i < len(s) && s[i] == '/' {
+					return false
+				}
+			}
+			return false
+		case '?':
+			if len(s) == 0 || s[0] == '/' {
+				return false
+			}
+		default:
+			if len(s) == 0 || s[0] != p[0] {
+				return false
+			}
+		}
+		p, s = p[1:], s[1:]
+	}
+	return len(s) == 0
+}
+
+// Base returns the last element of a slash-separated path.
+func (Env) Base(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// Entropy returns the Shannon entropy of s in bits per byte.
+func (Env) Entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	var h float64
+	n := float64(len(s))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// LongestRun returns the length of the longest run of characters of one
+// alphabet in s: "base64" (standard and URL-safe, with padding) or "hex".
+func (Env) LongestRun(s, alphabet string) int {
+	in := isB64
+	if alphabet == "hex" {
+		in = isHex
+	}
+	best, cur := 0, 0
+	for i := 0; i < len(s); i++ {
+		if in(s[i]) {
+			cur++
+			best = max(best, cur)
+		} else {
+			cur = 0
+		}
+	}
+	return best
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func isB64(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+		c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+}
+
+// minEncoded is the shortest base64 or hex run Decoded tries to decode.
+const minEncoded = 24
+
+// Decoded returns the text hidden in s: every base64 or hex run of at least
+// 24 characters is decoded, and the result is decoded again, up to three
+// layers deep. The decoded layers are joined by newlines; "" when nothing
+// decodes.
+func (Env) Decoded(s string) string {
+	var out []string
+	layer := []string{s}
+	for depth := 0; depth < 3 && len(layer) > 0; depth++ {
+		var next []string
+		for _, l := range layer {
+			for _, run := range encodedRuns(l) {
+				if d, ok := decodeRun(run); ok {
+					out = append(out, d)
+					next = append(next, d)
+				}
+			}
+		}
+		layer = next
+	}
+	return strings.Join(out, "\n")
+}
+
+func encodedRuns(s string) []string {
+	var runs []string
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isB64(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start >= minEncoded {
+			runs = append(runs, s[start:i])
+		}
+		start = -1
+	}
+	return runs
+}
+
+func decodeRun(run string) (string, bool) {
+	if len(run)%2 == 0 && strings.IndexFunc(run, func(r rune) bool { return r > 0x7f || !isHex(byte(r)) }) < 0 {
+		if b, err := hex.DecodeString(run); err == nil && printable(b) {
+			return string(b), true
+		}
+	}
+	trimmed := strings.TrimRight(run, "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(trimmed); err == nil && printable(b) {
+			return string(b), true
+		}
+	}
+	return "", false
+}
+
+// printable reports whether b looks like text: at most 5% control or
+// invalid bytes.
+func printable(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	bad := 0
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			bad++
+		}
+	}
+	return bad*20 <= len(b)
+}
+
+// IsIP reports whether s is an IP address literal, with or without a
+// port (an HTTP Host may carry one).
+func (Env) IsIP(s string) bool {
+	if _, err := netip.ParseAddrPort(s); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(strings.Trim(s, "[]"))
+	return err == nil
+}
+
+// Domain returns the last two labels of a host name ("a.b.example.org" →
+// "example.org"): an approximation of the registrable domain that needs no
+// suffix list.
+func (Env) Domain(name string) string {
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return name
+	}
+	if j := strings.LastIndexByte(name[:i], '.'); j >= 0 {
+		return name[j+1:]
+	}
+	return name
+}
+
+// LongestLabel returns the length of the longest label of a host name.
+func (Env) LongestLabel(name string) int {
+	best := 0
+	for l := range strings.SplitSeq(name, ".") {
+		best = max(best, len(l))
+	}
+	return best
+}
+
+// fill sets the event fields of env from e; process fields are set by the
+// caller.
+func (env *Env) fill(e *trace.Event) {
+	env.Kind = string(e.Kind)
+	env.Phase = e.Phase
+	env.Comm = e.Comm
+	env.Path, env.Path2 = abs(e.Path, e.Cwd), abs(e.Path2, e.Cwd)
+	env.Argv = e.Argv
+	env.Cwd = e.Cwd
+	env.Flags, env.Mode, env.Ret = int(e.Flags), int(e.Mode), int(e.Ret)
+	env.Failed = e.Ret < 0
+	env.ExecMode = e.Kind == trace.KindChmod && e.Mode&0o111 != 0
+	env.Writes = e.Writes()
+	env.Remote = e.Remote()
+	env.Target = env.Path
+	if e.Kind == trace.KindRename {
+		env.Target = env.Path2
+	}
+	env.Modifies = env.Writes || e.Kind == trace.KindRename
+	env.Family, env.Addr, env.Port = int(e.Family), e.Addr, int(e.Port)
+	env.Count = int(e.Count)
+	env.Name, env.QType, env.Method, env.URI = e.Name, e.QType, e.Method, e.URI
+	env.Headers, env.Data = "", ""
+	if len(e.Headers) > 0 {
+		env.Headers = strings.Join(e.Headers, "\n")
+	}
+	if len(e.Data) > 0 {
+		env.Data = string(e.Data)
+	}
+}
+
+// abs resolves a relative file path against the cwd the probe recorded.
+func abs(p, cwd string) string {
+	if p == "" || p[0] == '/' || cwd == "" {
+		return p
+	}
+	return path.Join(cwd, p)
+}

@@ -1,0 +1,268 @@
+package rules
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// MaxEvidence is the most evidence events one hit carries; the hit's
+// summary says how many matched in all.
+const MaxEvidence = 20
+
+// maxPartials bounds the open chains one sequence rule tracks.
+const maxPartials = 256
+
+// Judgement is the result of judging one trace.
+type Judgement struct {
+	Verdict analysis.Verdict `json:"verdict"`
+	Score   int              `json:"score"`
+	Hits    []analysis.Hit   `json:"hits"`
+}
+
+// Judge evaluates every rule over t and derives the verdict. It reads only
+// t and never fails: a rule expression that errors at run time counts as
+// not matching.
+func (s *Set) Judge(t *trace.Trace) Judgement {
+	j := &judge{set: s, procs: newProcs()}
+	j.states = make([]ruleState, len(s.rules))
+	for i, c := range s.rules {
+		if c.isCount {
+			j.states[i].groups = make(map[string]*group)
+		}
+	}
+	for i := range t.Events {
+		j.event(&t.Events[i])
+	}
+	var hits []analysis.Hit
+	for i, c := range s.rules {
+		if h, ok := j.states[i].hit(c, t); ok {
+			hits = append(hits, h)
+		}
+	}
+	slices.SortFunc(hits, func(a, b analysis.Hit) int {
+		if c := cmp.Compare(rank(b.Severity), rank(a.Severity)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Rule, b.Rule)
+	})
+	v, score := Verdict(hits, s.egress(), t.Lost())
+	return Judgement{Verdict: v, Score: score, Hits: hits}
+}
+
+// egress returns the ids of the set's egress rules.
+func (s *Set) egress() map[string]bool {
+	m := make(map[string]bool)
+	for _, c := range s.rules {
+		if c.Egress {
+			m[c.ID] = true
+		}
+	}
+	return m
+}
+
+type judge struct {
+	set    *Set
+	procs  *procs
+	states []ruleState
+	env    Env
+	vm     vm.VM
+}
+
+func (j *judge) event(e *trace.Event) {
+	p := j.procs.observe(e)
+	refs := j.set.byKind[e.Kind]
+	if len(refs) == 0 {
+		return
+	}
+	env := &j.env
+	env.fill(e)
+	p.fill(env)
+	for _, r := range refs {
+		c := j.set.rules[r.rule]
+		if !j.run(c.steps[r.step], env) {
+			continue
+		}
+		st := &j.states[r.rule]
+		switch {
+		case c.isCount:
+			st.count(c, j, e)
+		case len(c.steps) == 1:
+			st.seqs = append(st.seqs, e.Seq)
+		default:
+			st.sequence(c, r.step, e, p)
+		}
+	}
+}
+
+func (j *judge) run(p *vm.Program, env *Env) bool {
+	out, err := j.vm.Run(p, env)
+	if err != nil {
+		return false
+	}
+	b, _ := out.(bool)
+	return b
+}
+
+func (j *judge) str(p *vm.Program, env *Env) string {
+	if p == nil {
+		return ""
+	}
+	out, err := j.vm.Run(p, env)
+	if err != nil {
+		return ""
+	}
+	s, _ := out.(string)
+	return s
+}
+
+// ruleState accumulates one rule's matches over a trace.
+type ruleState struct {
+	seqs []uint64 // evidence, in order
+	// matched counts every match, chain or distinct value behind seqs.
+	matched  int
+	partials []partial
+	groups   map[string]*group
+}
+
+type partial struct {
+	next   int
+	anchor *proc
+	phase  string
+	seqs   []uint64
+}
+
+type group struct {
+	seen map[string]bool
+	seqs []uint64
+}
+
+func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *proc) {
+	if step == 0 {
+		for _, q := range st.partials {
+			if q.next == 1 && q.anchor == p && q.phase == e.Phase {
+				return
+			}
+		}
+		if len(st.partials) < maxPartials {
+			st.partials = append(st.partials, partial{next: 1, anchor: p, phase: e.Phase, seqs: []uint64{e.Seq}})
+		}
+		return
+	}
+	for i := range st.partials {
+		q := &st.partials[i]
+		if q.next != step || !related(c.within, q, e, p) {
+			continue
+		}
+		q.seqs = append(q.seqs, e.Seq)
+		q.next++
+		if q.next == len(c.steps) {
+			st.matched++
+			st.seqs = append(st.seqs, q.seqs...)
+			st.partials = slices.Delete(st.partials, i, i+1)
+		}
+		return
+	}
+}
+
+func related(within string, q *partial, e *trace.Event, p *proc) bool {
+	switch within {
+	case ScopeTrace:
+		return true
+	case ScopePhase:
+		return e.Phase == q.phase
+	case ScopeProcess:
+		return p != nil && p == q.anchor
+	default: // lineage
+		return p != nil && q.anchor != nil && (p.descends(q.anchor) || q.anchor.descends(p))
+	}
+}
+
+func (st *ruleState) count(c *compiled, j *judge, e *trace.Event) {
+	key := j.str(c.group, &j.env)
+	g := st.groups[key]
+	if g == nil {
+		g = &group{seen: make(map[string]bool)}
+		st.groups[key] = g
+	}
+	val := strconv.FormatUint(e.Seq, 10)
+	if c.distinct != nil {
+		val = j.str(c.distinct, &j.env)
+	}
+	if g.seen[val] {
+		return
+	}
+	g.seen[val] = true
+	g.seqs = append(g.seqs, e.Seq)
+}
+
+func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
+	seqs := st.seqs
+	n := len(seqs)
+	if c.isCount {
+		keys := make([]string, 0, len(st.groups))
+		for k, g := range st.groups {
+			if len(g.seen) >= c.min {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		seqs, n = nil, 0
+		for _, k := range keys {
+			seqs = append(seqs, st.groups[k].seqs...)
+			n += len(st.groups[k].seqs)
+		}
+		slices.Sort(seqs)
+	} else if len(c.steps) > 1 {
+		n = st.matched
+	}
+	if len(seqs) == 0 {
+		return analysis.Hit{}, false
+	}
+	shown := seqs
+	if len(shown) > MaxEvidence {
+		shown = shown[:MaxEvidence]
+	}
+	h := analysis.Hit{
+		Rule: c.ID, Severity: c.Severity, Technique: c.Technique,
+		Evidence: make([]string, 0, len(shown)), Events: slices.Clone(shown),
+	}
+	for _, seq := range shown {
+		if e := t.Event(seq); e != nil {
+			h.Evidence = append(h.Evidence, e.String())
+		}
+	}
+	h.Summary = summary(c, n, len(seqs), len(shown), h.Evidence[0])
+	return h, true
+}
+
+// summary is the one line of a hit: the rule's description, how many
+// matches (events, chains or distinct values), and the first evidence.
+func summary(c *compiled, matches, events, shown int, first string) string {
+	unit := "event"
+	switch {
+	case c.isCount:
+		unit = "distinct value"
+	case len(c.steps) > 1:
+		unit = "chain"
+	}
+	if matches != 1 {
+		unit += "s"
+	}
+	first, _, _ = strings.Cut(first, "\n")
+	if len(first) > 160 {
+		first = first[:160] + "…"
+	}
+	s := fmt.Sprintf("%s: %d %s, first %s", c.Description, matches, unit, first)
+	if events > shown {
+		s += fmt.Sprintf(" (%d of %d evidence events shown)", shown, events)
+	}
+	return s
+}

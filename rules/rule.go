@@ -1,0 +1,350 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/trace"
+)
+
+//go:embed builtin
+var builtinFS embed.FS
+
+// ErrInvalid is wrapped by every error Load returns for a malformed rule
+// file or rule.
+var ErrInvalid = errors.New("invalid rule")
+
+// Rule describes one rule of a Set.
+type Rule struct {
+	ID          string            `json:"id"`
+	Description string            `json:"description"`
+	Severity    analysis.Severity `json:"severity"`
+	Technique   string            `json:"technique,omitempty"` // MITRE ATT&CK id
+	Rationale   string            `json:"rationale"`
+	// Egress marks a rule whose hits are network attempts; the verdict
+	// pairs them with high-severity hits.
+	Egress bool `json:"egress,omitempty"`
+	// File is the rule file, relative to the loaded file system.
+	File string `json:"file"`
+}
+
+// Scopes a sequence's later steps must share with its first step.
+const (
+	ScopeProcess = "process" // the same process
+	ScopeLineage = "lineage" // the same process, an ancestor or a descendant
+	ScopePhase   = "phase"   // the same phase
+	ScopeTrace   = "trace"   // anywhere later in the trace
+)
+
+// Set is a compiled rule set. It is immutable and safe for concurrent use.
+type Set struct {
+	rules   []*compiled
+	byKind  map[trace.Kind][]ref
+	version string
+	fsys    fs.FS
+}
+
+// ref names one matcher of one rule: the rule's index and the step (0 for
+// match and count rules).
+type ref struct {
+	rule, step int
+}
+
+type compiled struct {
+	Rule
+	steps  []*vm.Program // match: one; sequence: one per step; count: one
+	kinds  [][]trace.Kind
+	within string
+	// count rules
+	isCount  bool
+	group    *vm.Program
+	distinct *vm.Program
+	min      int
+}
+
+// The YAML form of a rule file.
+type fileDoc struct {
+	Rules []ruleDoc `yaml:"rules"`
+}
+
+type ruleDoc struct {
+	ID          string       `yaml:"id"`
+	Description string       `yaml:"description"`
+	Severity    string       `yaml:"severity"`
+	Technique   string       `yaml:"technique"`
+	Rationale   string       `yaml:"rationale"`
+	Egress      bool         `yaml:"egress"`
+	Kinds       []string     `yaml:"kinds"`
+	Match       string       `yaml:"match"`
+	Sequence    *sequenceDoc `yaml:"sequence"`
+	Count       *countDoc    `yaml:"count"`
+}
+
+type stepDoc struct {
+	Kinds []string `yaml:"kinds"`
+	Match string   `yaml:"match"`
+}
+
+type sequenceDoc struct {
+	Within string    `yaml:"within"`
+	Steps  []stepDoc `yaml:"steps"`
+}
+
+type countDoc struct {
+	Kinds    []string `yaml:"kinds"`
+	Match    string   `yaml:"match"`
+	Group    string   `yaml:"group"`
+	Distinct string   `yaml:"distinct"`
+	Min      int      `yaml:"min"`
+}
+
+// Builtin returns the rule set embedded from rules/builtin.
+func Builtin() (*Set, error) {
+	sub, err := fs.Sub(builtinFS, "builtin")
+	if err != nil {
+		return nil, fmt.Errorf("builtin rules: %w", err)
+	}
+	return Load(sub)
+}
+
+// Load compiles every *.yaml file under fsys (fixtures/ directories
+// excluded). Errors name the file and the rule id and wrap ErrInvalid.
+func Load(fsys fs.FS) (*Set, error) {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "fixtures" {
+			return fs.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list rule files: %w", err)
+	}
+	slices.Sort(files)
+	s := &Set{fsys: fsys}
+	h := sha256.New()
+	seen := make(map[string]string)
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("read rule file: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
+		h.Write(b)
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		var doc fileDoc
+		if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w: %w", f, ErrInvalid, err)
+		}
+		for _, rd := range doc.Rules {
+			if first, dup := seen[rd.ID]; dup {
+				return nil, fmt.Errorf("%s: rule %q: %w: duplicate id (first in %s)", f, rd.ID, ErrInvalid, first)
+			}
+			seen[rd.ID] = f
+			c, err := compile(rd, f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: rule %q: %w: %w", f, rd.ID, ErrInvalid, err)
+			}
+			s.rules = append(s.rules, c)
+		}
+	}
+	if len(s.rules) == 0 {
+		return nil, fmt.Errorf("no rules under the given file system: %w", ErrInvalid)
+	}
+	s.byKind = index(s.rules)
+	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return s, nil
+}
+
+var validKinds = map[trace.Kind]bool{
+	trace.KindExec: true, trace.KindFork: true, trace.KindExit: true, trace.KindOpen: true,
+	trace.KindUnlink: true, trace.KindRename: true, trace.KindChmod: true, trace.KindConnect: true,
+	trace.KindLost: true, trace.KindAlive: true, trace.KindDNS: true, trace.KindHTTP: true,
+	trace.KindTLS: true, trace.KindTCP: true, trace.KindUDP: true,
+}
+
+var severities = map[string]analysis.Severity{
+	"info": analysis.Info, "low": analysis.Low, "medium": analysis.Medium,
+	"high": analysis.High, "critical": analysis.Critical,
+}
+
+func compile(rd ruleDoc, file string) (*compiled, error) {
+	if rd.ID == "" {
+		return nil, errors.New("missing id")
+	}
+	sev, ok := severities[rd.Severity]
+	if !ok {
+		return nil, fmt.Errorf("severity %q is not one of info, low, medium, high, critical", rd.Severity)
+	}
+	if rd.Description == "" || rd.Rationale == "" {
+		return nil, errors.New("description and rationale are required")
+	}
+	c := &compiled{Rule: Rule{
+		ID: rd.ID, Description: rd.Description, Severity: sev, Technique: rd.Technique,
+		Rationale: strings.TrimSpace(rd.Rationale), Egress: rd.Egress, File: file,
+	}}
+	forms := 0
+	for _, set := range []bool{rd.Match != "", rd.Sequence != nil, rd.Count != nil} {
+		if set {
+			forms++
+		}
+	}
+	if forms != 1 {
+		return nil, errors.New("exactly one of match, sequence and count is required")
+	}
+	add := func(kinds []string, src, what string) error {
+		ks, err := parseKinds(kinds)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		p, err := compileBool(src)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		c.steps = append(c.steps, p)
+		c.kinds = append(c.kinds, ks)
+		return nil
+	}
+	switch {
+	case rd.Match != "":
+		if err := add(rd.Kinds, rd.Match, "match"); err != nil {
+			return nil, err
+		}
+	case rd.Sequence != nil:
+		if len(rd.Kinds) > 0 {
+			return nil, errors.New("kinds belong to each sequence step")
+		}
+		sq := rd.Sequence
+		switch sq.Within {
+		case ScopeProcess, ScopeLineage, ScopePhase, ScopeTrace:
+			c.within = sq.Within
+		default:
+			return nil, fmt.Errorf("sequence: within %q is not one of process, lineage, phase, trace", sq.Within)
+		}
+		if len(sq.Steps) < 2 {
+			return nil, errors.New("sequence: at least two steps are required")
+		}
+		for i, st := range sq.Steps {
+			if err := add(st.Kinds, st.Match, fmt.Sprintf("sequence step %d", i+1)); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		if len(rd.Kinds) > 0 {
+			return nil, errors.New("kinds belong inside count")
+		}
+		ct := rd.Count
+		if ct.Min < 1 {
+			return nil, errors.New("count: min must be at least 1")
+		}
+		if err := add(ct.Kinds, ct.Match, "count"); err != nil {
+			return nil, err
+		}
+		c.isCount, c.min = true, ct.Min
+		var err error
+		if c.group, err = compileString(ct.Group); err != nil {
+			return nil, fmt.Errorf("count group: %w", err)
+		}
+		if c.distinct, err = compileString(ct.Distinct); err != nil {
+			return nil, fmt.Errorf("count distinct: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func parseKinds(kinds []string) ([]trace.Kind, error) {
+	if len(kinds) == 0 {
+		return nil, errors.New("kinds: at least one event kind is required")
+	}
+	out := make([]trace.Kind, 0, len(kinds))
+	for _, k := range kinds {
+		if !validKinds[trace.Kind(k)] {
+			return nil, fmt.Errorf("kinds: unknown event kind %q", k)
+		}
+		out = append(out, trace.Kind(k))
+	}
+	return out, nil
+}
+
+func compileBool(src string) (*vm.Program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("empty expression")
+	}
+	p, err := expr.Compile(src, expr.Env(&Env{}), expr.AsBool())
+	if err != nil {
+		return nil, fmt.Errorf("expression: %w", err)
+	}
+	return p, nil
+}
+
+func compileString(src string) (*vm.Program, error) {
+	if src == "" {
+		return nil, nil
+	}
+	p, err := expr.Compile(src, expr.Env(&Env{}), expr.AsKind(reflect.String))
+	if err != nil {
+		return nil, fmt.Errorf("expression: %w", err)
+	}
+	return p, nil
+}
+
+// Version identifies the rule set: a sha256 of its rule files' names and
+// contents.
+func (s *Set) Version() string { return s.version }
+
+// Rules returns the rules of the set, in file order.
+func (s *Set) Rules() []Rule {
+	out := make([]Rule, len(s.rules))
+	for i, c := range s.rules {
+		out[i] = c.Rule
+	}
+	return out
+}
+
+// only returns a set holding just rule i, sharing its compiled programs.
+func (s *Set) only(i int) *Set {
+	rules := []*compiled{s.rules[i]}
+	return &Set{rules: rules, byKind: index(rules), version: s.version, fsys: s.fsys}
+}
+
+// index maps each event kind to the matchers that look at it. Later steps
+// come first, so an event that matches two steps of a sequence advances an
+// open chain before it opens a new one.
+func index(rules []*compiled) map[trace.Kind][]ref {
+	m := make(map[trace.Kind][]ref)
+	for i, c := range rules {
+		for step := len(c.steps) - 1; step >= 0; step-- {
+			for _, k := range c.kinds[step] {
+				m[k] = append(m[k], ref{rule: i, step: step})
+			}
+		}
+	}
+	return m
+}
+
+// fixtureDir is where the fixtures of a rule defined in file live.
+func fixtureDir(file, id string) string {
+	return path.Join(path.Dir(file), "fixtures", id)
+}
