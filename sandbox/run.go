@@ -1,0 +1,362 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+)
+
+const (
+	// teardownTimeout bounds the cleanup of one container.
+	teardownTimeout = 30 * time.Second
+	// pollInterval is how often the grace period looks at cgroup.procs.
+	pollInterval = 100 * time.Millisecond
+	// mainExecID is the exec id of a phase's main command.
+	mainExecID = "main"
+	// defaultHostname is used when Phase.Hostname is empty, so the host's
+	// own name never shows inside.
+	defaultHostname = "localhost"
+)
+
+// Mount binds a host path into the container.
+type Mount struct {
+	Source, Target string
+	ReadOnly       bool
+}
+
+// Limits are the container's resource limits; zero means no limit.
+type Limits struct {
+	MemoryBytes int64   // memory, swap included
+	Pids        int64   // processes and threads
+	CPUs        float64 // CPU time, in CPUs (CFS quota)
+}
+
+// Phase is one command to run in a fresh container.
+type Phase struct {
+	ID       string   // unique container id, e.g. "<analysis-id>-install"
+	Args     []string // the main command
+	Env      []string // its environment; PATH is added if missing
+	Cwd      string   // its working directory, default "/"
+	User     string   // "uid:gid", numeric, default "1000:1000"
+	Hostname string   // default "localhost"
+	Mounts   []Mount
+	NetNS    string        // path of a network namespace to join; "" = a new one with loopback only
+	Limits   Limits        //
+	Timeout  time.Duration // wall clock for the whole phase, then everything is killed
+	Grace    time.Duration // after the main command exits, wait this long for the rest, then kill
+	Output   io.Writer     // stdout+stderr of the main command (caller bounds it); nil discards
+}
+
+// Result is how a phase ended.
+type Result struct {
+	ExitCode  int  // of the main command; 128+n if killed by signal n; -1 if unknown
+	TimedOut  bool // the phase's Timeout elapsed before its processes were done
+	OOMKilled bool // the OOM killer killed a process of the container
+	// Duration runs from the main command's start to the kill of what was left.
+	Duration time.Duration
+	// Survivors are the processes alive when the container was killed,
+	// excluding its init; the main command too if it was still running.
+	Survivors []Survivor
+}
+
+// Survivor is a process found alive at the end of a phase, read from /proc
+// before the kill. PID is the host pid.
+type Survivor struct {
+	PID       int
+	Comm, Exe string
+	Argv      []string
+}
+
+// Run creates the container from a fresh snapshot of the image, runs the
+// phase, tears it all down (Kill → wait → task.Delete →
+// container.Delete(WithSnapshotCleanup)) on a detached context, and returns
+// how it ended. beforeMain, if not nil, is called with the container's
+// cgroup id after its init has started and before the main command is
+// executed. A command that times out, crashes, or hits a limit is a Result,
+// not an error; errors are for infrastructure failures (containerd down,
+// image missing, beforeMain failing...) and for ctx being cancelled.
+func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uint64) error) (res Result, retErr error) {
+	res.ExitCode = -1
+	if err := checkID(p.ID); err != nil {
+		return res, fmt.Errorf("run: %w", err)
+	}
+	if len(p.Args) == 0 || p.Timeout <= 0 {
+		return res, fmt.Errorf("run %s: %w: needs Args and a positive Timeout", p.ID, ErrInvalidPhase)
+	}
+	if p.User == "" {
+		p.User = imageUser
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	if p.Hostname == "" {
+		p.Hostname = defaultHostname
+	}
+	if p.Output == nil {
+		p.Output = io.Discard
+	}
+	uid, gid, err := parseUser(p.User)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	if err := s.claim("run", p.ID); err != nil {
+		return res, fmt.Errorf("run: %w", err)
+	}
+	defer s.release("run", p.ID)
+
+	ctx = s.nsCtx(ctx)
+	log := s.log.With("run", p.ID)
+	img, err := s.client.GetImage(ctx, s.image)
+	if errdefs.IsNotFound(err) {
+		return res, fmt.Errorf("run %s: %w: %s", p.ID, ErrImageNotFound, s.image)
+	}
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	labels := s.owner.labels()
+	ctr, err := s.client.NewContainer(ctx, p.ID,
+		client.WithContainerLabels(labels),
+		client.WithSnapshotter(snapshotter),
+		client.WithNewSnapshot(p.ID, img, snapshots.WithLabels(labels)),
+		client.WithNewSpec(specOpts(p, uid, gid)...),
+	)
+	if err != nil {
+		return res, fmt.Errorf("run %s: create container: %w", p.ID, err)
+	}
+
+	// Waits outlive ctx: teardown must still see the exits.
+	waitCtx, stopWaits := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWaits()
+	r := &running{ctr: ctr, log: log}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+		defer cancel()
+		oom, err := r.teardown(tctx)
+		res.OOMKilled = oom > 0
+		retErr = errors.Join(retErr, err)
+	}()
+
+	task, err := ctr.NewTask(ctx, cio.NullIO)
+	if err != nil {
+		return res, fmt.Errorf("run %s: create task: %w", p.ID, err)
+	}
+	r.task = task
+	if r.initExit, err = task.Wait(waitCtx); err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return res, fmt.Errorf("run %s: start init: %w", p.ID, err)
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	r.cgroup = spec.Linux.CgroupsPath
+	cgDir := cgroupDirs(r.cgroup)[0]
+	cgID, err := cgroupID(cgDir)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	if beforeMain != nil {
+		if err := beforeMain(cgID); err != nil {
+			return res, fmt.Errorf("run %s: before main: %w", p.ID, err)
+		}
+	}
+
+	pspec := *spec.Process
+	pspec.Args = p.Args
+	pspec.Env = withPath(p.Env)
+	pspec.Cwd = p.Cwd
+	pspec.Terminal = false
+	out := &syncWriter{w: p.Output}
+	proc, err := task.Exec(ctx, mainExecID, &pspec, cio.NewCreator(cio.WithStreams(nil, out, out)))
+	if err != nil {
+		return res, fmt.Errorf("run %s: exec: %w", p.ID, err)
+	}
+	r.main = proc
+	mainExit, err := proc.Wait(waitCtx)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	phaseCtx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	start := time.Now()
+	if err := proc.Start(ctx); err != nil {
+		return res, fmt.Errorf("run %s: start main: %w", p.ID, err)
+	}
+	log.DebugContext(ctx, "main started", "cgroup_id", cgID, "init_pid", task.Pid(), "main_pid", proc.Pid())
+
+	exited := false
+	select {
+	case st := <-mainExit:
+		exited = true
+		if res.ExitCode, err = exitCode(st); err != nil {
+			return res, fmt.Errorf("run %s: main: %w", p.ID, err)
+		}
+		r.awaitRest(phaseCtx, cgDir, task.Pid(), p.Grace)
+	case <-phaseCtx.Done():
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	res.TimedOut = phaseCtx.Err() != nil
+	res.Survivors = survivors(cgDir, task.Pid())
+	res.Duration = time.Since(start)
+
+	kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer kcancel()
+	if err := r.killAll(kctx); err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	if !exited {
+		select {
+		case st := <-mainExit:
+			if res.ExitCode, err = exitCode(st); err != nil {
+				return res, fmt.Errorf("run %s: main: %w", p.ID, err)
+			}
+		case <-kctx.Done():
+			return res, fmt.Errorf("run %s: main did not exit when killed: %w", p.ID, kctx.Err())
+		}
+	}
+	log.InfoContext(ctx, "phase done", "exit_code", res.ExitCode, "timed_out", res.TimedOut,
+		"survivors", len(res.Survivors), "duration", res.Duration)
+	return res, nil
+}
+
+// running is what teardown needs of a phase's container.
+type running struct {
+	ctr      client.Container
+	task     client.Task
+	main     client.Process
+	initExit <-chan client.ExitStatus
+	cgroup   string // cgroups path, e.g. "/fumehood/<id>"
+	log      *slog.Logger
+}
+
+// awaitRest polls the cgroup until only init is left, grace has elapsed,
+// or ctx is done.
+func (r *running) awaitRest(ctx context.Context, cgDir string, initPID uint32, grace time.Duration) {
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		pids, err := cgroupProcs(cgDir)
+		if err != nil || !slices.ContainsFunc(pids, func(p int) bool { return p != int(initPID) }) {
+			return
+		}
+		select {
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// survivors reads the processes of the cgroup other than init from /proc.
+func survivors(cgDir string, initPID uint32) []Survivor {
+	pids, _ := cgroupProcs(cgDir)
+	var out []Survivor
+	for _, pid := range pids {
+		if pid == int(initPID) {
+			continue
+		}
+		if sv, ok := readSurvivor(pid); ok {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
+// killAll sends SIGKILL to every process of the task.
+func (r *running) killAll(ctx context.Context) error {
+	err := r.task.Kill(ctx, syscall.SIGKILL, client.WithKillAll)
+	if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
+		return fmt.Errorf("kill: %w", err)
+	}
+	return nil
+}
+
+// teardown kills what is left, waits for init, reads the OOM kill count,
+// and deletes the exec process, the task and the container with its
+// snapshot.
+func (r *running) teardown(ctx context.Context) (oom int, err error) {
+	var errs []error
+	if r.task != nil {
+		if err := r.killAll(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if r.initExit != nil {
+			select {
+			case <-r.initExit:
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("wait for init: %w", ctx.Err()))
+			}
+		}
+		if r.cgroup != "" {
+			if oom, err = oomKills(r.cgroup); err != nil {
+				r.log.WarnContext(ctx, "no OOM count", "err", err)
+			}
+		}
+		if r.main != nil {
+			if _, err := r.main.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("delete main process: %w", err))
+			}
+		}
+		if _, err := r.task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete task: %w", err))
+		}
+	}
+	if err := r.ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		errs = append(errs, fmt.Errorf("delete container: %w", err))
+	}
+	if len(errs) > 0 {
+		return oom, fmt.Errorf("teardown %s: %w", r.ctr.ID(), errors.Join(errs...))
+	}
+	return oom, nil
+}
+
+// exitCode is the exit code of st, 128+signal for a killed process.
+func exitCode(st client.ExitStatus) (int, error) {
+	code, _, err := st.Result()
+	if err != nil {
+		return -1, err
+	}
+	return int(code), nil
+}
+
+// withPath returns env with the image's PATH added if it sets none.
+func withPath(env []string) []string {
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			return env
+		}
+	}
+	return append([]string{imagePath}, env...)
+}
+
+// syncWriter serialises the writes of stdout and stderr.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -1,0 +1,47 @@
+// Package sinkhole owns the network every sandbox gets: a sandbox network
+// namespace whose only interface leads to a sinkhole network namespace, and
+// the servers in the sinkhole that answer and record whatever the sandboxed
+// package sends. Nothing it creates touches the host network namespace.
+//
+// Layout, per sinkhole (Name n, StateDir d):
+//
+//	d/netns/n.sandbox   bind mount of the sandbox netns (containerd joins it by path)
+//	d/netns/n.sink      bind mount of the sinkhole netns
+//	d/sinkhole/n/       resolv.conf for the container and "owner" (pid and start
+//	                    time of the process that runs the servers, for Reap)
+//
+// The namespaces are joined by a veth pair created inside the sinkhole
+// netns with its peer placed straight into the sandbox netns: "eth0",
+// 100.64.0.2/30 and fd53:696e:6b00::2/64 in the sandbox, with default routes
+// (v4 and v6) to 100.64.0.1 and fd53:696e:6b00::1 on the sinkhole end. The
+// host netns never holds an interface, address, route or rule of ours; the
+// directory d/netns is made a shared mount (as ip-netns does) so that
+// unmounting a namespace propagates to mount namespaces copied meanwhile.
+//
+// In the sinkhole netns an nftables table redirects every TCP port to one
+// listener and UDP port 53 to the DNS server; other UDP goes to a discard
+// socket so that clients keep sending. What was dialled is recovered as
+// follows:
+//   - TCP: SO_ORIGINAL_DST (IPv4) / IP6T_SO_ORIGINAL_DST (IPv6) on the
+//     accepted socket. TCP to port 53 is served as DNS over TCP; otherwise
+//     the first bytes decide: a TLS ClientHello records the SNI (KindTLS)
+//     and, with a CA, is terminated with a leaf certificate for that name;
+//     an HTTP request line is parsed (KindHTTP: method, Host, target, the
+//     headers in order, the first 4 KiB of the body) and answered 200 OK,
+//     keep-alive included; anything else is recorded as KindTCP with its
+//     first 4 KiB.
+//   - UDP: NAT hides the original destination of a datagram from the
+//     receiving socket, so UDP is recorded from a packet socket on the
+//     sinkhole end of the veth, which sees every datagram as the package
+//     sent it: to port 53 and parseable as DNS it is KindDNS (one event per
+//     question), otherwise KindUDP with the datagram head.
+//
+// Everything is bounded: concurrent connections, a deadline per connection,
+// requests per connection, and the number and bytes of recorded events. What
+// does not fit is counted, and Events ends with a KindLost event (Name
+// "sinkhole") carrying the count, so a flood makes the capture visibly
+// incomplete instead of exhausting memory.
+//
+// This package imports trace only; it knows nothing of containers or
+// packages.
+package sinkhole
