@@ -136,10 +136,10 @@ func cString(b []byte) string {
 // cut at the probe's limit ends without NUL; its last argument is kept as
 // far as it was read.
 func splitArgv(b []byte) []string {
-	b = bytes.TrimSuffix(b, []byte{0})
 	if len(b) == 0 {
 		return nil
 	}
+	b = bytes.TrimSuffix(b, []byte{0})
 	n := bytes.Count(b, []byte{0}) + 1
 	argv := make([]string, 0, n)
 	for range n {

@@ -1,0 +1,250 @@
+package bpf
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+var testBoot = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// record builds a raw record the way the probes write one: the header of h
+// followed by path, path2 (or cwd) and argv.
+func record(h probesEvent, path, path2, argv string) []byte {
+	h.PathLen = uint16(len(path))
+	h.Path2Len = uint16(len(path2))
+	h.ArgvLen = uint16(len(argv))
+	raw := append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&h)), headerLen)...)
+	return append(raw, path+path2+argv...)
+}
+
+func comm(s string) (c [16]int8) {
+	for i := range min(len(s), 15) {
+		c[i] = int8(s[i])
+	}
+	return c
+}
+
+// common is the header every test record shares.
+func common(kind uint8) probesEvent {
+	return probesEvent{
+		Kind: kind, Ktime: 1500, Start: 900, Cgroup: 4242,
+		Pid: 11, Tgid: 10, Ppid: 1, Uid: 1000, Comm: comm("node"),
+	}
+}
+
+// base is the trace.Event fields common() decodes to.
+func base(kind trace.Kind) trace.Event {
+	return trace.Event{
+		Time: testBoot.Add(1500), Kind: kind,
+		PID: 11, TGID: 10, PPID: 1, UID: 1000, Comm: "node", CgroupID: 4242, Start: 900,
+	}
+}
+
+func with(e trace.Event, f func(*trace.Event)) trace.Event {
+	f(&e)
+	return e
+}
+
+func TestDecode(t *testing.T) {
+	inet := common(kindConnect)
+	inet.Family, inet.Port, inet.Ret = afInet, 443, -111
+	copy(inet.Addr[:], []byte{10, 0, 0, 7})
+	inet6 := common(kindConnect)
+	inet6.Family, inet6.Port = afInet6, 53
+	inet6.Addr = [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
+	unixc := common(kindConnect)
+	unixc.Family = afUnix
+	other := common(kindConnect)
+	other.Family = 16 // netlink: family only
+	open := common(kindOpen)
+	open.Flags, open.Mode, open.Ret = trace.OWronly|trace.OCreat|trace.OTrunc, 0o644, 3
+	fork := common(kindFork)
+	fork.ChildPid, fork.ChildStart = 12, 1400
+	exit := common(kindExit)
+	exit.ExitCode, exit.Signal = 3, 0
+	killed := common(kindExit)
+	killed.Signal = 9
+	chmod := common(kindChmod)
+	chmod.Mode = 0o4755
+	unlink := common(kindUnlink)
+	unlink.Flags, unlink.Ret = 0x200, -39
+	rename := common(kindRename)
+
+	tests := []struct {
+		name string
+		raw  []byte
+		want trace.Event
+	}{
+		{"exec", record(common(kindExec), "/usr/bin/node", "/home/u/pkg", "node\x00-e\x00\x00x y\x00"),
+			with(base(trace.KindExec), func(e *trace.Event) {
+				e.Path, e.Cwd, e.Argv = "/usr/bin/node", "/home/u/pkg", []string{"node", "-e", "", "x y"}
+			})},
+		{"exec argv cut at limit", record(common(kindExec), "/bin/sh", "/", "sh\x00-c\x00ech"),
+			with(base(trace.KindExec), func(e *trace.Event) {
+				e.Path, e.Cwd, e.Argv = "/bin/sh", "/", []string{"sh", "-c", "ech"}
+			})},
+		{"fork", record(fork, "", "", ""),
+			with(base(trace.KindFork), func(e *trace.Event) { e.ChildPID, e.ChildStart = 12, 1400 })},
+		{"exit", record(exit, "", "", ""),
+			with(base(trace.KindExit), func(e *trace.Event) { e.ExitCode = 3 })},
+		{"exit by signal", record(killed, "", "", ""),
+			with(base(trace.KindExit), func(e *trace.Event) { e.Signal = 9 })},
+		{"open", record(open, "out/a.txt", "", ""),
+			with(base(trace.KindOpen), func(e *trace.Event) {
+				e.Path, e.Flags, e.Mode, e.Ret = "out/a.txt", 0x241, 0o644, 3
+			})},
+		{"unlink", record(unlink, "/tmp/d", "", ""),
+			with(base(trace.KindUnlink), func(e *trace.Event) { e.Path, e.Flags, e.Ret = "/tmp/d", 0x200, -39 })},
+		{"rename", record(rename, "a", "/tmp/b", ""),
+			with(base(trace.KindRename), func(e *trace.Event) { e.Path, e.Path2 = "a", "/tmp/b" })},
+		{"chmod", record(chmod, "b", "", ""),
+			with(base(trace.KindChmod), func(e *trace.Event) { e.Path, e.Mode = "b", 0o4755 })},
+		{"connect inet", record(inet, "", "", ""),
+			with(base(trace.KindConnect), func(e *trace.Event) {
+				e.Family, e.Addr, e.Port, e.Ret = 2, "10.0.0.7", 443, -111
+			})},
+		{"connect inet6", record(inet6, "", "", ""),
+			with(base(trace.KindConnect), func(e *trace.Event) { e.Family, e.Addr, e.Port = 10, "2001:db8::1", 53 })},
+		{"connect unix path", record(unixc, "/run/x.sock\x00\x00", "", ""),
+			with(base(trace.KindConnect), func(e *trace.Event) { e.Family, e.Addr = 1, "/run/x.sock" })},
+		{"connect unix abstract", record(unixc, "\x00dbus\x00", "", ""),
+			with(base(trace.KindConnect), func(e *trace.Event) { e.Family, e.Addr = 1, "@dbus" })},
+		{"connect other family", record(other, "", "", ""),
+			with(base(trace.KindConnect), func(e *trace.Event) { e.Family = 16 })},
+	}
+	d := decoder{bootWall: testBoot}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got trace.Event
+			if err := d.decode(tt.raw, &got); err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeCopiesStrings(t *testing.T) {
+	raw := record(common(kindOpen), "/etc/passwd", "", "")
+	d := decoder{bootWall: testBoot}
+	var ev trace.Event
+	if err := d.decode(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	for i := range raw {
+		raw[i] = 'X'
+	}
+	if got, want := ev.Path, "/etc/passwd"; got != want {
+		t.Errorf("path after the record was reused: got %q, want %q", got, want)
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	good := record(common(kindOpen), "/etc/passwd", "", "")
+	long := append([]byte(nil), good...)
+	(*probesEvent)(unsafe.Pointer(&long[0])).PathLen = 200 // more than the record holds
+	tests := []struct {
+		name string
+		raw  []byte
+	}{
+		{"empty", nil},
+		{"short header", good[:headerLen-1]},
+		{"lengths past the end", long},
+		{"unknown kind", record(common(0), "", "", "")},
+		{"kind out of range", record(common(200), "", "", "")},
+	}
+	d := decoder{bootWall: testBoot}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ev trace.Event
+			if err := d.decode(tt.raw, &ev); !errors.Is(err, ErrRecord) {
+				t.Errorf("got error %v, want ErrRecord", err)
+			}
+		})
+	}
+}
+
+func TestSplitArgv(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"\x00", []string{""}},
+		{"a", []string{"a"}},
+		{"a\x00", []string{"a"}},
+		{"a\x00\x00", []string{"a", ""}},
+		{"a\x00b\x00c", []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		if got := splitArgv([]byte(tt.in)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("splitArgv(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	tests := []struct {
+		in       Options
+		ring     int
+		slots    int
+		maxEvent int
+	}{
+		{Options{}, DefaultRingBytes, DefaultSlots, DefaultMaxEvents},
+		{Options{RingBytes: 1}, 4096, DefaultSlots, DefaultMaxEvents},
+		{Options{RingBytes: 5000, Slots: 2, MaxEvents: 7}, 8192, 2, 7},
+		{Options{RingBytes: 1 << 20}, 1 << 20, DefaultSlots, DefaultMaxEvents},
+	}
+	for _, tt := range tests {
+		got := tt.in.withDefaults()
+		if got.RingBytes != tt.ring || got.Slots != tt.slots || got.MaxEvents != tt.maxEvent || got.Logger == nil {
+			t.Errorf("%+v.withDefaults(): got ring=%d slots=%d max=%d logger=%v, want %d %d %d non-nil",
+				tt.in, got.RingBytes, got.Slots, got.MaxEvents, got.Logger, tt.ring, tt.slots, tt.maxEvent)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(record(common(kindExec), "/bin/sh", "/", "sh\x00"))
+	f.Add(record(common(kindConnect), "\x00x", "", ""))
+	d := decoder{bootWall: testBoot}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var ev trace.Event
+		if err := d.decode(raw, &ev); err != nil {
+			return
+		}
+		if ev.Kind == "" {
+			t.Errorf("decoded without a kind: %+v", ev)
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	records := map[string][]byte{
+		"open": record(common(kindOpen), "/usr/lib/node_modules/pkg/lib/index.js", "", ""),
+		"exec": record(common(kindExec), "/usr/bin/node", "/home/u/pkg",
+			strings.Repeat("--some-argument\x00", 20)),
+	}
+	for name, raw := range records {
+		b.Run(name, func(b *testing.B) {
+			d := decoder{bootWall: testBoot}
+			var ev trace.Event
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.decode(raw, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
