@@ -178,7 +178,7 @@ func (Env) Entropy(s string) float64 {
 }
 
 // LongestRun returns the length of the longest run of characters of one
-// alphabet in s: "base64" (standard and URL-safe, with padding) or "hex".
+// alphabet in s: "base64" (standard and URL-safe) or "hex".
 func (Env) LongestRun(s, alphabet string) int {
 	in := isB64
 	if alphabet == "hex" {
@@ -202,7 +202,7 @@ func isHex(c byte) bool {
 
 func isB64(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
-		c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+		c == '+' || c == '/' || c == '-' || c == '_'
 }
 
 // minEncoded is the shortest base64 or hex run Decoded tries to decode.
@@ -240,10 +240,17 @@ func encodedRuns(s string) []string {
 			}
 			continue
 		}
-		if start >= 0 && i-start >= minEncoded {
-			runs = append(runs, s[start:i])
+		end := i
+		for end < len(s) && end-i < 2 && s[end] == '=' {
+			end++ // padding belongs to the run; any other '=' ends it
+		}
+		if start >= 0 && end-start >= minEncoded {
+			runs = append(runs, s[start:end])
 		}
 		start = -1
+		if end > i {
+			i = end - 1 // resume after the padding
+		}
 	}
 	return runs
 }

@@ -41,7 +41,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	for i := range t.Events {
 		j.event(&t.Events[i])
 	}
-	var hits []analysis.Hit
+	hits := []analysis.Hit{}
 	for i, c := range s.rules {
 		if h, ok := j.states[i].hit(c, t); ok {
 			hits = append(hits, h)

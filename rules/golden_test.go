@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/trace"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// wantVerdicts pins the verdict of each golden trace independently of the
+// golden file, so that -update cannot silently accept a wrong verdict.
+var wantVerdicts = map[string]analysis.Verdict{
+	"stealer":         analysis.Malicious,
+	"native-build":    analysis.Benign,
+	"dropper-miner":   analysis.Malicious,
+	"geo-lookup":      analysis.Suspicious,
+	"banner-lost":     analysis.Suspicious,
+	"pip-setup-exfil": analysis.Malicious,
+	"hook-manager":    analysis.Benign,
+}
+
+func TestJudgeGolden(t *testing.T) {
+	s, err := Builtin()
+	if err != nil {
+		t.Fatalf("Builtin() error: %v", err)
+	}
+	files, err := filepath.Glob("testdata/*.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(files), len(wantVerdicts); got != want {
+		t.Fatalf("found %d golden traces, want %d", got, want)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+		t.Run(name, func(t *testing.T) {
+			tr := readTrace(t, f)
+			j := s.Judge(tr)
+			if got, want := j.Verdict, wantVerdicts[name]; got != want {
+				t.Errorf("verdict = %s, want %s; hits: %s", got, want, hitIDs(j.Hits))
+			}
+			got, err := json.MarshalIndent(j, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := strings.TrimSuffix(f, ".jsonl") + ".golden.json"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("read golden (run go test -update): %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("judgement differs from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+func readTrace(t *testing.T, path string) *trace.Trace {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := trace.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return tr
+}
+
+func hitIDs(hits []analysis.Hit) string {
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.Rule + "(" + string(h.Severity) + ")"
+	}
+	return strings.Join(ids, " ")
+}
