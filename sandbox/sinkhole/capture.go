@@ -127,10 +127,13 @@ func (s *Sinkhole) captureUDP(p *packetSocket) {
 	buf := make([]byte, 65536)
 	for {
 		n, pkttype, err := p.read(buf)
-		if errors.Is(err, os.ErrClosed) {
+		if err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				s.log.Warn("sinkhole capture stopped", "err", err)
+			}
 			return
 		}
-		if err != nil || pkttype == unix.PACKET_OUTGOING {
+		if pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
 		for _, e := range udpEvents(buf[:n]) {
