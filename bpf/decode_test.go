@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"strings"
@@ -150,7 +151,8 @@ func TestDecodeCopiesStrings(t *testing.T) {
 func TestDecodeMalformed(t *testing.T) {
 	good := record(common(kindOpen), "/etc/passwd", "", "")
 	long := append([]byte(nil), good...)
-	(*probesEvent)(unsafe.Pointer(&long[0])).PathLen = 200 // more than the record holds
+	// more than the record holds
+	binary.LittleEndian.PutUint16(long[unsafe.Offsetof(probesEvent{}.PathLen):], 200)
 	tests := []struct {
 		name string
 		raw  []byte

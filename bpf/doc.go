@@ -22,9 +22,12 @@
 // untracked processes cost one hash lookup. Tracer.Watch registers a
 // cgroup and gives it a fresh ring buffer in the array of ring buffers
 // rings, indexed by slot: one package's flood fills only its own buffer.
-// Ring buffer reserve failures are counted per slot in a per-CPU array
-// (lost); events beyond Options.MaxEvents and malformed records are
-// dropped in userspace and counted too. Recording.Stop unregisters the
+// Ring buffer reserve failures (and a full map of pending syscalls) are
+// counted per slot in a per-CPU array (lost); events beyond
+// Options.MaxEvents and malformed records are dropped in userspace and
+// counted too. One reader goroutine per recording decodes with
+// ringbuf.Reader.ReadInto and a reused record; it never blocks on a
+// consumer, so the kernel side only loses when the ring itself is full. Recording.Stop unregisters the
 // cgroup, removes the ring from the array (the kernel waits for running
 // probes then), drains it and appends one trace.KindLost event when
 // anything was lost.
@@ -53,6 +56,9 @@
 //   - chmod (chmod, fchmodat, fchmodat2): Path, Mode, Ret.
 //   - connect: Family; inet/inet6: Addr (netip form) and Port; unix: Addr
 //     is the socket path, "@name" for an abstract name; Ret.
+//
+// Whatever runs in the cgroup after Watch is recorded, so in a container
+// the last steps of runc init before it execs the entry point appear too.
 //
 // Events are ordered by kernel time; syscall events carry the time of
 // sys_enter and are written at sys_exit (paired per thread in the map

@@ -208,6 +208,7 @@ func (t *Tracer) Close() error {
 		t.mu.Unlock()
 		return nil
 	}
+	t.closed = true // no Watch from now on
 	var running []*Recording
 	for _, r := range t.slots {
 		if r != nil {
@@ -221,9 +222,6 @@ func (t *Tracer) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	t.mu.Lock()
-	t.closed = true
-	t.mu.Unlock()
 	for _, l := range t.links {
 		if err := l.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("bpf: detach: %w", err))

@@ -362,18 +362,23 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 
 /* --- syscalls: begun at sys_enter, completed at sys_exit -------------- */
 
-static __always_inline struct event *begin(__u8 kind)
+/* begin starts an event of kind in the scratch buffer if the current
+ * cgroup is tracked, storing its run slot in *slot. */
+static __always_inline struct event *begin(__u8 kind, long *slot)
 {
 	__u64 cg;
-	if (tracked_slot(&cg) < 0)
+	*slot = tracked_slot(&cg);
+	if (*slot < 0)
 		return 0;
 	return new_event(kind, cg);
 }
 
-static __always_inline void park(struct event *e)
+/* park keeps e until the syscall returns; a full map loses the event. */
+static __always_inline void park(struct event *e, long slot)
 {
 	__u32 tid = e->pid;
-	bpf_map_update_elem(&pending, &tid, e, BPF_ANY);
+	if (bpf_map_update_elem(&pending, &tid, e, BPF_ANY) != 0)
+		count_lost(slot);
 }
 
 static __always_inline void finish(struct trace_event_raw_sys_exit *ctx)
@@ -401,14 +406,15 @@ static __always_inline void finish(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline void open_common(const char *path, __s64 flags, __u32 mode)
 {
-	struct event *e = begin(KIND_OPEN);
+	long slot;
+	struct event *e = begin(KIND_OPEN, &slot);
 	if (!e)
 		return;
 	read_user_path(e, path, 0);
 	e->flags = flags;
 	if (flags & (0x40 | 0x410000)) /* O_CREAT | O_TMPFILE */
 		e->mode = mode;
-	park(e);
+	park(e, slot);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
@@ -431,7 +437,8 @@ EXIT_PROBE(openat2)
 
 static __always_inline void path_common(__u8 kind, const char *p, const char *p2, __s64 flags, __u32 mode)
 {
-	struct event *e = begin(kind);
+	long slot;
+	struct event *e = begin(kind, &slot);
 	if (!e)
 		return;
 	read_user_path(e, p, 0);
@@ -439,7 +446,7 @@ static __always_inline void path_common(__u8 kind, const char *p, const char *p2
 		read_user_path(e, p2, 1);
 	e->flags = flags;
 	e->mode = mode;
-	park(e);
+	park(e, slot);
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlink")
@@ -517,7 +524,8 @@ EXIT_PROBE(fchmodat2)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
-	struct event *e = begin(KIND_CONNECT);
+	long slot;
+	struct event *e = begin(KIND_CONNECT, &slot);
 	if (!e)
 		return 0;
 	const void *sa = (const void *)ctx->args[1];
@@ -543,7 +551,7 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx)
 		if (bpf_probe_read_user(e->data, n & 127, (const char *)sa + 2) == 0)
 			e->path_len = n & 127;
 	}
-	park(e);
+	park(e, slot);
 	return 0;
 }
 EXIT_PROBE(connect)
