@@ -14,6 +14,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/fumehood/fumehood/internal/testenv"
 	"github.com/fumehood/fumehood/trace"
@@ -26,17 +29,74 @@ const cgroupRoot = "/sys/fs/cgroup/unified"
 const helperEnv = "FUMEHOOD_BPF_TEST_HELPER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "connect" {
-		// Usage: connect NETWORK ADDRESS. Dial once, report, exit.
+	switch os.Getenv(helperEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "connect":
+		// Usage: NETWORK ADDRESS. Dial once.
 		c, err := net.Dial(os.Args[1], os.Args[2])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+		exitOn(err)
 		c.Close()
-		os.Exit(0)
+	case "syscalls":
+		// Usage: DIR [TCP6-ADDRESS]. The syscalls the shell test does not reach.
+		syscallsHelper(os.Args[1], os.Args[2:])
 	}
-	os.Exit(m.Run())
+	os.Exit(0)
+}
+
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func rawPathCall(nr uintptr, path string, args ...uintptr) {
+	p, err := unix.BytePtrFromString(path)
+	exitOn(err)
+	a := append([]uintptr{uintptr(unsafe.Pointer(p))}, args...)
+	a = append(a, 0, 0)
+	if _, _, errno := unix.Syscall(nr, a[0], a[1], a[2]); errno != 0 {
+		exitOn(fmt.Errorf("syscall %d %s: %w", nr, path, errno))
+	}
+}
+
+// atFDCWD is AT_FDCWD as a raw syscall argument.
+func atFDCWD() uintptr {
+	fd := unix.AT_FDCWD
+	return uintptr(fd)
+}
+
+func syscallsHelper(dir string, tcp6 []string) {
+	fd, err := unix.Openat2(unix.AT_FDCWD, dir+"/o2", &unix.OpenHow{Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o600})
+	exitOn(err)
+	unix.Close(fd)
+	p2, err := unix.BytePtrFromString(dir + "/r1")
+	exitOn(err)
+	rawPathCall(unix.SYS_RENAME, dir+"/o2", uintptr(unsafe.Pointer(p2)))
+	exitOn(unix.Renameat(unix.AT_FDCWD, dir+"/r1", unix.AT_FDCWD, dir+"/r2"))
+	rawPathCall(unix.SYS_CHMOD, dir+"/r2", 0o700)
+	p3, err := unix.BytePtrFromString(dir + "/r2")
+	exitOn(err)
+	if _, _, errno := unix.Syscall6(unix.SYS_FCHMODAT2, atFDCWD(), uintptr(unsafe.Pointer(p3)), 0o640, unix.AT_SYMLINK_NOFOLLOW, 0, 0); errno != 0 {
+		exitOn(fmt.Errorf("fchmodat2: %w", errno))
+	}
+	rawPathCall(unix.SYS_UNLINK, dir+"/r2")
+	exitOn(os.Mkdir(dir+"/d", 0o755))
+	rawPathCall(unix.SYS_RMDIR, dir+"/d")
+	for _, addr := range []string{dir + "/sock", "@fumehood-test-" + filepath.Base(dir)} {
+		ln, err := net.Listen("unix", addr)
+		exitOn(err)
+		c, err := net.Dial("unix", addr)
+		exitOn(err)
+		c.Close()
+		ln.Close()
+	}
+	for _, addr := range tcp6 {
+		c, err := net.Dial("tcp6", addr)
+		exitOn(err)
+		c.Close()
+	}
 }
 
 // cgroup is a cgroup v2 directory created for one test.
@@ -358,5 +418,69 @@ func TestMaxEventsDropsAndCounts(t *testing.T) {
 	last := events[5]
 	if last.Kind != trace.KindLost || last.Count < 7 || last.Count != rec.Lost() {
 		t.Errorf("lost event: got %s count=%d (Lost %d), want lost with count >= 7 equal to Lost", last.Kind, last.Count, rec.Lost())
+	}
+}
+
+func TestSyscallVariants(t *testing.T) {
+	tr := load(t, Options{})
+	cg := newCgroup(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tcp6 []string
+	ln6, err := net.Listen("tcp6", "[::1]:0")
+	if err == nil {
+		defer ln6.Close()
+		tcp6 = append(tcp6, ln6.Addr().String())
+	} else {
+		t.Logf("no IPv6 loopback, inet6 connect not checked: %v", err)
+	}
+	rec, err := tr.Watch(cg.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, cg, fmt.Sprintf("%s %s %s", helper, dir, strings.Join(tcp6, " ")), helperEnv+"=syscalls")
+	events := stop(t, rec)
+
+	type want struct {
+		kind  trace.Kind
+		path  string
+		path2 string
+		flags int64
+		mode  uint32
+		ret   int64
+	}
+	for _, w := range []want{
+		{trace.KindOpen, dir + "/o2", "", trace.OCreat | trace.OWronly, 0o600, 3},
+		{trace.KindRename, dir + "/o2", dir + "/r1", 0, 0, 0},
+		{trace.KindRename, dir + "/r1", dir + "/r2", 0, 0, 0},
+		{trace.KindChmod, dir + "/r2", "", 0, 0o700, 0},
+		{trace.KindChmod, dir + "/r2", "", unix.AT_SYMLINK_NOFOLLOW, 0o640, 0},
+		{trace.KindUnlink, dir + "/r2", "", 0, 0, 0},
+		{trace.KindUnlink, dir + "/d", "", 0x200, 0, 0},
+	} {
+		e := one(t, events, w.kind, fmt.Sprintf("%s %s", w.kind, w.path), func(e *trace.Event) bool {
+			return e.Path == w.path && e.Path2 == w.path2 && e.Mode == w.mode
+		})
+		// The open's fd is whatever was free: check only that it is one.
+		if e.Flags != w.flags || (w.ret == 0 && e.Ret != 0) || e.Ret < 0 {
+			t.Errorf("%s %s: got flags=%#x ret=%d, want flags=%#x ret=%d", w.kind, w.path, e.Flags, e.Ret, w.flags, w.ret)
+		}
+	}
+	for _, addr := range []string{dir + "/sock", "@fumehood-test-" + filepath.Base(dir)} {
+		if e := one(t, events, trace.KindConnect, "unix connect "+addr, func(e *trace.Event) bool { return e.Addr == addr }); e.Family != 1 || e.Ret != 0 {
+			t.Errorf("unix connect %s: got family=%d ret=%d, want 1 0", addr, e.Family, e.Ret)
+		}
+	}
+	if len(tcp6) == 1 {
+		port := uint16(ln6.Addr().(*net.TCPAddr).Port)
+		if e := one(t, events, trace.KindConnect, "inet6 connect", func(e *trace.Event) bool { return e.Port == port }); e.Family != 10 || e.Addr != "::1" {
+			t.Errorf("inet6 connect: got family=%d addr=%s, want 10 ::1", e.Family, e.Addr)
+		}
 	}
 }
