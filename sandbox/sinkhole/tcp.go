@@ -114,7 +114,7 @@ func (s *Sinkhole) serveStream(c net.Conn, dst netip.AddrPort, sni string, inner
 	br := bufio.NewReaderSize(c, headMax)
 	c.SetReadDeadline(time.Now().Add(firstTimeout)) //nolint:errcheck // best effort
 	first, _ := br.Peek(1)
-	c.SetReadDeadline(time.Time{})                  //nolint:errcheck // back to the connection deadline
+	c.SetReadDeadline(time.Time{}) //nolint:errcheck // back to the connection deadline
 	switch {
 	case len(first) == 1 && first[0] == 0x16 && !inner:
 		s.serveTLS(c, br, dst)
