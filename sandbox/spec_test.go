@@ -1,0 +1,144 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestParseUser(t *testing.T) {
+	tests := []struct {
+		in       string
+		uid, gid uint32
+		wantErr  bool
+	}{
+		{in: "1000:1000", uid: 1000, gid: 1000},
+		{in: "0:5", uid: 0, gid: 5},
+		{in: "alex", wantErr: true},
+		{in: "alex:alex", wantErr: true},
+		{in: "1000", wantErr: true},
+		{in: "-1:2", wantErr: true},
+	}
+	for _, tt := range tests {
+		uid, gid, err := parseUser(tt.in)
+		if tt.wantErr {
+			if !errors.Is(err, ErrInvalidPhase) {
+				t.Errorf("parseUser(%q): got err %v, want ErrInvalidPhase", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || uid != tt.uid || gid != tt.gid {
+			t.Errorf("parseUser(%q) = %d, %d, %v; want %d, %d, nil", tt.in, uid, gid, err, tt.uid, tt.gid)
+		}
+	}
+}
+
+// TestSpecHardening generates the spec of a phase (no containerd needed)
+// and checks every hardening setting.
+func TestSpecHardening(t *testing.T) {
+	p := Phase{
+		ID: "x", Hostname: "box",
+		Mounts: []Mount{{Source: "/h", Target: "/home/alex"}, {Source: "/r", Target: "/ro", ReadOnly: true}},
+		NetNS:  "/run/netns/n1",
+		Limits: Limits{MemoryBytes: 64 << 20, Pids: 32, CPUs: 0.5},
+	}
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1001)...)
+	if err != nil {
+		t.Fatalf("GenerateSpec: %v", err)
+	}
+	if got, want := s.Process.User, (specs.User{UID: 1000, GID: 1001}); got.UID != want.UID || got.GID != want.GID {
+		t.Errorf("user: got %d:%d, want %d:%d", got.UID, got.GID, want.UID, want.GID)
+	}
+	c := s.Process.Capabilities
+	for name, set := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted, "inheritable": c.Inheritable, "ambient": c.Ambient} {
+		if len(set) != 0 {
+			t.Errorf("%s capabilities: got %v, want none", name, set)
+		}
+	}
+	if !s.Process.NoNewPrivileges {
+		t.Error("NoNewPrivileges: got false, want true")
+	}
+	if !s.Root.Readonly {
+		t.Error("root readonly: got false, want true")
+	}
+	if s.Hostname != "box" {
+		t.Errorf("hostname: got %q, want %q", s.Hostname, "box")
+	}
+	if len(s.Linux.MaskedPaths) == 0 || len(s.Linux.ReadonlyPaths) == 0 {
+		t.Errorf("masked/readonly paths: got %d/%d, want the defaults", len(s.Linux.MaskedPaths), len(s.Linux.ReadonlyPaths))
+	}
+	r := s.Linux.Resources
+	if got, want := *r.Memory.Limit, int64(64<<20); got != want {
+		t.Errorf("memory limit: got %d, want %d", got, want)
+	}
+	if got, want := *r.Memory.Swap, int64(64<<20); got != want {
+		t.Errorf("memory+swap limit: got %d, want %d", got, want)
+	}
+	if got, want := *r.Pids.Limit, int64(32); got != want {
+		t.Errorf("pids limit: got %d, want %d", got, want)
+	}
+	if got, want := *r.CPU.Quota, int64(50_000); got != want {
+		t.Errorf("cpu quota: got %d, want %d", got, want)
+	}
+	var netns string
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			netns = ns.Path
+		}
+	}
+	if netns != p.NetNS {
+		t.Errorf("network namespace path: got %q, want %q", netns, p.NetNS)
+	}
+	var binds []string
+	for _, m := range s.Mounts {
+		if m.Type == "bind" {
+			binds = append(binds, m.Destination+" "+m.Options[1])
+		}
+	}
+	if want := []string{"/home/alex rw", "/ro ro"}; !slices.Equal(binds, want) {
+		t.Errorf("bind mounts: got %q, want %q", binds, want)
+	}
+
+	sc := s.Linux.Seccomp
+	if sc == nil || sc.DefaultAction != specs.ActErrno {
+		t.Fatalf("seccomp: got %+v, want the default (deny by default) profile", sc)
+	}
+	for _, name := range deniedSyscalls {
+		var actions []specs.LinuxSeccompAction
+		for _, rule := range sc.Syscalls {
+			if slices.Contains(rule.Names, name) {
+				actions = append(actions, rule.Action)
+			}
+		}
+		if want := []specs.LinuxSeccompAction{specs.ActErrno}; !slices.Equal(actions, want) {
+			t.Errorf("seccomp rules for %s: got %v, want %v", name, actions, want)
+		}
+	}
+}
+
+func TestSyscallsDeniedRemovesAllows(t *testing.T) {
+	s := &oci.Spec{Linux: &specs.Linux{Seccomp: &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"read", "io_uring_setup"}, Action: specs.ActAllow},
+			{Names: []string{"io_uring_enter"}, Action: specs.ActAllow},
+		},
+	}}}
+	if err := withSyscallsDenied(deniedSyscalls...)(context.Background(), nil, nil, s); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Linux.Seccomp.Syscalls
+	if len(got) != 2 || !slices.Equal(got[0].Names, []string{"read"}) || got[1].Action != specs.ActErrno || !slices.Equal(got[1].Names, deniedSyscalls) {
+		t.Errorf("rules: got %+v, want [read allowed] then io_uring_* denied", got)
+	}
+	if err := withSyscallsDenied("x")(context.Background(), nil, nil, &oci.Spec{}); err == nil {
+		t.Error("deny without a seccomp profile: got nil error, want one")
+	}
+}
