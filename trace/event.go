@@ -23,6 +23,20 @@ const (
 	KindChmod   Kind = "chmod"   // chmod/fchmodat: Path, Mode, Ret
 	KindConnect Kind = "connect" // connect: Addr, Port, Family, Ret
 	KindLost    Kind = "lost"    // events the kernel dropped: Count
+	// Issue-4 probes.
+	KindSend   Kind = "send"   // sendto/sendmsg/sendmmsg: Family, Addr, Port (empty when connected), Count (bytes), Data (head, UDP)
+	KindBind   Kind = "bind"   // bind: Family, Addr, Port, Ret
+	KindListen Kind = "listen" // listen: Arg (fd), Ret
+	KindAccept Kind = "accept" // accept/accept4: Family, Addr, Port of the peer, Ret
+	KindSetuid Kind = "setuid" // setuid/setgid/setresuid/setresgid/setreuid/setregid: Name (syscall), Arg (new id), Ret
+	KindPtrace Kind = "ptrace" // ptrace: Arg (request), TargetPID, Ret
+	KindMemfd  Kind = "memfd"  // memfd_create: Name, Flags, Ret
+	KindMount  Kind = "mount"  // mount: Path2 (source), Path (target), Name (fs type), Flags, Ret
+	KindKill   Kind = "kill"   // kill/tkill/tgkill: TargetPID, Signal, Ret
+	KindChdir  Kind = "chdir"  // chdir/fchdir: Path, Ret
+	KindWrite  Kind = "write"  // bytes written to one file by one process, aggregated: Path, Count
+	KindLink   Kind = "link"   // link/linkat/symlink/symlinkat: Path (new), Path2 (target), Name (syscall), Ret
+
 	// KindAlive marks a process still running when its phase ended (it was
 	// then killed): TGID, Comm, Path (its executable) and Argv.
 	KindAlive Kind = "alive"
@@ -83,7 +97,10 @@ type Event struct {
 	Addr   string `json:"addr,omitempty"`   // connect: IP address or unix socket path
 	Port   uint16 `json:"port,omitempty"`
 
-	Count uint64 `json:"count,omitempty"` // lost: number of events dropped
+	Count uint64 `json:"count,omitempty"` // lost: number of events dropped; send/write: bytes
+
+	Arg       int64  `json:"arg,omitempty"`        // setuid: new id; ptrace: request; listen: fd
+	TargetPID uint32 `json:"target_pid,omitempty"` // kill, ptrace
 
 	Name    string   `json:"name,omitempty"`    // dns: query name; http: Host; tls: SNI
 	QType   string   `json:"qtype,omitempty"`   // dns: A, AAAA, TXT, ...
