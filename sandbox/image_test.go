@@ -185,3 +185,33 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+func TestImportImage(t *testing.T) {
+	s := newTestSandbox(t)
+	ctx := context.Background()
+	recipe := []byte(fakeRecipe + "# import test\n")
+	tarPath, err := BuildImage(ctx, recipe, filepath.Join(t.TempDir(), "runs"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := ImageRef(recipe)
+	t.Cleanup(func() { s.client.ImageService().Delete(s.nsCtx(ctx), ref) })
+	if ok, err := s.HasImage(ctx, ref); err != nil || ok {
+		t.Fatalf("HasImage before import: got %v, %v; want false, nil", ok, err)
+	}
+	for i := range 2 { // idempotent
+		if err := s.ImportImage(ctx, tarPath, ref); err != nil {
+			t.Fatalf("ImportImage #%d: %v", i+1, err)
+		}
+	}
+	if ok, err := s.HasImage(ctx, ref); err != nil || !ok {
+		t.Errorf("HasImage after import: got %v, %v; want true, nil", ok, err)
+	}
+	img, err := s.client.GetImage(s.nsCtx(ctx), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := img.IsUnpacked(s.nsCtx(ctx), snapshotter); err != nil || !ok {
+		t.Errorf("unpacked for %s: got %v, %v; want true", snapshotter, ok, err)
+	}
+}

@@ -87,7 +87,7 @@ func (s *Sandbox) NewWorkspace(id string, sizeBytes int64) (_ *Workspace, retErr
 	for _, d := range []struct {
 		dir  string
 		mode os.FileMode
-	}{{w.Home(), 0o755}, {w.Tmp(), 0o1777}} {
+	}{{w.Home(), 0o755}, {w.Tmp(), 0o777 | os.ModeSticky}} {
 		if err := os.Mkdir(d.dir, d.mode); err != nil {
 			return nil, fmt.Errorf("new workspace %s: %w", id, err)
 		}
