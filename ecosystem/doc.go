@@ -1,0 +1,31 @@
+// Package ecosystem knows packages, never containers: it parses what to
+// analyse (Parse), produces the artifact on the host (Fetch), fills the
+// offline package cache the sandbox installs from (Prepare) and says
+// which commands the sandbox runs, phase by phase (Commands).
+//
+// No package code ever runs on the host. Registry artifacts are verified
+// against the registry's hash; every artifact, downloaded, uploaded or
+// packed, is read through once and refused (ErrBadArtifact, ErrTooLarge)
+// when its compression is corrupt, an entry is absolute or climbs out with
+// "..", a link points outside, an entry is a device or fifo, it exceeds
+// Config.MaxArtifact bytes (8 times that uncompressed) or Config.MaxFiles
+// entries, or its manifest (package.json; PKG-INFO or METADATA) is missing
+// or names no valid name and version. Source directories are packed
+// without running anything: npm.Pack honours "files" but not .npmignore;
+// pypi.Pack reads name and version statically from pyproject.toml,
+// setup.cfg or literal setup() arguments and writes a minimal PKG-INFO.
+//
+// Dependencies: npm dependencies are resolved by the host's npm with
+// --ignore-scripts in a temporary project that lists them (never the
+// target), into the npm cache that becomes the sandbox's; only registry
+// specs are resolved (git, URL and file specs are left out and logged).
+// The sandbox's install names the same registry, since npm keys cached
+// packuments by URL. PyPI dependencies come from Requires-Dist (wheels'
+// METADATA, sdists' PKG-INFO or egg-info requires.txt) and are
+// downloaded, never built; an sdist that declares them only in setup.py
+// brings none.
+//
+// Registry URLs come from configuration only (Config, FUMEHOOD_NPM_REGISTRY,
+// FUMEHOOD_PYPI_INDEX, the host npm's configuration). ecosystem must not
+// import sandbox, bpf or worker.
+package ecosystem

@@ -1,0 +1,207 @@
+package pypi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/fumehood/fumehood/ecosystem/internal/archive"
+	"github.com/fumehood/fumehood/ecosystem/internal/download"
+)
+
+// Index is a PEP 503/691 simple repository at a base URL (the URL that
+// project pages hang off, e.g. ".../simple/").
+type Index struct {
+	URL    string
+	Client *http.Client
+}
+
+// File is one distribution file a project page lists.
+type File struct {
+	Filename string
+	URL      string
+	SHA256   string
+	Yanked   bool
+}
+
+const simpleAccept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
+
+var anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>([^<]*)</a>`)
+var hrefRE = regexp.MustCompile(`(?is)href\s*=\s*("([^"]*)"|'([^']*)')`)
+
+// Files lists the files of project (JSON per PEP 691, else HTML per PEP
+// 503), with URLs made absolute.
+func (ix Index) Files(ctx context.Context, project string) ([]File, error) {
+	if ix.URL == "" {
+		return nil, fmt.Errorf("no PyPI simple index configured (FUMEHOOD_PYPI_INDEX)")
+	}
+	base, err := url.Parse(strings.TrimSuffix(ix.URL, "/") + "/" + Normalize(project) + "/")
+	if err != nil {
+		return nil, fmt.Errorf("index url: %w", err)
+	}
+	body, ctype, err := download.Document(ctx, ix.Client, base.String(), simpleAccept)
+	if err != nil {
+		return nil, fmt.Errorf("pypi project %s: %w", project, err)
+	}
+	var files []File
+	if strings.Contains(ctype, "json") {
+		var doc struct {
+			Files []struct {
+				Filename string            `json:"filename"`
+				URL      string            `json:"url"`
+				Hashes   map[string]string `json:"hashes"`
+				Yanked   any               `json:"yanked"`
+			} `json:"files"`
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return nil, fmt.Errorf("pypi project %s: %v: %w", project, err, archive.ErrBadArtifact)
+		}
+		for _, f := range doc.Files {
+			yanked := f.Yanked != nil && f.Yanked != false
+			files = append(files, File{Filename: f.Filename, URL: f.URL, SHA256: f.Hashes["sha256"], Yanked: yanked})
+		}
+	} else {
+		for _, a := range anchorRE.FindAllStringSubmatch(string(body), -1) {
+			h := hrefRE.FindStringSubmatch(a[1])
+			if h == nil {
+				continue
+			}
+			href := html.UnescapeString(h[2] + h[3])
+			f := File{Filename: strings.TrimSpace(html.UnescapeString(a[2])), URL: href}
+			if u, frag, ok := strings.Cut(href, "#"); ok {
+				f.URL = u
+				if algo, val, ok := strings.Cut(frag, "="); ok && algo == "sha256" {
+					f.SHA256 = val
+				}
+			}
+			f.Yanked = strings.Contains(strings.ToLower(a[1]), "data-yanked")
+			files = append(files, f)
+		}
+	}
+	for i := range files {
+		u, err := base.Parse(files[i].URL)
+		if err != nil {
+			return nil, fmt.Errorf("pypi project %s: file url %q: %w", project, files[i].URL, archive.ErrBadArtifact)
+		}
+		files[i].URL = u.String()
+	}
+	return files, nil
+}
+
+// Dist is what a distribution file name says.
+type Dist struct {
+	Name, Version string
+	Wheel         bool
+	Tags          []string // wheel: python, abi, platform tags
+}
+
+// ParseFilename reads a wheel name (PEP 427) or an sdist name
+// NAME-VERSION.tar.gz. Other files (eggs, .zip sdists) are not understood.
+func ParseFilename(fn string) (Dist, bool) {
+	if stem, ok := strings.CutSuffix(fn, ".whl"); ok {
+		parts := strings.Split(stem, "-")
+		if len(parts) != 5 && len(parts) != 6 {
+			return Dist{}, false
+		}
+		n := len(parts)
+		return Dist{Name: parts[0], Version: parts[1], Wheel: true, Tags: parts[n-3:]}, true
+	}
+	if stem, ok := strings.CutSuffix(fn, ".tar.gz"); ok {
+		i := strings.LastIndex(stem, "-")
+		if i <= 0 {
+			return Dist{}, false
+		}
+		return Dist{Name: stem[:i], Version: stem[i+1:]}, true
+	}
+	return Dist{}, false
+}
+
+// wheelRank scores how well a wheel's tags fit the sandbox (CPython 3.11
+// on glibc Linux of the host's architecture): 0 does not fit, higher is
+// more specific.
+func wheelRank(tags []string) int {
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	best := 0
+	for _, py := range strings.Split(tags[0], ".") {
+		for _, abi := range strings.Split(tags[1], ".") {
+			for _, plat := range strings.Split(tags[2], ".") {
+				r := 0
+				switch {
+				case plat == "any" && abi == "none" && (py == "py3" || py == "py311" || py == "py31" || py == "cp311"):
+					r = 1
+				case arch != "" && strings.HasPrefix(plat, "manylinux") && strings.HasSuffix(plat, "_"+arch) &&
+					(abi == "abi3" && strings.HasPrefix(py, "cp3") || abi == "cp311" && py == "cp311" || abi == "none" && (py == "py3" || py == "cp311")):
+					r = 2
+				}
+				best = max(best, r)
+			}
+		}
+	}
+	return best
+}
+
+// Pick returns the file of project at version that pip in the sandbox
+// would install: the best-fitting wheel, else the sdist. Yanked files are
+// skipped.
+func Pick(files []File, project, version string) (File, bool) {
+	want, err := ParseVersion(version)
+	if err != nil {
+		return File{}, false
+	}
+	var best File
+	bestRank := -1
+	for _, f := range files {
+		d, ok := ParseFilename(f.Filename)
+		if !ok || f.Yanked || Normalize(d.Name) != Normalize(project) {
+			continue
+		}
+		v, err := ParseVersion(d.Version)
+		if err != nil || v.Compare(want) != 0 {
+			continue
+		}
+		r := 0 // sdist
+		if d.Wheel {
+			if r = wheelRank(d.Tags); r == 0 {
+				continue
+			}
+		}
+		if r > bestRank {
+			best, bestRank = f, r
+		}
+	}
+	return best, bestRank >= 0
+}
+
+// Download fetches f into dir, verifying its sha256; an index that gives
+// no sha256 is refused.
+func (ix Index) Download(ctx context.Context, f File, dir string, lim archive.Limits) (string, error) {
+	want, err := hex.DecodeString(f.SHA256)
+	if err != nil || len(want) != sha256.Size {
+		return "", fmt.Errorf("%s: index gave no valid sha256 (%q): %w", f.Filename, f.SHA256, archive.ErrBadArtifact)
+	}
+	name := path.Base(f.Filename)
+	if name != f.Filename || name == "." || name == ".." {
+		return "", fmt.Errorf("file name %q: %w", f.Filename, archive.ErrBadArtifact)
+	}
+	out := filepath.Join(dir, name)
+	h := sha256.New()
+	if err := download.File(ctx, ix.Client, f.URL, out, lim.MaxBytes, h); err != nil {
+		return "", fmt.Errorf("%s: %w", f.Filename, err)
+	}
+	if got := h.Sum(nil); string(got) != string(want) {
+		os.Remove(out)
+		return "", fmt.Errorf("%s: sha256 mismatch: got %x, want %x: %w", f.Filename, got, want, archive.ErrBadArtifact)
+	}
+	return out, nil
+}
