@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/expr-lang/expr"
 	"math"
 	"net/netip"
 	"path"
@@ -11,7 +12,8 @@ import (
 	"github.com/fumehood/fumehood/trace"
 )
 
-// Env is what a rule expression sees: one event, flattened, plus the state
+// Env is what a rule expression sees (besides the functions of
+// functions): one event, flattened, plus the state
 // of the process that caused it at that point of the trace. Field names are
 // the expr names in the tags. Capture events (dns, http, tls, tcp, udp) carry
 // no process, so their process fields are empty.
@@ -80,10 +82,10 @@ type Env struct {
 	Package bool `expr:"package_code"`
 }
 
-// Glob reports whether s matches pattern. "*" matches within one path
+// glob reports whether s matches pattern. "*" matches within one path
 // element, "**" across elements, "?" one character; a leading "~/" matches
 // any home directory (/home/<user>/ or /root/).
-func (Env) Glob(s, pattern string) bool {
+func glob(s, pattern string) bool {
 	if rest, ok := strings.CutPrefix(pattern, "~/"); ok {
 		var home string
 		if r, ok := strings.CutPrefix(s, "/root/"); ok {
@@ -102,10 +104,10 @@ func (Env) Glob(s, pattern string) bool {
 	return globMatch(pattern, s)
 }
 
-// GlobAny reports whether s matches any of patterns (see Glob).
-func (e Env) GlobAny(s string, patterns ...string) bool {
+// globAny reports whether s matches any of patterns (see glob).
+func globAny(s string, patterns ...string) bool {
 	for _, p := range patterns {
-		if e.Glob(s, p) {
+		if glob(s, p) {
 			return true
 		}
 	}
@@ -149,16 +151,16 @@ func globMatch(p, s string) bool {
 	return len(s) == 0
 }
 
-// Base returns the last element of a slash-separated path.
-func (Env) Base(p string) string {
+// base returns the last element of a slash-separated path.
+func base(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		return p[i+1:]
 	}
 	return p
 }
 
-// Entropy returns the Shannon entropy of s in bits per byte.
-func (Env) Entropy(s string) float64 {
+// entropy returns the Shannon entropy of s in bits per byte.
+func entropy(s string) float64 {
 	if s == "" {
 		return 0
 	}
@@ -177,9 +179,9 @@ func (Env) Entropy(s string) float64 {
 	return h
 }
 
-// LongestRun returns the length of the longest run of characters of one
+// longestRun returns the length of the longest run of characters of one
 // alphabet in s: "base64" (standard and URL-safe) or "hex".
-func (Env) LongestRun(s, alphabet string) int {
+func longestRun(s, alphabet string) int {
 	in := isB64
 	if alphabet == "hex" {
 		in = isHex
@@ -208,11 +210,11 @@ func isB64(c byte) bool {
 // minEncoded is the shortest base64 or hex run Decoded tries to decode.
 const minEncoded = 24
 
-// Decoded returns the text hidden in s: every base64 or hex run of at least
+// decoded returns the text hidden in s: every base64 or hex run of at least
 // 24 characters is decoded, and the result is decoded again, up to three
 // layers deep. The decoded layers are joined by newlines; "" when nothing
 // decodes.
-func (Env) Decoded(s string) string {
+func decoded(s string) string {
 	var out []string
 	layer := []string{s}
 	for depth := 0; depth < 3 && len(layer) > 0; depth++ {
@@ -262,9 +264,13 @@ func decodeRun(run string) (string, bool) {
 		}
 	}
 	trimmed := strings.TrimRight(run, "=")
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(trimmed); err == nil && printable(b) {
-			return string(b), true
+	// A run cut short (a truncated URL or body head) may end mid-quantum:
+	// drop up to three trailing characters before giving up.
+	for cut := 0; cut < 4 && len(trimmed)-cut >= minEncoded; cut++ {
+		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(trimmed[:len(trimmed)-cut]); err == nil && printable(b) {
+				return string(b), true
+			}
 		}
 	}
 	return "", false
@@ -285,9 +291,9 @@ func printable(b []byte) bool {
 	return bad*20 <= len(b)
 }
 
-// IsIP reports whether s is an IP address literal, with or without a
+// isIP reports whether s is an IP address literal, with or without a
 // port (an HTTP Host may carry one).
-func (Env) IsIP(s string) bool {
+func isIP(s string) bool {
 	if _, err := netip.ParseAddrPort(s); err == nil {
 		return true
 	}
@@ -295,10 +301,10 @@ func (Env) IsIP(s string) bool {
 	return err == nil
 }
 
-// Domain returns the last two labels of a host name ("a.b.example.org" →
+// domain returns the last two labels of a host name ("a.b.example.org" →
 // "example.org"): an approximation of the registrable domain that needs no
 // suffix list.
-func (Env) Domain(name string) string {
+func domain(name string) string {
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
 	i := strings.LastIndexByte(name, '.')
 	if i < 0 {
@@ -310,8 +316,8 @@ func (Env) Domain(name string) string {
 	return name
 }
 
-// LongestLabel returns the length of the longest label of a host name.
-func (Env) LongestLabel(name string) int {
+// longestLabel returns the length of the longest label of a host name.
+func longestLabel(name string) int {
 	best := 0
 	for l := range strings.SplitSeq(name, ".") {
 		best = max(best, len(l))
@@ -356,4 +362,29 @@ func abs(p, cwd string) string {
 		return p
 	}
 	return path.Join(cwd, p)
+}
+
+// functions are the helpers rule expressions call, registered with
+// expr.Function so that calls need no reflection.
+var functions = []expr.Option{
+	expr.Function("Glob", func(p ...any) (any, error) { return glob(p[0].(string), p[1].(string)), nil },
+		new(func(s, pattern string) bool)),
+	expr.Function("GlobAny", func(p ...any) (any, error) {
+		s := p[0].(string)
+		for _, pat := range p[1:] {
+			if glob(s, pat.(string)) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}, new(func(s string, patterns ...string) bool)),
+	expr.Function("Base", func(p ...any) (any, error) { return base(p[0].(string)), nil }, new(func(string) string)),
+	expr.Function("Entropy", func(p ...any) (any, error) { return entropy(p[0].(string)), nil }, new(func(string) float64)),
+	expr.Function("LongestRun", func(p ...any) (any, error) { return longestRun(p[0].(string), p[1].(string)), nil },
+		new(func(s, alphabet string) int)),
+	expr.Function("Decoded", func(p ...any) (any, error) { return decoded(p[0].(string)), nil }, new(func(string) string)),
+	expr.Function("IsIP", func(p ...any) (any, error) { return isIP(p[0].(string)), nil }, new(func(string) bool)),
+	expr.Function("Domain", func(p ...any) (any, error) { return domain(p[0].(string)), nil }, new(func(string) string)),
+	expr.Function("LongestLabel", func(p ...any) (any, error) { return longestLabel(p[0].(string)), nil },
+		new(func(string) int)),
 }

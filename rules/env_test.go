@@ -26,7 +26,7 @@ func TestGlob(t *testing.T) {
 		{"/home", "~/.npmrc", false},
 	}
 	for _, tt := range tests {
-		if got := (Env{}).Glob(tt.s, tt.pattern); got != tt.want {
+		if got := glob(tt.s, tt.pattern); got != tt.want {
 			t.Errorf("Glob(%q, %q) = %v, want %v", tt.s, tt.pattern, got, tt.want)
 		}
 	}
@@ -42,41 +42,41 @@ func TestDecoded(t *testing.T) {
 		{"base64 after a form key", "d=" + b64, `"PATH"`},
 		{"url-safe base64", base64.RawURLEncoding.EncodeToString([]byte(env + "??>>")), `"HOME"`},
 		{"hex", "q=" + hex.EncodeToString([]byte(env)), `"HOME"`},
+		{"truncated mid-quantum", "/h/" + b64[:len(b64)-2], `"HOME"`},
 		{"three layers", base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString([]byte(b64)))), `"HOME"`},
 	}
 	for _, tt := range tests {
-		if got := (Env{}).Decoded(tt.in); !strings.Contains(got, tt.contains) {
+		if got := decoded(tt.in); !strings.Contains(got, tt.contains) {
 			t.Errorf("%s: Decoded(%q) = %q, want it to contain %q", tt.name, tt.in, got, tt.contains)
 		}
 	}
-	if got := (Env{}).Decoded("/v1/download/pkg-1.2.3.tgz"); got != "" {
+	if got := decoded("/v1/download/pkg-1.2.3.tgz"); got != "" {
 		t.Errorf("Decoded of a plain path = %q, want empty", got)
 	}
 }
 
 func TestNameHelpers(t *testing.T) {
-	var e Env
-	if got, want := e.Domain("a.b.Example.org."), "example.org"; got != want {
+	if got, want := domain("a.b.Example.org."), "example.org"; got != want {
 		t.Errorf("Domain = %q, want %q", got, want)
 	}
-	if got, want := e.LongestLabel("abc.defgh.io"), 5; got != want {
+	if got, want := longestLabel("abc.defgh.io"), 5; got != want {
 		t.Errorf("LongestLabel = %d, want %d", got, want)
 	}
-	if got, want := e.LongestRun("x=deadbeef00;", "hex"), 10; got != want {
+	if got, want := longestRun("x=deadbeef00;", "hex"), 10; got != want {
 		t.Errorf("LongestRun hex = %d, want %d", got, want)
 	}
-	if got, want := e.Entropy("aaaa"), 0.0; got != want {
+	if got, want := entropy("aaaa"), 0.0; got != want {
 		t.Errorf("Entropy(aaaa) = %v, want %v", got, want)
 	}
-	if got := e.Entropy("0123456789abcdef"); got != 4 {
+	if got := entropy("0123456789abcdef"); got != 4 {
 		t.Errorf("Entropy of 16 distinct bytes = %v, want 4", got)
 	}
 	for s, want := range map[string]bool{"203.0.113.8": true, "203.0.113.8:8000": true, "[2001:db8::1]:443": true, "2001:db8::1": true, "example.invalid": false} {
-		if got := e.IsIP(s); got != want {
+		if got := isIP(s); got != want {
 			t.Errorf("IsIP(%q) = %v, want %v", s, got, want)
 		}
 	}
-	if got, want := e.Base("/usr/bin/node"), "node"; got != want {
+	if got, want := base("/usr/bin/node"), "node"; got != want {
 		t.Errorf("Base = %q, want %q", got, want)
 	}
 }

@@ -87,7 +87,7 @@ func (j *judge) event(e *trace.Event) {
 	p.fill(env)
 	for _, r := range refs {
 		c := j.set.rules[r.rule]
-		if !j.run(c.steps[r.step], env) {
+		if !c.pre[r.step].pass(env) || !j.run(c.steps[r.step], env) {
 			continue
 		}
 		st := &j.states[r.rule]

@@ -68,6 +68,7 @@ type ref struct {
 type compiled struct {
 	Rule
 	steps  []*vm.Program // match: one; sequence: one per step; count: one
+	pre    []prefilter   // one per step
 	kinds  [][]trace.Kind
 	within string
 	// count rules
@@ -224,6 +225,7 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		c.steps = append(c.steps, p)
+		c.pre = append(c.pre, newPrefilter(src))
 		c.kinds = append(c.kinds, ks)
 		return nil
 	}
@@ -292,7 +294,7 @@ func compileBool(src string) (*vm.Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
-	p, err := expr.Compile(src, expr.Env(&Env{}), expr.AsBool())
+	p, err := expr.Compile(src, append([]expr.Option{expr.Env(Env{}), expr.AsBool()}, functions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("expression: %w", err)
 	}
@@ -303,7 +305,7 @@ func compileString(src string) (*vm.Program, error) {
 	if src == "" {
 		return nil, nil
 	}
-	p, err := expr.Compile(src, expr.Env(&Env{}), expr.AsKind(reflect.String))
+	p, err := expr.Compile(src, append([]expr.Option{expr.Env(Env{}), expr.AsKind(reflect.String)}, functions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("expression: %w", err)
 	}

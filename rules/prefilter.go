@@ -1,0 +1,242 @@
+package rules
+
+import (
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+)
+
+// A prefilter is a necessary condition of one expression that Go checks
+// before the expression runs: the conjuncts at the top of the expression's
+// "&&" chain that are a boolean field, its negation, a Glob/GlobAny call on
+// a string field with literal patterns, or a comparison of a string field
+// with literals (==, in, startsWith, endsWith, contains). The expression
+// still decides; the prefilter only skips the VM for events it would reject
+// anyway, which is most events for most rules. Write rules with such
+// conjuncts first to keep them fast.
+type prefilter struct {
+	flags   []flagCheck
+	globs   []globCheck
+	strings []stringCheck
+}
+
+// stringCheck is a comparison of a string field with literals: ==, in,
+// startsWith, endsWith, contains.
+type stringCheck struct {
+	get  func(*Env) string
+	op   string
+	lits []string
+}
+
+func (c *stringCheck) pass(s string) bool {
+	for _, l := range c.lits {
+		var ok bool
+		switch c.op {
+		case "==", "in":
+			ok = s == l
+		case "startsWith":
+			ok = strings.HasPrefix(s, l)
+		case "endsWith":
+			ok = strings.HasSuffix(s, l)
+		case "contains":
+			ok = strings.Contains(s, l)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+type flagCheck struct {
+	get  func(*Env) bool
+	want bool
+}
+
+type globCheck struct {
+	get      func(*Env) string
+	patterns []globPattern
+}
+
+// globPattern is a glob with its literal prefix and suffix taken out, so
+// that most paths are rejected by two string comparisons.
+type globPattern struct {
+	home           bool // the pattern started with "~/"
+	pattern        string
+	prefix, suffix string
+}
+
+func newGlobPattern(p string) globPattern {
+	g := globPattern{pattern: p}
+	rest, home := strings.CutPrefix(p, "~/")
+	g.home = home
+	if i := strings.IndexAny(rest, "*?"); i >= 0 {
+		g.prefix = rest[:i]
+		g.suffix = rest[strings.LastIndexAny(rest, "*?")+1:]
+	} else {
+		g.prefix, g.suffix = rest, rest
+	}
+	return g
+}
+
+func (g *globPattern) match(s string) bool {
+	if !strings.HasSuffix(s, g.suffix) {
+		return false
+	}
+	if !g.home && !strings.HasPrefix(s, g.prefix) {
+		return false
+	}
+	return glob(s, g.pattern)
+}
+
+var boolFields = map[string]func(*Env) bool{
+	"package_code":           func(e *Env) bool { return e.Package },
+	"in_install_script":      func(e *Env) bool { return e.InInstallScript },
+	"package_manager":        func(e *Env) bool { return e.PackageManager },
+	"parent_package_manager": func(e *Env) bool { return e.ParentPackageManager },
+	"writes":                 func(e *Env) bool { return e.Writes },
+	"modifies":               func(e *Env) bool { return e.Modifies },
+	"remote":                 func(e *Env) bool { return e.Remote },
+	"failed":                 func(e *Env) bool { return e.Failed },
+	"exec_mode":              func(e *Env) bool { return e.ExecMode },
+	"main":                   func(e *Env) bool { return e.Main },
+}
+
+var stringFields = map[string]func(*Env) string{
+	"path":   func(e *Env) string { return e.Path },
+	"path2":  func(e *Env) string { return e.Path2 },
+	"target": func(e *Env) string { return e.Target },
+	"exe":    func(e *Env) string { return e.Exe },
+	"name":   func(e *Env) string { return e.Name },
+	"kind":   func(e *Env) string { return e.Kind },
+}
+
+// newPrefilter derives the prefilter of src, which has compiled already.
+// An expression it cannot parse gets an empty prefilter.
+func newPrefilter(src string) prefilter {
+	var pf prefilter
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return pf
+	}
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.BinaryNode:
+			if n.Operator == "&&" || n.Operator == "and" {
+				walk(n.Left)
+				walk(n.Right)
+			} else if c, ok := stringCompare(n); ok {
+				pf.strings = append(pf.strings, c)
+			}
+		case *ast.IdentifierNode:
+			if get, ok := boolFields[n.Value]; ok {
+				pf.flags = append(pf.flags, flagCheck{get: get, want: true})
+			}
+		case *ast.UnaryNode:
+			if id, ok := n.Node.(*ast.IdentifierNode); ok && (n.Operator == "!" || n.Operator == "not") {
+				if get, ok := boolFields[id.Value]; ok {
+					pf.flags = append(pf.flags, flagCheck{get: get, want: false})
+				}
+			}
+		case *ast.CallNode:
+			if g, ok := globCall(n); ok {
+				pf.globs = append(pf.globs, g)
+			}
+		}
+	}
+	walk(tree.Node)
+	return pf
+}
+
+func stringCompare(n *ast.BinaryNode) (stringCheck, bool) {
+	switch n.Operator {
+	case "==", "in", "startsWith", "endsWith", "contains":
+	default:
+		return stringCheck{}, false
+	}
+	field, ok := n.Left.(*ast.IdentifierNode)
+	if !ok {
+		return stringCheck{}, false
+	}
+	get, ok := stringFields[field.Value]
+	if !ok {
+		return stringCheck{}, false
+	}
+	c := stringCheck{get: get, op: n.Operator}
+	switch r := n.Right.(type) {
+	case *ast.StringNode:
+		if n.Operator == "in" {
+			return stringCheck{}, false // substring test on a string
+		}
+		c.lits = []string{r.Value}
+	case *ast.ArrayNode:
+		if n.Operator != "in" {
+			return stringCheck{}, false
+		}
+		for _, e := range r.Nodes {
+			s, ok := e.(*ast.StringNode)
+			if !ok {
+				return stringCheck{}, false
+			}
+			c.lits = append(c.lits, s.Value)
+		}
+	default:
+		return stringCheck{}, false
+	}
+	return c, true
+}
+
+func globCall(n *ast.CallNode) (globCheck, bool) {
+	callee, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok || (callee.Value != "Glob" && callee.Value != "GlobAny") || len(n.Arguments) < 2 {
+		return globCheck{}, false
+	}
+	field, ok := n.Arguments[0].(*ast.IdentifierNode)
+	if !ok {
+		return globCheck{}, false
+	}
+	get, ok := stringFields[field.Value]
+	if !ok {
+		return globCheck{}, false
+	}
+	g := globCheck{get: get}
+	for _, a := range n.Arguments[1:] {
+		s, ok := a.(*ast.StringNode)
+		if !ok {
+			return globCheck{}, false
+		}
+		g.patterns = append(g.patterns, newGlobPattern(s.Value))
+	}
+	return g, true
+}
+
+// pass reports whether env may satisfy the expression.
+func (pf *prefilter) pass(env *Env) bool {
+	for _, f := range pf.flags {
+		if f.get(env) != f.want {
+			return false
+		}
+	}
+	for _, g := range pf.globs {
+		if !g.any(g.get(env)) {
+			return false
+		}
+	}
+	for _, c := range pf.strings {
+		if !c.pass(c.get(env)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *globCheck) any(s string) bool {
+	for i := range g.patterns {
+		if g.patterns[i].match(s) {
+			return true
+		}
+	}
+	return false
+}

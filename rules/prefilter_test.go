@@ -1,0 +1,79 @@
+package rules
+
+import (
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPrefilterChecks(t *testing.T) {
+	env := Env{Package: true, Writes: false, Path: "/home/alex/.npmrc", Kind: "open"}
+	tests := []struct {
+		src  string
+		want bool
+	}{
+		{`package_code && !writes && Glob(path, "~/.npmrc")`, true},
+		{`package_code && writes`, false},
+		{`!package_code || writes`, true}, // a disjunction is not prefiltered
+		{`GlobAny(path, "~/.ssh/*", "/etc/*")`, false},
+		{`path in ["/etc/shadow", "/home/alex/.npmrc"]`, true},
+		{`path == "/etc/shadow" && package_code`, false},
+		{`path endsWith ".npmrc" && path startsWith "/home/" && path contains "alex"`, true},
+		{`kind == "exec"`, false},
+		{`Glob(cmdline, "x")`, true}, // not a prefiltered field
+	}
+	for _, tt := range tests {
+		pf := newPrefilter(tt.src)
+		if got := pf.pass(&env); got != tt.want {
+			t.Errorf("prefilter(%s).pass = %v, want %v", tt.src, got, tt.want)
+		}
+	}
+}
+
+// TestPrefilterNeverRejectsAMatch judges every event of every fixture and
+// golden trace with every builtin matcher and checks that the prefilter
+// passes each event the expression accepts.
+func TestPrefilterNeverRejectsAMatch(t *testing.T) {
+	s, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".jsonl") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if len(files) < 2*len(s.Rules()) {
+		t.Fatalf("found %d traces, want at least %d", len(files), 2*len(s.Rules()))
+	}
+	checked := 0
+	for _, f := range files {
+		tr := readTrace(t, f)
+		j := &judge{set: s, procs: newProcs()}
+		for i := range tr.Events {
+			e := &tr.Events[i]
+			p := j.procs.observe(e)
+			j.env.fill(e)
+			p.fill(&j.env)
+			for _, c := range s.rules {
+				for step, prog := range c.steps {
+					if !slices.Contains(c.kinds[step], e.Kind) || !j.run(prog, &j.env) {
+						continue
+					}
+					checked++
+					if !c.pre[step].pass(&j.env) {
+						t.Errorf("%s: rule %s step %d: prefilter rejects matching event %s", f, c.ID, step, e)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no matching events checked")
+	}
+}
+
