@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fumehood/fumehood/trace"
 )
@@ -221,10 +222,9 @@ func decoded(s string) string {
 		var next []string
 		for _, l := range layer {
 			for _, run := range encodedRuns(l) {
-				if d, ok := decodeRun(run); ok {
-					out = append(out, d)
-					next = append(next, d)
-				}
+				d := decodeRuns(run)
+				out = append(out, d...)
+				next = append(next, d...)
 			}
 		}
 		layer = next
@@ -257,29 +257,38 @@ func encodedRuns(s string) []string {
 	return runs
 }
 
-func decodeRun(run string) (string, bool) {
+// decodeRuns decodes run as hex, or as base64 at each of the four
+// alignments: a run may start with path or key characters that belong to
+// the base64 alphabet ("/x/" before the payload) and may be cut short at
+// its end (a truncated URL or body head). Every alignment that decodes to
+// text is returned.
+func decodeRuns(run string) []string {
 	if len(run)%2 == 0 && strings.IndexFunc(run, func(r rune) bool { return r > 0x7f || !isHex(byte(r)) }) < 0 {
 		if b, err := hex.DecodeString(run); err == nil && printable(b) {
-			return string(b), true
+			return []string{string(b)}
 		}
 	}
 	trimmed := strings.TrimRight(run, "=")
-	// A run cut short (a truncated URL or body head) may end mid-quantum:
-	// drop up to three trailing characters before giving up.
-	for cut := 0; cut < 4 && len(trimmed)-cut >= minEncoded; cut++ {
+	var out []string
+	for start := 0; start < 4 && len(trimmed)-start >= minEncoded; start++ {
+		s := trimmed[start:]
+		if len(s)%4 == 1 {
+			s = s[:len(s)-1] // no valid quantum ends with one character
+		}
 		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-			if b, err := enc.DecodeString(trimmed[:len(trimmed)-cut]); err == nil && printable(b) {
-				return string(b), true
+			if b, err := enc.DecodeString(s); err == nil && printable(b) {
+				out = append(out, string(b))
+				break
 			}
 		}
 	}
-	return "", false
+	return out
 }
 
-// printable reports whether b looks like text: at most 5% control or
-// invalid bytes.
+// printable reports whether b looks like text: valid UTF-8 with at most
+// 5% control bytes.
 func printable(b []byte) bool {
-	if len(b) == 0 {
+	if len(b) == 0 || !utf8.Valid(b) {
 		return false
 	}
 	bad := 0

@@ -76,4 +76,3 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 		t.Error("no matching events checked")
 	}
 }
-
