@@ -257,11 +257,11 @@ func encodedRuns(s string) []string {
 	return runs
 }
 
-// decodeRuns decodes run as hex, or as base64 at each of the four
-// alignments: a run may start with path or key characters that belong to
-// the base64 alphabet ("/x/" before the payload) and may be cut short at
-// its end (a truncated URL or body head). Every alignment that decodes to
-// text is returned.
+// decodeRuns decodes run as hex, or as base64. A run may start with path
+// characters that belong to the base64 alphabet ("/x/" before the payload),
+// so the parts after each of its first slashes are tried too, each at the
+// four alignments; and it may be cut short at its end (a truncated URL or
+// body head). Every candidate that decodes to text is returned.
 func decodeRuns(run string) []string {
 	if len(run)%2 == 0 && strings.IndexFunc(run, func(r rune) bool { return r > 0x7f || !isHex(byte(r)) }) < 0 {
 		if b, err := hex.DecodeString(run); err == nil && printable(b) {
@@ -269,20 +269,35 @@ func decodeRuns(run string) []string {
 		}
 	}
 	trimmed := strings.TrimRight(run, "=")
-	var out []string
-	for start := 0; start < 4 && len(trimmed)-start >= minEncoded; start++ {
-		s := trimmed[start:]
-		if len(s)%4 == 1 {
-			s = s[:len(s)-1] // no valid quantum ends with one character
+	candidates := []string{trimmed}
+	for i, n := 0, 0; i < len(trimmed) && n < 8; i++ {
+		if trimmed[i] == '/' && len(trimmed)-i-1 >= minEncoded {
+			candidates = append(candidates, trimmed[i+1:])
+			n++
 		}
-		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-			if b, err := enc.DecodeString(s); err == nil && printable(b) {
-				out = append(out, string(b))
+	}
+	var out []string
+	for _, c := range candidates {
+		for start := 0; start < 4 && len(c)-start >= minEncoded; start++ {
+			if d, ok := decodeBase64(c[start:]); ok {
+				out = append(out, d)
 				break
 			}
 		}
 	}
 	return out
+}
+
+func decodeBase64(s string) (string, bool) {
+	if len(s)%4 == 1 {
+		s = s[:len(s)-1] // no valid quantum ends with one character
+	}
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && printable(b) {
+			return string(b), true
+		}
+	}
+	return "", false
 }
 
 // printable reports whether b looks like text: valid UTF-8 with at most
