@@ -31,9 +31,11 @@ type Env struct {
 	Mode   int      `expr:"mode"`
 	Ret    int      `expr:"ret"`
 	Failed bool     `expr:"failed"` // ret < 0
-	// Target is the file an event changes: path2 for rename, else path.
+	// Target is the file an event changes: path2 for rename, else path
+	// (for link, the new name).
 	Target string `expr:"target"`
-	// Modifies is true for an open that writes and for a rename.
+	// Modifies is true for an open that writes, a write, a rename and a
+	// link: every way to put content at Target.
 	Modifies bool `expr:"modifies"`
 	// ExecMode is true for a chmod that sets any execute bit.
 	ExecMode bool   `expr:"exec_mode"`
@@ -42,7 +44,12 @@ type Env struct {
 	Family   int    `expr:"family"`
 	Addr     string `expr:"addr"`
 	Port     int    `expr:"port"`
-	Count    int    `expr:"count"` // lost
+	Count    int    `expr:"count"` // lost: events dropped; send, write: bytes
+	// Arg is setuid's new id, ptrace's request, listen's fd; TargetPID is
+	// the target of kill and ptrace; Signal is kill's and exit's signal.
+	Arg       int `expr:"arg"`
+	TargetPID int `expr:"target_pid"`
+	Signal    int `expr:"signal"`
 
 	Name    string `expr:"name"` // dns query, http Host, tls SNI
 	QType   string `expr:"qtype"`
@@ -367,9 +374,10 @@ func (env *Env) fill(e *trace.Event) {
 	if e.Kind == trace.KindRename {
 		env.Target = env.Path2
 	}
-	env.Modifies = env.Writes || e.Kind == trace.KindRename
+	env.Modifies = env.Writes || e.Kind == trace.KindRename || e.Kind == trace.KindWrite || e.Kind == trace.KindLink
 	env.Family, env.Addr, env.Port = int(e.Family), e.Addr, int(e.Port)
 	env.Count = int(e.Count)
+	env.Arg, env.TargetPID, env.Signal = int(e.Arg), int(e.TargetPID), int(e.Signal)
 	env.Name, env.QType, env.Method, env.URI = e.Name, e.QType, e.Method, e.URI
 	env.Headers, env.Data = "", ""
 	if len(e.Headers) > 0 {

@@ -80,6 +80,10 @@ func (ps *procs) observe(e *trace.Event) *proc {
 		c.exe, c.cmdline, c.cwd, c.pm = p.exe, p.cmdline, p.cwd, p.pm
 		ps.byKey[ck] = c
 		ps.byTGID[e.ChildPID] = c
+	case trace.KindChdir:
+		if e.Ret >= 0 && e.Path != "" {
+			p.cwd = abs(e.Path, p.cwd)
+		}
 	case trace.KindAlive:
 		if p.exe == "" {
 			p.exe, p.cmdline = e.Path, strings.Join(e.Argv, " ")
@@ -129,6 +133,11 @@ func (p *proc) fill(env *Env) {
 		env.ParentExe, env.ParentCmdline, env.ParentPackageManager = p.parent.exe, p.parent.cmdline, p.parent.pm
 	}
 	env.PackageManager, env.ProcCwd = p.pm, p.cwd
+	if p.cwd != "" {
+		// The probe leaves cwd out when it did not resolve a relative
+		// path; resolve it against the process's tracked directory.
+		env.Path, env.Path2, env.Target = abs(env.Path, p.cwd), abs(env.Path2, p.cwd), abs(env.Target, p.cwd)
+	}
 	env.Ancestors, env.Ancestry = p.ancestors, p.ancestry
 	env.InInstallScript, env.Main = p.inScript, p.main
 	env.Package = p.inScript || env.Phase == "import"

@@ -184,6 +184,9 @@ var validKinds = map[trace.Kind]bool{
 	trace.KindUnlink: true, trace.KindRename: true, trace.KindChmod: true, trace.KindConnect: true,
 	trace.KindLost: true, trace.KindAlive: true, trace.KindDNS: true, trace.KindHTTP: true,
 	trace.KindTLS: true, trace.KindTCP: true, trace.KindUDP: true,
+	trace.KindSend: true, trace.KindBind: true, trace.KindListen: true, trace.KindAccept: true,
+	trace.KindSetuid: true, trace.KindPtrace: true, trace.KindMemfd: true, trace.KindMount: true,
+	trace.KindKill: true, trace.KindChdir: true, trace.KindWrite: true, trace.KindLink: true,
 }
 
 var severities = map[string]analysis.Severity{
