@@ -8,6 +8,7 @@ import (
 )
 
 var (
+	partial  = regexp.MustCompile(`^v?\d+(\.\d+)?$`)
 	namePart = regexp.MustCompile(`^[a-z0-9~-][a-z0-9._~-]*$`)
 	// semver is the SemVer 2.0.0 grammar (semver.org), exact versions only.
 	semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
@@ -56,7 +57,7 @@ func ValidVersion(v string) error {
 	if semver.MatchString(v) {
 		return nil
 	}
-	if strings.ContainsAny(v, "^~<>=*| xX") || isTag(v) {
+	if strings.ContainsAny(v, "^~<>=*| xX") || isTag(v) || partial.MatchString(v) {
 		return fmt.Errorf("version %q: ranges and dist-tags are not accepted, give an exact version such as 1.2.3", v)
 	}
 	return fmt.Errorf("version %q: not a SemVer version such as 1.2.3", v)

@@ -37,7 +37,7 @@ func ValidVersion(v string) error {
 	if v == "" {
 		return errors.New("missing version: an exact version is required (NAME==1.2.3)")
 	}
-	if strings.ContainsAny(v, "*<>=!~,; ") {
+	if strings.ContainsAny(v, "*<>=~,; ") || strings.Contains(v, "!=") {
 		return fmt.Errorf("version %q: ranges and wildcards are not accepted, give an exact version such as 1.2.3", v)
 	}
 	if !versionRE.MatchString(v) {
