@@ -215,23 +215,33 @@ func isB64(c byte) bool {
 		c == '+' || c == '/' || c == '-' || c == '_'
 }
 
-// minEncoded is the shortest base64 or hex run Decoded tries to decode.
+// maxDecoded bounds what decoded returns, whatever its input: the work a
+// hostile capture can cause stays small.
+const maxDecoded = 64 << 10
+
+// minEncoded is the shortest base64 or hex run decoded tries to decode.
 const minEncoded = 24
 
 // decoded returns the text hidden in s: every base64 or hex run of at least
 // 24 characters is decoded, and the result is decoded again, up to three
-// layers deep. The decoded layers are joined by newlines; "" when nothing
-// decodes.
+// layers deep. The decoded layers are joined by newlines, at most
+// maxDecoded bytes; "" when nothing decodes.
 func decoded(s string) string {
 	var out []string
+	total := 0
 	layer := []string{s}
 	for depth := 0; depth < 3 && len(layer) > 0; depth++ {
 		var next []string
 		for _, l := range layer {
 			for _, run := range encodedRuns(l) {
-				d := decodeRuns(run)
-				out = append(out, d...)
-				next = append(next, d...)
+				for _, d := range decodeRuns(run) {
+					if total+len(d)+1 > maxDecoded {
+						return strings.Join(out, "\n")
+					}
+					total += len(d) + 1
+					out = append(out, d)
+					next = append(next, d)
+				}
 			}
 		}
 		layer = next

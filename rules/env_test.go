@@ -80,3 +80,15 @@ func TestNameHelpers(t *testing.T) {
 		t.Errorf("Base = %q, want %q", got, want)
 	}
 }
+
+func FuzzDecoded(f *testing.F) {
+	f.Add("/hacked/eyJIT01FIjoiL2hvbWUvYWxleCJ9")
+	f.Add("d=" + strings.Repeat("QUFB", 40) + "==")
+	f.Add(strings.Repeat("ab", 100))
+	f.Add(strings.Repeat("/"+base64.StdEncoding.EncodeToString([]byte(strings.Repeat("/QUFB", 20))), 50))
+	f.Fuzz(func(t *testing.T, s string) {
+		if got := decoded(s); len(got) > maxDecoded {
+			t.Errorf("decoded(%d bytes) returned %d bytes, want at most %d", len(s), len(got), maxDecoded)
+		}
+	})
+}
