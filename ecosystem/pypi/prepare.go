@@ -95,8 +95,9 @@ func allows(spec string, v Version, raw string) bool {
 		return c <= 0
 	case ">":
 		return c > 0
-	case "<":
-		return c < 0
+	case "<": // a pre-release of the bound itself is not below it (PEP 440)
+		base := Version{epoch: v.epoch, release: v.release, pre: [2]int{1, 0}, post: -1, dev: w.dev}
+		return c < 0 && (w.Prerelease() || !v.Prerelease() || base.Compare(w) != 0)
 	case "~=":
 		if c < 0 || len(w.release) < 2 {
 			return false
