@@ -98,8 +98,8 @@ func ignored(rel string) bool {
 
 // included reports whether the file rel belongs in the pack under the
 // "files" list: an entry names a file, a directory (everything under
-// it), or a glob matched against the path or any of its parent
-// directories ("dir/**" is "dir").
+// it), or a glob ("**" spans directories) matched against the path or
+// any of its parent directories.
 func (m Manifest) included(rel string) bool {
 	if m.Files == nil || !strings.Contains(rel, "/") && alwaysIncluded(rel, m.Main) {
 		return true
@@ -108,17 +108,36 @@ func (m Manifest) included(rel string) bool {
 		return true
 	}
 	for _, f := range m.Files {
-		f = strings.TrimSuffix(strings.TrimSuffix(path.Clean(strings.TrimPrefix(strings.TrimPrefix(f, "./"), "/")), "/**/*"), "/**")
-		if f == "" || f == "." || f == "**" {
-			return true
-		}
+		f = path.Clean(strings.TrimPrefix(strings.TrimPrefix(f, "./"), "/"))
+		pat := strings.Split(f, "/")
 		for p := rel; p != "."; p = path.Dir(p) {
-			if ok, _ := path.Match(f, p); ok || p == f {
+			if f == "." || globMatch(pat, strings.Split(p, "/")) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// globMatch matches path segments against pattern segments, where "**"
+// matches any number of segments.
+func globMatch(pat, segs []string) bool {
+	if len(pat) == 0 {
+		return len(segs) == 0
+	}
+	if pat[0] == "**" {
+		for i := 0; i <= len(segs); i++ {
+			if globMatch(pat[1:], segs[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(segs) == 0 {
+		return false
+	}
+	ok, _ := path.Match(pat[0], segs[0])
+	return ok && globMatch(pat[1:], segs[1:])
 }
 
 func alwaysIncluded(base, main string) bool {
