@@ -69,6 +69,9 @@ type Result struct {
 	// Survivors are the processes alive when the container was killed,
 	// excluding its init; the main command too if it was still running.
 	Survivors []Survivor
+	// InitPID is the host pid of the container's own do-nothing init, whose
+	// kill at teardown is not the package's doing.
+	InitPID int
 }
 
 // Survivor is a process found alive at the end of a phase, read from /proc
@@ -212,6 +215,7 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
 	res.TimedOut = phaseCtx.Err() != nil
+	res.InitPID = int(task.Pid())
 	res.Survivors = survivors(cgDir, task.Pid())
 	res.Duration = time.Since(start)
 

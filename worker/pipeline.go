@@ -235,6 +235,8 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 	if err != nil {
 		return analysis.Phase{}, nil, err
 	}
+	// The container's init is ours: drop its teardown.
+	events = slices.DeleteFunc(events, func(e trace.Event) bool { return res.InitPID != 0 && e.TGID == uint32(res.InitPID) })
 	now := time.Now()
 	for _, s := range res.Survivors {
 		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})
