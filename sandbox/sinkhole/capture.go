@@ -128,7 +128,10 @@ func (s *Sinkhole) captureUDP(p *packetSocket) {
 	for {
 		n, pkttype, err := p.read(buf)
 		if err != nil {
-			if !errors.Is(err, os.ErrClosed) {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if !closed && !errors.Is(err, os.ErrClosed) {
 				s.log.Warn("sinkhole capture stopped", "err", err)
 			}
 			return
