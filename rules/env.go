@@ -112,16 +112,6 @@ func glob(s, pattern string) bool {
 	return globMatch(pattern, s)
 }
 
-// globAny reports whether s matches any of patterns (see glob).
-func globAny(s string, patterns ...string) bool {
-	for _, p := range patterns {
-		if glob(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
 func globMatch(p, s string) bool {
 	for len(p) > 0 {
 		switch p[0] {
