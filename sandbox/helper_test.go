@@ -5,56 +5,33 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fumehood/fumehood/deploy"
 	"github.com/fumehood/fumehood/internal/testenv"
 )
 
-// The integration tests run in an image packed (with packRootfs, the code
-// BuildImage uses) from the prototype rootfs the image recipe built. The tar
-// and the imported image are kept across test runs.
-const (
-	protoRootfs  = "/var/cache/fumehood/proto/rootfs"
-	testImageTar = "/var/cache/fumehood/test/sandbox-proto.tar"
-	testImageRef = "fumehood.local/sandbox:proto-test"
-)
-
-var (
-	imageOnce sync.Once
-	imageErr  error
-)
+// The integration tests run in the real sandbox image, which
+// deploy/setup.sh builds and imports before the tests.
+var testImageRef = ImageRef(deploy.ImageRecipe)
 
 // newTestSandbox returns a Sandbox on the test image with its own state
-// dir, or skips (fails in CI) without root and containerd.
+// dir, or skips (fails in CI) without root, containerd and the image.
 func newTestSandbox(t testing.TB) *Sandbox {
 	t.Helper()
 	addr := testenv.Containerd(t)
-	_, err := os.Stat(protoRootfs)
-	testenv.Require(t, err == nil, "prototype rootfs at "+protoRootfs)
 	ctx := context.Background()
 	s, err := New(ctx, Config{Address: addr, Image: testImageRef, StateDir: stateDir(t)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	imageOnce.Do(func() {
-		if _, err := os.Stat(testImageTar); err != nil {
-			if err := os.MkdirAll(filepath.Dir(testImageTar), 0o755); err != nil {
-				imageErr = err
-				return
-			}
-			if imageErr = packRootfs(ctx, protoRootfs, testImageTar); imageErr != nil {
-				return
-			}
-		}
-		imageErr = s.ImportImage(ctx, testImageTar, testImageRef)
-	})
-	if imageErr != nil {
-		t.Fatalf("test image: %v", imageErr)
+	ok, err := s.HasImage(ctx, testImageRef)
+	if err != nil {
+		t.Fatalf("HasImage: %v", err)
 	}
+	testenv.Require(t, ok, "sandbox image "+testImageRef+" imported (deploy/setup.sh deps)")
 	return s
 }
 

@@ -76,6 +76,9 @@ func TestRunDetachedChildIsSurvivor(t *testing.T) {
 		t.Fatalf("survivors: got %+v, want exactly the detached sleep 1000", res.Survivors)
 	}
 	sv := res.Survivors[0]
+	if res.InitPID <= 0 || res.InitPID == sv.PID {
+		t.Errorf("init pid: got %d, want the container's init, not the survivor %d", res.InitPID, sv.PID)
+	}
 	if sv.Comm != "sleep" || !strings.HasSuffix(sv.Exe, "/sleep") {
 		t.Errorf("survivor comm/exe: got %q %q, want sleep .../sleep", sv.Comm, sv.Exe)
 	}
