@@ -2,8 +2,8 @@ package trace
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"io"
 )
 
