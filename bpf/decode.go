@@ -24,6 +24,18 @@ const (
 	kindRename  = 6
 	kindChmod   = 7
 	kindConnect = 8
+	kindSend    = 9
+	kindBind    = 10
+	kindListen  = 11
+	kindAccept  = 12
+	kindSetuid  = 13
+	kindPtrace  = 14
+	kindMemfd   = 15
+	kindMount   = 16
+	kindKill    = 17
+	kindChdir   = 18
+	kindWrite   = 19
+	kindLink    = 20
 )
 
 var kinds = [...]trace.Kind{
@@ -35,6 +47,40 @@ var kinds = [...]trace.Kind{
 	kindRename:  trace.KindRename,
 	kindChmod:   trace.KindChmod,
 	kindConnect: trace.KindConnect,
+	kindSend:    trace.KindSend,
+	kindBind:    trace.KindBind,
+	kindListen:  trace.KindListen,
+	kindAccept:  trace.KindAccept,
+	kindSetuid:  trace.KindSetuid,
+	kindPtrace:  trace.KindPtrace,
+	kindMemfd:   trace.KindMemfd,
+	kindMount:   trace.KindMount,
+	kindKill:    trace.KindKill,
+	kindChdir:   trace.KindChdir,
+	kindWrite:   trace.KindWrite,
+	kindLink:    trace.KindLink,
+}
+
+// calls names the syscall of setuid and link events (enum call in
+// c/probes.c); the send variants have values past its end.
+var calls = [...]string{
+	1:  "setuid",
+	2:  "setgid",
+	3:  "setreuid",
+	4:  "setregid",
+	5:  "setresuid",
+	6:  "setresgid",
+	7:  "link",
+	8:  "linkat",
+	9:  "symlink",
+	10: "symlinkat",
+}
+
+func callName(c uint8) string {
+	if int(c) < len(calls) {
+		return calls[c]
+	}
+	return ""
 }
 
 // Socket families of connect events.
@@ -102,21 +148,91 @@ func (d *decoder) decode(raw []byte, ev *trace.Event) error {
 		ev.Flags = h.Flags
 		ev.Mode = h.Mode
 		ev.Ret = h.Ret
-	case kindConnect:
-		ev.Family = h.Family
+	case kindConnect, kindBind, kindAccept:
 		ev.Ret = h.Ret
-		switch h.Family {
-		case afInet:
-			ev.Addr = netip.AddrFrom4([4]byte(h.Addr[:4])).String()
-			ev.Port = h.Port
-		case afInet6:
-			ev.Addr = netip.AddrFrom16(h.Addr).String()
-			ev.Port = h.Port
-		case afUnix:
-			ev.Addr = unixPath(path)
+		sockaddr(h, path, ev)
+	case kindSend:
+		ev.Ret = h.Ret
+		ev.Count = h.Count
+		sockaddr(h, path, ev)
+		if len(argv) > 0 {
+			ev.Data = bytes.Clone(argv)
 		}
+	case kindListen:
+		ev.Arg = h.Arg
+		ev.Ret = h.Ret
+	case kindSetuid:
+		ev.Name = callName(h.Call)
+		ev.Arg = h.Arg
+		ev.Ret = h.Ret
+	case kindPtrace:
+		ev.Arg = h.Arg
+		ev.TargetPID = h.TargetPid
+		ev.Ret = h.Ret
+	case kindMemfd:
+		ev.Name = string(path)
+		ev.Flags = h.Flags
+		ev.Ret = h.Ret
+	case kindMount:
+		ev.Path = string(path)
+		ev.Path2 = string(path2)
+		ev.Name = string(argv)
+		ev.Flags = h.Flags
+		ev.Ret = h.Ret
+	case kindKill:
+		ev.Arg = h.Arg
+		ev.TargetPID = h.TargetPid
+		ev.Signal = h.Signal
+		ev.Ret = h.Ret
+	case kindChdir:
+		ev.Path = string(path)
+		ev.Ret = h.Ret
+	case kindWrite:
+		ev.Path = string(path)
+		ev.Count = h.Count
+	case kindLink:
+		ev.Name = callName(h.Call)
+		ev.Path = string(path)
+		ev.Path2 = string(path2)
+		ev.Flags = h.Flags
+		ev.Ret = h.Ret
 	}
 	return nil
+}
+
+// sockaddr fills Family, Addr and Port from the address the probe read:
+// inet and inet6 from the header, unix from the path region.
+func sockaddr(h *probesEvent, path []byte, ev *trace.Event) {
+	ev.Family = h.Family
+	switch h.Family {
+	case afInet:
+		ev.Addr = netip.AddrFrom4([4]byte(h.Addr[:4])).String()
+		ev.Port = h.Port
+	case afInet6:
+		ev.Addr = netip.AddrFrom16(h.Addr).String()
+		ev.Port = h.Port
+	case afUnix:
+		ev.Addr = unixPath(path)
+	}
+}
+
+// writeEvent converts an aggregate left in the kernel's map of writes (see
+// Recording.Stop) into a write event.
+func (d *decoder) writeEvent(v *probesWagg) trace.Event {
+	n := min(int(v.PathLen), len(v.Path))
+	return trace.Event{
+		Time:     d.bootWall.Add(time.Duration(v.Ktime)),
+		Kind:     trace.KindWrite,
+		PID:      v.Pid,
+		TGID:     v.Tgid,
+		PPID:     v.Ppid,
+		UID:      v.Uid,
+		Comm:     cString(int8Bytes(v.Comm[:])),
+		CgroupID: v.Cgroup,
+		Start:    v.Start,
+		Path:     string(int8Bytes(v.Path[:n])),
+		Count:    v.Bytes,
+	}
 }
 
 // int8Bytes views a C char array as bytes.

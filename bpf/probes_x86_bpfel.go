@@ -26,6 +26,9 @@ type probesEvent struct {
 	ChildStart uint64
 	Flags      int64
 	Ret        int64
+	Count      uint64
+	Arg        int64
+	Aux        uint64
 	Pid        uint32
 	Tgid       uint32
 	Ppid       uint32
@@ -34,56 +37,145 @@ type probesEvent struct {
 	Mode       uint32
 	ExitCode   int32
 	Signal     int32
+	TargetPid  uint32
+	Aux2       uint32
 	Family     uint16
 	Port       uint16
 	PathLen    uint16
 	Path2Len   uint16
 	ArgvLen    uint16
 	Kind       uint8
-	Pad        uint8
+	Call       uint8
 	Addr       [16]uint8
 	Comm       [16]int8
 	Data       [4096]int8
 	_          [4]byte
 }
 
+type probesWagg struct {
+	_       structs.HostLayout
+	Ktime   uint64
+	Start   uint64
+	Cgroup  uint64
+	Bytes   uint64
+	Pid     uint32
+	Tgid    uint32
+	Ppid    uint32
+	Uid     uint32
+	Comm    [16]int8
+	PathLen uint32
+	Pad     uint32
+	Path    [1024]int8
+}
+
+type probesWkey struct {
+	_    structs.HostLayout
+	Tgid uint32
+	Pad  uint32
+	File uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probesMapCwdscratch      = "cwdscratch"
-	probesMapLost            = "lost"
-	probesMapPending         = "pending"
-	probesMapRings           = "rings"
-	probesMapScratch         = "scratch"
-	probesMapTracked         = "tracked"
-	probesProgEnterChmod     = "enter_chmod"
-	probesProgEnterConnect   = "enter_connect"
-	probesProgEnterFchmodat  = "enter_fchmodat"
-	probesProgEnterFchmodat2 = "enter_fchmodat2"
-	probesProgEnterOpenat    = "enter_openat"
-	probesProgEnterOpenat2   = "enter_openat2"
-	probesProgEnterRename    = "enter_rename"
-	probesProgEnterRenameat  = "enter_renameat"
-	probesProgEnterRenameat2 = "enter_renameat2"
-	probesProgEnterRmdir     = "enter_rmdir"
-	probesProgEnterUnlink    = "enter_unlink"
-	probesProgEnterUnlinkat  = "enter_unlinkat"
-	probesProgExitChmod      = "exit_chmod"
-	probesProgExitConnect    = "exit_connect"
-	probesProgExitFchmodat   = "exit_fchmodat"
-	probesProgExitFchmodat2  = "exit_fchmodat2"
-	probesProgExitOpenat     = "exit_openat"
-	probesProgExitOpenat2    = "exit_openat2"
-	probesProgExitRename     = "exit_rename"
-	probesProgExitRenameat   = "exit_renameat"
-	probesProgExitRenameat2  = "exit_renameat2"
-	probesProgExitRmdir      = "exit_rmdir"
-	probesProgExitUnlink     = "exit_unlink"
-	probesProgExitUnlinkat   = "exit_unlinkat"
-	probesProgSchedExec      = "sched_exec"
-	probesProgSchedExit      = "sched_exit"
-	probesProgSchedFork      = "sched_fork"
+	probesMapCwdscratch        = "cwdscratch"
+	probesMapLost              = "lost"
+	probesMapPending           = "pending"
+	probesMapRings             = "rings"
+	probesMapScratch           = "scratch"
+	probesMapTracked           = "tracked"
+	probesMapWpending          = "wpending"
+	probesMapWrites            = "writes"
+	probesMapWscratch          = "wscratch"
+	probesProgEnterAccept      = "enter_accept"
+	probesProgEnterAccept4     = "enter_accept4"
+	probesProgEnterBind        = "enter_bind"
+	probesProgEnterChdir       = "enter_chdir"
+	probesProgEnterChmod       = "enter_chmod"
+	probesProgEnterClose       = "enter_close"
+	probesProgEnterConnect     = "enter_connect"
+	probesProgEnterFchdir      = "enter_fchdir"
+	probesProgEnterFchmodat    = "enter_fchmodat"
+	probesProgEnterFchmodat2   = "enter_fchmodat2"
+	probesProgEnterKill        = "enter_kill"
+	probesProgEnterLink        = "enter_link"
+	probesProgEnterLinkat      = "enter_linkat"
+	probesProgEnterListen      = "enter_listen"
+	probesProgEnterMemfdCreate = "enter_memfd_create"
+	probesProgEnterMount       = "enter_mount"
+	probesProgEnterOpenat      = "enter_openat"
+	probesProgEnterOpenat2     = "enter_openat2"
+	probesProgEnterPtrace      = "enter_ptrace"
+	probesProgEnterPwrite64    = "enter_pwrite64"
+	probesProgEnterPwritev     = "enter_pwritev"
+	probesProgEnterPwritev2    = "enter_pwritev2"
+	probesProgEnterRename      = "enter_rename"
+	probesProgEnterRenameat    = "enter_renameat"
+	probesProgEnterRenameat2   = "enter_renameat2"
+	probesProgEnterRmdir       = "enter_rmdir"
+	probesProgEnterSendmmsg    = "enter_sendmmsg"
+	probesProgEnterSendmsg     = "enter_sendmsg"
+	probesProgEnterSendto      = "enter_sendto"
+	probesProgEnterSetgid      = "enter_setgid"
+	probesProgEnterSetregid    = "enter_setregid"
+	probesProgEnterSetresgid   = "enter_setresgid"
+	probesProgEnterSetresuid   = "enter_setresuid"
+	probesProgEnterSetreuid    = "enter_setreuid"
+	probesProgEnterSetuid      = "enter_setuid"
+	probesProgEnterSymlink     = "enter_symlink"
+	probesProgEnterSymlinkat   = "enter_symlinkat"
+	probesProgEnterTgkill      = "enter_tgkill"
+	probesProgEnterTkill       = "enter_tkill"
+	probesProgEnterUnlink      = "enter_unlink"
+	probesProgEnterUnlinkat    = "enter_unlinkat"
+	probesProgEnterWrite       = "enter_write"
+	probesProgEnterWritev      = "enter_writev"
+	probesProgExitAccept       = "exit_accept"
+	probesProgExitAccept4      = "exit_accept4"
+	probesProgExitBind         = "exit_bind"
+	probesProgExitChdir        = "exit_chdir"
+	probesProgExitChmod        = "exit_chmod"
+	probesProgExitConnect      = "exit_connect"
+	probesProgExitFchdir       = "exit_fchdir"
+	probesProgExitFchmodat     = "exit_fchmodat"
+	probesProgExitFchmodat2    = "exit_fchmodat2"
+	probesProgExitKill         = "exit_kill"
+	probesProgExitLink         = "exit_link"
+	probesProgExitLinkat       = "exit_linkat"
+	probesProgExitListen       = "exit_listen"
+	probesProgExitMemfdCreate  = "exit_memfd_create"
+	probesProgExitMount        = "exit_mount"
+	probesProgExitOpenat       = "exit_openat"
+	probesProgExitOpenat2      = "exit_openat2"
+	probesProgExitPtrace       = "exit_ptrace"
+	probesProgExitPwrite64     = "exit_pwrite64"
+	probesProgExitPwritev      = "exit_pwritev"
+	probesProgExitPwritev2     = "exit_pwritev2"
+	probesProgExitRename       = "exit_rename"
+	probesProgExitRenameat     = "exit_renameat"
+	probesProgExitRenameat2    = "exit_renameat2"
+	probesProgExitRmdir        = "exit_rmdir"
+	probesProgExitSendmmsg     = "exit_sendmmsg"
+	probesProgExitSendmsg      = "exit_sendmsg"
+	probesProgExitSendto       = "exit_sendto"
+	probesProgExitSetgid       = "exit_setgid"
+	probesProgExitSetregid     = "exit_setregid"
+	probesProgExitSetresgid    = "exit_setresgid"
+	probesProgExitSetresuid    = "exit_setresuid"
+	probesProgExitSetreuid     = "exit_setreuid"
+	probesProgExitSetuid       = "exit_setuid"
+	probesProgExitSymlink      = "exit_symlink"
+	probesProgExitSymlinkat    = "exit_symlinkat"
+	probesProgExitTgkill       = "exit_tgkill"
+	probesProgExitTkill        = "exit_tkill"
+	probesProgExitUnlink       = "exit_unlink"
+	probesProgExitUnlinkat     = "exit_unlinkat"
+	probesProgExitWrite        = "exit_write"
+	probesProgExitWritev       = "exit_writev"
+	probesProgSchedExec        = "sched_exec"
+	probesProgSchedExit        = "sched_exit"
+	probesProgSchedFork        = "sched_fork"
 )
 
 // loadProbes returns the embedded CollectionSpec for probes.
@@ -128,33 +220,94 @@ type probesSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probesProgramSpecs struct {
-	EnterChmod     *ebpf.ProgramSpec `ebpf:"enter_chmod"`
-	EnterConnect   *ebpf.ProgramSpec `ebpf:"enter_connect"`
-	EnterFchmodat  *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
-	EnterFchmodat2 *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
-	EnterOpenat    *ebpf.ProgramSpec `ebpf:"enter_openat"`
-	EnterOpenat2   *ebpf.ProgramSpec `ebpf:"enter_openat2"`
-	EnterRename    *ebpf.ProgramSpec `ebpf:"enter_rename"`
-	EnterRenameat  *ebpf.ProgramSpec `ebpf:"enter_renameat"`
-	EnterRenameat2 *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
-	EnterRmdir     *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
-	EnterUnlink    *ebpf.ProgramSpec `ebpf:"enter_unlink"`
-	EnterUnlinkat  *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
-	ExitChmod      *ebpf.ProgramSpec `ebpf:"exit_chmod"`
-	ExitConnect    *ebpf.ProgramSpec `ebpf:"exit_connect"`
-	ExitFchmodat   *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
-	ExitFchmodat2  *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
-	ExitOpenat     *ebpf.ProgramSpec `ebpf:"exit_openat"`
-	ExitOpenat2    *ebpf.ProgramSpec `ebpf:"exit_openat2"`
-	ExitRename     *ebpf.ProgramSpec `ebpf:"exit_rename"`
-	ExitRenameat   *ebpf.ProgramSpec `ebpf:"exit_renameat"`
-	ExitRenameat2  *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
-	ExitRmdir      *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
-	ExitUnlink     *ebpf.ProgramSpec `ebpf:"exit_unlink"`
-	ExitUnlinkat   *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
-	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	EnterAccept      *ebpf.ProgramSpec `ebpf:"enter_accept"`
+	EnterAccept4     *ebpf.ProgramSpec `ebpf:"enter_accept4"`
+	EnterBind        *ebpf.ProgramSpec `ebpf:"enter_bind"`
+	EnterChdir       *ebpf.ProgramSpec `ebpf:"enter_chdir"`
+	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
+	EnterClose       *ebpf.ProgramSpec `ebpf:"enter_close"`
+	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
+	EnterFchdir      *ebpf.ProgramSpec `ebpf:"enter_fchdir"`
+	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
+	EnterFchmodat2   *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
+	EnterKill        *ebpf.ProgramSpec `ebpf:"enter_kill"`
+	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
+	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
+	EnterListen      *ebpf.ProgramSpec `ebpf:"enter_listen"`
+	EnterMemfdCreate *ebpf.ProgramSpec `ebpf:"enter_memfd_create"`
+	EnterMount       *ebpf.ProgramSpec `ebpf:"enter_mount"`
+	EnterOpenat      *ebpf.ProgramSpec `ebpf:"enter_openat"`
+	EnterOpenat2     *ebpf.ProgramSpec `ebpf:"enter_openat2"`
+	EnterPtrace      *ebpf.ProgramSpec `ebpf:"enter_ptrace"`
+	EnterPwrite64    *ebpf.ProgramSpec `ebpf:"enter_pwrite64"`
+	EnterPwritev     *ebpf.ProgramSpec `ebpf:"enter_pwritev"`
+	EnterPwritev2    *ebpf.ProgramSpec `ebpf:"enter_pwritev2"`
+	EnterRename      *ebpf.ProgramSpec `ebpf:"enter_rename"`
+	EnterRenameat    *ebpf.ProgramSpec `ebpf:"enter_renameat"`
+	EnterRenameat2   *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
+	EnterRmdir       *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
+	EnterSendmmsg    *ebpf.ProgramSpec `ebpf:"enter_sendmmsg"`
+	EnterSendmsg     *ebpf.ProgramSpec `ebpf:"enter_sendmsg"`
+	EnterSendto      *ebpf.ProgramSpec `ebpf:"enter_sendto"`
+	EnterSetgid      *ebpf.ProgramSpec `ebpf:"enter_setgid"`
+	EnterSetregid    *ebpf.ProgramSpec `ebpf:"enter_setregid"`
+	EnterSetresgid   *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
+	EnterSetresuid   *ebpf.ProgramSpec `ebpf:"enter_setresuid"`
+	EnterSetreuid    *ebpf.ProgramSpec `ebpf:"enter_setreuid"`
+	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
+	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
+	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
+	EnterTgkill      *ebpf.ProgramSpec `ebpf:"enter_tgkill"`
+	EnterTkill       *ebpf.ProgramSpec `ebpf:"enter_tkill"`
+	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
+	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
+	EnterWrite       *ebpf.ProgramSpec `ebpf:"enter_write"`
+	EnterWritev      *ebpf.ProgramSpec `ebpf:"enter_writev"`
+	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
+	ExitAccept4      *ebpf.ProgramSpec `ebpf:"exit_accept4"`
+	ExitBind         *ebpf.ProgramSpec `ebpf:"exit_bind"`
+	ExitChdir        *ebpf.ProgramSpec `ebpf:"exit_chdir"`
+	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
+	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
+	ExitFchdir       *ebpf.ProgramSpec `ebpf:"exit_fchdir"`
+	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
+	ExitFchmodat2    *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
+	ExitKill         *ebpf.ProgramSpec `ebpf:"exit_kill"`
+	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
+	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
+	ExitListen       *ebpf.ProgramSpec `ebpf:"exit_listen"`
+	ExitMemfdCreate  *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
+	ExitMount        *ebpf.ProgramSpec `ebpf:"exit_mount"`
+	ExitOpenat       *ebpf.ProgramSpec `ebpf:"exit_openat"`
+	ExitOpenat2      *ebpf.ProgramSpec `ebpf:"exit_openat2"`
+	ExitPtrace       *ebpf.ProgramSpec `ebpf:"exit_ptrace"`
+	ExitPwrite64     *ebpf.ProgramSpec `ebpf:"exit_pwrite64"`
+	ExitPwritev      *ebpf.ProgramSpec `ebpf:"exit_pwritev"`
+	ExitPwritev2     *ebpf.ProgramSpec `ebpf:"exit_pwritev2"`
+	ExitRename       *ebpf.ProgramSpec `ebpf:"exit_rename"`
+	ExitRenameat     *ebpf.ProgramSpec `ebpf:"exit_renameat"`
+	ExitRenameat2    *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
+	ExitRmdir        *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
+	ExitSendmmsg     *ebpf.ProgramSpec `ebpf:"exit_sendmmsg"`
+	ExitSendmsg      *ebpf.ProgramSpec `ebpf:"exit_sendmsg"`
+	ExitSendto       *ebpf.ProgramSpec `ebpf:"exit_sendto"`
+	ExitSetgid       *ebpf.ProgramSpec `ebpf:"exit_setgid"`
+	ExitSetregid     *ebpf.ProgramSpec `ebpf:"exit_setregid"`
+	ExitSetresgid    *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
+	ExitSetresuid    *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
+	ExitSetreuid     *ebpf.ProgramSpec `ebpf:"exit_setreuid"`
+	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
+	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
+	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitTgkill       *ebpf.ProgramSpec `ebpf:"exit_tgkill"`
+	ExitTkill        *ebpf.ProgramSpec `ebpf:"exit_tkill"`
+	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
+	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
+	ExitWrite        *ebpf.ProgramSpec `ebpf:"exit_write"`
+	ExitWritev       *ebpf.ProgramSpec `ebpf:"exit_writev"`
+	SchedExec        *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExit        *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedFork        *ebpf.ProgramSpec `ebpf:"sched_fork"`
 }
 
 // probesMapSpecs contains maps before they are loaded into the kernel.
@@ -167,6 +320,9 @@ type probesMapSpecs struct {
 	Rings      *ebpf.MapSpec `ebpf:"rings"`
 	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
 	Tracked    *ebpf.MapSpec `ebpf:"tracked"`
+	Wpending   *ebpf.MapSpec `ebpf:"wpending"`
+	Writes     *ebpf.MapSpec `ebpf:"writes"`
+	Wscratch   *ebpf.MapSpec `ebpf:"wscratch"`
 }
 
 // probesVariableSpecs contains global variables before they are loaded into the kernel.
@@ -201,6 +357,9 @@ type probesMaps struct {
 	Rings      *ebpf.Map `ebpf:"rings"`
 	Scratch    *ebpf.Map `ebpf:"scratch"`
 	Tracked    *ebpf.Map `ebpf:"tracked"`
+	Wpending   *ebpf.Map `ebpf:"wpending"`
+	Writes     *ebpf.Map `ebpf:"writes"`
+	Wscratch   *ebpf.Map `ebpf:"wscratch"`
 }
 
 func (m *probesMaps) Close() error {
@@ -211,6 +370,9 @@ func (m *probesMaps) Close() error {
 		m.Rings,
 		m.Scratch,
 		m.Tracked,
+		m.Wpending,
+		m.Writes,
+		m.Wscratch,
 	)
 }
 
@@ -224,61 +386,183 @@ type probesVariables struct {
 //
 // It can be passed to loadProbesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probesPrograms struct {
-	EnterChmod     *ebpf.Program `ebpf:"enter_chmod"`
-	EnterConnect   *ebpf.Program `ebpf:"enter_connect"`
-	EnterFchmodat  *ebpf.Program `ebpf:"enter_fchmodat"`
-	EnterFchmodat2 *ebpf.Program `ebpf:"enter_fchmodat2"`
-	EnterOpenat    *ebpf.Program `ebpf:"enter_openat"`
-	EnterOpenat2   *ebpf.Program `ebpf:"enter_openat2"`
-	EnterRename    *ebpf.Program `ebpf:"enter_rename"`
-	EnterRenameat  *ebpf.Program `ebpf:"enter_renameat"`
-	EnterRenameat2 *ebpf.Program `ebpf:"enter_renameat2"`
-	EnterRmdir     *ebpf.Program `ebpf:"enter_rmdir"`
-	EnterUnlink    *ebpf.Program `ebpf:"enter_unlink"`
-	EnterUnlinkat  *ebpf.Program `ebpf:"enter_unlinkat"`
-	ExitChmod      *ebpf.Program `ebpf:"exit_chmod"`
-	ExitConnect    *ebpf.Program `ebpf:"exit_connect"`
-	ExitFchmodat   *ebpf.Program `ebpf:"exit_fchmodat"`
-	ExitFchmodat2  *ebpf.Program `ebpf:"exit_fchmodat2"`
-	ExitOpenat     *ebpf.Program `ebpf:"exit_openat"`
-	ExitOpenat2    *ebpf.Program `ebpf:"exit_openat2"`
-	ExitRename     *ebpf.Program `ebpf:"exit_rename"`
-	ExitRenameat   *ebpf.Program `ebpf:"exit_renameat"`
-	ExitRenameat2  *ebpf.Program `ebpf:"exit_renameat2"`
-	ExitRmdir      *ebpf.Program `ebpf:"exit_rmdir"`
-	ExitUnlink     *ebpf.Program `ebpf:"exit_unlink"`
-	ExitUnlinkat   *ebpf.Program `ebpf:"exit_unlinkat"`
-	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	EnterAccept      *ebpf.Program `ebpf:"enter_accept"`
+	EnterAccept4     *ebpf.Program `ebpf:"enter_accept4"`
+	EnterBind        *ebpf.Program `ebpf:"enter_bind"`
+	EnterChdir       *ebpf.Program `ebpf:"enter_chdir"`
+	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
+	EnterClose       *ebpf.Program `ebpf:"enter_close"`
+	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
+	EnterFchdir      *ebpf.Program `ebpf:"enter_fchdir"`
+	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
+	EnterFchmodat2   *ebpf.Program `ebpf:"enter_fchmodat2"`
+	EnterKill        *ebpf.Program `ebpf:"enter_kill"`
+	EnterLink        *ebpf.Program `ebpf:"enter_link"`
+	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
+	EnterListen      *ebpf.Program `ebpf:"enter_listen"`
+	EnterMemfdCreate *ebpf.Program `ebpf:"enter_memfd_create"`
+	EnterMount       *ebpf.Program `ebpf:"enter_mount"`
+	EnterOpenat      *ebpf.Program `ebpf:"enter_openat"`
+	EnterOpenat2     *ebpf.Program `ebpf:"enter_openat2"`
+	EnterPtrace      *ebpf.Program `ebpf:"enter_ptrace"`
+	EnterPwrite64    *ebpf.Program `ebpf:"enter_pwrite64"`
+	EnterPwritev     *ebpf.Program `ebpf:"enter_pwritev"`
+	EnterPwritev2    *ebpf.Program `ebpf:"enter_pwritev2"`
+	EnterRename      *ebpf.Program `ebpf:"enter_rename"`
+	EnterRenameat    *ebpf.Program `ebpf:"enter_renameat"`
+	EnterRenameat2   *ebpf.Program `ebpf:"enter_renameat2"`
+	EnterRmdir       *ebpf.Program `ebpf:"enter_rmdir"`
+	EnterSendmmsg    *ebpf.Program `ebpf:"enter_sendmmsg"`
+	EnterSendmsg     *ebpf.Program `ebpf:"enter_sendmsg"`
+	EnterSendto      *ebpf.Program `ebpf:"enter_sendto"`
+	EnterSetgid      *ebpf.Program `ebpf:"enter_setgid"`
+	EnterSetregid    *ebpf.Program `ebpf:"enter_setregid"`
+	EnterSetresgid   *ebpf.Program `ebpf:"enter_setresgid"`
+	EnterSetresuid   *ebpf.Program `ebpf:"enter_setresuid"`
+	EnterSetreuid    *ebpf.Program `ebpf:"enter_setreuid"`
+	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
+	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
+	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
+	EnterTgkill      *ebpf.Program `ebpf:"enter_tgkill"`
+	EnterTkill       *ebpf.Program `ebpf:"enter_tkill"`
+	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
+	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
+	EnterWrite       *ebpf.Program `ebpf:"enter_write"`
+	EnterWritev      *ebpf.Program `ebpf:"enter_writev"`
+	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
+	ExitAccept4      *ebpf.Program `ebpf:"exit_accept4"`
+	ExitBind         *ebpf.Program `ebpf:"exit_bind"`
+	ExitChdir        *ebpf.Program `ebpf:"exit_chdir"`
+	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
+	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
+	ExitFchdir       *ebpf.Program `ebpf:"exit_fchdir"`
+	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
+	ExitFchmodat2    *ebpf.Program `ebpf:"exit_fchmodat2"`
+	ExitKill         *ebpf.Program `ebpf:"exit_kill"`
+	ExitLink         *ebpf.Program `ebpf:"exit_link"`
+	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
+	ExitListen       *ebpf.Program `ebpf:"exit_listen"`
+	ExitMemfdCreate  *ebpf.Program `ebpf:"exit_memfd_create"`
+	ExitMount        *ebpf.Program `ebpf:"exit_mount"`
+	ExitOpenat       *ebpf.Program `ebpf:"exit_openat"`
+	ExitOpenat2      *ebpf.Program `ebpf:"exit_openat2"`
+	ExitPtrace       *ebpf.Program `ebpf:"exit_ptrace"`
+	ExitPwrite64     *ebpf.Program `ebpf:"exit_pwrite64"`
+	ExitPwritev      *ebpf.Program `ebpf:"exit_pwritev"`
+	ExitPwritev2     *ebpf.Program `ebpf:"exit_pwritev2"`
+	ExitRename       *ebpf.Program `ebpf:"exit_rename"`
+	ExitRenameat     *ebpf.Program `ebpf:"exit_renameat"`
+	ExitRenameat2    *ebpf.Program `ebpf:"exit_renameat2"`
+	ExitRmdir        *ebpf.Program `ebpf:"exit_rmdir"`
+	ExitSendmmsg     *ebpf.Program `ebpf:"exit_sendmmsg"`
+	ExitSendmsg      *ebpf.Program `ebpf:"exit_sendmsg"`
+	ExitSendto       *ebpf.Program `ebpf:"exit_sendto"`
+	ExitSetgid       *ebpf.Program `ebpf:"exit_setgid"`
+	ExitSetregid     *ebpf.Program `ebpf:"exit_setregid"`
+	ExitSetresgid    *ebpf.Program `ebpf:"exit_setresgid"`
+	ExitSetresuid    *ebpf.Program `ebpf:"exit_setresuid"`
+	ExitSetreuid     *ebpf.Program `ebpf:"exit_setreuid"`
+	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
+	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
+	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitTgkill       *ebpf.Program `ebpf:"exit_tgkill"`
+	ExitTkill        *ebpf.Program `ebpf:"exit_tkill"`
+	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
+	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
+	ExitWrite        *ebpf.Program `ebpf:"exit_write"`
+	ExitWritev       *ebpf.Program `ebpf:"exit_writev"`
+	SchedExec        *ebpf.Program `ebpf:"sched_exec"`
+	SchedExit        *ebpf.Program `ebpf:"sched_exit"`
+	SchedFork        *ebpf.Program `ebpf:"sched_fork"`
 }
 
 func (p *probesPrograms) Close() error {
 	return _ProbesClose(
+		p.EnterAccept,
+		p.EnterAccept4,
+		p.EnterBind,
+		p.EnterChdir,
 		p.EnterChmod,
+		p.EnterClose,
 		p.EnterConnect,
+		p.EnterFchdir,
 		p.EnterFchmodat,
 		p.EnterFchmodat2,
+		p.EnterKill,
+		p.EnterLink,
+		p.EnterLinkat,
+		p.EnterListen,
+		p.EnterMemfdCreate,
+		p.EnterMount,
 		p.EnterOpenat,
 		p.EnterOpenat2,
+		p.EnterPtrace,
+		p.EnterPwrite64,
+		p.EnterPwritev,
+		p.EnterPwritev2,
 		p.EnterRename,
 		p.EnterRenameat,
 		p.EnterRenameat2,
 		p.EnterRmdir,
+		p.EnterSendmmsg,
+		p.EnterSendmsg,
+		p.EnterSendto,
+		p.EnterSetgid,
+		p.EnterSetregid,
+		p.EnterSetresgid,
+		p.EnterSetresuid,
+		p.EnterSetreuid,
+		p.EnterSetuid,
+		p.EnterSymlink,
+		p.EnterSymlinkat,
+		p.EnterTgkill,
+		p.EnterTkill,
 		p.EnterUnlink,
 		p.EnterUnlinkat,
+		p.EnterWrite,
+		p.EnterWritev,
+		p.ExitAccept,
+		p.ExitAccept4,
+		p.ExitBind,
+		p.ExitChdir,
 		p.ExitChmod,
 		p.ExitConnect,
+		p.ExitFchdir,
 		p.ExitFchmodat,
 		p.ExitFchmodat2,
+		p.ExitKill,
+		p.ExitLink,
+		p.ExitLinkat,
+		p.ExitListen,
+		p.ExitMemfdCreate,
+		p.ExitMount,
 		p.ExitOpenat,
 		p.ExitOpenat2,
+		p.ExitPtrace,
+		p.ExitPwrite64,
+		p.ExitPwritev,
+		p.ExitPwritev2,
 		p.ExitRename,
 		p.ExitRenameat,
 		p.ExitRenameat2,
 		p.ExitRmdir,
+		p.ExitSendmmsg,
+		p.ExitSendmsg,
+		p.ExitSendto,
+		p.ExitSetgid,
+		p.ExitSetregid,
+		p.ExitSetresgid,
+		p.ExitSetresuid,
+		p.ExitSetreuid,
+		p.ExitSetuid,
+		p.ExitSymlink,
+		p.ExitSymlinkat,
+		p.ExitTgkill,
+		p.ExitTkill,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
+		p.ExitWrite,
+		p.ExitWritev,
 		p.SchedExec,
 		p.SchedExit,
 		p.SchedFork,

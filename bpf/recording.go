@@ -119,6 +119,37 @@ func (r *Recording) read(d *decoder) {
 	}
 }
 
+// flushWrites takes the write aggregates of this recording's cgroup that
+// the probes have not emitted yet (files still open in processes still
+// running) out of the kernel's map of writes, as write events. Call it
+// once the cgroup is untracked, so that no probe adds to them.
+func (r *Recording) flushWrites() ([]trace.Event, error) {
+	d := decoder{bootWall: r.t.bootWall}
+	var (
+		k      probesWkey
+		v      probesWagg
+		keys   []probesWkey
+		events []trace.Event
+	)
+	it := r.t.maps.Writes.Iterate()
+	for it.Next(&k, &v) {
+		if v.Cgroup != r.cgroup {
+			continue
+		}
+		keys = append(keys, k)
+		events = append(events, d.writeEvent(&v))
+	}
+	if err := it.Err(); err != nil {
+		return events, fmt.Errorf("bpf: iterate writes: %w", err)
+	}
+	for _, k := range keys {
+		if err := r.t.maps.Writes.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return events, fmt.Errorf("bpf: delete write aggregate: %w", err)
+		}
+	}
+	return events, nil
+}
+
 // Lost returns the events lost so far in this recording: those the kernel
 // could not write to the full ring buffer and those dropped in userspace.
 func (r *Recording) Lost() uint64 {
@@ -166,6 +197,13 @@ func (r *Recording) stop() ([]trace.Event, error) {
 	if r.readErr != nil {
 		errs = append(errs, r.readErr)
 	}
+	flushed, err := r.flushWrites()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	keep := min(len(flushed), max(r.max-len(r.events), 0))
+	r.events = append(r.events, flushed[:keep]...)
+	r.dropped.Add(uint64(len(flushed) - keep))
 	lost := r.Lost()
 	r.finalLost = lost
 	r.stopped.Store(true)

@@ -40,6 +40,12 @@ func TestMain(m *testing.M) {
 	case "syscalls":
 		// Usage: DIR [TCP6-ADDRESS]. The syscalls the shell test does not reach.
 		syscallsHelper(os.Args[1], os.Args[2:])
+	case "probes":
+		// Usage: DIR. The probe set of issue 4; see probesHelper.
+		probesHelper(os.Args[1])
+	case "holdwrite":
+		// Usage: FILE.
+		holdWriteHelper(os.Args[1])
 	}
 	os.Exit(0)
 }

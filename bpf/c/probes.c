@@ -32,12 +32,53 @@ enum kind {
 	KIND_RENAME = 6,
 	KIND_CHMOD = 7,
 	KIND_CONNECT = 8,
+	KIND_SEND = 9,
+	KIND_BIND = 10,
+	KIND_LISTEN = 11,
+	KIND_ACCEPT = 12,
+	KIND_SETUID = 13,
+	KIND_PTRACE = 14,
+	KIND_MEMFD = 15,
+	KIND_MOUNT = 16,
+	KIND_KILL = 17,
+	KIND_CHDIR = 18,
+	KIND_WRITE = 19,
+	KIND_LINK = 20,
 };
+
+/* Which syscall of a kind (struct event.call): names setuid and link
+ * events, and tells the send variants apart. */
+enum call {
+	CALL_SETUID = 1,
+	CALL_SETGID = 2,
+	CALL_SETREUID = 3,
+	CALL_SETREGID = 4,
+	CALL_SETRESUID = 5,
+	CALL_SETRESGID = 6,
+	CALL_LINK = 7,
+	CALL_LINKAT = 8,
+	CALL_SYMLINK = 9,
+	CALL_SYMLINKAT = 10,
+	CALL_SENDTO = 11,
+	CALL_SENDMSG = 12,
+	CALL_SENDMMSG = 13,
+	CALL_WRITE = 14,
+};
+
+#define SEND_DATA 128    /* payload bytes kept of a datagram */
+#define SEND_MSGS 4      /* messages of one sendmmsg recorded */
+#define MSG_IOVS 8       /* iovecs of one message counted */
+
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define S_IFREG 0100000
+#define SOCK_DGRAM 2
 
 /*
  * One record. The header is fixed; the variable part data[] holds, in
- * order, path (path_len bytes), then path2 or cwd (path2_len bytes), then
- * argv (argv_len bytes). Only the used prefix of data[] is written to the
+ * order, path (path_len bytes; memfd: the name), then path2 or cwd
+ * (path2_len bytes), then argv (argv_len bytes; mount: the fs type; send:
+ * the payload head). Only the used prefix of data[] is written to the
  * ring buffer. Lengths exclude any NUL terminator.
  */
 struct event {
@@ -47,6 +88,9 @@ struct event {
 	__u64 child_start; /* fork */
 	__s64 flags;       /* open flags, unlinkat/renameat2/fchmodat2 flags */
 	__s64 ret;         /* syscall result */
+	__u64 count;       /* send/write: bytes */
+	__s64 arg;         /* setuid: new id; ptrace: request; listen: fd; kill: pid as given */
+	__u64 aux;         /* sys_enter -> sys_exit scratch (a user pointer); not decoded */
 	__u32 pid;         /* thread id */
 	__u32 tgid;
 	__u32 ppid;        /* real parent's tgid */
@@ -55,13 +99,15 @@ struct event {
 	__u32 mode;        /* open/chmod mode */
 	__s32 exit_code;
 	__s32 signal;
+	__u32 target_pid;  /* kill, ptrace */
+	__u32 aux2;        /* sys_enter -> sys_exit scratch; not decoded */
 	__u16 family;
 	__u16 port;        /* host byte order */
 	__u16 path_len;
 	__u16 path2_len;
 	__u16 argv_len;
 	__u8 kind;
-	__u8 pad;
+	__u8 call;         /* enum call */
 	__u8 addr[16];     /* inet: 4 bytes; inet6: 16 bytes */
 	char comm[16];
 	char data[DATA_LEN];
@@ -254,24 +300,23 @@ static long cwd_step(__u64 i, struct cwd_walk *w)
 	return 0;
 }
 
-/* read_cwd writes the cwd of task (relative to its root) into the path2
- * region of e, walking at most CWD_DEPTH dentries. */
-static __always_inline void read_cwd(struct event *e, struct task_struct *task)
+/* dpath writes the path of (d, vmnt) relative to the root of task into
+ * dst (at least PATH_LEN bytes), walking at most CWD_DEPTH dentries, and
+ * returns its length. A path longer than PATH_LEN - 1 keeps its tail. */
+static __always_inline __u32 dpath(char *dst, struct dentry *d, struct vfsmount *vmnt, struct task_struct *task)
 {
 	__u32 zero = 0;
 	struct cwdbuf *cb = bpf_map_lookup_elem(&cwdscratch, &zero);
 	if (!cb)
-		return;
+		return 0;
 
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	struct dentry *pwd = BPF_CORE_READ(fs, pwd.dentry);
-	struct vfsmount *pwdmnt = BPF_CORE_READ(fs, pwd.mnt);
 	struct dentry *root = BPF_CORE_READ(fs, root.dentry);
 	struct vfsmount *rootmnt = BPF_CORE_READ(fs, root.mnt);
 	struct cwd_walk w = {
-		.d = pwd,
-		.vmnt = pwdmnt,
-		.mnt = container_of(pwdmnt, struct mount, mnt),
+		.d = d,
+		.vmnt = vmnt,
+		.mnt = container_of(vmnt, struct mount, mnt),
 		.root = root,
 		.rootmnt = rootmnt,
 		.off = PATH_LEN,
@@ -280,18 +325,65 @@ static __always_inline void read_cwd(struct event *e, struct task_struct *task)
 
 	__u32 off = w.off;
 	if (off > PATH_LEN)
-		return;
+		return 0;
 	if (off == PATH_LEN) {
 		off = PATH_LEN - 1;
 		cb->b[off] = '/';
 	}
 	__u32 n = PATH_LEN - off;
-	__u32 at = e->path_len;
-	if (at > PATH_LEN)
-		return;
 	n &= PATH_LEN - 1; /* off >= 1, so n < PATH_LEN */
-	bpf_probe_read_kernel(&e->data[at], n, &cb->b[off & (PATH_LEN - 1)]);
-	e->path2_len = n;
+	bpf_probe_read_kernel(dst, n, &cb->b[off & (PATH_LEN - 1)]);
+	return n;
+}
+
+/* read_cwd writes the cwd of task into the path2 region of e. */
+static __always_inline void read_cwd(struct event *e, struct task_struct *task)
+{
+	__u32 at = e->path_len & (PATH_LEN - 1); /* path_len < PATH_LEN */
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	e->path2_len = dpath(&e->data[at], BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), task);
+}
+
+/* has_prefix reports whether the first n bytes of s are those of p. */
+static __always_inline int has_prefix(const char *s, const char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] != p[i])
+			return 0;
+	return 1;
+}
+
+/* pseudo_path writes "/NAME" and, when unlinked, " (deleted)" (the form
+ * of /proc/PID/fd links) into dst (at least PATH_LEN bytes) when file has
+ * a pseudo dentry, as memfds do, and returns its length; else 0. */
+static __always_inline __u32 pseudo_path(char *dst, struct file *file)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+	if (!d || BPF_CORE_READ(d, d_parent) != d)
+		return 0;
+	__u32 len = BPF_CORE_READ(d, d_name.len);
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	if (len >= NAME_LEN)
+		len = NAME_LEN - 1;
+	dst[0] = '/';
+	bpf_probe_read_kernel(&dst[1], len & (NAME_LEN - 1), name);
+	__u32 n = 1 + (len & (NAME_LEN - 1));
+	if (BPF_CORE_READ(d, d_inode, __i_nlink) == 0) {
+		const char del[] = " (deleted)";
+		bpf_probe_read_kernel(&dst[n & (NAME_LEN * 2 - 1)], sizeof(del) - 1, del);
+		n += sizeof(del) - 1;
+	}
+	return n;
+}
+
+/* file_path writes the path of file into dst (at least PATH_LEN bytes):
+ * its pseudo name or its path from the task's root. */
+static __always_inline __u32 file_path(char *dst, struct file *file, struct task_struct *task)
+{
+	__u32 n = pseudo_path(dst, file);
+	if (n)
+		return n;
+	return dpath(dst, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), task);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -307,6 +399,13 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	e->path_len = str_len(bpf_probe_read_kernel_str(e->data, PATH_LEN, filename));
+	/* An exec through a file descriptor ("/dev/fd/N" from execveat with
+	 * AT_EMPTY_PATH, or /proc/self/fd/N) of a memfd: name the memfd. */
+	if (has_prefix(e->data, "/dev/fd/", 8) || has_prefix(e->data, "/proc/", 6)) {
+		__u32 n = pseudo_path(e->data, BPF_CORE_READ(bprm, file));
+		if (n)
+			e->path_len = n;
+	}
 	read_cwd(e, task);
 
 	unsigned long as = BPF_CORE_READ(task, mm, arg_start);
@@ -337,25 +436,6 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	e->child_pid = child->tgid;
 	e->child_start = child->start_time;
-	emit(e, slot);
-	return 0;
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(sched_exit, struct task_struct *task)
-{
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
-		return 0; /* other threads of the process still run */
-	__u64 cg;
-	long slot = tracked_slot(&cg);
-	if (slot < 0)
-		return 0;
-	struct event *e = new_event(KIND_EXIT, cg);
-	if (!e)
-		return 0;
-	int code = BPF_CORE_READ(task, exit_code);
-	e->exit_code = (code >> 8) & 0xff;
-	e->signal = code & 0x7f;
 	emit(e, slot);
 	return 0;
 }
@@ -521,16 +601,14 @@ int enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
 }
 EXIT_PROBE(fchmodat2)
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
+/* read_sockaddr fills Family, Addr and Port (inet, inet6) or the path
+ * region (unix: raw bytes, abstract names start with NUL) of e from the
+ * user sockaddr sa of alen bytes. */
+static __always_inline void read_sockaddr(struct event *e, const void *sa, __u64 alen)
 {
-	long slot;
-	struct event *e = begin(KIND_CONNECT, &slot);
-	if (!e)
-		return 0;
-	const void *sa = (const void *)ctx->args[1];
-	__u64 alen = ctx->args[2];
 	__u16 family = 0;
+	if (!sa || alen < 2)
+		return;
 	bpf_probe_read_user(&family, sizeof(family), sa);
 	e->family = family;
 	if (family == AF_INET) {
@@ -544,16 +622,697 @@ int enter_connect(struct trace_event_raw_sys_enter *ctx)
 		e->port = bpf_ntohs(in6.sin6_port);
 		__builtin_memcpy(e->addr, &in6.sin6_addr, 16);
 	} else if (family == AF_UNIX && alen > 2) {
-		/* raw bytes: abstract names start with NUL */
 		__u64 n = alen - 2;
 		if (n > 108)
 			n = 108;
 		if (bpf_probe_read_user(e->data, n & 127, (const char *)sa + 2) == 0)
 			e->path_len = n & 127;
 	}
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_CONNECT, &slot);
+	if (!e)
+		return 0;
+	read_sockaddr(e, (const void *)ctx->args[1], ctx->args[2]);
 	park(e, slot);
 	return 0;
 }
 EXIT_PROBE(connect)
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_BIND, &slot);
+	if (!e)
+		return 0;
+	read_sockaddr(e, (const void *)ctx->args[1], ctx->args[2]);
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(bind)
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_LISTEN, &slot);
+	if (!e)
+		return 0;
+	e->arg = (__s32)ctx->args[0];
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(listen)
+
+/* accept: the peer address is what the kernel wrote to the caller's
+ * sockaddr, read at sys_exit. */
+static __always_inline void accept_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_ACCEPT, &slot);
+	if (!e)
+		return;
+	e->aux = ctx->args[1];
+	park(e, slot);
+}
+
+static __always_inline void accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct event *e = bpf_map_lookup_elem(&pending, &tid);
+	if (!e)
+		return;
+	if (ctx->ret >= 0 && e->aux)
+		read_sockaddr(e, (const void *)e->aux, 110 /* sizeof(sockaddr_un) */);
+	finish(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	accept_enter(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	accept_enter(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	accept_exit(ctx);
+	return 0;
+}
+
+/* --- send ------------------------------------------------------------- */
+
+/* fd_file returns the struct file of the current task's descriptor fd. */
+static __always_inline struct file *fd_file(__u64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u32 file_type(struct file *f)
+{
+	return BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+}
+
+/* is_dgram reports whether f is a datagram socket. */
+static __always_inline int is_dgram(struct file *f)
+{
+	if (!f || file_type(f) != S_IFSOCK)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, type) == SOCK_DGRAM;
+}
+
+/* read_payload copies the first bytes (at most SEND_DATA of n) of the user
+ * buffer buf into the third data region of e. */
+static __always_inline void read_payload(struct event *e, const void *buf, __u64 n)
+{
+	__u32 at = (__u32)e->path_len + e->path2_len;
+	if (at > 2 * PATH_LEN || !buf)
+		return;
+	if (n > SEND_DATA)
+		n = SEND_DATA;
+	n &= 2 * SEND_DATA - 1;
+	if (n && bpf_probe_read_user(&e->data[at], n, buf) == 0)
+		e->argv_len = n;
+}
+
+/* read_msg fills e from the user msghdr m: destination, bytes requested
+ * (the sum of at most MSG_IOVS iovecs) and, for datagrams, the head of
+ * the first iovec. */
+static __always_inline void read_msg(struct event *e, const struct user_msghdr *m, int dgram)
+{
+	struct user_msghdr h = {};
+	if (bpf_probe_read_user(&h, sizeof(h), m) != 0)
+		return;
+	read_sockaddr(e, h.msg_name, (__u32)h.msg_namelen);
+	__u64 total = 0;
+	struct iovec first = {};
+	for (int i = 0; i < MSG_IOVS; i++) {
+		struct iovec v = {};
+		if (i >= h.msg_iovlen)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &h.msg_iov[i]) != 0)
+			break;
+		if (i == 0)
+			first = v;
+		total += v.iov_len;
+	}
+	e->count = total;
+	if (dgram)
+		read_payload(e, first.iov_base, first.iov_len);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_SEND, &slot);
+	if (!e)
+		return 0;
+	e->call = CALL_SENDTO;
+	read_sockaddr(e, (const void *)ctx->args[4], ctx->args[5]);
+	e->count = ctx->args[2];
+	if (is_dgram(fd_file(ctx->args[0])))
+		read_payload(e, (const void *)ctx->args[1], ctx->args[2]);
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(sendto)
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_SEND, &slot);
+	if (!e)
+		return 0;
+	e->call = CALL_SENDMSG;
+	read_msg(e, (const struct user_msghdr *)ctx->args[1], is_dgram(fd_file(ctx->args[0])));
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(sendmsg)
+
+/* sendmmsg: the messages are read at sys_exit, one event per message sent
+ * (at most SEND_MSGS), each with Ret the bytes the kernel sent of it. */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_SEND, &slot);
+	if (!e)
+		return 0;
+	e->call = CALL_SENDMMSG;
+	e->aux = ctx->args[1];
+	e->aux2 = is_dgram(fd_file(ctx->args[0]));
+	park(e, slot);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct event *e = bpf_map_lookup_elem(&pending, &tid);
+	if (!e)
+		return 0;
+	__u64 cg;
+	long slot = tracked_slot(&cg);
+	const struct mmsghdr *vec = (const struct mmsghdr *)e->aux;
+	long sent = ctx->ret;
+	if (slot < 0 || !vec)
+		goto out;
+	if (sent <= 0) {
+		read_msg(e, &vec[0].msg_hdr, e->aux2);
+		e->ret = sent;
+		emit(e, slot);
+		goto out;
+	}
+	for (int i = 0; i < SEND_MSGS; i++) {
+		if (i >= sent)
+			break;
+		e->family = 0;
+		e->port = 0;
+		e->path_len = 0;
+		e->argv_len = 0;
+		__builtin_memset(e->addr, 0, sizeof(e->addr));
+		read_msg(e, &vec[i].msg_hdr, e->aux2);
+		__u32 len = 0;
+		bpf_probe_read_user(&len, sizeof(len), &vec[i].msg_len);
+		e->ret = len;
+		emit(e, slot);
+	}
+out:
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+/* --- credentials, processes, mounts ----------------------------------- */
+
+static __always_inline void id_common(__u8 call, __s32 id)
+{
+	long slot;
+	struct event *e = begin(KIND_SETUID, &slot);
+	if (!e)
+		return;
+	e->call = call;
+	e->arg = id;
+	park(e, slot);
+}
+
+/* pick returns the first of a, b, c that is not -1 ("unchanged"). */
+static __always_inline __s32 pick(__s32 a, __s32 b, __s32 c)
+{
+	if (a != -1)
+		return a;
+	if (b != -1)
+		return b;
+	return c;
+}
+
+#define A(i) ((__s32)ctx->args[i])
+#define ID_PROBE(name, CALL, expr)                                       \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                      \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)          \
+	{                                                                \
+		id_common(CALL, expr);                                   \
+		return 0;                                                \
+	}                                                                \
+	EXIT_PROBE(name)
+
+/* The new id: the effective one when the call sets it, else the real,
+ * else the saved one. */
+ID_PROBE(setuid, CALL_SETUID, pick(A(0), -1, -1))
+ID_PROBE(setgid, CALL_SETGID, pick(A(0), -1, -1))
+ID_PROBE(setreuid, CALL_SETREUID, pick(A(1), A(0), -1))
+ID_PROBE(setregid, CALL_SETREGID, pick(A(1), A(0), -1))
+ID_PROBE(setresuid, CALL_SETRESUID, pick(A(1), A(0), A(2)))
+ID_PROBE(setresgid, CALL_SETRESGID, pick(A(1), A(0), A(2)))
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_PTRACE, &slot);
+	if (!e)
+		return 0;
+	e->arg = (__s64)ctx->args[0];
+	e->target_pid = (__u32)ctx->args[1];
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(ptrace)
+
+SEC("tracepoint/syscalls/sys_enter_memfd_create")
+int enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_MEMFD, &slot);
+	if (!e)
+		return 0;
+	read_user_path(e, (const char *)ctx->args[0], 0);
+	e->flags = (__u32)ctx->args[1];
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(memfd_create)
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int enter_mount(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_MOUNT, &slot);
+	if (!e)
+		return 0;
+	read_user_path(e, (const char *)ctx->args[1], 0);
+	read_user_path(e, (const char *)ctx->args[0], 1);
+	__u32 at = (__u32)e->path_len + e->path2_len;
+	if (at <= 2 * PATH_LEN)
+		e->argv_len = str_len(bpf_probe_read_user_str(&e->data[at], NAME_LEN, (const char *)ctx->args[2]));
+	e->flags = (__s64)ctx->args[3];
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(mount)
+
+static __always_inline void kill_common(__s32 target, __s32 tgid, __s32 sig)
+{
+	long slot;
+	struct event *e = begin(KIND_KILL, &slot);
+	if (!e)
+		return;
+	e->arg = target;
+	e->target_pid = tgid;
+	e->signal = sig;
+	park(e, slot);
+}
+
+SEC("tracepoint/syscalls/sys_enter_kill")
+int enter_kill(struct trace_event_raw_sys_enter *ctx)
+{
+	kill_common(ctx->args[0], ctx->args[0], ctx->args[1]);
+	return 0;
+}
+EXIT_PROBE(kill)
+
+SEC("tracepoint/syscalls/sys_enter_tkill")
+int enter_tkill(struct trace_event_raw_sys_enter *ctx)
+{
+	kill_common(ctx->args[0], ctx->args[0], ctx->args[1]);
+	return 0;
+}
+EXIT_PROBE(tkill)
+
+SEC("tracepoint/syscalls/sys_enter_tgkill")
+int enter_tgkill(struct trace_event_raw_sys_enter *ctx)
+{
+	kill_common(ctx->args[0], ctx->args[0], ctx->args[2]);
+	return 0;
+}
+EXIT_PROBE(tgkill)
+
+SEC("tracepoint/syscalls/sys_enter_chdir")
+int enter_chdir(struct trace_event_raw_sys_enter *ctx)
+{
+	path_common(KIND_CHDIR, (const char *)ctx->args[0], 0, 0, 0);
+	return 0;
+}
+EXIT_PROBE(chdir)
+
+/* fchdir: the path is the new cwd, walked from the kernel's dentries at
+ * sys_exit when the call succeeded. */
+SEC("tracepoint/syscalls/sys_enter_fchdir")
+int enter_fchdir(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_CHDIR, &slot);
+	if (!e)
+		return 0;
+	park(e, slot);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fchdir")
+int exit_fchdir(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct event *e = bpf_map_lookup_elem(&pending, &tid);
+	if (!e)
+		return 0;
+	if (ctx->ret == 0) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		e->path_len = dpath(e->data, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), task);
+	}
+	finish(ctx);
+	return 0;
+}
+
+static __always_inline void link_common(__u8 call, const char *newpath, const char *target, __s64 flags)
+{
+	long slot;
+	struct event *e = begin(KIND_LINK, &slot);
+	if (!e)
+		return;
+	e->call = call;
+	read_user_path(e, newpath, 0);
+	read_user_path(e, target, 1);
+	e->flags = flags;
+	park(e, slot);
+}
+
+SEC("tracepoint/syscalls/sys_enter_link")
+int enter_link(struct trace_event_raw_sys_enter *ctx)
+{
+	link_common(CALL_LINK, (const char *)ctx->args[1], (const char *)ctx->args[0], 0);
+	return 0;
+}
+EXIT_PROBE(link)
+
+SEC("tracepoint/syscalls/sys_enter_linkat")
+int enter_linkat(struct trace_event_raw_sys_enter *ctx)
+{
+	link_common(CALL_LINKAT, (const char *)ctx->args[3], (const char *)ctx->args[1], (__s64)ctx->args[4]);
+	return 0;
+}
+EXIT_PROBE(linkat)
+
+SEC("tracepoint/syscalls/sys_enter_symlink")
+int enter_symlink(struct trace_event_raw_sys_enter *ctx)
+{
+	link_common(CALL_SYMLINK, (const char *)ctx->args[1], (const char *)ctx->args[0], 0);
+	return 0;
+}
+EXIT_PROBE(symlink)
+
+SEC("tracepoint/syscalls/sys_enter_symlinkat")
+int enter_symlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	link_common(CALL_SYMLINKAT, (const char *)ctx->args[2], (const char *)ctx->args[0], 0);
+	return 0;
+}
+EXIT_PROBE(symlinkat)
+
+/* --- writes to regular files, aggregated per (process, open file) ------ */
+
+struct wkey {
+	__u32 tgid;
+	__u32 pad;
+	__u64 file; /* struct file pointer */
+};
+
+struct wagg {
+	__u64 ktime; /* first write */
+	__u64 start;
+	__u64 cgroup;
+	__u64 bytes;
+	__u32 pid;   /* the thread of the first write */
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	char comm[16];
+	__u32 path_len;
+	__u32 pad;
+	char path[PATH_LEN];
+};
+
+/* (tgid, file) -> bytes written so far; flushed as one write event when
+ * the descriptor is closed, the process exits, or the recording stops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct wkey);
+	__type(value, struct wagg);
+} writes SEC(".maps");
+
+/* thread id -> the regular file a write in progress goes to */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u64);
+} wpending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wagg);
+} wscratch SEC(".maps");
+
+/* emit_write writes the aggregate v as one write event to slot. */
+static __always_inline void emit_write(struct wagg *v, __u32 slot)
+{
+	__u32 zero = 0;
+	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, offsetof(struct event, data));
+	e->kind = KIND_WRITE;
+	e->ktime = v->ktime;
+	e->start = v->start;
+	e->cgroup = v->cgroup;
+	e->count = v->bytes;
+	e->pid = v->pid;
+	e->tgid = v->tgid;
+	e->ppid = v->ppid;
+	e->uid = v->uid;
+	__builtin_memcpy(e->comm, v->comm, sizeof(e->comm));
+	__u32 n = v->path_len & (PATH_LEN - 1);
+	bpf_probe_read_kernel(e->data, n, v->path);
+	e->path_len = n;
+	emit(e, slot);
+}
+
+/* add_write adds n bytes written by the current process to file f. */
+static __always_inline void add_write(__u64 f, __u64 n, long slot, __u64 cg)
+{
+	struct wkey k = {.tgid = bpf_get_current_pid_tgid() >> 32, .file = f};
+	struct wagg *v = bpf_map_lookup_elem(&writes, &k);
+	if (v) {
+		__sync_fetch_and_add(&v->bytes, n);
+		return;
+	}
+	__u32 zero = 0;
+	v = bpf_map_lookup_elem(&wscratch, &zero);
+	if (!v)
+		return;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u64 pidtgid = bpf_get_current_pid_tgid();
+	v->ktime = bpf_ktime_get_ns();
+	v->start = BPF_CORE_READ(task, group_leader, start_time);
+	v->cgroup = cg;
+	v->bytes = n;
+	v->pid = (__u32)pidtgid;
+	v->tgid = pidtgid >> 32;
+	v->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	v->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(v->comm, sizeof(v->comm));
+	struct file *file = (struct file *)f;
+	v->path_len = file_path(v->path, file, task);
+	if (bpf_map_update_elem(&writes, &k, v, BPF_NOEXIST) == 0)
+		return;
+	struct wagg *old = bpf_map_lookup_elem(&writes, &k);
+	if (old) { /* another thread of the process won the race */
+		__sync_fetch_and_add(&old->bytes, n);
+		return;
+	}
+	emit_write(v, slot); /* the map is full: this write on its own */
+}
+
+static __always_inline void write_enter(struct trace_event_raw_sys_enter *ctx, int sendable)
+{
+	__u64 cg;
+	long slot = tracked_slot(&cg);
+	if (slot < 0)
+		return;
+	struct file *f = fd_file(ctx->args[0]);
+	if (!f)
+		return;
+	__u32 type = file_type(f);
+	if (type == S_IFREG) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u64 fp = (__u64)f;
+		bpf_map_update_elem(&wpending, &tid, &fp, BPF_ANY);
+		return;
+	}
+	if (!sendable || !is_dgram(f))
+		return;
+	/* write(2) on a connected datagram socket sends a datagram */
+	struct event *e = new_event(KIND_SEND, cg);
+	if (!e)
+		return;
+	e->call = CALL_WRITE;
+	e->count = ctx->args[2];
+	read_payload(e, (const void *)ctx->args[1], ctx->args[2]);
+	park(e, slot);
+}
+
+static __always_inline void write_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *fp = bpf_map_lookup_elem(&wpending, &tid);
+	if (!fp) {
+		finish(ctx);
+		return;
+	}
+	__u64 f = *fp;
+	bpf_map_delete_elem(&wpending, &tid);
+	__u64 cg;
+	long slot = tracked_slot(&cg);
+	if (slot >= 0 && ctx->ret > 0)
+		add_write(f, ctx->ret, slot, cg);
+}
+
+#define WRITE_PROBE(name, sendable)                                       \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                       \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)           \
+	{                                                                 \
+		write_enter(ctx, sendable);                               \
+		return 0;                                                 \
+	}                                                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                        \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)             \
+	{                                                                 \
+		write_exit(ctx);                                          \
+		return 0;                                                 \
+	}
+
+WRITE_PROBE(write, 1)
+WRITE_PROBE(pwrite64, 0)
+WRITE_PROBE(writev, 0)
+WRITE_PROBE(pwritev, 0)
+WRITE_PROBE(pwritev2, 0)
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 cg;
+	long slot = tracked_slot(&cg);
+	if (slot < 0)
+		return 0;
+	struct file *f = fd_file(ctx->args[0]);
+	if (!f || file_type(f) != S_IFREG)
+		return 0;
+	struct wkey k = {.tgid = bpf_get_current_pid_tgid() >> 32, .file = (__u64)f};
+	struct wagg *v = bpf_map_lookup_elem(&writes, &k);
+	if (!v)
+		return 0;
+	emit_write(v, slot);
+	bpf_map_delete_elem(&writes, &k);
+	return 0;
+}
+
+struct flush_ctx {
+	__u32 tgid;
+	__u32 slot;
+};
+
+static long flush_one(struct bpf_map *map, struct wkey *k, struct wagg *v, struct flush_ctx *c)
+{
+	if (k->tgid != c->tgid)
+		return 0;
+	emit_write(v, c->slot);
+	bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+/* flush_writes emits and removes every aggregate of process tgid. */
+static __always_inline void flush_writes(__u32 tgid, __u32 slot)
+{
+	struct flush_ctx c = {.tgid = tgid, .slot = slot};
+	bpf_for_each_map_elem(&writes, flush_one, &c, 0);
+}
+
+/* --- process exit: after the writes, which it flushes --------------- */
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_exit, struct task_struct *task)
+{
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0; /* other threads of the process still run */
+	__u64 cg;
+	long slot = tracked_slot(&cg);
+	if (slot < 0)
+		return 0;
+	flush_writes(task->tgid, slot);
+	struct event *e = new_event(KIND_EXIT, cg);
+	if (!e)
+		return 0;
+	int code = BPF_CORE_READ(task, exit_code);
+	e->exit_code = (code >> 8) & 0xff;
+	e->signal = code & 0x7f;
+	emit(e, slot);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
