@@ -76,6 +76,33 @@ func TestDecode(t *testing.T) {
 	unlink := common(kindUnlink)
 	unlink.Flags, unlink.Ret = 0x200, -39
 	rename := common(kindRename)
+	send := common(kindSend)
+	send.Family, send.Port, send.Count, send.Ret = afInet, 53, 5, 5
+	copy(send.Addr[:], []byte{10, 0, 0, 53})
+	sendConnected := common(kindSend)
+	sendConnected.Count, sendConnected.Ret = 6, 6
+	bind := common(kindBind)
+	bind.Family, bind.Port = afInet6, 8080
+	listen := common(kindListen)
+	listen.Arg = 3
+	accept := common(kindAccept)
+	accept.Family, accept.Port, accept.Ret = afInet, 40000, 4
+	copy(accept.Addr[:], []byte{127, 0, 0, 1})
+	setresuid := common(kindSetuid)
+	setresuid.Call, setresuid.Arg, setresuid.Ret = 5, 0, -1
+	ptrace := common(kindPtrace)
+	ptrace.Arg, ptrace.TargetPid = 16, 77
+	memfd := common(kindMemfd)
+	memfd.Flags, memfd.Ret = 1, 5
+	mount := common(kindMount)
+	mount.Flags, mount.Ret = 6, -2
+	kill := common(kindKill)
+	kill.Arg, kill.TargetPid, kill.Signal = -1, 0xffffffff, 9
+	chdir := common(kindChdir)
+	write := common(kindWrite)
+	write.Count = 3000
+	symlinkat := common(kindLink)
+	symlinkat.Call = 10
 
 	tests := []struct {
 		name string
@@ -116,6 +143,36 @@ func TestDecode(t *testing.T) {
 			with(base(trace.KindConnect), func(e *trace.Event) { e.Family, e.Addr = 1, "/run/x.sock" })},
 		{"connect unix abstract", record(unixc, "\x00dbus\x00", "", ""),
 			with(base(trace.KindConnect), func(e *trace.Event) { e.Family, e.Addr = 1, "@dbus" })},
+		{"send inet with payload", record(send, "", "", "\x12\x34\x01\x00\x00"),
+			with(base(trace.KindSend), func(e *trace.Event) {
+				e.Family, e.Addr, e.Port, e.Count, e.Ret, e.Data = 2, "10.0.0.53", 53, 5, 5, []byte{0x12, 0x34, 1, 0, 0}
+			})},
+		{"send connected stream", record(sendConnected, "", "", ""),
+			with(base(trace.KindSend), func(e *trace.Event) { e.Count, e.Ret = 6, 6 })},
+		{"bind inet6", record(bind, "", "", ""),
+			with(base(trace.KindBind), func(e *trace.Event) { e.Family, e.Addr, e.Port = 10, "::", 8080 })},
+		{"listen", record(listen, "", "", ""),
+			with(base(trace.KindListen), func(e *trace.Event) { e.Arg = 3 })},
+		{"accept", record(accept, "", "", ""),
+			with(base(trace.KindAccept), func(e *trace.Event) { e.Family, e.Addr, e.Port, e.Ret = 2, "127.0.0.1", 40000, 4 })},
+		{"setresuid", record(setresuid, "", "", ""),
+			with(base(trace.KindSetuid), func(e *trace.Event) { e.Name, e.Ret = "setresuid", -1 })},
+		{"ptrace", record(ptrace, "", "", ""),
+			with(base(trace.KindPtrace), func(e *trace.Event) { e.Arg, e.TargetPID = 16, 77 })},
+		{"memfd", record(memfd, "x", "", ""),
+			with(base(trace.KindMemfd), func(e *trace.Event) { e.Name, e.Flags, e.Ret = "x", 1, 5 })},
+		{"mount", record(mount, "/mnt", "none", "tmpfs"),
+			with(base(trace.KindMount), func(e *trace.Event) {
+				e.Path, e.Path2, e.Name, e.Flags, e.Ret = "/mnt", "none", "tmpfs", 6, -2
+			})},
+		{"kill every process", record(kill, "", "", ""),
+			with(base(trace.KindKill), func(e *trace.Event) { e.Arg, e.TargetPID, e.Signal = -1, 0xffffffff, 9 })},
+		{"chdir", record(chdir, "/tmp", "", ""),
+			with(base(trace.KindChdir), func(e *trace.Event) { e.Path = "/tmp" })},
+		{"write", record(write, "/home/u/.bashrc", "", ""),
+			with(base(trace.KindWrite), func(e *trace.Event) { e.Path, e.Count = "/home/u/.bashrc", 3000 })},
+		{"symlinkat", record(symlinkat, "/tmp/l", "/etc/passwd", ""),
+			with(base(trace.KindLink), func(e *trace.Event) { e.Name, e.Path, e.Path2 = "symlinkat", "/tmp/l", "/etc/passwd" })},
 		{"connect other family", record(other, "", "", ""),
 			with(base(trace.KindConnect), func(e *trace.Event) { e.Family = 16 })},
 	}
@@ -130,6 +187,21 @@ func TestDecode(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestWriteEvent(t *testing.T) {
+	v := probesWagg{Ktime: 1500, Start: 900, Cgroup: 4242, Bytes: 123, Pid: 11, Tgid: 10, Ppid: 1, Uid: 1000, Comm: comm("node"), PathLen: 6}
+	copy(v.Path[:], []int8{'/', 't', 'm', 'p', '/', 'x', 'J', 'U', 'N', 'K'})
+	d := decoder{bootWall: testBoot}
+	got := d.writeEvent(&v)
+	want := with(base(trace.KindWrite), func(e *trace.Event) { e.Path, e.Count = "/tmp/x", 123 })
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	v.PathLen = 5000 // corrupt: cut at the array
+	if got := d.writeEvent(&v); len(got.Path) != len(v.Path) {
+		t.Errorf("path of a corrupt length: got %d bytes, want %d", len(got.Path), len(v.Path))
 	}
 }
 

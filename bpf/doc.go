@@ -9,8 +9,12 @@
 // Only tracepoint-class hooks are used, because fentry/LSM may be denied
 // and kprobes missing: tp_btf sched_process_exec/fork/exit and the
 // syscalls tracepoints sys_enter_/sys_exit_ of openat, openat2, unlink,
-// unlinkat, rmdir, rename, renameat, renameat2, chmod, fchmodat, fchmodat2
-// and connect. Load mounts tracefs at /sys/kernel/tracing when it is not
+// unlinkat, rmdir, rename, renameat, renameat2, chmod, fchmodat, fchmodat2,
+// connect, bind, listen, accept, accept4, sendto, sendmsg, sendmmsg,
+// setuid, setgid, setreuid, setregid, setresuid, setresgid, ptrace,
+// memfd_create, mount, kill, tkill, tgkill, chdir, fchdir, link, linkat,
+// symlink, symlinkat, write, pwrite64, writev, pwritev, pwritev2, and
+// sys_enter_close. Load mounts tracefs at /sys/kernel/tracing when it is not
 // mounted (the syscall tracepoints are resolved there). A syscall
 // tracepoint the kernel lacks is skipped with a warning; Probes lists what
 // is attached.
@@ -54,8 +58,52 @@
 //     flag, and AT_REMOVEDIR (0x200) for rmdir.
 //   - rename: Path -> Path2, Ret; Flags is renameat2's flag.
 //   - chmod (chmod, fchmodat, fchmodat2): Path, Mode, Ret.
-//   - connect: Family; inet/inet6: Addr (netip form) and Port; unix: Addr
-//     is the socket path, "@name" for an abstract name; Ret.
+//   - connect, bind: Family; inet/inet6: Addr (netip form) and Port; unix:
+//     Addr is the socket path, "@name" for an abstract name; Ret.
+//   - accept (accept, accept4): the peer address as above, read at sys_exit
+//     from the sockaddr the caller passed (none when it passed NULL); Ret.
+//   - listen: Arg (the fd), Ret.
+//   - send: sendto (Family/Addr/Port of dest_addr when given), sendmsg
+//     (of msg_name), sendmmsg (one event per message sent, at most 4, read
+//     at sys_exit; Ret is the bytes the kernel reports sent of that
+//     message), and write(2) on a connected datagram socket. Count is the
+//     bytes requested (for msghdrs the sum of the first 8 iovecs). For
+//     datagram sockets Data is the first 128 bytes of the payload (of the
+//     first iovec), so the DNS queries libc sends on a connected UDP
+//     socket (send, sendmmsg, write) show. writev/pwritev on a socket are
+//     not traced.
+//   - setuid (setuid, setgid, setreuid, setregid, setresuid, setresgid):
+//     Name is the syscall, Arg the new id: the effective one when the call
+//     sets it, else the real, else the saved (-1 when none changes); Ret.
+//   - ptrace: Arg (request), TargetPID, Ret.
+//   - memfd: Name, Flags, Ret (the fd).
+//   - mount: Path (target), Path2 (source), Name (fs type), Flags, Ret.
+//   - kill (kill, tkill, tgkill): TargetPID (kill: pid; tkill: tid;
+//     tgkill: tgid) and Arg (the same id, signed, so kill(-1) and process
+//     groups show as negative), Signal, Ret.
+//   - chdir: Path as given; fchdir: Path is the new cwd walked from the
+//     kernel's dentries at sys_exit (empty when the call failed).
+//   - link (link, linkat, symlink, symlinkat): Name is the syscall, Path
+//     the new link, Path2 its target (for symlinks the literal text);
+//     linkat's Flags; Ret.
+//   - write: bytes written (the sys_exit results of write, pwrite64,
+//     writev, pwritev, pwritev2) to one regular file through one open file
+//     (struct file) by one process, summed in the kernel map writes. The
+//     path is walked once from the file's dentry at the first write, so a
+//     renamed or deleted file keeps the name it had then. One event per
+//     aggregate, with Count and the time of the first write, when the
+//     process closes a descriptor of that file, when the process exits
+//     (its last thread), or at Stop for files still open. Closing one of
+//     two dup'ed descriptors ends the aggregate early: later writes start
+//     another. When the map is full, a write is emitted on its own. Pipes,
+//     sockets, ttys and devices are never counted.
+//
+// A memfd (or any file with a pseudo dentry) is named "/NAME (deleted)",
+// the form of its /proc/PID/fd link (the kernel names memfds "memfd:X"):
+// write events carry that path, and so does an exec through a descriptor
+// (execveat with AT_EMPTY_PATH, whose bprm->filename is "/dev/fd/N", or
+// execve of /proc/self/fd/N), so an exec of a memfd shows as
+// "/memfd:X (deleted)". An exec of a /dev/shm file by path keeps that path.
 //
 // Whatever runs in the cgroup after Watch is recorded, so in a container
 // the last steps of runc init before it execs the entry point appear too.

@@ -112,7 +112,7 @@ type cgroup struct {
 	f   *os.File // the directory, for SysProcAttr.CgroupFD
 }
 
-func newCgroup(t *testing.T) *cgroup {
+func newCgroup(t testing.TB) *cgroup {
 	t.Helper()
 	dir := filepath.Join(cgroupRoot, "fumehood-test-"+randHex(t))
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -135,7 +135,7 @@ func newCgroup(t *testing.T) *cgroup {
 	return &cgroup{dir: dir, id: st.Ino, f: f}
 }
 
-func randHex(t *testing.T) string {
+func randHex(t testing.TB) string {
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func run(t *testing.T, cg *cgroup, script string, env ...string) {
 	}
 }
 
-func load(t *testing.T, opts Options) *Tracer {
+func load(t testing.TB, opts Options) *Tracer {
 	t.Helper()
 	testenv.BPF(t)
 	tr, err := Load(opts)
