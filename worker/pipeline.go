@@ -74,7 +74,10 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		WorkDir:        "/var/lib/fumehood/work",
-		Limits:         sandbox.Limits{MemoryBytes: 1 << 30, Pids: 256, CPUs: 1},
+		// The workspace is a tmpfs whose pages count against the phase's
+		// memory, so the memory limit leaves room for a full workspace:
+		// a disk filler meets ENOSPC, not the OOM killer.
+		Limits:         sandbox.Limits{MemoryBytes: 2 << 30, Pids: 512, CPUs: 1},
 		WorkspaceBytes: 1 << 30,
 		PhaseTimeout:   3 * time.Minute,
 		Grace:          5 * time.Second,

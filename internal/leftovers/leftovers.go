@@ -62,7 +62,9 @@ func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
 		return nil, err
 	}
 	for _, line := range strings.Split(string(mounts), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], stateDir+"/") {
+		// The netns directory itself stays a shared mount, as ip-netns
+		// leaves /run/netns; what is mounted inside it is a leftover.
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], stateDir+"/") && f[4] != filepath.Join(stateDir, "netns") {
 			out = append(out, "mount "+f[4])
 		}
 	}
