@@ -37,6 +37,12 @@ const (
 	KindWrite  Kind = "write"  // bytes written to one file by one process, aggregated: Path, Count
 	KindLink   Kind = "link"   // link/linkat/symlink/symlinkat: Path (new), Path2 (target), Name (syscall), Ret
 
+	// KindPlant records a fake secret planted in the sandbox before the
+	// package ran, so that rules can recognise it leaving (also when a
+	// stored trace is re-judged): Name (what it imitates), Path (file, or
+	// "env:NAME"), Data (the value). Plant events come first in a trace.
+	KindPlant Kind = "plant"
+
 	// KindAlive marks a process still running when its phase ended (it was
 	// then killed): TGID, Comm, Path (its executable) and Argv.
 	KindAlive Kind = "alive"
@@ -165,6 +171,8 @@ func (e *Event) String() string {
 		}
 	case KindLost:
 		fmt.Fprintf(&b, "count=%d", e.Count)
+	case KindPlant:
+		fmt.Fprintf(&b, "%s in %s", e.Name, e.Path)
 	case KindAlive:
 		fmt.Fprintf(&b, "still running at phase end: %s %s", e.Path, quoteArgv(e.Argv))
 	case KindDNS:

@@ -73,7 +73,7 @@ type Config struct {
 // DefaultConfig returns the limits documented in README.md.
 func DefaultConfig() Config {
 	return Config{
-		WorkDir:        "/var/lib/fumehood/work",
+		WorkDir: "/var/lib/fumehood/work",
 		// The workspace is a tmpfs whose pages count against the phase's
 		// memory, so the memory limit leaves room for a full workspace:
 		// a disk filler meets ENOSPC, not the OOM killer.
@@ -184,6 +184,11 @@ func (p *Pipeline) Analyze(ctx context.Context, t ecosystem.Target) (*analysis.A
 	}
 
 	tr := &trace.Trace{}
+	planted := make([]trace.Event, 0, len(hs.Tokens))
+	for _, tok := range hs.Tokens {
+		planted = append(planted, trace.Event{Time: a.Started, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value)})
+	}
+	tr.Append("setup", planted)
 	captured := 0
 	for _, c := range cmds {
 		ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
