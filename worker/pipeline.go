@@ -115,9 +115,18 @@ const (
 	caPath   = "/usr/local/share/ca-certificates/corp-root.crt"
 )
 
-// Analyze runs one analysis of t from fetch to verdict.
+// Analyze runs one analysis of t from fetch to verdict under a new id.
 func (p *Pipeline) Analyze(ctx context.Context, t ecosystem.Target) (*analysis.Analysis, error) {
-	a := &analysis.Analysis{ID: uuid.NewString(), Started: time.Now().UTC()}
+	return p.AnalyzeWithID(ctx, uuid.NewString(), t)
+}
+
+// AnalyzeWithID runs one analysis of t under id (a uuid the caller
+// stored), from fetch to verdict.
+func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Target) (*analysis.Analysis, error) {
+	if err := uuid.Validate(id); err != nil {
+		return nil, fmt.Errorf("analysis id %q: %w", id, err)
+	}
+	a := &analysis.Analysis{ID: id, Started: time.Now().UTC()}
 	log := p.log.With("analysis", a.ID)
 	dir := filepath.Join(p.cfg.WorkDir, a.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
