@@ -98,6 +98,9 @@ func TestTreePidReuse(t *testing.T) {
 	if first.Exe != "/bin/sh" || second.Exe != "/usr/bin/node" {
 		t.Errorf("exes = %q, %q; want /bin/sh and the parent's /usr/bin/node (forked, never exec'd)", first.Exe, second.Exe)
 	}
+	if npm := tree.Process(ProcKey{TGID: 100, Start: 1000}); npm.Exe != "/usr/bin/node" || len(npm.Execs) != 1 {
+		t.Errorf("npm after a failed exec attempt: exe %q execs %v, want /usr/bin/node and one exec", npm.Exe, npm.Execs)
+	}
 	if got := tree.Ancestors(first.Key); len(got) != 1 || got[0].Key != (ProcKey{TGID: 100, Start: 1000}) {
 		t.Errorf("ancestors of sh = %v, want npm", got)
 	}

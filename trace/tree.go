@@ -59,11 +59,14 @@ func BuildTree(events []Event) *Tree {
 		p := t.get(k, e)
 		latest[k.TGID] = k
 		p.LastSeq = e.Seq
-		if p.Comm == "" || e.Kind == KindExec {
+		if p.Comm == "" || e.Kind == KindExec && !e.Failed() {
 			p.Comm = e.Comm
 		}
 		switch e.Kind {
 		case KindExec:
+			if e.Failed() {
+				break // an exec attempt that failed left the image as it was
+			}
 			p.Exe, p.Argv, p.Cwd = e.Path, e.Argv, e.Cwd
 			p.Execs = append(p.Execs, e.Seq)
 		case KindFork:
