@@ -44,4 +44,4 @@ GOMAXPROCS=1 go test -run '^$' -bench '^BenchmarkPipeline$' -benchtime 3s ./work
 eps=$(metric BenchmarkPipeline "$out/pipe" events/s)
 printf 'decoded and judged: %s events/s: ratio to the 500,000/s goal %s\n' "$eps" "$(ratio "$eps" 500000)"
 go test -run '^$' -bench '^BenchmarkSustained$' -benchtime 1x ./bpf | tee "$out/sus" >&2
-printf 'sustained in a watched cgroup: %s events/s, %s lost (goal: 0 lost at 100,000/s)\n' "$(metric BenchmarkSustained "$out/sus" events/s)" "$(metric BenchmarkSustained "$out/sus" lost)"
+printf 'sustained in a watched cgroup: %s events/s, %s lost (goal: 0 lost at 100,000/s)\n' "$(metric BenchmarkSustained "$out/sus" events/s)" "$(metric BenchmarkSustained "$out/sus" lost/op)"
