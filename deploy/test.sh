@@ -15,3 +15,15 @@ go vet ./...
 
 echo "==> tests" >&2
 go test -count=1 -timeout 70m -p 1 ./...
+
+# Every fuzz target of a parser of untrusted input, briefly (the seed
+# corpus already ran above as ordinary tests).
+echo "==> fuzz (${FUZZTIME:=10s} each)" >&2
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
+	pkg=./$(dirname "${f#./}")
+	for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
+		echo "fuzz $pkg $target" >&2
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+	done
+done
+echo "fuzz: all targets passed" >&2
