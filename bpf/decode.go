@@ -136,6 +136,7 @@ func (d *decoder) decode(raw []byte, ev *trace.Event) error {
 		ev.Path = string(path)
 		ev.Cwd = string(path2)
 		ev.Argv = splitArgv(argv)
+		ev.Ret = h.Ret // a failed attempt: -errno
 	case kindFork:
 		ev.ChildPID = h.ChildPid
 		ev.ChildStart = h.ChildStart

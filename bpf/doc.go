@@ -13,8 +13,8 @@
 // connect, bind, listen, accept, accept4, sendto, sendmsg, sendmmsg,
 // setuid, setgid, setreuid, setregid, setresuid, setresgid, ptrace,
 // memfd_create, mount, kill, tkill, tgkill, chdir, fchdir, link, linkat,
-// symlink, symlinkat, write, pwrite64, writev, pwritev, pwritev2, and
-// sys_enter_close. Load mounts tracefs at /sys/kernel/tracing when it is not
+// symlink, symlinkat, write, pwrite64, writev, pwritev, pwritev2, execve,
+// execveat, and sys_enter_close. Load mounts tracefs at /sys/kernel/tracing when it is not
 // mounted (the syscall tracepoints are resolved there). A syscall
 // tracepoint the kernel lacks is skipped with a warning; Probes lists what
 // is attached.
@@ -50,6 +50,13 @@
 //     cut); Cwd is walked from task->fs->pwd up to the task's root, at most
 //     48 components and 1023 bytes (a longer cwd keeps its tail), dentry
 //     names cut at 255 bytes.
+//   - exec attempts that fail (execve, execveat): Path is the filename as
+//     given (relative to the cwd, or for execveat to its dirfd, which is
+//     not resolved), Cwd as above, Argv read from the caller's argv array
+//     (at most 32 arguments, 2048 bytes), Ret the -errno. A failed exec
+//     leaves the process image as it was. sched_process_exec drops the
+//     attempt parked at sys_enter, so a successful exec is reported once.
+//     PATH searches (execvp) show as a run of -ENOENT attempts.
 //   - fork: only new processes, not threads; ChildPID and ChildStart.
 //   - exit: only when the last thread of a process exits (signal->live is
 //     zero); ExitCode and Signal from the task's exit_code.
@@ -118,6 +125,7 @@
 // read from user memory at sys_enter: another thread can change them after
 // the read (TOCTOU), and a page not yet faulted in reads as empty. Treat
 // them as what the process asked for, not proof of what the kernel did.
+// So are a failed exec's Path and Argv (user memory at sys_enter).
 // Paths are as given, up to 1023 bytes: relative paths are left relative
 // (the exec event's Cwd lets rules resolve them; a later chdir is not
 // traced), and dirfd arguments are not resolved. Exec Path (bprm->filename)

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probesArgbuf struct {
+	_ structs.HostLayout
+	B [4096]int8
+}
+
 type probesCwdbuf struct {
 	_ structs.HostLayout
 	B [2048]int8
@@ -79,6 +84,7 @@ type probesWkey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	probesMapArgscratch        = "argscratch"
 	probesMapCwdscratch        = "cwdscratch"
 	probesMapLost              = "lost"
 	probesMapPending           = "pending"
@@ -95,6 +101,8 @@ const (
 	probesProgEnterChmod       = "enter_chmod"
 	probesProgEnterClose       = "enter_close"
 	probesProgEnterConnect     = "enter_connect"
+	probesProgEnterExecve      = "enter_execve"
+	probesProgEnterExecveat    = "enter_execveat"
 	probesProgEnterFchdir      = "enter_fchdir"
 	probesProgEnterFchmodat    = "enter_fchmodat"
 	probesProgEnterFchmodat2   = "enter_fchmodat2"
@@ -137,6 +145,8 @@ const (
 	probesProgExitChdir        = "exit_chdir"
 	probesProgExitChmod        = "exit_chmod"
 	probesProgExitConnect      = "exit_connect"
+	probesProgExitExecve       = "exit_execve"
+	probesProgExitExecveat     = "exit_execveat"
 	probesProgExitFchdir       = "exit_fchdir"
 	probesProgExitFchmodat     = "exit_fchmodat"
 	probesProgExitFchmodat2    = "exit_fchmodat2"
@@ -227,6 +237,8 @@ type probesProgramSpecs struct {
 	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
 	EnterClose       *ebpf.ProgramSpec `ebpf:"enter_close"`
 	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
+	EnterExecve      *ebpf.ProgramSpec `ebpf:"enter_execve"`
+	EnterExecveat    *ebpf.ProgramSpec `ebpf:"enter_execveat"`
 	EnterFchdir      *ebpf.ProgramSpec `ebpf:"enter_fchdir"`
 	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
 	EnterFchmodat2   *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
@@ -269,6 +281,8 @@ type probesProgramSpecs struct {
 	ExitChdir        *ebpf.ProgramSpec `ebpf:"exit_chdir"`
 	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
 	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
+	ExitExecve       *ebpf.ProgramSpec `ebpf:"exit_execve"`
+	ExitExecveat     *ebpf.ProgramSpec `ebpf:"exit_execveat"`
 	ExitFchdir       *ebpf.ProgramSpec `ebpf:"exit_fchdir"`
 	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
 	ExitFchmodat2    *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
@@ -314,6 +328,7 @@ type probesProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probesMapSpecs struct {
+	Argscratch *ebpf.MapSpec `ebpf:"argscratch"`
 	Cwdscratch *ebpf.MapSpec `ebpf:"cwdscratch"`
 	Lost       *ebpf.MapSpec `ebpf:"lost"`
 	Pending    *ebpf.MapSpec `ebpf:"pending"`
@@ -351,6 +366,7 @@ func (o *probesObjects) Close() error {
 //
 // It can be passed to loadProbesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probesMaps struct {
+	Argscratch *ebpf.Map `ebpf:"argscratch"`
 	Cwdscratch *ebpf.Map `ebpf:"cwdscratch"`
 	Lost       *ebpf.Map `ebpf:"lost"`
 	Pending    *ebpf.Map `ebpf:"pending"`
@@ -364,6 +380,7 @@ type probesMaps struct {
 
 func (m *probesMaps) Close() error {
 	return _ProbesClose(
+		m.Argscratch,
 		m.Cwdscratch,
 		m.Lost,
 		m.Pending,
@@ -393,6 +410,8 @@ type probesPrograms struct {
 	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
 	EnterClose       *ebpf.Program `ebpf:"enter_close"`
 	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
+	EnterExecve      *ebpf.Program `ebpf:"enter_execve"`
+	EnterExecveat    *ebpf.Program `ebpf:"enter_execveat"`
 	EnterFchdir      *ebpf.Program `ebpf:"enter_fchdir"`
 	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
 	EnterFchmodat2   *ebpf.Program `ebpf:"enter_fchmodat2"`
@@ -435,6 +454,8 @@ type probesPrograms struct {
 	ExitChdir        *ebpf.Program `ebpf:"exit_chdir"`
 	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
 	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
+	ExitExecve       *ebpf.Program `ebpf:"exit_execve"`
+	ExitExecveat     *ebpf.Program `ebpf:"exit_execveat"`
 	ExitFchdir       *ebpf.Program `ebpf:"exit_fchdir"`
 	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
 	ExitFchmodat2    *ebpf.Program `ebpf:"exit_fchmodat2"`
@@ -485,6 +506,8 @@ func (p *probesPrograms) Close() error {
 		p.EnterChmod,
 		p.EnterClose,
 		p.EnterConnect,
+		p.EnterExecve,
+		p.EnterExecveat,
 		p.EnterFchdir,
 		p.EnterFchmodat,
 		p.EnterFchmodat2,
@@ -527,6 +550,8 @@ func (p *probesPrograms) Close() error {
 		p.ExitChdir,
 		p.ExitChmod,
 		p.ExitConnect,
+		p.ExitExecve,
+		p.ExitExecveat,
 		p.ExitFchdir,
 		p.ExitFchmodat,
 		p.ExitFchmodat2,

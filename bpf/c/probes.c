@@ -419,6 +419,12 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 			e->argv_len = n;
 	}
 	emit(e, slot);
+	/* The exec succeeded: drop the attempt parked at sys_enter, keyed by
+	 * the thread id it had (a non-leader thread takes the leader's). */
+	__u32 tid = old_pid;
+	bpf_map_delete_elem(&pending, &tid);
+	tid = e->pid;
+	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 
@@ -483,6 +489,112 @@ static __always_inline void finish(struct trace_event_raw_sys_exit *ctx)
 		finish(ctx);                                      \
 		return 0;                                         \
 	}
+
+/* --- exec attempts that fail ------------------------------------------
+ * sys_enter_execve/execveat park an exec event with the filename as given,
+ * the cwd and argv read from user memory (best-effort). A successful exec
+ * is reported by sched_process_exec, which drops the parked event; so the
+ * sys_exit that still finds it is that of a failed exec (ret < 0). */
+
+#define EXEC_ARGS 32 /* argv pointers read of a failed exec */
+
+struct argbuf {
+	char b[2 * ARGV_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct argbuf);
+} argscratch SEC(".maps");
+
+/* read_user_argv copies the NUL-terminated strings of the user array argv
+ * (at most EXEC_ARGS of them and ARGV_LEN bytes in all; the last may be
+ * cut) into the argv region of e. */
+static __always_inline void read_user_argv(struct event *e, const char *const *argv)
+{
+	__u32 zero = 0;
+	struct argbuf *ab = bpf_map_lookup_elem(&argscratch, &zero);
+	if (!ab || !argv)
+		return;
+	__u32 off = 0;
+	for (int i = 0; i < EXEC_ARGS; i++) {
+		const char *p = 0;
+		if (off >= ARGV_LEN)
+			break;
+		if (bpf_probe_read_user(&p, sizeof(p), &argv[i]) != 0 || !p)
+			break;
+		__u64 pos = off;
+		/* mask where the verifier sees it: clang drops a plain & */
+		asm volatile("%0 &= 2047" : "+r"(pos)); /* ARGV_LEN - 1 */
+		long n = bpf_probe_read_user_str(&ab->b[pos], ARGV_LEN, p);
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	__u64 n = off;
+	if (n > ARGV_LEN)
+		n = ARGV_LEN;
+	__u32 at = (__u32)e->path_len + e->path2_len;
+	if (n == 0 || at > 2 * PATH_LEN)
+		return;
+	if (bpf_probe_read_kernel(&e->data[at], n, ab->b) == 0)
+		e->argv_len = n;
+}
+
+static __always_inline void exec_enter(const char *filename, const char *const *argv)
+{
+	long slot;
+	struct event *e = begin(KIND_EXEC, &slot);
+	if (!e)
+		return;
+	read_user_path(e, filename, 0);
+	read_cwd(e, (struct task_struct *)bpf_get_current_task_btf());
+	read_user_argv(e, argv);
+	park(e, slot);
+}
+
+static __always_inline void exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct event *e = bpf_map_lookup_elem(&pending, &tid);
+	if (!e)
+		return;
+	if (e->kind == KIND_EXEC && ctx->ret < 0) {
+		finish(ctx);
+		return;
+	}
+	bpf_map_delete_elem(&pending, &tid);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	exec_enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	exec_exit(ctx);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	exec_enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	exec_exit(ctx);
+	return 0;
+}
 
 static __always_inline void open_common(const char *path, __s64 flags, __u32 mode)
 {
