@@ -31,6 +31,10 @@ type Env struct {
 	Mode   int      `expr:"mode"`
 	Ret    int      `expr:"ret"`
 	Failed bool     `expr:"failed"` // ret < 0
+	// Missing is true for an event that failed because its file does not
+	// exist (ENOENT, ENOTDIR): for exec, the misses of a PATH search, as
+	// opposed to an attempt on a file that is there but would not run.
+	Missing bool `expr:"missing"`
 	// Target is the file an event changes: path2 for rename, else path
 	// (for link, the new name).
 	Target string `expr:"target"`
@@ -367,6 +371,7 @@ func (env *Env) fill(e *trace.Event) {
 	env.Cwd = e.Cwd
 	env.Flags, env.Mode, env.Ret = int(e.Flags), int(e.Mode), int(e.Ret)
 	env.Failed = e.Ret < 0
+	env.Missing = e.Ret == -errENOENT || e.Ret == -errENOTDIR
 	env.ExecMode = e.Kind == trace.KindChmod && e.Mode&0o111 != 0
 	env.Writes = e.Writes()
 	env.Remote = e.Remote()
@@ -387,6 +392,12 @@ func (env *Env) fill(e *trace.Event) {
 		env.Data = string(e.Data)
 	}
 }
+
+// Linux errno values of failures that mean "no such file".
+const (
+	errENOENT  = 2
+	errENOTDIR = 20
+)
 
 // abs resolves a relative file path against the cwd the probe recorded.
 func abs(p, cwd string) string {

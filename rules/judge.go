@@ -85,6 +85,11 @@ func (j *judge) event(e *trace.Event) {
 	env := &j.env
 	env.fill(e)
 	p.fill(env)
+	if e.Kind == trace.KindExec && e.Failed() {
+		// The exec event describes what it tried to start; the process
+		// itself still runs its old image.
+		env.Exe, env.Cmdline = env.Path, strings.Join(e.Argv, " ")
+	}
 	for _, r := range refs {
 		c := j.set.rules[r.rule]
 		if !c.pre[r.step].pass(env) || !j.run(c.steps[r.step], env) {

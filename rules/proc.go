@@ -65,6 +65,9 @@ func (ps *procs) observe(e *trace.Event) *proc {
 	}
 	switch e.Kind {
 	case trace.KindExec:
+		if e.Failed() {
+			break // an attempt that failed left the image as it was
+		}
 		p.exe = e.Path
 		p.cmdline = strings.Join(e.Argv, " ")
 		p.cwd = e.Cwd
