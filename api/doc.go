@@ -1,0 +1,44 @@
+// Package api is fumehood's HTTP API (JSON, versioned under /v1, net/http
+// with Go 1.22 patterns): submit a package by spec or upload, read an
+// analysis, search analyses, page through a trace, read a package's
+// history, create, follow and cancel batches, list the rules and the dead
+// tasks; plus /healthz and /metrics (Prometheus).
+//
+// It talks to the store (store.Store, store.Blobs) and to a Scheduler it
+// declares itself (the consumer-side interface of what it calls); it never
+// touches the sandbox or the probes. cmd/fumehood wires the real ones.
+//
+// # Auth
+//
+// Every /v1 call needs "Authorization: Bearer TOKEN". Tokens are random
+// (NewToken) and only their sha256 is stored (store.CreateToken,
+// store.TokenRole): the lookup is by hash, so no comparison ever runs on
+// the secret. Roles are ordered read < submit < admin:
+//
+//	read    GET analyses, traces, packages, batches, rules
+//	submit  POST /v1/analyses, POST /v1/batches (specs, lockfile), DELETE /v1/batches/{id}
+//	admin   POST /v1/batches with "rejudge" or "rerun", GET /v1/tasks/archived
+//
+// A missing or unknown token is 401, a role too low 403. Neither the token
+// nor the Authorization header is ever logged.
+//
+// # Errors and limits
+//
+// Every error is {"error": {"code": CODE, "message": TEXT}} with a 4xx
+// code for the caller's mistakes (bad_request, unauthorized, forbidden,
+// not_found, method_not_allowed, too_large) and 5xx for ours (internal,
+// unavailable). JSON bodies reject unknown fields and are limited to
+// Config.MaxBody bytes, uploads to Config.MaxUpload; query strings reject
+// unknown parameters. Cursors are opaque: List cursors are the store's
+// (tampering is store.ErrCursor), trace cursors are HMAC-signed here over
+// the analysis, the filter and the position, so a cursor from another
+// query or edited by hand is 400.
+//
+// # Metrics
+//
+// Metrics holds the Prometheus collectors: queue depth per queue (asked
+// of the Scheduler at scrape time), analyses by verdict, phase durations,
+// events and lost events, sandbox failures. A process that runs analyses
+// feeds them through Metrics.Analysis and Metrics.SandboxFailure; each
+// process exposes its own and Prometheus sums them.
+package api
