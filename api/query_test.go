@@ -1,0 +1,80 @@
+package api
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+)
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2026-05-01", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), true},
+		{"2026-05-01T10:00:00+02:00", time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC), true},
+		{"24h", now.Add(-24 * time.Hour), true},
+		{"-24h", time.Time{}, false},
+		{"yesterday", time.Time{}, false},
+		{"", time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSince(tt.in, now)
+		if (err == nil) != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("parseSince(%q) error %v does not wrap ErrInvalid", tt.in, err)
+		}
+	}
+}
+
+// FuzzQuery feeds arbitrary query strings to the list and trace parsers:
+// they never panic, every error is ErrInvalid (or a cursor error), and an
+// accepted query has a limit in range and only known filters.
+func FuzzQuery(f *testing.F) {
+	for _, s := range []string{"", "ecosystem=npm&name=a&verdict=benign&limit=10", "since=24h&cursor=abc",
+		"kind=exec&pid=12&cursor=AAAAAAAAAAoAAAAAAAAAAAAAAAAAAAAA", "limit=1001", "%zz", "a=1&a=2", "pid=0"} {
+		f.Add(s)
+	}
+	s := &server{Config: Config{CursorKey: []byte("fuzz key")}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := parseQuery(raw)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("parseQuery(%q) error %v is not ErrInvalid", raw, err)
+			}
+		} else {
+			if q.Limit < 1 || q.Limit > maxLimit {
+				t.Fatalf("parseQuery(%q) limit %d out of range", raw, q.Limit)
+			}
+			v, _ := url.ParseQuery(raw)
+			if q.Cursor != v.Get("cursor") || q.Name != v.Get("name") {
+				t.Fatalf("parseQuery(%q) = %+v, lost a value", raw, q)
+			}
+		}
+		tq, err := s.parseTraceQuery("id", raw)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) && !errors.Is(err, errBadCursor) {
+				t.Fatalf("parseTraceQuery(%q) error %v is neither ErrInvalid nor errBadCursor", raw, err)
+			}
+			return
+		}
+		if tq.After != 0 {
+			// Only a cursor this server signed opens; fuzzed input
+			// cannot forge one.
+			t.Fatalf("parseTraceQuery(%q) accepted a cursor it did not make: %+v", raw, tq)
+		}
+		// A cursor the server makes for this query opens to its seq.
+		c := s.traceCursor("id", tq, 42)
+		if got, err := s.openCursor(c, "id", tq); err != nil || got != 42 {
+			t.Fatalf("round trip of %q: got %d, %v; want 42", c, got, err)
+		}
+		if _, err := s.openCursor(c, "other", tq); !errors.Is(err, errBadCursor) {
+			t.Fatalf("cursor for id opened for other: %v", err)
+		}
+	})
+}
