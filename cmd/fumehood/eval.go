@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/evaluate"
@@ -16,17 +17,25 @@ func cmdEval(ctx context.Context, e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: fumehood eval [flags] CORPUS-DIR")
+		fmt.Fprintln(e.stderr, "usage: fumehood eval [flags] CORPUS-DIR | fumehood eval [flags] --specs FILE")
 		fs.PrintDefaults()
 	}
 	var o machineOpts
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
+	specsFile := fs.String("specs", "", "analyse the registry specs listed in `FILE` (one a line, # comments), all expected benign, and report the false-positive rate")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, nil
 		}
 		return 0, usageError{err.Error()}
+	}
+	if *specsFile != "" {
+		if fs.NArg() != 0 {
+			fs.Usage()
+			return 0, usagef("--specs takes no corpus directory")
+		}
+		return evalSpecs(ctx, e, o, *specsFile, *asJSON)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -83,4 +92,58 @@ func printReport(w io.Writer, r *evaluate.Report) {
 		}
 		fmt.Fprintf(w, "; rules fired: %v\n", m.Hits)
 	}
+}
+
+// evalSpecs analyses every spec of file, all expected benign. It exits 1
+// when any comes out malicious or an analysis fails, else 0.
+func evalSpecs(ctx context.Context, e *env, o machineOpts, file string, asJSON bool) (int, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	specs, err := evaluate.ReadSpecs(f)
+	f.Close()
+	if err != nil {
+		return 0, usageError{fmt.Sprintf("%s: %v", file, err)}
+	}
+	if len(specs) == 0 {
+		return 0, usagef("%s lists no specs", file)
+	}
+	m, err := o.open(ctx, e.log)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	r, err := evaluate.RunSpecs(ctx, m, specs)
+	if err != nil {
+		return 0, err
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return 0, err
+		}
+	} else {
+		printSpecReport(e.stdout, r)
+	}
+	if r.Malicious > 0 || r.Errors > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func printSpecReport(w io.Writer, r *evaluate.SpecReport) {
+	for _, res := range r.Results {
+		if res.Error != "" {
+			fmt.Fprintf(w, "%-10s %s: %s\n", "error", res.Spec, res.Error)
+			continue
+		}
+		fmt.Fprintf(w, "%-10s %s (score %d)\n", res.Verdict, res.Spec, res.Score)
+		for _, h := range res.Hits {
+			fmt.Fprintf(w, "           %s %s: %s\n", h.Severity, h.Rule, h.Summary)
+		}
+	}
+	fmt.Fprintf(w, "\n%d specs: %d benign, %d suspicious, %d malicious, %d errors; false-positive rate %.3f (malicious %.3f)\n",
+		r.Total, r.Benign, r.Suspicious, r.Malicious, r.Errors, r.FalsePositiveRate, r.MaliciousRate)
 }
