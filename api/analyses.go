@@ -157,7 +157,7 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, err)
 		return

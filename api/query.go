@@ -69,9 +69,11 @@ func parseLimit(s string) (int, error) {
 	return n, nil
 }
 
-// parseQuery reads the filters of GET /v1/analyses. Cursors are checked by
-// the store (store.ErrCursor).
-func parseQuery(raw string) (store.Query, error) {
+// ParseQuery reads the query string of GET /v1/analyses (ecosystem, name,
+// verdict, rule, status, since, limit, cursor) into a store.Query. since is
+// an RFC 3339 time, a date or a duration back from now ("24h"). Errors wrap
+// ErrInvalid; cursors are checked by the store (store.ErrCursor).
+func ParseQuery(raw string) (store.Query, error) {
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return store.Query{}, badRequest("query string: %v", err)

@@ -42,18 +42,18 @@ func FuzzQuery(f *testing.F) {
 	}
 	s := &server{Config: Config{CursorKey: []byte("fuzz key")}}
 	f.Fuzz(func(t *testing.T, raw string) {
-		q, err := parseQuery(raw)
+		q, err := ParseQuery(raw)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("parseQuery(%q) error %v is not ErrInvalid", raw, err)
+				t.Fatalf("ParseQuery(%q) error %v is not ErrInvalid", raw, err)
 			}
 		} else {
 			if q.Limit < 1 || q.Limit > maxLimit {
-				t.Fatalf("parseQuery(%q) limit %d out of range", raw, q.Limit)
+				t.Fatalf("ParseQuery(%q) limit %d out of range", raw, q.Limit)
 			}
 			v, _ := url.ParseQuery(raw)
 			if q.Cursor != v.Get("cursor") || q.Name != v.Get("name") {
-				t.Fatalf("parseQuery(%q) = %+v, lost a value", raw, q)
+				t.Fatalf("ParseQuery(%q) = %+v, lost a value", raw, q)
 			}
 		}
 		tq, err := s.parseTraceQuery("id", raw)
