@@ -62,6 +62,23 @@ type Env struct {
 	Headers string `expr:"headers"` // http headers joined by "\n"
 	Data    string `expr:"data"`    // http body head, tcp/udp payload head
 
+	// Sender describes the process behind a capture event ("pid N
+	// cmdline"): the last one in the phase that connected or sent to the
+	// capture's destination; "" when none did or for other kinds.
+	Sender string `expr:"sender"`
+	// SenderPackageManager is true when that process is a package manager.
+	SenderPackageManager bool `expr:"sender_package_manager"`
+	// Honeytoken(s) returns "NAME (WHERE) as FORM" for the first secret
+	// planted in this trace (its plant events) that s carries, or "".
+	// Forms: plain, reversed, hex (either case), base64 and base64url at
+	// any alignment inside a longer stream, padded or not, each also
+	// found inside URL encoding, DNS labels (dotted or a wire-format
+	// query, joined; plain and hex also case-folded) and gzip streams
+	// (raw or base64). Values longer than 64 bytes are searched as
+	// 32-byte fragments, so a capture cut short still shows them. Each
+	// value's forms are computed once per trace.
+	Honeytoken func(string) string `expr:"Honeytoken"`
+
 	// Process context, as of this event.
 	Exe     string `expr:"exe"`     // the process's current executable
 	Cmdline string `expr:"cmdline"` // the process's current argv joined by spaces

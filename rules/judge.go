@@ -31,7 +31,8 @@ type Judgement struct {
 // t and never fails: a rule expression that errors at run time counts as
 // not matching.
 func (s *Set) Judge(t *trace.Trace) Judgement {
-	j := &judge{set: s, procs: newProcs()}
+	j := &judge{set: s, procs: newProcs(), senders: make(map[senderKey]sender)}
+	j.env.Honeytoken = j.tokens.find
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
 		if c.isCount {
@@ -74,10 +75,32 @@ type judge struct {
 	states []ruleState
 	env    Env
 	vm     vm.VM
+	tokens tokens
+	// senders maps a destination of the current phase to the last process
+	// that connected or sent to it: who is behind a capture.
+	senders map[senderKey]sender
+}
+
+type sender struct {
+	desc string
+	pm   bool
+}
+
+type senderKey struct {
+	phase, addr string
+	port        uint16
 }
 
 func (j *judge) event(e *trace.Event) {
 	p := j.procs.observe(e)
+	switch e.Kind {
+	case trace.KindPlant:
+		j.tokens.add(e)
+	case trace.KindConnect, trace.KindSend:
+		if e.Addr != "" && p != nil && (e.Ret >= 0 || e.Ret == -errEINPROGRESS) {
+			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.cmdline, 80)), p.pm}
+		}
+	}
 	refs := j.set.byKind[e.Kind]
 	if len(refs) == 0 {
 		return
@@ -85,6 +108,11 @@ func (j *judge) event(e *trace.Event) {
 	env := &j.env
 	env.fill(e)
 	p.fill(env)
+	env.Sender, env.SenderPackageManager = "", false
+	if captureKinds[e.Kind] && e.Addr != "" {
+		s := j.senders[senderKey{e.Phase, e.Addr, e.Port}]
+		env.Sender, env.SenderPackageManager = s.desc, s.pm
+	}
 	if e.Kind == trace.KindExec && e.Failed() {
 		// The exec event describes what it tried to start; the process
 		// itself still runs its old image.
@@ -101,6 +129,14 @@ func (j *judge) event(e *trace.Event) {
 			st.count(c, j, e)
 		case len(c.steps) == 1:
 			st.seqs = append(st.seqs, e.Seq)
+			if c.detail != nil && len(st.seqs) <= MaxEvidence {
+				if d := j.str(c.detail, env); d != "" {
+					if st.details == nil {
+						st.details = make(map[uint64]string)
+					}
+					st.details[e.Seq] = d
+				}
+			}
 		default:
 			st.sequence(c, r.step, e, p)
 		}
@@ -135,6 +171,7 @@ type ruleState struct {
 	matched  int
 	partials []partial
 	groups   map[string]*group
+	details  map[uint64]string // match rules with a detail: per evidence event
 }
 
 type partial struct {
@@ -241,11 +278,27 @@ func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
 	}
 	for _, seq := range shown {
 		if e := t.Event(seq); e != nil {
-			h.Evidence = append(h.Evidence, e.String())
+			line := e.String()
+			if d := st.details[seq]; d != "" {
+				line += " — " + d
+			}
+			h.Evidence = append(h.Evidence, line)
 		}
 	}
 	h.Summary = summary(c, n, len(seqs), len(shown), h.Evidence[0])
 	return h, true
+}
+
+// errEINPROGRESS is what a non-blocking connect returns while it is on
+// its way.
+const errEINPROGRESS = 115
+
+// clip cuts s to at most n bytes, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // summary is the one line of a hit: the rule's description, how many

@@ -76,6 +76,8 @@ type compiled struct {
 	group    *vm.Program
 	distinct *vm.Program
 	min      int
+	// match rules
+	detail *vm.Program
 }
 
 // The YAML form of a rule file.
@@ -94,6 +96,9 @@ type ruleDoc struct {
 	Match       string       `yaml:"match"`
 	Sequence    *sequenceDoc `yaml:"sequence"`
 	Count       *countDoc    `yaml:"count"`
+	// Detail is a string expression evaluated for each evidence event of
+	// a match rule and appended to its evidence line.
+	Detail string `yaml:"detail"`
 }
 
 type stepDoc struct {
@@ -187,6 +192,7 @@ var validKinds = map[trace.Kind]bool{
 	trace.KindSend: true, trace.KindBind: true, trace.KindListen: true, trace.KindAccept: true,
 	trace.KindSetuid: true, trace.KindPtrace: true, trace.KindMemfd: true, trace.KindMount: true,
 	trace.KindKill: true, trace.KindChdir: true, trace.KindWrite: true, trace.KindLink: true,
+	trace.KindPlant: true,
 }
 
 var severities = map[string]analysis.Severity{
@@ -218,6 +224,9 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 	if forms != 1 {
 		return nil, errors.New("exactly one of match, sequence and count is required")
 	}
+	if rd.Detail != "" && rd.Match == "" {
+		return nil, errors.New("detail belongs to match rules")
+	}
 	add := func(kinds []string, src, what string) error {
 		ks, err := parseKinds(kinds)
 		if err != nil {
@@ -236,6 +245,10 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 	case rd.Match != "":
 		if err := add(rd.Kinds, rd.Match, "match"); err != nil {
 			return nil, err
+		}
+		var err error
+		if c.detail, err = compileString(rd.Detail); err != nil {
+			return nil, fmt.Errorf("detail: %w", err)
 		}
 	case rd.Sequence != nil:
 		if len(rd.Kinds) > 0 {
