@@ -91,7 +91,7 @@ func newHarness(t *testing.T, mod ...func(*Config)) *harness {
 }
 
 // newStores returns the stores the API tests run on.
-func newStores(t *testing.T) (store.Store, store.Blobs) {
+func newStores(t testing.TB) (store.Store, store.Blobs) {
 	return newMemStore(), &memBlobs{}
 }
 

@@ -26,22 +26,18 @@ import (
 type memStore struct {
 	mu      sync.Mutex
 	recs    []*store.Record
+	byID    map[string]*store.Record
 	batches map[string]*store.Batch
 	items   map[string][]string
 	tokens  map[string]store.Role
 }
 
 func newMemStore() *memStore {
-	return &memStore{batches: map[string]*store.Batch{}, items: map[string][]string{}, tokens: map[string]store.Role{}}
+	return &memStore{byID: map[string]*store.Record{}, batches: map[string]*store.Batch{}, items: map[string][]string{}, tokens: map[string]store.Role{}}
 }
 
 func (m *memStore) find(id string) *store.Record {
-	for _, r := range m.recs {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
+	return m.byID[id]
 }
 
 func (m *memStore) Create(_ context.Context, r *store.Record) error {
@@ -52,6 +48,7 @@ func (m *memStore) Create(_ context.Context, r *store.Record) error {
 	}
 	c := *r
 	m.recs = append(m.recs, &c)
+	m.byID[r.ID] = &c
 	return nil
 }
 
