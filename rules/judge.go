@@ -125,10 +125,20 @@ func (j *judge) event(e *trace.Event) {
 		}
 		st := &j.states[r.rule]
 		switch {
+		case c.unless > 0 && r.step == c.unless:
+			if p != nil {
+				if st.excluded == nil {
+					st.excluded = make(map[*proc]bool)
+				}
+				st.excluded[p] = true
+			}
 		case c.isCount:
 			st.count(c, j, e)
-		case len(c.steps) == 1:
+		case c.unless > 0 || len(c.steps) == 1:
 			st.seqs = append(st.seqs, e.Seq)
+			if c.unless > 0 {
+				st.procs = append(st.procs, p)
+			}
 			if c.detail != nil && len(st.seqs) <= MaxEvidence {
 				if d := j.str(c.detail, env); d != "" {
 					if st.details == nil {
@@ -172,6 +182,10 @@ type ruleState struct {
 	partials []partial
 	groups   map[string]*group
 	details  map[uint64]string // match rules with a detail: per evidence event
+	// match rules with unless: the process of each evidence event, and
+	// the processes the unless clause matched
+	procs    []*proc
+	excluded map[*proc]bool
 }
 
 type partial struct {
@@ -247,6 +261,14 @@ func (st *ruleState) count(c *compiled, j *judge, e *trace.Event) {
 
 func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
 	seqs := st.seqs
+	if len(st.excluded) > 0 {
+		seqs = nil
+		for i, seq := range st.seqs {
+			if !st.excluded[st.procs[i]] {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
 	n := len(seqs)
 	if c.isCount {
 		keys := make([]string, 0, len(st.groups))
@@ -262,7 +284,7 @@ func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
 			n += len(st.groups[k].seqs)
 		}
 		slices.Sort(seqs)
-	} else if len(c.steps) > 1 {
+	} else if len(c.steps) > 1 && c.unless == 0 {
 		n = st.matched
 	}
 	if len(seqs) == 0 {
@@ -308,7 +330,7 @@ func summary(c *compiled, matches, events, shown int, first string) string {
 	switch {
 	case c.isCount:
 		unit = "distinct value"
-	case len(c.steps) > 1:
+	case len(c.steps) > 1 && c.unless == 0:
 		unit = "chain"
 	}
 	if matches != 1 {

@@ -78,6 +78,8 @@ type compiled struct {
 	min      int
 	// match rules
 	detail *vm.Program
+	// unless is the step index of the match rule's unless clause, or 0
+	unless int
 }
 
 // The YAML form of a rule file.
@@ -99,6 +101,9 @@ type ruleDoc struct {
 	// Detail is a string expression evaluated for each evidence event of
 	// a match rule and appended to its evidence line.
 	Detail string `yaml:"detail"`
+	// Unless drops a match rule's evidence events of every process that
+	// has, anywhere in the trace, an event matching it.
+	Unless *stepDoc `yaml:"unless"`
 }
 
 type stepDoc struct {
@@ -224,8 +229,8 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 	if forms != 1 {
 		return nil, errors.New("exactly one of match, sequence and count is required")
 	}
-	if rd.Detail != "" && rd.Match == "" {
-		return nil, errors.New("detail belongs to match rules")
+	if (rd.Detail != "" || rd.Unless != nil) && rd.Match == "" {
+		return nil, errors.New("detail and unless belong to match rules")
 	}
 	add := func(kinds []string, src, what string) error {
 		ks, err := parseKinds(kinds)
@@ -249,6 +254,12 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 		var err error
 		if c.detail, err = compileString(rd.Detail); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
+		}
+		if rd.Unless != nil {
+			if err := add(rd.Unless.Kinds, rd.Unless.Match, "unless"); err != nil {
+				return nil, err
+			}
+			c.unless = 1
 		}
 	case rd.Sequence != nil:
 		if len(rd.Kinds) > 0 {
