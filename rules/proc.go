@@ -143,7 +143,9 @@ func (p *proc) fill(env *Env) {
 	}
 	env.Ancestors, env.Ancestry = p.ancestors, p.ancestry
 	env.InInstallScript, env.Main = p.inScript, p.main
-	env.Package = p.inScript || env.Phase == "import"
+	// runc's init ("runc:[2:INIT]") runs in the container before it execs
+	// the phase's command: the runtime, not the package.
+	env.Package = (p.inScript || env.Phase == "import") && !strings.HasPrefix(env.Comm, "runc:")
 }
 
 var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "ash": true}
