@@ -1,0 +1,584 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fumehood/fumehood/analysis"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+// base is the submission time of test records; times are UTC and whole so
+// that they round-trip exactly.
+var base = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func openTest(t testing.TB) Store {
+	t.Helper()
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("OpenSQLite: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newRecord(id, eco, name, version string) *Record {
+	r := &Record{Spec: eco + ":" + name + "@" + version, Submitted: base}
+	r.ID = id
+	r.Package = analysis.Package{Ecosystem: eco, Name: name, Version: version}
+	r.Rules = "rules-1"
+	return r
+}
+
+func mustCreate(t testing.TB, st Store, rs ...*Record) {
+	t.Helper()
+	for _, r := range rs {
+		if err := st.Create(context.Background(), r); err != nil {
+			t.Fatalf("Create(%s): %v", r.ID, err)
+		}
+	}
+}
+
+func mustGet(t testing.TB, st Store, id string) *Record {
+	t.Helper()
+	r, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return r
+}
+
+// finished is a completed analysis of the record id.
+func finished(id string, v analysis.Verdict, rules ...string) *analysis.Analysis {
+	a := &analysis.Analysis{
+		ID:       id,
+		Package:  analysis.Package{Ecosystem: "npm", Name: "left-pad", Version: "1.3.0", Digest: "sha256:" + fmt.Sprintf("%064x", 7)},
+		Verdict:  v,
+		Score:    10 * len(rules),
+		Rules:    "rules-1",
+		Phases:   []analysis.Phase{{Name: "install", Command: []string{"npm", "install"}, DurationMS: 1200, Events: 40}},
+		Sandbox:  analysis.Sandbox{Image: "sandbox:1", Probes: []string{"tracepoint"}, Network: "sinkhole", User: "alex"},
+		Started:  base.Add(time.Second),
+		Finished: base.Add(5 * time.Second),
+	}
+	for _, r := range rules {
+		a.Hits = append(a.Hits, analysis.Hit{Rule: r, Severity: analysis.High, Summary: r + " seen", Evidence: []string{"exec " + r}, Events: []uint64{1, 2}})
+	}
+	return a
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatalf("migrations: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "m.db")
+
+	// Several openers of a fresh file at once: each migration applies once.
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			st, err := OpenSQLite(ctx, path)
+			if err == nil {
+				err = st.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent open %d: %v", i, err)
+		}
+	}
+
+	st, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	s := st.(*sqliteStore)
+	var v int
+	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v, len(ms); got != want {
+		t.Errorf("user_version = %d, want %d", got, want)
+	}
+	var mode string
+	if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mode, "wal"; got != want {
+		t.Errorf("journal_mode = %q, want %q", got, want)
+	}
+	key := s.cursor.key
+	mustCreate(t, st, newRecord("a", "npm", "x", "1.0.0"))
+	st.Close()
+
+	// Re-open: data, schema version and cursor key are kept.
+	st, err = OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("re-open: %v", err)
+	}
+	if got := mustGet(t, st, "a").Package.Name; got != "x" {
+		t.Errorf("after re-open: name %q, want %q", got, "x")
+	}
+	if got, want := st.(*sqliteStore).cursor.key, key; !slices.Equal(got, want) {
+		t.Errorf("cursor key changed on re-open")
+	}
+	// A database from a newer binary is refused.
+	if _, err := st.(*sqliteStore).w.ExecContext(ctx, "PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if _, err := OpenSQLite(ctx, path); !errors.Is(err, ErrSchema) {
+		t.Errorf("open of schema 99: err %v, want ErrSchema", err)
+	}
+}
+
+func TestCreateGet(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	full := newRecord("full", "pypi", "requests", "2.31.0")
+	full.Package.Digest = "sha256:" + fmt.Sprintf("%064x", 1)
+	full.Artifact = full.Package.Digest
+	full.Spec = "upload:requests-2.31.0.tar.gz"
+	full.BatchID = "b1"
+	full.Webhook = "http://127.0.0.1:9/hook"
+	full.Attempts = 2
+	done := finished("done", analysis.Malicious, "exfil-token", "curl-pipe-sh")
+	seeded := &Record{Analysis: *done, Status: Done, TraceDigest: "sha256:" + fmt.Sprintf("%064x", 2), Submitted: base}
+
+	tests := []struct {
+		name    string
+		r       *Record
+		wantErr error
+	}{
+		{"minimal", newRecord("min", "npm", "a", "1.0.0"), nil},
+		{"every field", full, nil},
+		{"seeded done with hits", seeded, nil},
+		{"duplicate id", newRecord("min", "npm", "b", "2.0.0"), ErrExists},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := *tt.r
+			err := st.Create(ctx, tt.r)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Create: err %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if got := mustGet(t, st, tt.r.ID).Package.Name; got == tt.r.Package.Name {
+					t.Errorf("failed Create replaced the record")
+				}
+				return
+			}
+			got := mustGet(t, st, tt.r.ID)
+			if want.Status == "" {
+				want.Status = Queued
+			}
+			want.Updated = got.Updated
+			if time.Since(got.Updated) > time.Minute {
+				t.Errorf("Updated = %v, want about now", got.Updated)
+			}
+			if !reflect.DeepEqual(got, &want) {
+				t.Errorf("Get after Create:\n got %+v\nwant %+v", got, &want)
+			}
+		})
+	}
+	if err := st.Create(ctx, &Record{}); err == nil {
+		t.Errorf("Create without id: no error")
+	}
+	if _, err := st.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(nope): err %v, want ErrNotFound", err)
+	}
+	if r := newRecord("now", "npm", "a", "1"); true {
+		r.Submitted = time.Time{}
+		mustCreate(t, st, r)
+		if got := mustGet(t, st, "now").Submitted; got.IsZero() || time.Since(got) > time.Minute {
+			t.Errorf("Submitted of a record created without one = %v, want now", got)
+		}
+	}
+}
+
+// TestRecordJSON pins the API document of a stored record (the analysis
+// document plus its life) in testdata/record.golden.json.
+func TestRecordJSON(t *testing.T) {
+	st := openTest(t)
+	mustCreate(t, st, newRecord("rec-1", "npm", "left-pad", "1.3.0"))
+	ctx := context.Background()
+	if err := st.Start(ctx, "rec-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Complete(ctx, finished("rec-1", analysis.Suspicious, "postinstall-network"), "sha256:"+fmt.Sprintf("%064x", 3)); err != nil {
+		t.Fatal(err)
+	}
+	r := mustGet(t, st, "rec-1")
+	r.Updated = base.Add(time.Minute) // the only field that depends on the clock
+	got, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "record.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(got)+"\n" != string(want) {
+		t.Errorf("record JSON:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestFind(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	dig := func(n int) string { return "sha256:" + fmt.Sprintf("%064x", n) }
+
+	old := newRecord("old", "npm", "x", "1.0.0")
+	old.Package.Digest = dig(1)
+	newer := newRecord("newer", "npm", "x", "1.0.0")
+	newer.Submitted = base.Add(time.Hour)
+	newer.Package.Digest = dig(1)
+	failed := newRecord("failed", "npm", "x", "1.0.0")
+	failed.Submitted = base.Add(2 * time.Hour)
+	failed.Status = Failed
+	upload := newRecord("upload", "npm", "x", "1.0.0")
+	upload.Submitted = base.Add(3 * time.Hour)
+	upload.Package.Digest = dig(9)
+	upload.Artifact = dig(9)
+	other := newRecord("other-rules", "npm", "x", "2.0.0")
+	other.Rules = "rules-2"
+	mustCreate(t, st, old, newer, failed, upload, other)
+
+	tests := []struct {
+		name    string
+		k       Key
+		want    string
+		wantErr error
+	}{
+		{"registry spec finds newest registry record", Key{"npm", "x", "1.0.0", "", "rules-1"}, "newer", nil},
+		{"digest finds that artifact", Key{"npm", "x", "1.0.0", dig(1), "rules-1"}, "newer", nil},
+		{"upload digest finds the upload", Key{"npm", "x", "1.0.0", dig(9), "rules-1"}, "upload", nil},
+		{"unknown digest", Key{"npm", "x", "1.0.0", dig(5), "rules-1"}, "", ErrNotFound},
+		{"other rule set", Key{"npm", "x", "1.0.0", "", "rules-2"}, "", ErrNotFound},
+		{"rules of the other version", Key{"npm", "x", "2.0.0", "", "rules-2"}, "other-rules", nil},
+		{"other ecosystem", Key{"pypi", "x", "1.0.0", "", "rules-1"}, "", ErrNotFound},
+		{"other version", Key{"npm", "x", "1.0.1", "", "rules-1"}, "", ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := st.Find(ctx, tt.k)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Find: err %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && r.ID != tt.want {
+				t.Errorf("Find = %s, want %s", r.ID, tt.want)
+			}
+		})
+	}
+
+	// A failed newest record is skipped; failing the found one falls back.
+	if err := st.Fail(ctx, "newer", "registry down"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.Find(ctx, Key{"npm", "x", "1.0.0", "", "rules-1"})
+	if err != nil || r.ID != "old" {
+		t.Errorf("Find after failing newer = %v, %v; want old", r, err)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	mustCreate(t, st, newRecord("a", "npm", "left-pad", "1.3.0"))
+	byRule := func(rule string) []string {
+		t.Helper()
+		rs, _, err := st.List(ctx, Query{Rule: rule})
+		if err != nil {
+			t.Fatalf("List(rule=%s): %v", rule, err)
+		}
+		var ids []string
+		for _, r := range rs {
+			ids = append(ids, r.ID)
+		}
+		return ids
+	}
+
+	steps := []struct {
+		name    string
+		do      func() error
+		wantErr error
+		check   func(r *Record) string
+	}{
+		{"start", func() error { return st.Start(ctx, "a") }, nil, func(r *Record) string {
+			if r.Status != Running || r.Attempts != 1 {
+				return fmt.Sprintf("status %s attempts %d, want running 1", r.Status, r.Attempts)
+			}
+			return ""
+		}},
+		{"start again counts the attempt", func() error { return st.Start(ctx, "a") }, nil, func(r *Record) string {
+			if r.Attempts != 2 {
+				return fmt.Sprintf("attempts %d, want 2", r.Attempts)
+			}
+			return ""
+		}},
+		{"complete", func() error {
+			return st.Complete(ctx, finished("a", analysis.Malicious, "exfil", "miner"), "sha256:"+fmt.Sprintf("%064x", 4))
+		}, nil, func(r *Record) string {
+			if r.Status != Done || r.Verdict != analysis.Malicious || r.Score != 20 || len(r.Hits) != 2 ||
+				r.Package.Digest == "" || r.TraceDigest == "" || r.Phases[0].Name != "install" || r.Sandbox.User != "alex" {
+				return fmt.Sprintf("after complete: %+v", r)
+			}
+			if got := byRule("exfil"); !slices.Equal(got, []string{"a"}) {
+				return fmt.Sprintf("rule exfil lists %v, want [a]", got)
+			}
+			return ""
+		}},
+		{"complete again replaces", func() error {
+			return st.Complete(ctx, finished("a", analysis.Suspicious, "miner", "dns-tunnel"), "sha256:"+fmt.Sprintf("%064x", 5))
+		}, nil, func(r *Record) string {
+			if r.Verdict != analysis.Suspicious || len(r.Hits) != 2 || r.Hits[1].Rule != "dns-tunnel" {
+				return fmt.Sprintf("after second complete: %+v", r)
+			}
+			if got := byRule("exfil"); len(got) != 0 {
+				return fmt.Sprintf("rule exfil still lists %v", got)
+			}
+			if got := byRule("dns-tunnel"); !slices.Equal(got, []string{"a"}) {
+				return fmt.Sprintf("rule dns-tunnel lists %v, want [a]", got)
+			}
+			return ""
+		}},
+		{"rejudge", func() error {
+			return st.Rejudge(ctx, "a", analysis.Benign, 0, []analysis.Hit{{Rule: "info-only", Severity: analysis.Info}}, "rules-2")
+		}, nil, func(r *Record) string {
+			if r.Verdict != analysis.Benign || r.Score != 0 || r.Rules != "rules-2" || len(r.Hits) != 1 || r.Status != Done {
+				return fmt.Sprintf("after rejudge: %+v", r)
+			}
+			if got := byRule("miner"); len(got) != 0 {
+				return fmt.Sprintf("rule miner still lists %v", got)
+			}
+			if got := byRule("info-only"); !slices.Equal(got, []string{"a"}) {
+				return fmt.Sprintf("rule info-only lists %v, want [a]", got)
+			}
+			return ""
+		}},
+		{"fail", func() error { return st.Fail(ctx, "a", "artifact corrupt") }, nil, func(r *Record) string {
+			if r.Status != Failed || r.Error != "artifact corrupt" {
+				return fmt.Sprintf("after fail: %+v", r)
+			}
+			return ""
+		}},
+		{"complete after fail clears the error", func() error {
+			return st.Complete(ctx, finished("a", analysis.Benign), "sha256:"+fmt.Sprintf("%064x", 6))
+		}, nil, func(r *Record) string {
+			if r.Status != Done || r.Error != "" || len(r.Hits) != 0 {
+				return fmt.Sprintf("after complete: %+v", r)
+			}
+			return ""
+		}},
+		{"start missing", func() error { return st.Start(ctx, "missing") }, ErrNotFound, nil},
+		{"fail missing", func() error { return st.Fail(ctx, "missing", "x") }, ErrNotFound, nil},
+		{"complete missing", func() error { return st.Complete(ctx, finished("missing", analysis.Benign), "") }, ErrNotFound, nil},
+		{"rejudge missing", func() error { return st.Rejudge(ctx, "missing", analysis.Benign, 0, nil, "r") }, ErrNotFound, nil},
+	}
+	for _, s := range steps {
+		err := s.do()
+		if !errors.Is(err, s.wantErr) {
+			t.Fatalf("%s: err %v, want %v", s.name, err, s.wantErr)
+		}
+		if s.check != nil {
+			if msg := s.check(mustGet(t, st, "a")); msg != "" {
+				t.Fatalf("%s: %s", s.name, msg)
+			}
+		}
+	}
+	if _, err := st.Get(ctx, "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a failed update created a record: %v", err)
+	}
+}
+
+func TestVersions(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	rec := func(id, version string, hours int, status Status) *Record {
+		r := newRecord(id, "npm", "x", version)
+		r.Submitted = base.Add(time.Duration(hours) * time.Hour)
+		r.Status = status
+		return r
+	}
+	mustCreate(t, st,
+		rec("v1-done", "1.0.0", 0, Done),
+		rec("v1-failed-later", "1.0.0", 5, Failed), // a done record of the version wins
+		rec("v2-old", "2.0.0", 1, Done),
+		rec("v2-new", "2.0.0", 2, Done), // the newest done wins
+		rec("v3-queued", "3.0.0", 3, Queued),
+		newRecord("other-package", "npm", "y", "1.0.0"),
+		newRecord("other-ecosystem", "pypi", "x", "1.0.0"),
+	)
+	tests := []struct {
+		eco, name string
+		want      []string
+	}{
+		{"npm", "x", []string{"v3-queued", "v2-new", "v1-done"}},
+		{"pypi", "x", []string{"other-ecosystem"}},
+		{"npm", "none", nil},
+	}
+	for _, tt := range tests {
+		rs, err := st.Versions(ctx, tt.eco, tt.name)
+		if err != nil {
+			t.Fatalf("Versions(%s, %s): %v", tt.eco, tt.name, err)
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.ID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Versions(%s, %s) = %v, want %v", tt.eco, tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestBatches(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	rec := func(id, batch string) *Record {
+		r := newRecord(id, "npm", id, "1.0.0")
+		r.BatchID = batch
+		return r
+	}
+	// b1 owns q1, q2 (queued), r1 (to run), d1, d2 (to complete), f1 (to
+	// fail); shared is another submission's queued analysis that b1 lists
+	// through de-duplication; "later" is listed but not created yet.
+	mustCreate(t, st, rec("q1", "b1"), rec("q2", "b1"), rec("r1", "b1"), rec("d1", "b1"), rec("d2", "b1"),
+		rec("f1", "b1"), rec("shared", ""), rec("other", "b2"))
+	b := &Batch{ID: "b1", Kind: "lockfile", Source: "package-lock.json", Webhook: "http://127.0.0.1:9/h"}
+	items := []string{"q1", "q2", "r1", "d1", "d2", "f1", "shared", "later", "q1"}
+	if err := st.CreateBatch(ctx, b, items); err != nil {
+		t.Fatalf("CreateBatch: %v", err)
+	}
+	if b.Created.IsZero() {
+		t.Errorf("CreateBatch did not set Created")
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b1"}, nil); !errors.Is(err, ErrExists) {
+		t.Errorf("CreateBatch twice: err %v, want ErrExists", err)
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b2", Kind: "specs"}, []string{"other"}); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.Start(ctx, "r1"))
+	must(st.Complete(ctx, finished("d1", analysis.Malicious, "exfil"), ""))
+	must(st.Complete(ctx, finished("d2", analysis.Benign), ""))
+	must(st.Fail(ctx, "f1", "bad artifact"))
+
+	progress := func() (*Batch, Progress) {
+		t.Helper()
+		b, p, err := st.GetBatch(ctx, "b1")
+		if err != nil {
+			t.Fatalf("GetBatch: %v", err)
+		}
+		return b, p
+	}
+	gotB, p := progress()
+	if gotB.Kind != "lockfile" || gotB.Source != "package-lock.json" || gotB.Webhook != b.Webhook || !gotB.Created.Equal(b.Created) || gotB.Cancelled {
+		t.Errorf("GetBatch batch = %+v, want %+v", gotB, b)
+	}
+	want := Progress{Total: 8, Done: 2, Failed: 1, Pending: 5, Verdicts: map[analysis.Verdict]int{analysis.Malicious: 1, analysis.Benign: 1}}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("progress = %+v, want %+v", p, want)
+	}
+
+	ids, err := st.CancelBatch(ctx, "b1")
+	if err != nil {
+		t.Fatalf("CancelBatch: %v", err)
+	}
+	slices.Sort(ids)
+	if want := []string{"q1", "q2"}; !slices.Equal(ids, want) {
+		t.Errorf("CancelBatch cancelled %v, want %v", ids, want)
+	}
+	gotB, p = progress()
+	if !gotB.Cancelled {
+		t.Errorf("batch not marked cancelled")
+	}
+	want = Progress{Total: 8, Done: 2, Failed: 1, Cancelled: 2, Pending: 3, Verdicts: want.Verdicts}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("progress after cancel = %+v, want %+v", p, want)
+	}
+	for id, want := range map[string]Status{"q1": Failed, "r1": Running, "shared": Queued, "other": Queued} {
+		if got := mustGet(t, st, id); got.Status != want {
+			t.Errorf("%s after cancel: status %s, want %s", id, got.Status, want)
+		}
+	}
+	if r := mustGet(t, st, "q1"); r.Error != CancelReason {
+		t.Errorf("cancelled record error %q, want %q", r.Error, CancelReason)
+	}
+	if ids, err := st.CancelBatch(ctx, "b1"); err != nil || len(ids) != 0 {
+		t.Errorf("CancelBatch again = %v, %v; want nothing", ids, err)
+	}
+	if _, _, err := st.GetBatch(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetBatch(nope): err %v, want ErrNotFound", err)
+	}
+	if _, err := st.CancelBatch(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CancelBatch(nope): err %v, want ErrNotFound", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	tests := []struct {
+		name    string
+		hash    []byte
+		role    Role
+		wantErr error
+		anyErr  bool
+	}{
+		{"read", []byte("h-read"), RoleRead, nil, false},
+		{"submit", []byte("h-submit"), RoleSubmit, nil, false},
+		{"admin", []byte("h-admin"), RoleAdmin, nil, false},
+		{"same hash again", []byte("h-read"), RoleAdmin, ErrExists, true},
+		{"unknown role", []byte("h-x"), Role("root"), nil, true},
+		{"empty hash", nil, RoleRead, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := st.CreateToken(ctx, tt.hash, tt.role, tt.name)
+			if (err != nil) != tt.anyErr || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("CreateToken: err %v, want error %v (%v)", err, tt.anyErr, tt.wantErr)
+			}
+		})
+	}
+	for hash, want := range map[string]Role{"h-read": RoleRead, "h-submit": RoleSubmit, "h-admin": RoleAdmin} {
+		got, err := st.TokenRole(ctx, []byte(hash))
+		if err != nil || got != want {
+			t.Errorf("TokenRole(%s) = %q, %v; want %q", hash, got, err, want)
+		}
+	}
+	for _, h := range []string{"h-x", "", "h-rea"} {
+		if _, err := st.TokenRole(ctx, []byte(h)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("TokenRole(%q): err %v, want ErrNotFound", h, err)
+		}
+	}
+}
