@@ -71,7 +71,7 @@ func parseLimit(s string) (int, error) {
 
 // ParseQuery reads the query string of GET /v1/analyses (ecosystem, name,
 // verdict, rule, status, since, limit, cursor) into a store.Query. since is
-// an RFC 3339 time, a date or a duration back from now ("24h"). Errors wrap
+// an RFC 3339 time or a date (YYYY-MM-DD). Errors wrap
 // ErrInvalid; cursors are checked by the store (store.ErrCursor).
 func ParseQuery(raw string) (store.Query, error) {
 	v, err := url.ParseQuery(raw)
@@ -105,7 +105,7 @@ func ParseQuery(raw string) (store.Query, error) {
 		return store.Query{}, badRequest("status must be queued, running, done or failed")
 	}
 	if s := v.Get("since"); s != "" {
-		if q.Since, err = parseSince(s, time.Now()); err != nil {
+		if q.Since, err = parseTime(s); err != nil {
 			return store.Query{}, err
 		}
 	}
@@ -115,19 +115,42 @@ func ParseQuery(raw string) (store.Query, error) {
 	return q, nil
 }
 
-// parseSince reads an RFC 3339 time, a date (YYYY-MM-DD, UTC) or a
-// duration back from now ("24h").
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+// Bounds of a since time (the store keeps nanoseconds since 1970 in an
+// int64, which ends in 2262).
+var (
+	minSince = time.Unix(0, 0)
+	maxSince = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// parseTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC). Durations
+// back from now are not taken here: a page cursor is bound to its filters,
+// so the next page must see the same since (ParseSince resolves them for
+// clients).
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	if err != nil {
+		return time.Time{}, badRequest("since must be an RFC 3339 time or a date YYYY-MM-DD")
 	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if t.Before(minSince) || t.After(maxSince) {
+		return time.Time{}, badRequest("since must be between 1970 and 2200")
+	}
+	return t, nil
+}
+
+// ParseSince reads what a user may write for since: an RFC 3339 time, a
+// date (YYYY-MM-DD, UTC) or a duration back from now ("24h"). Errors wrap
+// ErrInvalid.
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, badRequest("since duration must be positive")
+		}
 		return now.Add(-d), nil
 	}
-	return time.Time{}, badRequest("since must be an RFC 3339 time, a date YYYY-MM-DD or a duration like 24h")
+	return parseTime(s)
 }
 
 // traceQuery is a page request of GET /v1/analyses/{id}/trace.

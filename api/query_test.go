@@ -20,14 +20,16 @@ func TestParseSince(t *testing.T) {
 		{"-24h", time.Time{}, false},
 		{"yesterday", time.Time{}, false},
 		{"", time.Time{}, false},
+		{"2999-01-01", time.Time{}, false},
+		{"1969-12-31", time.Time{}, false},
 	}
 	for _, tt := range tests {
-		got, err := parseSince(tt.in, now)
+		got, err := ParseSince(tt.in, now)
 		if (err == nil) != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("parseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("ParseSince(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
 		if err != nil && !errors.Is(err, ErrInvalid) {
-			t.Errorf("parseSince(%q) error %v does not wrap ErrInvalid", tt.in, err)
+			t.Errorf("ParseSince(%q) error %v does not wrap ErrInvalid", tt.in, err)
 		}
 	}
 }
@@ -36,7 +38,7 @@ func TestParseSince(t *testing.T) {
 // they never panic, every error is ErrInvalid (or a cursor error), and an
 // accepted query has a limit in range and only known filters.
 func FuzzQuery(f *testing.F) {
-	for _, s := range []string{"", "ecosystem=npm&name=a&verdict=benign&limit=10", "since=24h&cursor=abc",
+	for _, s := range []string{"", "ecosystem=npm&name=a&verdict=benign&limit=10", "since=2026-01-01&cursor=abc",
 		"kind=exec&pid=12&cursor=AAAAAAAAAAoAAAAAAAAAAAAAAAAAAAAA", "limit=1001", "%zz", "a=1&a=2", "pid=0"} {
 		f.Add(s)
 	}

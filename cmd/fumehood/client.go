@@ -428,6 +428,13 @@ func rejudgeQuery(pairs []string) (store.Query, error) {
 		if k == "limit" || k == "cursor" {
 			return store.Query{}, usagef("query key %s does not apply to a re-judge", k)
 		}
+		if k == "since" {
+			t, err := api.ParseSince(val, time.Now())
+			if err != nil {
+				return store.Query{}, usagef("%v", err)
+			}
+			val = t.UTC().Format(time.RFC3339Nano)
+		}
 		v.Add(k, val)
 	}
 	q, err := api.ParseQuery(v.Encode())
