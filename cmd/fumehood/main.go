@@ -41,6 +41,7 @@ func commands() []command {
 		{"submit", "submit a spec, artifact or lockfile to a farm", cmdSubmit},
 		{"status", "print an analysis of a farm", cmdStatus},
 		{"rejudge", "re-judge stored analyses of a farm with its current rules", cmdRejudge},
+		{"token", "create an API token of a farm", cmdToken},
 	}
 }
 
