@@ -55,7 +55,7 @@ type Env struct {
 	TargetPID int `expr:"target_pid"`
 	Signal    int `expr:"signal"`
 
-	Name    string `expr:"name"` // dns query, http Host, tls SNI
+	Name    string `expr:"name"` // dns query, http Host, tls SNI; send: the query name of a DNS payload
 	QType   string `expr:"qtype"`
 	Method  string `expr:"method"`
 	URI     string `expr:"uri"`
@@ -401,6 +401,12 @@ func (env *Env) fill(e *trace.Event) {
 	env.Count = int(e.Count)
 	env.Arg, env.TargetPID, env.Signal = int(e.Arg), int(e.TargetPID), int(e.Signal)
 	env.Name, env.QType, env.Method, env.URI = e.Name, e.QType, e.Method, e.URI
+	if e.Kind == trace.KindSend && len(e.Data) > 0 {
+		// a DNS query sent over UDP (seen also when no sinkhole answers)
+		if n, ok := dnsWireName(string(e.Data)); ok {
+			env.Name = n
+		}
+	}
 	env.Headers, env.Data = "", ""
 	if len(e.Headers) > 0 {
 		env.Headers = strings.Join(e.Headers, "\n")

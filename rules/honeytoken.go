@@ -265,8 +265,8 @@ func urlUnescape(s string) string {
 // format (a UDP payload a resolver sent), with dots between the labels.
 func dnsWireName(s string) (string, bool) {
 	const header = 12
-	if len(s) < header+2 || s[4] != 0 || s[5] == 0 {
-		return "", false // QDCOUNT must be 1..255
+	if len(s) < header+2 || s[2]&0x80 != 0 || s[4] != 0 || s[5] != 1 {
+		return "", false // a query (QR clear) with one question
 	}
 	var labels []string
 	for i := header; i < len(s); {
