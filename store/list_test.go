@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,6 +322,56 @@ func BenchmarkList(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestListPlans checks that SQLite pages every filter, alone and in the
+// combinations the API offers, on an index in page order: no table scan and
+// no sort of the matching records (which grows with the store).
+func TestListPlans(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t)
+	for i := range 200 {
+		mustCreate(t, st, seedRecord(i))
+	}
+	s := st.(*sqliteStore)
+	cursorOf := func(q Query) Query {
+		q.Limit = 1
+		q.Cursor = validCursor(t, st, q)
+		return q
+	}
+	since := base.Add(time.Second)
+	queries := []Query{
+		{}, {Ecosystem: "npm"}, {Name: "pkg-01"}, {Ecosystem: "npm", Name: "pkg-01"}, {Verdict: analysis.Benign},
+		{Status: Queued}, {Rule: "miner"}, {Since: since}, {Rule: "miner", Verdict: analysis.Malicious},
+		{Ecosystem: "pypi", Since: since}, {Rule: "miner", Since: since},
+		cursorOf(Query{}), cursorOf(Query{Name: "pkg-01"}), cursorOf(Query{Rule: "miner"}), cursorOf(Query{Verdict: analysis.Benign}),
+	}
+	for _, q := range queries {
+		sqlq, args, _, err := s.listSQL(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlq, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, d := range plan {
+			if strings.Contains(d, "TEMP B-TREE") || strings.HasPrefix(d, "SCAN") && !strings.Contains(d, "INDEX") {
+				t.Errorf("query %+v: plan %q: a scan or sort without an index", q, plan)
+				break
+			}
 		}
 	}
 }

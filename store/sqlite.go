@@ -385,45 +385,10 @@ const (
 )
 
 func (s *sqliteStore) List(ctx context.Context, q Query) ([]*Record, string, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
+	sqlq, args, limit, err := s.listSQL(q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list: %w", err)
 	}
-	limit = min(limit, MaxLimit)
-
-	// k is the table whose (submitted, seq) index orders the page.
-	from, k := "analyses a", "a"
-	var where []string
-	var args []any
-	if q.Rule != "" {
-		from, k = "hits h JOIN analyses a ON a.seq = h.seq", "h"
-		where, args = append(where, "h.rule = ?"), append(args, q.Rule)
-	}
-	for _, f := range []struct{ col, v string }{
-		{"a.ecosystem", q.Ecosystem}, {"a.name", q.Name}, {"a.verdict", string(q.Verdict)}, {"a.status", string(q.Status)},
-	} {
-		if f.v != "" {
-			where, args = append(where, f.col+" = ?"), append(args, f.v)
-		}
-	}
-	if !q.Since.IsZero() {
-		where, args = append(where, k+".submitted >= ?"), append(args, q.Since.UnixNano())
-	}
-	if q.Cursor != "" {
-		p, err := s.cursor.decode(q)
-		if err != nil {
-			return nil, "", fmt.Errorf("list: %w", err)
-		}
-		where = append(where, "("+k+".submitted, "+k+".seq) < (?, ?)")
-		args = append(args, p.submitted, p.seq)
-	}
-	sqlq := "SELECT " + recordCols + " FROM " + from
-	if len(where) > 0 {
-		sqlq += " WHERE " + strings.Join(where, " AND ")
-	}
-	sqlq += " ORDER BY " + k + ".submitted DESC, " + k + ".seq DESC LIMIT ?"
-	args = append(args, limit+1)
-
 	rows, err := s.r.QueryContext(ctx, sqlq, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list: %w", err)
@@ -448,6 +413,48 @@ func (s *sqliteStore) List(ctx context.Context, q Query) ([]*Record, string, err
 		return nil, "", fmt.Errorf("list: %w", err)
 	}
 	return out, "", nil
+}
+
+// listSQL is the query of a List page: limit+1 rows, so that a row beyond
+// the page tells that there is a next one.
+func (s *sqliteStore) listSQL(q Query) (query string, args []any, limit int, err error) {
+	limit = q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+
+	// k is the table whose (submitted, seq) index orders the page.
+	from, k := "analyses a", "a"
+	var where []string
+	if q.Rule != "" {
+		from, k = "hits h JOIN analyses a ON a.seq = h.seq", "h"
+		where, args = append(where, "h.rule = ?"), append(args, q.Rule)
+	}
+	for _, f := range []struct{ col, v string }{
+		{"a.ecosystem", q.Ecosystem}, {"a.name", q.Name}, {"a.verdict", string(q.Verdict)}, {"a.status", string(q.Status)},
+	} {
+		if f.v != "" {
+			where, args = append(where, f.col+" = ?"), append(args, f.v)
+		}
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, k+".submitted >= ?"), append(args, q.Since.UnixNano())
+	}
+	if q.Cursor != "" {
+		p, err := s.cursor.decode(q)
+		if err != nil {
+			return "", nil, 0, err
+		}
+		where = append(where, "("+k+".submitted, "+k+".seq) < (?, ?)")
+		args = append(args, p.submitted, p.seq)
+	}
+	query = "SELECT " + recordCols + " FROM " + from
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY " + k + ".submitted DESC, " + k + ".seq DESC LIMIT ?"
+	return query, append(args, limit+1), limit, nil
 }
 
 func (s *sqliteStore) Versions(ctx context.Context, ecosystem, name string) ([]*Record, error) {
