@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,8 +25,7 @@ func isBadInput(err error) bool {
 }
 
 func cmdAnalyze(ctx context.Context, e *env, args []string) (int, error) {
-	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "analyze")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fumehood analyze [flags] npm:NAME@VERSION | pypi:NAME==VERSION | FILE.tgz|.tar.gz|.whl | DIR")
 		fs.PrintDefaults()
@@ -36,11 +34,8 @@ func cmdAnalyze(ctx context.Context, e *env, args []string) (int, error) {
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the analysis as one JSON document")
 	traceFile := fs.String("trace", "", "write the full trace to `FILE` as JSONL")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -153,8 +152,7 @@ func isLockfile(path string) bool {
 }
 
 func cmdSubmit(ctx context.Context, e *env, args []string) (int, error) {
-	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "submit")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fumehood submit [flags] npm:NAME@VERSION | pypi:NAME==VERSION | FILE.tgz|.whl|.tar.gz | package-lock.json|npm-shrinkwrap.json|requirements.txt")
 		fs.PrintDefaults()
@@ -165,11 +163,8 @@ func cmdSubmit(ctx context.Context, e *env, args []string) (int, error) {
 	force := fs.Bool("force", false, "analyse again even if this version was analysed with these rules")
 	webhook := fs.String("webhook", "", "`URL` to notify when an analysis ends suspicious or malicious")
 	eco := fs.String("ecosystem", "", "ecosystem of an uploaded file (npm or pypi; guessed from the file when empty)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -331,8 +326,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func cmdStatus(ctx context.Context, e *env, args []string) (int, error) {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "status")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fumehood status [flags] ID\n\nPrints an analysis; exits with its verdict code when done, 0 while queued or running.")
 		fs.PrintDefaults()
@@ -340,11 +334,8 @@ func cmdStatus(ctx context.Context, e *env, args []string) (int, error) {
 	var o clientOpts
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the analysis document as JSON")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -381,8 +372,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) (int, error) {
 }
 
 func cmdRejudge(ctx context.Context, e *env, args []string) (int, error) {
-	fs := flag.NewFlagSet("rejudge", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "rejudge")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fumehood rejudge [flags] [KEY=VALUE ...]\n\nRe-judges the stored analyses the query selects with the farm's current rules (no sandbox);\nkeys: ecosystem, name, verdict, rule, status, since (RFC 3339, YYYY-MM-DD or a duration like 24h).\nNo query selects every analysis. Needs an admin token.")
 		fs.PrintDefaults()
@@ -391,11 +381,8 @@ func cmdRejudge(ctx context.Context, e *env, args []string) (int, error) {
 	o.register(fs)
 	rerun := fs.Bool("rerun", false, "detonate the selected packages again instead of re-judging their traces")
 	wait := fs.Bool("wait", false, "follow the batch until it ends")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
 	}
 	q, err := rejudgeQuery(fs.Args())
 	if err != nil {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +12,7 @@ import (
 )
 
 func cmdEval(ctx context.Context, e *env, args []string) (int, error) {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "eval")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fumehood eval [flags] CORPUS-DIR | fumehood eval [flags] --specs FILE")
 		fs.PrintDefaults()
@@ -24,11 +21,8 @@ func cmdEval(ctx context.Context, e *env, args []string) (int, error) {
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as one JSON document")
 	specsFile := fs.String("specs", "", "analyse the registry specs listed in `FILE` (one a line, # comments), all expected benign, and report the false-positive rate")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
 	}
 	if *specsFile != "" {
 		if fs.NArg() != 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,11 +20,8 @@ func cmdImage(ctx context.Context, e *env, args []string) (int, error) {
 	containerd := fs.String("containerd", envOr("FUMEHOOD_CONTAINERD", "/run/containerd/containerd.sock"), "containerd socket `address`")
 	cache := fs.String("cache", envOr("FUMEHOOD_CACHE", "/var/cache/fumehood"), "`dir` where built images are cached")
 	ref := fs.String("ref", sandbox.ImageRef(deploy.ImageRecipe), "image `ref` to import as")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return 0, err
 	}
 	var tarPath string
 	switch args[0] {

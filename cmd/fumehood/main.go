@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,6 +77,9 @@ func run(ctx context.Context, e *env, args []string) int {
 			continue
 		}
 		code, err := c.run(ctx, e, args[1:])
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // the flag set printed the usage asked for
+		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "fumehood %s: %v\n", c.name, err)
 			return errorCode(err)
@@ -93,6 +97,22 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'fumehood COMMAND -h' for a command's flags.")
+}
+
+// newFlags returns the flag set of a command, printing on e.stderr.
+func newFlags(e *env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseFlags parses args: -h gives flag.ErrHelp, a mistake a usageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err.Error()}
 }
 
 // errorCode maps an error to an exit code: bad input 3, everything else 4.

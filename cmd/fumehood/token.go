@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 
 	"github.com/fumehood/fumehood/api"
@@ -11,8 +9,7 @@ import (
 )
 
 func cmdToken(ctx context.Context, e *env, args []string) (int, error) {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "token")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fumehood token create --role read|submit|admin [--data DIR | --store DSN] [--name NAME]\n\nPrints a new API token, alone on stdout, once: only its hash is stored.")
 		fs.PrintDefaults()
@@ -25,11 +22,8 @@ func cmdToken(ctx context.Context, e *env, args []string) (int, error) {
 		fs.Usage()
 		return 0, usagef("want the subcommand create")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, nil
-		}
-		return 0, usageError{err.Error()}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return 0, err
 	}
 	if fs.NArg() != 0 {
 		return 0, usagef("unexpected arguments %q", fs.Args())
