@@ -65,6 +65,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		level = slog.LevelDebug
 	}
 	e.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(e.log) // packages that log without a logger of their own follow the CLI's level
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(e.stderr)
 		if len(args) == 0 {

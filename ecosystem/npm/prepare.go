@@ -29,11 +29,13 @@ func RegistrySpec(spec string) bool {
 }
 
 // Deps returns the dependencies of m an install resolves from the
-// registry: dependencies, optionalDependencies and non-optional
-// peerDependencies, registry specs only.
-func (m Manifest) Deps() map[string]string {
-	out := map[string]string{}
-	add := func(deps map[string]string, skip func(string) bool) {
+// registry, registry specs only: required (dependencies and non-optional
+// peerDependencies) and optional (optionalDependencies, which npm skips
+// when they do not fit the platform: the per-platform binaries of esbuild,
+// sharp, @swc/core...).
+func (m Manifest) Deps() (required, optional map[string]string) {
+	required, optional = map[string]string{}, map[string]string{}
+	add := func(out, deps map[string]string, skip func(string) bool) {
 		for n, s := range deps {
 			if skip(n) {
 				continue
@@ -46,10 +48,10 @@ func (m Manifest) Deps() map[string]string {
 		}
 	}
 	none := func(string) bool { return false }
-	add(m.PeerDependencies, func(n string) bool { return m.PeerDependenciesMeta[n].Optional })
-	add(m.OptionalDependencies, none)
-	add(m.Dependencies, none)
-	return out
+	add(required, m.PeerDependencies, func(n string) bool { return m.PeerDependenciesMeta[n].Optional })
+	add(required, m.Dependencies, none)
+	add(optional, m.OptionalDependencies, func(n string) bool { _, ok := m.Dependencies[n]; return ok })
+	return required, optional
 }
 
 // Prepare fills cacheDir, an npm cache, with everything an offline
@@ -58,8 +60,8 @@ func (m Manifest) Deps() map[string]string {
 // dependencies (never the package itself), against registry (npm's own
 // configuration when empty). The temporary project is removed.
 func Prepare(ctx context.Context, registry string, m Manifest, cacheDir string) error {
-	deps := m.Deps()
-	if len(deps) == 0 {
+	deps, optional := m.Deps()
+	if len(deps)+len(optional) == 0 {
 		return nil
 	}
 	tmp, err := os.MkdirTemp("", "npm-deps-")
@@ -67,7 +69,7 @@ func Prepare(ctx context.Context, registry string, m Manifest, cacheDir string) 
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	pj, err := json.MarshalIndent(map[string]any{"name": "deps", "version": "1.0.0", "private": true, "dependencies": deps}, "", "  ")
+	pj, err := json.MarshalIndent(map[string]any{"name": "deps", "version": "1.0.0", "private": true, "dependencies": deps, "optionalDependencies": optional}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -82,15 +84,17 @@ func Prepare(ctx context.Context, registry string, m Manifest, cacheDir string) 
 	if registry != "" {
 		args = append(args, "--registry", registry)
 	}
-	names := make([]string, 0, len(deps))
-	for n := range deps {
-		names = append(names, n)
+	names := make([]string, 0, len(deps)+len(optional))
+	for _, m := range []map[string]string{deps, optional} {
+		for n := range m {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	slog.InfoContext(ctx, "npm prepare offline cache", "package", m.Name, "dependencies", names)
 	env := append(os.Environ(), "npm_config_update_notifier=false", "npm_config_ignore_scripts=true")
 	if err := run(ctx, tmp, env, args...); err != nil {
-		return fmt.Errorf("npm install of %d dependencies: %w", len(deps), err)
+		return fmt.Errorf("npm install of %d dependencies: %w", len(names), err)
 	}
 	// npm 10 and later resolve with full packuments; the sandbox's npm 9
 	// asks for abbreviated ones, and its cache only answers a request with
