@@ -1,0 +1,601 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/rules"
+	"github.com/fumehood/fumehood/scheduler"
+	"github.com/fumehood/fumehood/store"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// farmRedisDB is this package's Redis database; other packages use others.
+const farmRedisDB = 11
+
+// fakePipeline stands in for the sandbox: packages named evil-* are
+// malicious, missing-* are not in the registry, flaky-* fail twice with an
+// infrastructure error before they succeed.
+type fakePipeline struct {
+	t     *testing.T
+	delay time.Duration
+	mu    sync.Mutex
+	calls map[string]int
+	seen  map[string][]byte // upload contents by id
+}
+
+var errContainerd = errors.New("containerd: connection refused")
+
+func (f *fakePipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Target) (*analysis.Analysis, error) {
+	f.mu.Lock()
+	f.calls[id]++
+	n := f.calls[id]
+	if t.Path != "" {
+		b, err := os.ReadFile(t.Path)
+		if err != nil {
+			f.t.Errorf("upload of %s not readable: %v", id, err)
+		}
+		f.seen[id] = b
+		t.Name, t.Version = "uploaded", "1.0.0"
+	}
+	f.mu.Unlock()
+	if f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	switch {
+	case strings.HasPrefix(t.Name, "missing-"):
+		return nil, fmt.Errorf("fetch %s: %w", t, ecosystem.ErrNotFound)
+	case strings.HasPrefix(t.Name, "flaky-") && n <= 2:
+		return nil, fmt.Errorf("phase install: %w", errContainerd)
+	}
+	a := &analysis.Analysis{ID: id, Package: analysis.Package{Ecosystem: t.Ecosystem, Name: t.Name, Version: t.Version, Digest: "sha256:" + strings.Repeat("b", 64)},
+		Verdict: analysis.Benign, Rules: "fake-rules", Started: time.Now().UTC(), Finished: time.Now().UTC(), Trace: &trace.Trace{}}
+	a.Trace.Append("install", []trace.Event{{Kind: trace.KindExec, Path: "/usr/bin/node", PID: 10, TGID: 10}})
+	if strings.HasPrefix(t.Name, "evil-") {
+		a.Verdict, a.Score = analysis.Malicious, 90
+		a.Hits = []analysis.Hit{{Rule: "cred-npm-token", Severity: analysis.High, Summary: "read ~/.npmrc", Evidence: []string{"open /home/alex/.npmrc"}}}
+	}
+	return a, nil
+}
+
+func (f *fakePipeline) count(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[id]
+}
+
+type farm struct {
+	st    store.Store
+	blobs store.Blobs
+	redis asynq.RedisClientOpt
+	sched *scheduler.Scheduler
+	pipe  *fakePipeline
+	h     *Handler
+	insp  *asynq.Inspector
+}
+
+// newFarm returns a farm on a real SQLite store and on Redis at addr
+// ("" = testenv's, database farmRedisDB, flushed).
+func newFarm(t *testing.T, addr string) *farm {
+	t.Helper()
+	db := 0
+	if addr == "" {
+		addr, db = testenv.Redis(t), farmRedisDB
+		rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+		if err := rc.FlushDB(context.Background()).Err(); err != nil {
+			t.Fatalf("flush redis: %v", err)
+		}
+		rc.Close()
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "fumehood.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := store.OpenBlobDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := asynq.RedisClientOpt{Addr: addr, DB: db}
+	log := slog.New(slog.DiscardHandler)
+	f := &farm{st: st, blobs: blobs, redis: opt, pipe: &fakePipeline{t: t, calls: map[string]int{}, seen: map[string][]byte{}}, insp: asynq.NewInspector(opt)}
+	f.sched = scheduler.New(opt, st, blobs, "fake-rules",
+		scheduler.WithEcosystem(ecosystem.Config{NPMRegistry: "http://127.0.0.1:9/"}), scheduler.WithLogger(log))
+	client := asynq.NewClient(opt)
+	f.h = &Handler{Pipeline: f.pipe, Store: st, Blobs: blobs, Rules: rs, Queue: client,
+		WebhookSecret: []byte("test-secret"), BaseURL: "http://farm.test/", WorkDir: t.TempDir(), Logger: log}
+	t.Cleanup(func() {
+		client.Close()
+		f.sched.Close()
+		f.insp.Close()
+		st.Close()
+	})
+	return f
+}
+
+// serve runs Serve until the test ends.
+func (f *farm) serve(t *testing.T, concurrency int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, FarmConfig{
+			Redis: f.redis, Handler: f.h, Concurrency: concurrency, ShutdownTimeout: 5 * time.Second,
+			RetryDelay:   func(int, error, *asynq.Task) time.Duration { return 100 * time.Millisecond },
+			PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+}
+
+// waitFor polls cond until it holds; it fails the test after two minutes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (f *farm) get(t *testing.T, id string) *store.Record {
+	t.Helper()
+	r, err := f.st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *farm) submit(t *testing.T, sub scheduler.Submission) *store.Record {
+	t.Helper()
+	r, _, err := f.sched.Submit(context.Background(), sub)
+	if err != nil {
+		t.Fatalf("Submit(%s): %v", sub.Spec, err)
+	}
+	return r
+}
+
+func TestAnalyzeHandler(t *testing.T) {
+	f := newFarm(t, "")
+	mux := asynq.NewServeMux()
+	f.h.Register(mux)
+	ctx := context.Background()
+	process := func(id string) error { return mux.ProcessTask(ctx, scheduler.NewAnalyzeTask(id)) }
+
+	benign := f.submit(t, scheduler.Submission{Spec: "npm:left-pad@1.3.0", Webhook: "http://127.0.0.1:9/hook"})
+	evil := f.submit(t, scheduler.Submission{Spec: "npm:evil-pkg@1.0.0", Webhook: "http://127.0.0.1:9/hook"})
+	missing := f.submit(t, scheduler.Submission{Spec: "npm:missing-pkg@1.0.0"})
+	flaky := f.submit(t, scheduler.Submission{Spec: "npm:flaky-pkg@1.0.0"})
+	tgz := []byte("\x1f\x8b fake tarball bytes")
+	up := &store.Record{Analysis: analysis.Analysis{ID: "7d1f3c2e-0000-4000-8000-000000000001", Package: analysis.Package{Ecosystem: "npm"}}, Spec: "upload:pkg-1.0.0.tgz"}
+	var err error
+	if up.Artifact, err = f.blobs.Put(ctx, bytes.NewReader(tgz)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.Create(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	cancelled := f.submit(t, scheduler.Submission{Spec: "npm:cancelled-pkg@1.0.0"})
+	if err := f.st.Fail(ctx, cancelled.ID, store.CancelReason); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name       string
+		id         string
+		wantSkip   bool // error wrapping asynq.SkipRetry
+		wantErr    bool // an error to retry
+		wantStatus store.Status
+		wantCalls  int
+	}{
+		{name: "benign", id: benign.ID, wantStatus: store.Done, wantCalls: 1},
+		{name: "benign again is a no-op", id: benign.ID, wantStatus: store.Done, wantCalls: 1},
+		{name: "malicious", id: evil.ID, wantStatus: store.Done, wantCalls: 1},
+		{name: "not in the registry", id: missing.ID, wantSkip: true, wantStatus: store.Failed, wantCalls: 1},
+		{name: "infrastructure", id: flaky.ID, wantErr: true, wantStatus: store.Running, wantCalls: 1},
+		{name: "infrastructure again", id: flaky.ID, wantErr: true, wantStatus: store.Running, wantCalls: 2},
+		{name: "recovered", id: flaky.ID, wantStatus: store.Done, wantCalls: 3},
+		{name: "upload", id: up.ID, wantStatus: store.Done, wantCalls: 1},
+		{name: "cancelled", id: cancelled.ID, wantStatus: store.Failed, wantCalls: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := process(tt.id)
+			switch {
+			case tt.wantSkip && !errors.Is(err, asynq.SkipRetry):
+				t.Errorf("error = %v, want SkipRetry", err)
+			case tt.wantErr && (err == nil || errors.Is(err, asynq.SkipRetry)):
+				t.Errorf("error = %v, want a retryable error", err)
+			case !tt.wantSkip && !tt.wantErr && err != nil:
+				t.Errorf("error = %v, want none", err)
+			}
+			r := f.get(t, tt.id)
+			if r.Status != tt.wantStatus {
+				t.Errorf("status = %s (%s), want %s", r.Status, r.Error, tt.wantStatus)
+			}
+			if got := f.pipe.count(tt.id); got != tt.wantCalls {
+				t.Errorf("pipeline runs = %d, want %d", got, tt.wantCalls)
+			}
+		})
+	}
+	if err := process("00000000-0000-4000-8000-00000000dead"); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("unknown record: %v, want SkipRetry", err)
+	}
+	if err := mux.ProcessTask(ctx, asynq.NewTask(scheduler.TypeAnalyze, []byte("{"))); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("bad payload: %v, want SkipRetry", err)
+	}
+
+	// The done record carries the pipeline's analysis and its trace.
+	r := f.get(t, evil.ID)
+	if r.Verdict != analysis.Malicious || r.Package.Name != "evil-pkg" || len(r.Hits) != 1 || r.Attempts != 1 {
+		t.Errorf("stored = verdict %s package %+v hits %d attempts %d", r.Verdict, r.Package, len(r.Hits), r.Attempts)
+	}
+	rc, err := f.blobs.Get(ctx, r.TraceDigest)
+	if err != nil {
+		t.Fatalf("trace blob: %v", err)
+	}
+	tr, err := trace.Decode(rc)
+	rc.Close()
+	if err != nil || len(tr.Events) != 1 || tr.Events[0].Path != "/usr/bin/node" {
+		t.Errorf("stored trace = %+v, %v; want the one exec event", tr, err)
+	}
+	if got := f.get(t, missing.ID).Error; !strings.Contains(got, "not found") {
+		t.Errorf("failed record error = %q, want the fetch error", got)
+	}
+	if got := f.get(t, flaky.ID).Attempts; got != 3 {
+		t.Errorf("flaky attempts = %d, want 3", got)
+	}
+	f.pipe.mu.Lock()
+	gotUpload := f.pipe.seen[up.ID]
+	f.pipe.mu.Unlock()
+	if !bytes.Equal(gotUpload, tgz) {
+		t.Errorf("pipeline read upload %q, want %q", gotUpload, tgz)
+	}
+	if left, _ := os.ReadDir(f.h.WorkDir); len(left) != 0 {
+		t.Errorf("work dir keeps %d entries after the upload's analysis", len(left))
+	}
+
+	// Webhooks: queued for the malicious analysis only.
+	if _, err := f.insp.GetTaskInfo(scheduler.QueueInteractive, scheduler.TypeWebhook+":"+evil.ID); err != nil {
+		t.Errorf("webhook task of the malicious analysis: %v", err)
+	}
+	if _, err := f.insp.GetTaskInfo(scheduler.QueueInteractive, scheduler.TypeWebhook+":"+benign.ID); !errors.Is(err, asynq.ErrTaskNotFound) {
+		t.Errorf("webhook task of the benign analysis: %v, want none", err)
+	}
+}
+
+// An infrastructure error on the last attempt fails the record.
+func TestAnalyzeLastAttempt(t *testing.T) {
+	f := newFarm(t, "")
+	ctx := context.Background()
+	rec := &store.Record{Analysis: analysis.Analysis{ID: "00000000-0000-4000-8000-00000000ab01",
+		Package: analysis.Package{Ecosystem: "npm", Name: "flaky-last", Version: "1.0.0"}}, Spec: "npm:flaky-last@1.0.0"}
+	if err := f.st.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	c := asynq.NewClient(f.redis)
+	defer c.Close()
+	// One retry: flaky-* fails on both attempts.
+	if _, err := c.Enqueue(scheduler.NewAnalyzeTask(rec.ID), asynq.Queue(scheduler.QueueInteractive), asynq.MaxRetry(1)); err != nil {
+		t.Fatal(err)
+	}
+	f.serve(t, 1)
+	waitFor(t, "the task to be archived", func() bool {
+		dead, err := f.sched.Archived(ctx)
+		return err == nil && len(dead) == 1 && dead[0].ID == rec.ID
+	})
+	r := f.get(t, rec.ID)
+	if r.Status != store.Failed || !strings.Contains(r.Error, "infrastructure") || !strings.Contains(r.Error, "containerd") {
+		t.Errorf("record = %s %q, want failed with the infrastructure error", r.Status, r.Error)
+	}
+	if n := f.pipe.count(rec.ID); n != 2 {
+		t.Errorf("pipeline runs = %d, want 2", n)
+	}
+}
+
+func TestFarmServe(t *testing.T) {
+	f := newFarm(t, "")
+	ctx := context.Background()
+	var ids []string
+	for i := range 8 {
+		ids = append(ids, f.submit(t, scheduler.Submission{Spec: fmt.Sprintf("npm:pkg-%d@1.0.0", i)}).ID)
+	}
+	dup, existing, err := f.sched.Submit(ctx, scheduler.Submission{Spec: "npm:pkg-0@1.0.0"})
+	if err != nil || !existing || dup.ID != ids[0] {
+		t.Fatalf("duplicate Submit = %v existing %v, %v; want %s", dup.ID, existing, err, ids[0])
+	}
+	flaky := f.submit(t, scheduler.Submission{Spec: "npm:flaky-pkg@2.0.0"})
+	missing := f.submit(t, scheduler.Submission{Spec: "npm:missing-pkg@2.0.0"})
+	f.serve(t, 2)
+
+	waitFor(t, "every analysis to end", func() bool {
+		for _, id := range append(ids, flaky.ID, missing.ID) {
+			if s := f.get(t, id).Status; s != store.Done && s != store.Failed {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		if r := f.get(t, id); r.Status != store.Done || f.pipe.count(id) != 1 {
+			t.Errorf("%s: status %s after %d runs, want done after 1", r.Spec, r.Status, f.pipe.count(id))
+		}
+	}
+	if r := f.get(t, flaky.ID); r.Status != store.Done || r.Attempts != 3 || f.pipe.count(flaky.ID) != 3 {
+		t.Errorf("flaky: status %s, %d attempts, %d runs; want done after 3", r.Status, r.Attempts, f.pipe.count(flaky.ID))
+	}
+	if r := f.get(t, missing.ID); r.Status != store.Failed || f.pipe.count(missing.ID) != 1 {
+		t.Errorf("missing: status %s after %d runs, want failed after 1 (no retry)", r.Status, f.pipe.count(missing.ID))
+	}
+	waitFor(t, "the bad package's task to be archived", func() bool {
+		dead, err := f.sched.Archived(ctx)
+		return err == nil && len(dead) == 1 && dead[0].ID == missing.ID && strings.Contains(dead[0].Error, "not found")
+	})
+	if n := count(t, f.st); n != 10 {
+		t.Errorf("records = %d, want 10 (the duplicate was not stored)", n)
+	}
+}
+
+func count(t *testing.T, st store.Store) int {
+	t.Helper()
+	n := 0
+	q := store.Query{Limit: 1000}
+	for {
+		recs, next, err := st.List(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(recs)
+		if next == "" {
+			return n
+		}
+		q.Cursor = next
+	}
+}
+
+func TestRejudge(t *testing.T) {
+	f := newFarm(t, "")
+	ctx := context.Background()
+	jsonl, err := os.ReadFile(filepath.Join("testdata", "farm", "rejudge.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := trace.Decode(bytes.NewReader(jsonl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := f.h.Rules.Judge(tr)
+	if want.Verdict == analysis.Benign {
+		t.Fatalf("the fixture is benign under the builtin rules; it must not be")
+	}
+	digest, err := f.blobs.Put(ctx, bytes.NewReader(jsonl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100 analyses judged benign by an older rule set.
+	var ids []string
+	for i := range 100 {
+		a := analysis.Analysis{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Rules: "old-rules", Verdict: analysis.Benign,
+			Package: analysis.Package{Ecosystem: "npm", Name: fmt.Sprintf("pkg-%d", i), Version: "1.0.0"}}
+		if err := f.st.Create(ctx, &store.Record{Analysis: a}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.Complete(ctx, &a, digest); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	b, err := f.sched.SubmitBatch(ctx, scheduler.BatchRequest{Rejudge: &store.Query{Ecosystem: "npm"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, p, _ := f.st.GetBatch(ctx, b.ID); p.Total != 100 {
+		t.Errorf("batch total = %d, want 100", p.Total)
+	}
+	f.serve(t, 2)
+	waitFor(t, "100 analyses re-judged", func() bool {
+		recs, _, err := f.st.List(ctx, store.Query{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Rules != f.h.Rules.Version() {
+				return false
+			}
+		}
+		return len(recs) == 100
+	})
+	for _, id := range ids {
+		r := f.get(t, id)
+		if r.Verdict != want.Verdict || r.Score != want.Score || len(r.Hits) != len(want.Hits) {
+			t.Errorf("%s: verdict %s score %d hits %d, want %s %d %d", id, r.Verdict, r.Score, len(r.Hits), want.Verdict, want.Score, len(want.Hits))
+		}
+	}
+	f.pipe.mu.Lock()
+	defer f.pipe.mu.Unlock()
+	if len(f.pipe.calls) != 0 {
+		t.Errorf("the sandbox ran %d times while re-judging, want 0", len(f.pipe.calls))
+	}
+}
+
+func TestWebhook(t *testing.T) {
+	f := newFarm(t, "")
+	type delivery struct {
+		body []byte
+		sig  string
+	}
+	var (
+		mu       sync.Mutex
+		attempts int
+		got      []delivery
+	)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if attempts <= 2 {
+			http.Error(w, "try later", http.StatusInternalServerError)
+			return
+		}
+		got = append(got, delivery{body, r.Header.Get(SignatureHeader)})
+	}))
+	defer recv.Close()
+
+	evil := f.submit(t, scheduler.Submission{Spec: "npm:evil-hook@1.0.0", Webhook: recv.URL + "/hook"})
+	benign := f.submit(t, scheduler.Submission{Spec: "npm:fine-hook@1.0.0", Webhook: recv.URL + "/hook"})
+	f.serve(t, 1)
+	waitFor(t, "the webhook delivery", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) > 0
+	})
+	waitFor(t, "the benign analysis", func() bool { return f.get(t, benign.ID).Status == store.Done })
+
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 3 {
+		t.Errorf("webhook attempts = %d, want 3 (two 500s, then delivered)", attempts)
+	}
+	d := got[0]
+	m := hmac.New(sha256.New, []byte("test-secret"))
+	m.Write(d.body)
+	if want := "sha256=" + hex.EncodeToString(m.Sum(nil)); !hmac.Equal([]byte(d.sig), []byte(want)) {
+		t.Errorf("signature = %q, want %q", d.sig, want)
+	}
+	var s struct {
+		ID      string           `json:"id"`
+		Package analysis.Package `json:"package"`
+		Verdict analysis.Verdict `json:"verdict"`
+		Score   int              `json:"score"`
+		Hits    []analysis.Hit   `json:"hits"`
+		URL     string           `json:"url"`
+	}
+	if err := json.Unmarshal(d.body, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.ID != evil.ID || s.Verdict != analysis.Malicious || s.Score != 90 || s.Package.Name != "evil-hook" ||
+		len(s.Hits) != 1 || s.URL != "http://farm.test/v1/analyses/"+evil.ID {
+		t.Errorf("summary = %+v", s)
+	}
+	for _, d := range got {
+		if bytes.Contains(d.body, []byte(benign.ID)) {
+			t.Errorf("the benign analysis was reported")
+		}
+	}
+}
+
+// freePort returns a loopback TCP port nobody listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startRedis starts redis-server on port with its data in dir, persisted
+// in an append-only file written through on every command.
+func startRedis(t *testing.T, port int, dir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--maxmemory-policy", "noeviction")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	rc := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	defer rc.Close()
+	waitFor(t, "redis-server to answer", func() bool { return rc.Ping(context.Background()).Err() == nil })
+	return cmd
+}
+
+// Redis killed (SIGKILL) and restarted in the middle of a batch: every
+// analysis of the batch still completes.
+func TestRedisRestart(t *testing.T) {
+	testenv.Redis(t) // the Redis tests' requirement: redis-server installed
+	_, err := exec.LookPath("redis-server")
+	testenv.Require(t, err == nil, "redis-server on PATH")
+	port, dir := freePort(t), t.TempDir()
+	srv := startRedis(t, port, dir)
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+
+	f := newFarm(t, fmt.Sprintf("127.0.0.1:%d", port))
+	f.pipe.delay = 100 * time.Millisecond
+	specs := make([]string, 20)
+	for i := range specs {
+		specs[i] = fmt.Sprintf("npm:restart-%02d@1.0.0", i)
+	}
+	ctx := context.Background()
+	b, err := f.sched.SubmitBatch(ctx, scheduler.BatchRequest{Specs: specs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := func() store.Progress {
+		_, p, err := f.st.GetBatch(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f.serve(t, 1)
+	waitFor(t, "5 analyses", func() bool { return progress().Done >= 5 })
+	if err := srv.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+	t.Logf("redis killed with %d of 20 done", progress().Done)
+	srv = startRedis(t, port, dir)
+
+	waitFor(t, "the whole batch", func() bool { return progress().Done == 20 })
+	if p := progress(); p.Failed != 0 || p.Total != 20 {
+		t.Errorf("progress = %+v, want 20 done, none failed", p)
+	}
+	if n := count(t, f.st); n != 20 {
+		t.Errorf("records = %d, want 20", n)
+	}
+}
