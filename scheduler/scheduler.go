@@ -69,6 +69,7 @@ type DeadTask struct {
 
 // Scheduler validates, de-duplicates and enqueues work.
 type Scheduler struct {
+	redis  asynq.RedisConnOpt
 	client *asynq.Client
 	insp   *asynq.Inspector
 	st     store.Store
@@ -93,7 +94,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Scheduler) { s.log = l }
 // de-duplicating against analyses judged by rulesVersion. Close it.
 func New(redis asynq.RedisConnOpt, st store.Store, blobs store.Blobs, rulesVersion string, opts ...Option) *Scheduler {
 	s := &Scheduler{
-		client: asynq.NewClient(redis), insp: asynq.NewInspector(redis),
+		redis: redis, client: asynq.NewClient(redis), insp: asynq.NewInspector(redis),
 		st: st, blobs: blobs, rules: rulesVersion, log: slog.Default(),
 	}
 	for _, o := range opts {
@@ -369,8 +370,9 @@ func (s *Scheduler) specs(ctx context.Context, b *store.Batch, specs []string, f
 	return items, nil
 }
 
-// each calls fn for every record q selects, newest first.
-func (s *Scheduler) each(ctx context.Context, q store.Query, fn func(*store.Record) error) error {
+// each calls fn for every record q selects, newest first, failing past
+// max records (0: no bound).
+func (s *Scheduler) each(ctx context.Context, q store.Query, max int, fn func(*store.Record) error) error {
 	q.Cursor, q.Limit = "", 1000
 	for n := 0; ; {
 		recs, next, err := s.st.List(ctx, q)
@@ -378,7 +380,7 @@ func (s *Scheduler) each(ctx context.Context, q store.Query, fn func(*store.Reco
 			return err
 		}
 		for _, r := range recs {
-			if n++; n > MaxBatch {
+			if n++; max > 0 && n > max {
 				return fmt.Errorf("the selection has more than %d analyses; narrow it: %w", MaxBatch, ErrInvalid)
 			}
 			if err := fn(r); err != nil {
@@ -398,7 +400,7 @@ func (s *Scheduler) rejudge(ctx context.Context, b *store.Batch, q store.Query) 
 	}
 	q.Status = store.Done
 	var ids []string
-	err := s.each(ctx, q, func(r *store.Record) error {
+	err := s.each(ctx, q, MaxBatch, func(r *store.Record) error {
 		if r.TraceDigest != "" {
 			ids = append(ids, r.ID)
 		}
@@ -421,7 +423,7 @@ func (s *Scheduler) rejudge(ctx context.Context, b *store.Batch, q store.Query) 
 
 func (s *Scheduler) rerun(ctx context.Context, b *store.Batch, q store.Query) ([]string, error) {
 	var old []*store.Record
-	err := s.each(ctx, q, func(r *store.Record) error {
+	err := s.each(ctx, q, MaxBatch, func(r *store.Record) error {
 		if r.Artifact != "" || strings.HasPrefix(r.Spec, ecosystem.NPM+":") || strings.HasPrefix(r.Spec, ecosystem.PyPI+":") {
 			old = append(old, r)
 		}
@@ -449,6 +451,42 @@ func (s *Scheduler) rerun(ctx context.Context, b *store.Batch, q store.Query) ([
 		ids = append(ids, rec.ID)
 	}
 	return ids, nil
+}
+
+// Requeue enqueues again the analyses the store has queued or running
+// whose tasks Redis no longer holds (Redis lost its data, or a process
+// died between storing a record and enqueueing it), and returns how many
+// it enqueued. A task Redis still holds, in whatever state, is left
+// alone: its id conflicts. Run it when a farm starts.
+func (s *Scheduler) Requeue(ctx context.Context) (_ int, retErr error) {
+	// A fresh client: a long-lived one remembers having registered its
+	// queues, which a Redis that lost its data no longer lists.
+	client := asynq.NewClient(s.redis)
+	defer func() { retErr = errors.Join(retErr, client.Close()) }()
+	n := 0
+	for _, st := range []store.Status{store.Queued, store.Running} {
+		err := s.each(ctx, store.Query{Status: st}, 0, func(r *store.Record) error {
+			q := QueueInteractive
+			if r.BatchID != "" {
+				q = QueueBatch
+			}
+			_, err := client.EnqueueContext(ctx, NewAnalyzeTask(r.ID), asynq.Queue(q))
+			switch {
+			case err == nil:
+				n++
+			case !errors.Is(err, asynq.ErrTaskIDConflict):
+				return fmt.Errorf("requeue %s: %w", r.ID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	if n > 0 {
+		s.log.WarnContext(ctx, "requeued analyses Redis had lost", "count", n)
+	}
+	return n, nil
 }
 
 // CancelBatch marks the batch cancelled and its queued analyses failed

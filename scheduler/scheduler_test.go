@@ -486,3 +486,48 @@ func TestParsePayloads(t *testing.T) {
 		t.Errorf("ParseRejudge = %+v, %v", r, err)
 	}
 }
+
+// Requeue restores the tasks of stored analyses that Redis lost, once.
+func TestRequeue(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	one, _, err := e.s.Submit(ctx, Submission{Spec: "npm:one@1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.s.SubmitBatch(ctx, BatchRequest{Specs: []string{"npm:two@1.0.0", "npm:three@1.0.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _, err := e.s.Submit(ctx, Submission{Spec: "npm:done@1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Complete(ctx, &done.Analysis, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.Requeue(ctx); err != nil || n != 0 {
+		t.Errorf("Requeue with every task in Redis = %d, %v; want 0", n, err)
+	}
+	rc := redis.NewClient(&redis.Options{Addr: e.redis.Addr, DB: redisDB})
+	defer rc.Close()
+	if err := rc.FlushDB(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.Requeue(ctx); err != nil || n != 3 {
+		t.Errorf("Requeue after Redis lost everything = %d, %v; want 3", n, err)
+	}
+	if _, err := e.insp.GetTaskInfo(QueueInteractive, one.ID); err != nil {
+		t.Errorf("task of %s: %v", one.ID, err)
+	}
+	depths, err := e.s.QueueDepths(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if depths[QueueInteractive] != 1 || depths[QueueBatch] != 2 {
+		t.Errorf("depths = %v, want 1 interactive, 2 batch (batch %s)", depths, b.ID)
+	}
+	if n, err := e.s.Requeue(ctx); err != nil || n != 0 {
+		t.Errorf("second Requeue = %d, %v; want 0", n, err)
+	}
+}
