@@ -599,3 +599,68 @@ func TestRedisRestart(t *testing.T) {
 		t.Errorf("records = %d, want 20", n)
 	}
 }
+
+// BenchmarkRejudge re-judges stored analyses whose traces hold about
+// 5,000 events (a recorded install, repeated, and a credential theft):
+// blob read, decode, judge with the builtin rules, store. Redis is left
+// out: the handler is called directly.
+func BenchmarkRejudge(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "fumehood.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	blobs, err := store.OpenBlobDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs, err := rules.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := &trace.Trace{}
+	for _, name := range []string{"recorded.jsonl", "recorded.jsonl", "recorded.jsonl", "farm/rejudge.jsonl"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		part, err := trace.Decode(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr.Append("install", part.Events)
+	}
+	var buf bytes.Buffer
+	if err := trace.Encode(&buf, tr.Events); err != nil {
+		b.Fatal(err)
+	}
+	digest, err := blobs.Put(ctx, &buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const records = 100
+	for i := range records {
+		a := analysis.Analysis{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Rules: "old", Verdict: analysis.Benign,
+			Package: analysis.Package{Ecosystem: "npm", Name: fmt.Sprintf("pkg-%d", i), Version: "1.0.0"}}
+		if err := st.Create(ctx, &store.Record{Analysis: a}); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Complete(ctx, &a, digest); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := &Handler{Store: st, Blobs: blobs, Rules: rs, Logger: slog.New(slog.DiscardHandler)}
+	mux := asynq.NewServeMux()
+	h.Register(mux)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i%records)
+		if err := mux.ProcessTask(ctx, scheduler.NewRejudgeTask("bench", id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rejudged/s")
+	b.ReportMetric(float64(len(tr.Events)), "events/trace")
+}
