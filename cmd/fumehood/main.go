@@ -39,6 +39,8 @@ func commands() []command {
 		{"image", "build or import the sandbox image", cmdImage},
 		{"rules", "list or test the detection rules", cmdRules},
 		{"eval", "analyse a labelled corpus and print a confusion matrix", cmdEval},
+		{"serve", "run a farm: HTTP API, scheduler and a worker pool", cmdServe},
+		{"worker", "run a farm worker that takes analyses from Redis", cmdWorker},
 		{"submit", "submit a spec, artifact or lockfile to a farm", cmdSubmit},
 		{"status", "print an analysis of a farm", cmdStatus},
 		{"rejudge", "re-judge stored analyses of a farm with its current rules", cmdRejudge},

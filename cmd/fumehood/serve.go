@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/api"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/rules"
+	"github.com/fumehood/fumehood/scheduler"
+	"github.com/fumehood/fumehood/store"
+	"github.com/fumehood/fumehood/worker"
+)
+
+// farmOpts are the flags shared by serve and worker.
+type farmOpts struct {
+	machineOpts
+	redis, store string
+	concurrency  int
+}
+
+func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
+	o.machineOpts.register(fs)
+	fs.StringVar(&o.redis, "redis", envOr("FUMEHOOD_REDIS", "127.0.0.1:6379"), "Redis `address` (FUMEHOOD_REDIS)")
+	fs.StringVar(&o.store, "store", envOr("FUMEHOOD_STORE", ""), "store `DSN`: a data dir or sqlite://PATH?blobs=DIR (default: the --data dir)")
+	fs.IntVar(&o.concurrency, "workers", defConcurrency, "analyses this process runs at once")
+}
+
+func (o *farmOpts) openStore(ctx context.Context) (store.Store, store.Blobs, error) {
+	dsn := o.store
+	if dsn == "" {
+		dsn = o.data
+	}
+	st, blobs, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
+	}
+	return st, blobs, nil
+}
+
+// checkRedis requires the persistence a farm relies on: append-only
+// persistence (a restart loses no queued task) and no eviction (asynq loses
+// leases and tasks when keys are evicted). When nothing answers on a
+// loopback address and start is set, it starts redis-server so configured.
+func checkRedis(ctx context.Context, addr, dataDir string, start bool, log *slog.Logger) error {
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		host, port, _ := net.SplitHostPort(addr)
+		ip := net.ParseIP(host)
+		if !start || host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("%w: redis at %s: %w", worker.ErrNotReady, addr, err)
+		}
+		dir := filepath.Join(dataDir, "redis")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		log.Info("starting redis-server", "addr", addr, "dir", dir)
+		cmd := exec.CommandContext(ctx, "redis-server", "--daemonize", "yes", "--bind", host, "--port", port, "--dir", dir,
+			"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction", "--logfile", filepath.Join(dir, "redis.log"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%w: start redis-server: %w: %s", worker.ErrNotReady, err, out)
+		}
+		for i := 0; c.Ping(ctx).Err() != nil; i++ {
+			if i == 50 {
+				return fmt.Errorf("%w: redis-server started but %s does not answer", worker.ErrNotReady, addr)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	want := map[string]string{"appendonly": "yes", "maxmemory-policy": "noeviction"}
+	for key, value := range want {
+		got, err := c.ConfigGet(ctx, key).Result()
+		if err != nil {
+			return fmt.Errorf("%w: redis CONFIG GET %s: %w", worker.ErrNotReady, key, err)
+		}
+		if got[key] != value {
+			return fmt.Errorf("%w: redis at %s has %s %q; the farm needs %q (README.md, \"The farm\")", worker.ErrNotReady, addr, key, got[key], value)
+		}
+	}
+	return nil
+}
+
+// webhookSecret is the farm's webhook signing key: FUMEHOOD_WEBHOOK_SECRET,
+// else a random key kept in DIR/webhook.key so that receivers can verify
+// signatures across restarts.
+func webhookSecret(dataDir string) ([]byte, error) {
+	if s := os.Getenv("FUMEHOOD_WEBHOOK_SECRET"); s != "" {
+		return []byte(s), nil
+	}
+	path := filepath.Join(dataDir, "webhook.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	secret := hex.EncodeToString(k)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("webhook key: %w", err)
+	}
+	return []byte(secret), nil
+}
+
+// runWorkers runs the asynq worker pool on this machine until ctx ends.
+func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs store.Blobs, rs *rules.Set, m *api.Metrics, baseURL string) error {
+	machine, err := o.open(ctx, e.log)
+	if err != nil {
+		return err
+	}
+	defer machine.Close()
+	secret, err := webhookSecret(o.data)
+	if err != nil {
+		return err
+	}
+	redisOpt := asynq.RedisClientOpt{Addr: o.redis}
+	q := asynq.NewClient(redisOpt)
+	defer q.Close()
+	uploads := filepath.Join(o.data, "uploads")
+	if err := os.MkdirAll(uploads, 0o700); err != nil {
+		return err
+	}
+	h := &worker.Handler{
+		Pipeline: metered{machine, m}, Store: st, Blobs: blobs, Rules: rs, Queue: q,
+		WebhookSecret: secret, BaseURL: baseURL, WorkDir: uploads, Logger: e.log,
+	}
+	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency, Logger: e.log})
+}
+
+// metered counts finished analyses and sandbox failures for /metrics.
+type metered struct {
+	worker.Analyzer
+	m *api.Metrics
+}
+
+func (a metered) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Target) (*analysis.Analysis, error) {
+	res, err := a.Analyzer.AnalyzeWithID(ctx, id, t)
+	switch {
+	case err == nil:
+		a.m.Analysis(res)
+	case !isBadInput(err) && ctx.Err() == nil:
+		a.m.SandboxFailure()
+	}
+	return res, err
+}
+
+func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
+	fs := newFlags(e, "serve")
+	var o farmOpts
+	o.register(fs, 1)
+	listen := fs.String("listen", envOr("FUMEHOOD_LISTEN", "127.0.0.1:8080"), "API `address`")
+	public := fs.String("url", "", "the API's public base `URL`, for webhook summaries (default http://LISTEN)")
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
+	}
+	if fs.NArg() != 0 {
+		return 0, usagef("serve takes no arguments")
+	}
+	if *public == "" {
+		*public = "http://" + *listen
+	}
+	if err := checkRedis(ctx, o.redis, o.data, true, e.log); err != nil {
+		return 0, err
+	}
+	st, blobs, err := o.openStore(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	rs, err := rules.Builtin()
+	if err != nil {
+		return 0, err
+	}
+	eco, err := ecosystem.DefaultConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(), scheduler.WithEcosystem(eco), scheduler.WithLogger(e.log))
+	defer sched.Close()
+	if n, err := sched.Requeue(ctx); err != nil {
+		return 0, fmt.Errorf("requeue: %w", err)
+	} else if n > 0 {
+		e.log.Info("requeued analyses whose tasks redis had lost", "count", n)
+	}
+	metrics := api.NewMetrics(sched)
+	srv := &http.Server{
+		Addr:              *listen,
+		Handler:           api.New(api.Config{Store: st, Blobs: blobs, Scheduler: apiScheduler{sched}, Rules: rs, Logger: e.log, Metrics: metrics}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return 0, usageError{err.Error()}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if o.concurrency > 0 {
+		go func() { errc <- o.runWorkers(ctx, e, st, blobs, rs, metrics, *public) }()
+	}
+	fmt.Fprintf(e.stderr, "fumehood serving on http://%s (workers: %d)\n", ln.Addr(), o.concurrency)
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer scancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return 0, err
+}
+
+func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
+	fs := newFlags(e, "worker")
+	var o farmOpts
+	o.register(fs, 1)
+	public := fs.String("url", envOr("FUMEHOOD_SERVER", ""), "the API's public base `URL`, for webhook summaries")
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
+	}
+	if fs.NArg() != 0 || o.concurrency < 1 {
+		return 0, usagef("worker takes no arguments and at least one --workers")
+	}
+	if err := checkRedis(ctx, o.redis, o.data, false, e.log); err != nil {
+		return 0, err
+	}
+	st, blobs, err := o.openStore(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	rs, err := rules.Builtin()
+	if err != nil {
+		return 0, err
+	}
+	return 0, o.runWorkers(ctx, e, st, blobs, rs, api.NewMetrics(nil), *public)
+}
+
+// apiScheduler adapts the scheduler to the API's view of it.
+type apiScheduler struct{ s *scheduler.Scheduler }
+
+func invalid(err error) error {
+	if errors.Is(err, scheduler.ErrInvalid) {
+		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	return err
+}
+
+func (a apiScheduler) Submit(ctx context.Context, s api.Submission) (*store.Record, bool, error) {
+	r, existing, err := a.s.Submit(ctx, scheduler.Submission{Spec: s.Spec, Ecosystem: s.Ecosystem, FileName: s.FileName, Upload: s.Upload, Force: s.Force, Webhook: s.Webhook})
+	return r, existing, invalid(err)
+}
+
+func (a apiScheduler) SubmitBatch(ctx context.Context, r api.BatchRequest) (*store.Batch, error) {
+	b, err := a.s.SubmitBatch(ctx, scheduler.BatchRequest(r))
+	return b, invalid(err)
+}
+
+func (a apiScheduler) CancelBatch(ctx context.Context, id string) error {
+	return invalid(a.s.CancelBatch(ctx, id))
+}
+
+func (a apiScheduler) Archived(ctx context.Context) ([]api.DeadTask, error) {
+	dead, err := a.s.Archived(ctx)
+	out := make([]api.DeadTask, len(dead))
+	for i, d := range dead {
+		out[i] = api.DeadTask(d)
+	}
+	return out, err
+}
+
+func (a apiScheduler) QueueDepths(ctx context.Context) (map[string]int, error) {
+	return a.s.QueueDepths(ctx)
+}
