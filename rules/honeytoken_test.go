@@ -143,7 +143,7 @@ func TestHoneytokenEvidence(t *testing.T) {
 		if h.Rule != "honeytoken-exfil" {
 			continue
 		}
-		want := "#4 http pid=0 comm= POST http://c.invalid/"
+		want := "#4 http POST http://c.invalid/"
 		if len(h.Evidence) != 1 || !strings.HasPrefix(h.Evidence[0], want) ||
 			!strings.HasSuffix(h.Evidence[0], "— npm-token (/home/alex/.npmrc) as base64, sent by pid 7 node -e require('pkg')") {
 			t.Errorf("evidence = %q, want the capture, the token, its form and the sender", h.Evidence)

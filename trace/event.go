@@ -143,7 +143,10 @@ func (e *Event) Remote() bool {
 // String renders e as one evidence line: what a person reads in a report.
 func (e *Event) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s pid=%d comm=%s ", e.Seq, e.Kind, e.TGID, e.Comm)
+	fmt.Fprintf(&b, "#%d %s ", e.Seq, e.Kind)
+	if e.TGID != 0 {
+		fmt.Fprintf(&b, "pid=%d comm=%s ", e.TGID, e.Comm) // captures and lost counts belong to no process
+	}
 	switch e.Kind {
 	case KindExec:
 		fmt.Fprintf(&b, "%s %s", e.Path, quoteArgv(e.Argv))

@@ -144,6 +144,10 @@ func TestEventString(t *testing.T) {
 		`#5 connect pid=101 comm=sh 198.51.100.23:4444 = -101`,
 		`#6 exit pid=101 comm=sh code=1`,
 	}
+	lost := tr.Events[8]
+	if got, want := lost.String(), "#9 lost count=7"; got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
 	for i, w := range want {
 		if got := tr.Events[i].String(); got != w {
 			t.Errorf("String() = %s\nwant       %s", got, w)

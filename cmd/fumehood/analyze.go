@@ -104,6 +104,7 @@ func printSummary(w io.Writer, a *analysis.Analysis) {
 		}
 		fmt.Fprintln(w)
 	}
+	printNetwork(w, a.Trace)
 	if len(a.Hits) == 0 {
 		fmt.Fprintln(w, "\nno rule hits")
 		return
@@ -118,5 +119,34 @@ func printSummary(w io.Writer, a *analysis.Analysis) {
 		for _, ev := range h.Evidence {
 			fmt.Fprintf(w, "      %s\n", ev)
 		}
+	}
+}
+
+// maxCaptures bounds the network lines of a summary; the trace has all.
+const maxCaptures = 20
+
+// printNetwork lists what the sinkhole captured: the package's DNS
+// queries, HTTP requests, TLS handshakes and raw TCP/UDP payloads.
+func printNetwork(w io.Writer, t *trace.Trace) {
+	if t == nil {
+		return
+	}
+	var lines []string
+	for i := range t.Events {
+		switch e := &t.Events[i]; e.Kind {
+		case trace.KindDNS, trace.KindHTTP, trace.KindTLS, trace.KindTCP, trace.KindUDP:
+			lines = append(lines, e.String())
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nnetwork (captured by the sinkhole, %d):\n", len(lines))
+	for i, l := range lines {
+		if i == maxCaptures {
+			fmt.Fprintf(w, "  ... %d more in the trace (--trace FILE)\n", len(lines)-maxCaptures)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", l)
 	}
 }
