@@ -16,6 +16,11 @@ go vet ./...
 echo "==> tests" >&2
 go test -count=1 -timeout 70m -p 1 ./...
 
+# The corpus evaluation as an analyst runs it: it fails below 100%.
+echo "==> fumehood eval $FUMEHOOD_CORPUS" >&2
+go build -o bin/fumehood ./cmd/fumehood
+bin/fumehood eval --state /run/fumehood-eval "$FUMEHOOD_CORPUS"
+
 # Every fuzz target of a parser of untrusted input, briefly (the seed
 # corpus already ran above as ordinary tests).
 echo "==> fuzz (${FUZZTIME:=10s} each)" >&2
