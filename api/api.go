@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/fumehood/fumehood/scheduler"
+
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/store"
@@ -22,44 +24,17 @@ const (
 	DefaultMaxUpload = 64 << 20 // uploaded artifacts: 64 MiB (the fetcher's own limit)
 )
 
+// The scheduler's request types and its sentinel for the caller's
+// mistakes, which the API answers 400.
+type (
+	Submission   = scheduler.Submission
+	BatchRequest = scheduler.BatchRequest
+	DeadTask     = scheduler.DeadTask
+)
+
 // ErrInvalid is wrapped by a Scheduler's errors that are the caller's
-// mistake and have no sentinel of their own (a malformed lockfile, an
-// empty batch): the API answers them 400.
-var ErrInvalid = errors.New("invalid request")
-
-// Submission is one package to analyse: a registry spec, or an uploaded
-// artifact (Upload, FileName, Ecosystem).
-type Submission struct {
-	Spec      string
-	Ecosystem string
-	FileName  string
-	Upload    io.Reader
-	Force     bool
-	Webhook   string
-}
-
-// BatchRequest is a fan-out: exactly one of a lockfile, a list of specs, a
-// stored-analysis selection to re-judge or one to re-run.
-type BatchRequest struct {
-	Lockfile     []byte
-	LockfileName string
-	Specs        []string
-	Rejudge      *store.Query
-	Rerun        *store.Query
-	Webhook      string
-	Force        bool
-}
-
-// DeadTask is a task the queue gave up on.
-type DeadTask struct {
-	ID       string    `json:"id"`
-	Type     string    `json:"type"`
-	Queue    string    `json:"queue"`
-	Error    string    `json:"last_error"`
-	Retried  int       `json:"retried"`
-	FailedAt time.Time `json:"failed_at"`
-	Payload  string    `json:"payload,omitempty"`
-}
+// mistake and have no sentinel of their own.
+var ErrInvalid = scheduler.ErrInvalid
 
 // Scheduler is what the API asks of the queue. Submit returns the new
 // record, or the existing one and true when the same key was analysed

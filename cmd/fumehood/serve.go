@@ -203,7 +203,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	metrics := api.NewMetrics(sched)
 	srv := &http.Server{
 		Addr:              *listen,
-		Handler:           api.New(api.Config{Store: st, Blobs: blobs, Scheduler: apiScheduler{sched}, Rules: rs, Logger: e.log, Metrics: metrics}),
+		Handler:           api.New(api.Config{Store: st, Blobs: blobs, Scheduler: sched, Rules: rs, Logger: e.log, Metrics: metrics}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -258,41 +258,4 @@ func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	return 0, o.runWorkers(ctx, e, st, blobs, rs, api.NewMetrics(nil), *public)
-}
-
-// apiScheduler adapts the scheduler to the API's view of it.
-type apiScheduler struct{ s *scheduler.Scheduler }
-
-func invalid(err error) error {
-	if errors.Is(err, scheduler.ErrInvalid) {
-		return fmt.Errorf("%w: %w", api.ErrInvalid, err)
-	}
-	return err
-}
-
-func (a apiScheduler) Submit(ctx context.Context, s api.Submission) (*store.Record, bool, error) {
-	r, existing, err := a.s.Submit(ctx, scheduler.Submission{Spec: s.Spec, Ecosystem: s.Ecosystem, FileName: s.FileName, Upload: s.Upload, Force: s.Force, Webhook: s.Webhook})
-	return r, existing, invalid(err)
-}
-
-func (a apiScheduler) SubmitBatch(ctx context.Context, r api.BatchRequest) (*store.Batch, error) {
-	b, err := a.s.SubmitBatch(ctx, scheduler.BatchRequest(r))
-	return b, invalid(err)
-}
-
-func (a apiScheduler) CancelBatch(ctx context.Context, id string) error {
-	return invalid(a.s.CancelBatch(ctx, id))
-}
-
-func (a apiScheduler) Archived(ctx context.Context) ([]api.DeadTask, error) {
-	dead, err := a.s.Archived(ctx)
-	out := make([]api.DeadTask, len(dead))
-	for i, d := range dead {
-		out[i] = api.DeadTask(d)
-	}
-	return out, err
-}
-
-func (a apiScheduler) QueueDepths(ctx context.Context) (map[string]int, error) {
-	return a.s.QueueDepths(ctx)
 }
