@@ -11,10 +11,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/fumehood/fumehood/scheduler"
-
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/rules"
+	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
 )
 
