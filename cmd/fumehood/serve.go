@@ -42,16 +42,25 @@ func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
 	fs.IntVar(&o.concurrency, "workers", defConcurrency, "analyses this process runs at once")
 }
 
-func (o *farmOpts) openStore(ctx context.Context) (store.Store, store.Blobs, error) {
+// openFarm checks Redis (starting one if asked and none answers), opens
+// the store and loads the rules: what serve and worker share.
+func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (store.Store, store.Blobs, *rules.Set, error) {
+	if err := checkRedis(ctx, o.redis, o.data, startRedis, e.log); err != nil {
+		return nil, nil, nil, err
+	}
+	rs, err := rules.Builtin()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	dsn := o.store
 	if dsn == "" {
 		dsn = o.data
 	}
 	st, blobs, err := store.Open(ctx, dsn)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
+		return nil, nil, nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
 	}
-	return st, blobs, nil
+	return st, blobs, rs, nil
 }
 
 // checkRedis requires the persistence a farm relies on: append-only
@@ -177,18 +186,11 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	if *public == "" {
 		*public = "http://" + *listen
 	}
-	if err := checkRedis(ctx, o.redis, o.data, true, e.log); err != nil {
-		return 0, err
-	}
-	st, blobs, err := o.openStore(ctx)
+	st, blobs, rs, err := o.openFarm(ctx, e, true)
 	if err != nil {
 		return 0, err
 	}
 	defer st.Close()
-	rs, err := rules.Builtin()
-	if err != nil {
-		return 0, err
-	}
 	eco, err := ecosystem.DefaultConfig(ctx)
 	if err != nil {
 		return 0, err
@@ -245,17 +247,10 @@ func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
 	if fs.NArg() != 0 || o.concurrency < 1 {
 		return 0, usagef("worker takes no arguments and at least one --workers")
 	}
-	if err := checkRedis(ctx, o.redis, o.data, false, e.log); err != nil {
-		return 0, err
-	}
-	st, blobs, err := o.openStore(ctx)
+	st, blobs, rs, err := o.openFarm(ctx, e, false)
 	if err != nil {
 		return 0, err
 	}
 	defer st.Close()
-	rs, err := rules.Builtin()
-	if err != nil {
-		return 0, err
-	}
 	return 0, o.runWorkers(ctx, e, st, blobs, rs, api.NewMetrics(nil), *public)
 }
