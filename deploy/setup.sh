@@ -16,6 +16,9 @@ missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# The host's npm resolves and downloads npm dependencies (scripts off);
+# Debian's is enough where none is installed.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	apt-get update -q
