@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -603,7 +604,7 @@ func TestRedisRestart(t *testing.T) {
 // BenchmarkRejudge re-judges stored analyses whose traces hold about
 // 5,000 events (a recorded install, repeated, and a credential theft):
 // blob read, decode, judge with the builtin rules, store. Redis is left
-// out: the handler is called directly.
+// out: the handler is called directly, by as many goroutines as GOMAXPROCS.
 func BenchmarkRejudge(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -655,12 +656,19 @@ func BenchmarkRejudge(b *testing.B) {
 	mux := asynq.NewServeMux()
 	h.Register(mux)
 	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i%records)
-		if err := mux.ProcessTask(ctx, scheduler.NewRejudgeTask("bench", id)); err != nil {
-			b.Fatal(err)
+	// One goroutine per GOMAXPROCS, as a worker runs as many tasks at once
+	// as its concurrency (2 on a 2-core machine): GOMAXPROCS=1 measures one
+	// core, GOMAXPROCS=2 the farm's worker.
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("00000000-0000-4000-8000-%012d", next.Add(1)%records)
+			if err := mux.ProcessTask(ctx, scheduler.NewRejudgeTask("bench", id)); err != nil {
+				b.Error(err)
+				return
+			}
 		}
-	}
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rejudged/s")
 	b.ReportMetric(float64(len(tr.Events)), "events/trace")
 }
