@@ -1,0 +1,853 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/leftovers"
+	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/scheduler"
+	"github.com/fumehood/fumehood/store"
+)
+
+// The farm tests run the real thing: a redis-server of their own (append
+// only, no eviction) on a free loopback port, `fumehood serve` and
+// `fumehood worker` processes built from this package, containerd, eBPF and
+// the sandbox image. Each worker process has a state dir of its own.
+
+// farm is one running farm: its binary, Redis, data dir and API.
+type farm struct {
+	tb         testing.TB
+	bin, redis string
+	data       string
+	containerd string
+	api        string // http://127.0.0.1:PORT
+	read, sub  string // tokens with roles read and submit
+	admin      string
+	logs       string // dir of the processes' logs
+}
+
+// newFarm starts Redis and `fumehood serve --workers serveWorkers` (0: API
+// only), and creates a token of each role with `fumehood token create`.
+func newFarm(tb testing.TB, serveWorkers int) *farm {
+	tb.Helper()
+	addr := testenv.Containerd(tb)
+	testenv.BPF(tb)
+	_, err := exec.LookPath("redis-server")
+	testenv.Require(tb, err == nil, "redis-server on PATH")
+	f := &farm{tb: tb, containerd: addr, data: tb.TempDir(), logs: tb.TempDir()}
+	f.bin = filepath.Join(tb.TempDir(), "fumehood")
+	if out, err := exec.Command("go", "build", "-o", f.bin, ".").CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	f.redis = startRedis(tb, f.logs)
+	f.api = "http://" + freeAddr(tb)
+	f.start("serve", "serve", "--listen", strings.TrimPrefix(f.api, "http://"), "--data", f.data, "--redis", f.redis,
+		"--containerd", addr, "--state", stateDir(tb, "serve"), "--workers", fmt.Sprint(serveWorkers))
+	waitFor(tb, 30*time.Second, "the API's /healthz", func() bool {
+		resp, err := http.Get(f.api + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	f.read, f.sub, f.admin = f.token("read"), f.token("submit"), f.token("admin")
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			f.dumpLogs()
+		}
+	})
+	return f
+}
+
+// token creates a token of role with `fumehood token create`.
+func (f *farm) token(role string) string {
+	f.tb.Helper()
+	out, err := exec.Command(f.bin, "token", "create", "--role", role, "--data", f.data).Output()
+	if err != nil {
+		f.tb.Fatalf("token create --role %s: %v", role, err)
+	}
+	tok := strings.TrimSuffix(string(out), "\n")
+	if tok == "" || strings.ContainsAny(tok, " \n") {
+		f.tb.Fatalf("token create printed %q, want the token alone", out)
+	}
+	return tok
+}
+
+// stateDir returns a state dir of its own for one process of this test
+// process, removed at the end.
+func stateDir(tb testing.TB, name string) string {
+	d := fmt.Sprintf("/run/fumehood-e2e-%d-%s", os.Getpid(), name)
+	tb.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// proc is a farm process; stop ends it with SIGTERM (SIGKILL after 60 s).
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// start runs `fumehood ARGS...` logging to logs/NAME.log, stopped at the
+// end of the test.
+func (f *farm) start(name string, args ...string) *proc {
+	f.tb.Helper()
+	log, err := os.OpenFile(filepath.Join(f.logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	cmd := exec.Command(f.bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), "FUMEHOOD_DEBUG=1")
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		f.tb.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); log.Close(); close(p.done) }()
+	f.tb.Cleanup(func() { p.stop(60 * time.Second) })
+	return p
+}
+
+// stop sends SIGTERM and waits up to bound, then kills; it reports whether
+// the process ended within bound.
+func (p *proc) stop(bound time.Duration) bool {
+	if p.exited() {
+		return true
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(bound):
+		p.cmd.Process.Kill()
+		<-p.done
+		return false
+	}
+}
+
+// worker starts `fumehood worker` with one analysis at a time.
+func (f *farm) worker(name, state string) *proc {
+	return f.start(name, "worker", "--redis", f.redis, "--data", f.data, "--containerd", f.containerd, "--state", state, "--workers", "1")
+}
+
+func (f *farm) dumpLogs() {
+	ents, _ := os.ReadDir(f.logs)
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(f.logs, e.Name()))
+		if len(b) > 6000 {
+			b = b[len(b)-6000:]
+		}
+		f.tb.Logf("--- %s (end)\n%s", e.Name(), b)
+	}
+}
+
+// startRedis runs a redis-server configured as the farm requires on a
+// free loopback port until the test ends, and returns its address.
+func startRedis(tb testing.TB, logs string) string {
+	tb.Helper()
+	addr := freeAddr(tb)
+	host, port, _ := net.SplitHostPort(addr)
+	dir := tb.TempDir()
+	cmd := exec.Command("redis-server", "--bind", host, "--port", port, "--dir", dir, "--save", "",
+		"--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+		"--logfile", filepath.Join(logs, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("redis-server: %v", err)
+	}
+	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	waitFor(tb, 10*time.Second, "redis-server at "+addr, func() bool { return c.Ping(context.Background()).Err() == nil })
+	return addr
+}
+
+// freeAddr returns a loopback address with a port nothing listens on.
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitFor polls cond every 200 ms until it holds, failing tb after bound.
+func waitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("waited %s for %s", bound, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// do sends an API request with token and decodes a JSON answer into out
+// (when not nil); it returns the status code.
+func (f *farm) do(method, path, token string, body io.Reader, contentType string, out any) int {
+	f.tb.Helper()
+	req, err := http.NewRequest(method, f.api+path, body)
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	if out != nil && resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(b, out); err != nil {
+			f.tb.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// get GETs path as the read token into out and fails tb unless 200.
+func (f *farm) get(path string, out any) {
+	f.tb.Helper()
+	if code := f.do(http.MethodGet, path, f.read, nil, "", out); code != http.StatusOK {
+		f.tb.Fatalf("GET %s: status %d, want 200", path, code)
+	}
+}
+
+// submitted is POST /v1/analyses' answer.
+type submitted struct {
+	ID        string `json:"id"`
+	StatusURL string `json:"status_url"`
+	Existing  bool   `json:"existing"`
+}
+
+// upload submits the npm artifact file by multipart upload.
+func (f *farm) upload(file string) submitted {
+	f.tb.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("ecosystem", "npm")
+	w, err := mw.CreateFormFile("artifact", filepath.Base(file))
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	w.Write(b)
+	mw.Close()
+	var s submitted
+	if code := f.do(http.MethodPost, "/v1/analyses", f.sub, &body, mw.FormDataContentType(), &s); code != http.StatusAccepted {
+		f.tb.Fatalf("upload %s: status %d, want 202", file, code)
+	}
+	return s
+}
+
+// record is GET /v1/analyses/{id}: the analyze --json document plus
+// status.
+type record struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Error   string `json:"error"`
+	Package struct {
+		Ecosystem, Name, Version, Digest string
+	} `json:"package"`
+	Verdict string `json:"verdict"`
+	Score   *int   `json:"score"`
+	Hits    []struct {
+		Rule     string   `json:"rule"`
+		Severity string   `json:"severity"`
+		Evidence []string `json:"evidence"`
+	} `json:"hits"`
+	Phases []struct {
+		Name   string `json:"name"`
+		Events int    `json:"events"`
+		Lost   uint64 `json:"lost"`
+	} `json:"phases"`
+	Rules    string `json:"rules_version"`
+	Attempts int    `json:"attempts"`
+}
+
+// wait polls the analysis until it is done or failed.
+func (f *farm) wait(id string, bound time.Duration) record {
+	f.tb.Helper()
+	var r record
+	waitFor(f.tb, bound, "analysis "+id, func() bool {
+		r = record{}
+		f.get("/v1/analyses/"+id, &r)
+		return r.Status == "done" || r.Status == "failed"
+	})
+	return r
+}
+
+// pack packs the npm package source dir into a .tgz like the farm's
+// ecosystem package does, and returns the file.
+func pack(tb testing.TB, cfg ecosystem.Config, dir string) string {
+	tb.Helper()
+	a, err := ecosystem.Fetch(context.Background(), cfg, ecosystem.Target{Ecosystem: ecosystem.NPM, Path: dir}, tb.TempDir())
+	if err != nil {
+		tb.Fatalf("pack %s: %v", dir, err)
+	}
+	return a.File
+}
+
+func ecosystemConfig(tb testing.TB) ecosystem.Config {
+	cfg, err := ecosystem.DefaultConfig(context.Background())
+	if err != nil {
+		tb.Logf("no npm registry (%v): packing without one", err)
+		return ecosystem.Config{}
+	}
+	return cfg
+}
+
+// harmless writes n npm packages NAME-i@1.0.0 under a temp dir, each
+// with the postinstall script given ("" for none), and returns their dirs.
+func harmless(tb testing.TB, name string, n int, postinstall string) []string {
+	tb.Helper()
+	root := tb.TempDir()
+	var dirs []string
+	for i := range n {
+		d := filepath.Join(root, fmt.Sprintf("%s-%d", name, i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		manifest := map[string]any{"name": fmt.Sprintf("%s-%d", name, i), "version": "1.0.0", "main": "index.js", "license": "MIT"}
+		if postinstall != "" {
+			manifest["scripts"] = map[string]string{"postinstall": postinstall}
+		}
+		b, _ := json.Marshal(manifest)
+		if err := os.WriteFile(filepath.Join(d, "package.json"), b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "index.js"), []byte("module.exports = (a, b) => a + b;\n"), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
+func farmCorpus(t *testing.T) string {
+	dir := os.Getenv("FUMEHOOD_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "corpus")
+	}
+	_, err := os.Stat(filepath.Join(dir, "index.json"))
+	testenv.Require(t, err == nil, "the shared corpus at "+dir+" (FUMEHOOD_CORPUS)")
+	return dir
+}
+
+// traceEvent is what the trace pages are checked on.
+type traceEvent struct {
+	Seq  uint64 `json:"seq"`
+	Kind string `json:"kind"`
+}
+
+// tracePages reads every page of the trace of id with the query q (without
+// cursor), checking that sequence numbers only grow, and returns the
+// events and the number of pages.
+func (f *farm) tracePages(id string, q url.Values) ([]traceEvent, int) {
+	f.tb.Helper()
+	var all []traceEvent
+	pages := 0
+	for cursor := ""; ; pages++ {
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page struct {
+			Events []traceEvent `json:"events"`
+			Next   *string      `json:"next"`
+		}
+		f.get("/v1/analyses/"+id+"/trace?"+q.Encode(), &page)
+		if page.Next == nil {
+			f.tb.Fatalf("trace page without a next field")
+		}
+		for _, e := range page.Events {
+			if len(all) > 0 && e.Seq <= all[len(all)-1].Seq {
+				f.tb.Fatalf("trace page %d: seq %d after %d", pages, e.Seq, all[len(all)-1].Seq)
+			}
+			all = append(all, e)
+		}
+		if *page.Next == "" {
+			return all, pages + 1
+		}
+		if len(page.Events) == 0 {
+			f.tb.Fatalf("trace page %d: empty with a next cursor", pages)
+		}
+		cursor = *page.Next
+	}
+}
+
+// TestFarmAPI runs a farm (serve with one in-process worker) and drives it
+// through the API: a malicious and a benign corpus sample by upload and a
+// registry version by spec, the analysis documents, paged traces, package
+// history and search filters.
+func TestFarmAPI(t *testing.T) {
+	f := newFarm(t, 1)
+	corpus := farmCorpus(t)
+	cfg := ecosystemConfig(t)
+	bad := f.upload(pack(t, cfg, filepath.Join(corpus, "npm", "color-term-helper")))
+	good := f.upload(pack(t, cfg, filepath.Join(corpus, "npm", "left-pad-plus")))
+	var spec submitted
+	if code := f.do(http.MethodPost, "/v1/analyses", f.sub, strings.NewReader(`{"spec":"npm:is-number@7.0.0"}`), "application/json", &spec); code != http.StatusAccepted {
+		t.Fatalf("submit spec: status %d, want 202", code)
+	}
+	if code := f.do(http.MethodPost, "/v1/analyses", f.read, strings.NewReader(`{"spec":"npm:is-number@7.0.0"}`), "application/json", nil); code != http.StatusForbidden {
+		t.Errorf("submit with a read token: status %d, want 403", code)
+	}
+	for _, s := range []submitted{bad, good, spec} {
+		if len(s.ID) != 36 || s.StatusURL != "/v1/analyses/"+s.ID || s.Existing {
+			t.Errorf("submit answer %+v: want a new uuid and its status URL", s)
+		}
+	}
+
+	want := []struct {
+		sub           submitted
+		name, version string
+		verdict       string
+	}{
+		{bad, "color-term-helper", "1.2.0", "malicious"},
+		{good, "left-pad-plus", "", "benign"},
+		{spec, "is-number", "7.0.0", "benign"},
+	}
+	recs := map[string]record{}
+	for _, w := range want {
+		r := f.wait(w.sub.ID, 4*time.Minute)
+		recs[w.name] = r
+		if r.Status != "done" || r.ID != w.sub.ID || r.Verdict != w.verdict || r.Package.Name != w.name || r.Package.Ecosystem != "npm" ||
+			(w.version != "" && r.Package.Version != w.version) || !strings.HasPrefix(r.Package.Digest, "sha256:") {
+			t.Errorf("%s: got %s %s %s %s@%s (error %q); want done, %s, %s", w.name, r.ID, r.Status, r.Verdict, r.Package.Name, r.Package.Version, r.Error, w.sub.ID, w.verdict)
+		}
+		if r.Score == nil || r.Rules == "" || len(r.Phases) != 2 || r.Phases[0].Name != "install" || r.Phases[1].Name != "import" || r.Attempts != 1 {
+			t.Errorf("%s: document %+v: want a score, the rules version, install and import phases, one attempt", w.name, r)
+		}
+	}
+	mal := recs["color-term-helper"]
+	if len(mal.Hits) == 0 || len(mal.Hits[0].Evidence) == 0 {
+		t.Fatalf("malicious sample without hits and evidence: %+v", mal.Hits)
+	}
+
+	t.Run("trace pages", func(t *testing.T) {
+		whole, pages := f.tracePages(bad.ID, url.Values{"limit": {"1000"}})
+		var phaseEvents int
+		for _, p := range mal.Phases {
+			phaseEvents += p.Events
+		}
+		if len(whole) < phaseEvents || phaseEvents == 0 {
+			t.Fatalf("trace has %d events in %d pages of 1000; the phases recorded %d", len(whole), pages, phaseEvents)
+		}
+		paged, pages := f.tracePages(bad.ID, url.Values{"limit": {"37"}})
+		if got, want := len(paged), len(whole); got != want || pages != (want+36)/37 {
+			t.Errorf("pages of 37: got %d events in %d pages, want %d in %d", got, pages, want, (want+36)/37)
+		}
+		if !slices.Equal(paged, whole) {
+			t.Errorf("pages of 37 differ from pages of 1000")
+		}
+		kinds := map[string]int{}
+		for _, e := range whole {
+			kinds[e.Kind]++
+		}
+		t.Logf("trace of %s: %d events (%d in phases), kinds %v", bad.ID, len(whole), phaseEvents, kinds)
+		if kinds["exec"] == 0 || kinds["connect"] == 0 {
+			t.Fatalf("kinds %v: a reverse shell execs and connects", kinds)
+		}
+		for _, kind := range []string{"exec", "connect"} {
+			got, _ := f.tracePages(bad.ID, url.Values{"kind": {kind}, "limit": {"5"}})
+			if len(got) != kinds[kind] {
+				t.Errorf("kind=%s: got %d events through its pages, want %d", kind, len(got), kinds[kind])
+			}
+			for _, e := range got {
+				if e.Kind != kind {
+					t.Errorf("kind=%s page holds a %s event", kind, e.Kind)
+				}
+			}
+		}
+		var first struct{ Next string }
+		f.get("/v1/analyses/"+bad.ID+"/trace?kind=exec&limit=1", &first)
+		if first.Next == "" {
+			t.Fatal("no cursor after a page of one exec")
+		}
+		tampered := []byte(first.Next)
+		tampered[2] ^= 1
+		for _, q := range []string{"kind=exec&limit=1&cursor=" + string(tampered), "kind=connect&limit=1&cursor=" + first.Next} {
+			if code := f.do(http.MethodGet, "/v1/analyses/"+bad.ID+"/trace?"+q, f.read, nil, "", nil); code != http.StatusBadRequest {
+				t.Errorf("trace?%s: status %d, want 400", q, code)
+			}
+		}
+	})
+
+	t.Run("package history", func(t *testing.T) {
+		var p struct {
+			Ecosystem, Name string
+			Versions        []struct {
+				ID, Version, Status, Verdict string
+			}
+		}
+		f.get("/v1/packages/npm/color-term-helper", &p)
+		if p.Name != "color-term-helper" || len(p.Versions) != 1 || p.Versions[0].ID != bad.ID || p.Versions[0].Verdict != "malicious" || p.Versions[0].Version != "1.2.0" || p.Versions[0].Status != "done" {
+			t.Errorf("package history %+v, want the one malicious analysis %s", p, bad.ID)
+		}
+		f.get("/v1/packages/npm/no-such-package-here", &p)
+		if len(p.Versions) != 0 {
+			t.Errorf("history of an unknown package: %+v", p.Versions)
+		}
+	})
+
+	t.Run("search", func(t *testing.T) {
+		tests := []struct {
+			query string
+			want  []string
+		}{
+			{"verdict=malicious", []string{bad.ID}},
+			{"verdict=benign", []string{spec.ID, good.ID}},
+			{"rule=" + url.QueryEscape(mal.Hits[0].Rule), []string{bad.ID}},
+			{"name=left-pad-plus", []string{good.ID}},
+			{"name=is-number&verdict=benign", []string{spec.ID}},
+			{"name=is-number&verdict=malicious", nil},
+			{"ecosystem=pypi", nil},
+		}
+		for _, tt := range tests {
+			var l struct {
+				Analyses []record
+				Next     string
+			}
+			f.get("/v1/analyses?"+tt.query, &l)
+			var got []string
+			for _, r := range l.Analyses {
+				got = append(got, r.ID)
+			}
+			if !sameSet(got, tt.want) || l.Next != "" {
+				t.Errorf("search %s: got %v (next %q), want %v", tt.query, got, l.Next, tt.want)
+			}
+		}
+		// Pages of one add up to the whole list.
+		var ids []string
+		for cursor := ""; ; {
+			var l struct {
+				Analyses []record
+				Next     string
+			}
+			f.get("/v1/analyses?limit=1&cursor="+url.QueryEscape(cursor), &l)
+			for _, r := range l.Analyses {
+				ids = append(ids, r.ID)
+			}
+			if l.Next == "" || len(ids) > 10 {
+				break
+			}
+			cursor = l.Next
+		}
+		if !sameSet(ids, []string{bad.ID, good.ID, spec.ID}) || len(ids) != 3 {
+			t.Errorf("pages of one: got %v, want the three analyses once each", ids)
+		}
+	})
+}
+
+// countStatus counts the done analyses of packages named with prefix,
+// failing tb on a failed one.
+func countStatus(tb testing.TB, st store.Store, prefix string) int {
+	tb.Helper()
+	done := 0
+	for cursor := ""; ; {
+		recs, next, err := st.List(context.Background(), store.Query{Limit: 1000, Cursor: cursor})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, r := range recs {
+			switch {
+			case !strings.HasPrefix(r.Package.Name, prefix):
+			case r.Status == store.Done:
+				done++
+			case r.Status == store.Failed:
+				tb.Fatalf("analysis %s of %s failed: %s", r.ID, r.Package.Name, r.Error)
+			}
+		}
+		if cursor = next; cursor == "" {
+			return done
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// running returns the id of an analysis whose workspace is in state and
+// whose container exists, if any: the worker owning state is mid-analysis.
+func running(tb testing.TB, addr, state string) string {
+	tb.Helper()
+	left, err := leftovers.Find(context.Background(), addr, state)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range left {
+		id, ok := strings.CutPrefix(l, "ws ")
+		if !ok {
+			continue
+		}
+		for _, c := range left {
+			if strings.HasPrefix(c, "container "+id+"-") {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// ownLeftovers lists what the farm's processes left behind: everything in
+// their state dirs, and the containers, snapshots and cgroups that name one
+// of ids (other tests may run analyses on this machine at the same time).
+func ownLeftovers(tb testing.TB, addr string, states, ids []string) []string {
+	tb.Helper()
+	var out []string
+	for _, s := range states {
+		left, err := leftovers.Find(context.Background(), addr, s)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, l := range left {
+			kind, _, _ := strings.Cut(l, " ")
+			if kind == "ws" || kind == "netns" || kind == "mount" || slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(l, id) }) {
+				out = append(out, l)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// queuesIdle reports whether no task of the farm is pending, running,
+// scheduled or waiting for a retry, and returns the archived count.
+func queuesIdle(tb testing.TB, redisAddr string) (bool, int) {
+	tb.Helper()
+	in := asynq.NewInspector(asynq.RedisClientOpt{Addr: redisAddr})
+	defer in.Close()
+	idle, archived := true, 0
+	for q := range scheduler.Queues() {
+		info, err := in.GetQueueInfo(q)
+		if errors.Is(err, asynq.ErrQueueNotFound) {
+			continue
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if info.Pending+info.Active+info.Scheduled+info.Retry > 0 {
+			idle = false
+		}
+		archived += info.Archived
+	}
+	return idle, archived
+}
+
+// TestFarmTwoWorkersKill9 drains a batch of 20 uploads with two worker
+// processes (one analysis at a time each) behind an API-only serve; one
+// worker is killed with SIGKILL while it has a container running. The
+// batch completes, each analysis is stored once, the killed analysis is
+// re-delivered after its lease, and the killed worker's next start reaps
+// what it left.
+func TestFarmTwoWorkersKill9(t *testing.T) {
+	f := newFarm(t, 0)
+	cfg := ecosystemConfig(t)
+	const n = 20
+	var files []string
+	for _, d := range harmless(t, "fh-e2e", n, `node -e "setTimeout(() => {}, 1000)"`) {
+		files = append(files, pack(t, cfg, d))
+	}
+	stateA, stateB := stateDir(t, "worker-a"), stateDir(t, "worker-b")
+	a := f.worker("worker-a", stateA)
+	f.worker("worker-b", stateB)
+	var ids []string
+	for _, file := range files {
+		ids = append(ids, f.upload(file).ID)
+	}
+
+	var killed string
+	waitFor(t, 3*time.Minute, "worker a to run a container", func() bool {
+		if a.exited() {
+			t.Fatalf("worker a exited: %v", a.err)
+		}
+		killed = running(t, f.containerd, stateA)
+		return killed != ""
+	})
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+	if left := ownLeftovers(t, f.containerd, []string{stateA}, []string{killed}); len(left) == 0 {
+		t.Fatal("kill -9 left nothing to reap: the test proves nothing")
+	}
+	// The next start of worker a reaps what it left; the killed task
+	// comes back to a worker when its lease has expired (30 s, then up to
+	// a minute until a recoverer runs, then the retry delay).
+	f.worker("worker-a2", stateA)
+
+	st, _, err := store.Open(context.Background(), f.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitFor(t, 5*time.Minute, "the batch to complete", func() bool {
+		return countStatus(t, st, "fh-e2e-") == n
+	})
+	attempts := map[string]int{}
+	for i := range n {
+		name := fmt.Sprintf("fh-e2e-%d", i)
+		recs, _, err := st.List(context.Background(), store.Query{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 1 || recs[0].Status != store.Done || recs[0].Verdict != "benign" || recs[0].Package.Version != "1.0.0" {
+			t.Errorf("%s: %d records %+v, want one done and benign", name, len(recs), recs)
+			continue
+		}
+		attempts[recs[0].ID] = recs[0].Attempts
+	}
+	if got := attempts[killed]; got < 2 {
+		t.Errorf("the killed analysis %s has %d attempts, want at least 2 (re-delivered)", killed, got)
+	}
+	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
+	if _, archived := queuesIdle(t, f.redis); archived != 0 {
+		t.Errorf("%d archived tasks, want none", archived)
+	}
+	if left := ownLeftovers(t, f.containerd, []string{stateA, stateB}, ids); len(left) != 0 {
+		t.Errorf("left behind after the batch: %q", left)
+	}
+}
+
+// TestFarmWorkerSIGTERM stops a worker with SIGTERM in the middle of an
+// analysis: the worker ends within its shutdown bound, having finished the
+// analysis or handed it back, and the analysis completes exactly once.
+func TestFarmWorkerSIGTERM(t *testing.T) {
+	f := newFarm(t, 0)
+	dir := harmless(t, "fh-e2e-term", 1, `node -e "setTimeout(() => {}, 4000)"`)[0]
+	state := stateDir(t, "worker")
+	w := f.worker("worker", state)
+	id := f.upload(pack(t, ecosystemConfig(t), dir)).ID
+	waitFor(t, 2*time.Minute, "the worker to run a container", func() bool {
+		if w.exited() {
+			t.Fatalf("worker exited: %v", w.err)
+		}
+		return running(t, f.containerd, state) == id
+	})
+	// The worker's shutdown bound is 30 s; 60 s is the test's.
+	if !w.stop(60 * time.Second) {
+		t.Fatal("the worker did not end within 60 s of SIGTERM")
+	}
+	if w.err != nil {
+		t.Errorf("worker after SIGTERM: %v, want exit 0", w.err)
+	}
+	var r record
+	f.get("/v1/analyses/"+id, &r)
+	t.Logf("after SIGTERM the analysis is %s (attempts %d)", r.Status, r.Attempts)
+	if r.Status == "failed" {
+		t.Fatalf("SIGTERM failed the analysis: %s", r.Error)
+	}
+	f.worker("worker-next", state)
+	r = f.wait(id, 3*time.Minute)
+	if r.Status != "done" || r.Verdict != "benign" {
+		t.Errorf("analysis %s %s (%s), want done and benign", r.Status, r.Verdict, r.Error)
+	}
+	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
+	var l struct{ Analyses []record }
+	f.get("/v1/analyses?name=fh-e2e-term-0", &l)
+	if len(l.Analyses) != 1 || l.Analyses[0].Status != "done" {
+		t.Errorf("records of the package: %+v, want one done", l.Analyses)
+	}
+	if left := ownLeftovers(t, f.containerd, []string{state}, []string{id}); len(left) != 0 {
+		t.Errorf("left behind: %q", left)
+	}
+}
+
+// BenchmarkFarm measures analyses per minute of a small harmless package
+// (no install script) with 1 and 2 worker processes of one analysis at a
+// time, from the first upload to the last analysis done; the workers are
+// running (registered with Redis) before the clock starts. Run it with
+// -benchtime Nx: b.N analyses per run.
+func BenchmarkFarm(b *testing.B) {
+	f := newFarm(b, 0)
+	cfg := ecosystemConfig(b)
+	in := asynq.NewInspector(asynq.RedisClientOpt{Addr: f.redis})
+	defer in.Close()
+	runs := 0
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			runs++
+			var files []string
+			for _, d := range harmless(b, fmt.Sprintf("fh-bench-%d", runs), b.N, "") {
+				files = append(files, pack(b, cfg, d))
+			}
+			var procs []*proc
+			for i := range workers {
+				procs = append(procs, f.worker(fmt.Sprintf("bench-%d-%d", runs, i), stateDir(b, fmt.Sprintf("bench-%d-%d", runs, i))))
+			}
+			waitFor(b, time.Minute, "the workers to register", func() bool {
+				s, err := in.Servers()
+				return err == nil && len(s) == workers
+			})
+			st, _, err := store.Open(context.Background(), f.data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			name := fmt.Sprintf("fh-bench-%d-", runs)
+			b.ResetTimer()
+			for _, file := range files {
+				f.upload(file)
+			}
+			for countStatus(b, st, name) < b.N {
+				time.Sleep(100 * time.Millisecond)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Minutes(), "analyses/min")
+			for _, p := range procs {
+				p.stop(60 * time.Second)
+			}
+			waitFor(b, time.Minute, "the workers to unregister", func() bool {
+				s, err := in.Servers()
+				return err == nil && len(s) == 0
+			})
+		})
+	}
+}
