@@ -45,3 +45,38 @@ eps=$(metric BenchmarkPipeline "$out/pipe" events/s)
 printf 'decoded and judged: %s events/s: ratio to the 500,000/s goal %s\n' "$eps" "$(ratio "$eps" 500000)"
 go test -run '^$' -bench '^BenchmarkSustained$' -benchtime 1x ./bpf | tee "$out/sus" >&2
 printf 'sustained in a watched cgroup: %s events/s, %s lost (goal: 0 lost at 100,000/s)\n' "$(metric BenchmarkSustained "$out/sus" events/s)" "$(metric BenchmarkSustained "$out/sus" lost/op)"
+
+echo "== farm API (open loop at 200 requests/s, 100,000 stored analyses, loopback)"
+go test -run '^$' -bench '^BenchmarkAPI$' -benchtime "${BENCH_API_N:-4000}x" -timeout 20m ./api | tee "$out/api" >&2
+for k in submit get; do
+	p50=$(metric BenchmarkAPI "$out/api" "$k-p50-ms")
+	p99=$(metric BenchmarkAPI "$out/api" "$k-p99-ms")
+	printf '%s: p50 %s ms, p99 %s ms: p99 ratio to the 20 ms goal %s (goal <= 1.00)\n' "$k" "$p50" "$p99" "$(ratio "$p99" 20)"
+done
+
+echo "== store List (a page of 50 of 100,000 analyses; first page and page 100 of each filter)"
+go test -run '^$' -bench '^BenchmarkList$' -timeout 20m ./store | tee "$out/list" >&2
+worst=0
+for q in all ecosystem name verdict status rule since rule+verdict; do
+	re=${q//+/[+]} # a regular expression of the name
+	first=$(nsop "BenchmarkList/$re/first" "$out/list")
+	deep=$(nsop "BenchmarkList/$re/page100" "$out/list")
+	[ -n "$first" ] && [ -n "$deep" ] || { echo "$q: missing results"; continue; }
+	printf '%s: first %.2f ms, page 100 %.2f ms: deep/first %s (goal: about 1, pages on an index)\n' "$q" "$(ratio "$first" 1000000)" "$(ratio "$deep" 1000000)" "$(ratio "$deep" "$first")"
+	worst=$(awk -v a="$worst" -v b="$first" -v c="$deep" 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; print m }')
+done
+printf 'slowest page %.2f ms: ratio to the 20 ms API goal %s\n' "$(ratio "$worst" 1000000)" "$(ratio "$worst" 20000000)"
+
+echo "== re-judge (stored traces of ~4,400 events: blob read, decode, judge, store; one core, then two tasks at once on two cores as a worker runs them)"
+for p in 1 2; do
+	GOMAXPROCS=$p go test -run '^$' -bench '^BenchmarkRejudge$' -benchtime 3s ./worker | tee "$out/rejudge$p" >&2
+done
+r1=$(metric BenchmarkRejudge "$out/rejudge1" rejudged/s)
+r2=$(metric BenchmarkRejudge "$out/rejudge2" rejudged/s)
+printf 're-judged: %s/s on one core, %s/s on two: two-core ratio to the 200/s goal %s, two/one %s\n' "$r1" "$r2" "$(ratio "$r2" 200)" "$(ratio "$r2" "$r1")"
+
+echo "== farm throughput (serve + worker processes, 1 analysis at a time each, a small package without install script)"
+go test -run '^$' -bench '^BenchmarkFarm$' -benchtime "${BENCH_FARM_N:-20}x" -timeout 30m ./cmd/fumehood | tee "$out/farm" >&2
+f1=$(metric BenchmarkFarm/workers=1 "$out/farm" analyses/min)
+f2=$(metric BenchmarkFarm/workers=2 "$out/farm" analyses/min)
+printf '1 worker %s/min: ratio to the 60/min goal %s; 2 workers %s/min: 2/1 ratio %s (2 cores)\n' "$f1" "$(ratio "$f1" 60)" "$f2" "$(ratio "$f2" "$f1")"
