@@ -152,11 +152,21 @@ func (h *Handler) analyze(ctx context.Context, t *asynq.Task) error {
 func (h *Handler) run(ctx context.Context, rec *store.Record) (*analysis.Analysis, error) {
 	t := ecosystem.Target{Ecosystem: rec.Package.Ecosystem, Name: rec.Package.Name, Version: rec.Package.Version}
 	if rec.Artifact != "" {
-		dir, err := os.MkdirTemp(h.WorkDir, "fumehood-artifact-")
-		if err != nil {
+		// One dir per record: a re-delivered task replaces what a killed
+		// run of it left.
+		base := h.WorkDir
+		if base == "" {
+			base = os.TempDir()
+		}
+		dir := filepath.Join(base, "fumehood-artifact-"+rec.ID)
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("artifact dir: %w", err)
+		}
+		if err := os.Mkdir(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("artifact dir: %w", err)
 		}
 		defer os.RemoveAll(dir)
+		var err error
 		if t.Path, err = h.artifact(ctx, rec, dir); err != nil {
 			return nil, err
 		}

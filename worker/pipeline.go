@@ -129,6 +129,11 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	a := &analysis.Analysis{ID: id, Started: time.Now().UTC()}
 	log := p.log.With("analysis", a.ID)
 	dir := filepath.Join(p.cfg.WorkDir, a.ID)
+	// A run of this id that was killed (a re-delivered farm task) left
+	// its downloads here; Fetch refuses to overwrite them.
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("work dir: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}

@@ -744,8 +744,13 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 		attempts[recs[0].ID] = recs[0].Attempts
 	}
 	t.Logf("killed worker a running %s; stored after %d attempts", killed, attempts[killed])
-	if got := attempts[killed]; got < 2 {
-		t.Errorf("the killed analysis %s has %d attempts, want at least 2 (re-delivered)", killed, got)
+	if got := attempts[killed]; got != 2 {
+		t.Errorf("the killed analysis %s has %d attempts, want 2 (killed, then re-delivered once)", killed, got)
+	}
+	for _, sub := range []string{"work", "uploads"} {
+		if ents, _ := os.ReadDir(filepath.Join(f.data, sub)); len(ents) != 0 {
+			t.Errorf("left in --data/%s after the batch: %d entries, the first %s", sub, len(ents), ents[0].Name())
+		}
 	}
 	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
 	if _, archived := queuesIdle(t, f.redis); archived != 0 {
