@@ -61,7 +61,7 @@ func newFarm(tb testing.TB, serveWorkers int) *farm {
 	f.redis = startRedis(tb, f.logs)
 	f.api = "http://" + freeAddr(tb)
 	f.start("serve", "serve", "--listen", strings.TrimPrefix(f.api, "http://"), "--data", f.data, "--redis", f.redis,
-		"--containerd", addr, "--state", stateDir(tb, "serve"), "--workers", fmt.Sprint(serveWorkers))
+		"--containerd", addr, "--state", stateDir("serve"), "--workers", fmt.Sprint(serveWorkers))
 	waitFor(tb, 30*time.Second, "the API's /healthz", func() bool {
 		resp, err := http.Get(f.api + "/healthz")
 		if err != nil {
@@ -93,13 +93,10 @@ func (f *farm) token(role string) string {
 	return tok
 }
 
-// stateDir returns a state dir of its own for one process of this test
-// process, removed at the end.
-func stateDir(tb testing.TB, name string) string {
-	d := fmt.Sprintf("/run/fumehood-e2e-%d-%s", os.Getpid(), name)
-	tb.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
+// stateDir returns the state dir of one farm process. It is the same in
+// every run (its netns directory stays a mount point, as /run/netns does),
+// and what a killed run left there is reaped by the next start.
+func stateDir(name string) string { return "/run/fumehood-e2e-" + name }
 
 // proc is a farm process; stop ends it with SIGTERM (SIGKILL after 60 s).
 type proc struct {
@@ -696,7 +693,7 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 	for _, d := range harmless(t, "fh-e2e", n, `node -e "setTimeout(() => {}, 1000)"`) {
 		files = append(files, pack(t, cfg, d))
 	}
-	stateA, stateB := stateDir(t, "worker-a"), stateDir(t, "worker-b")
+	stateA, stateB := stateDir("worker-a"), stateDir("worker-b")
 	a := f.worker("worker-a", stateA)
 	f.worker("worker-b", stateB)
 	var ids []string
@@ -767,7 +764,7 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 func TestFarmWorkerSIGTERM(t *testing.T) {
 	f := newFarm(t, 0)
 	dir := harmless(t, "fh-e2e-term", 1, `node -e "setTimeout(() => {}, 4000)"`)[0]
-	state := stateDir(t, "worker")
+	state := stateDir("worker")
 	w := f.worker("worker", state)
 	id := f.upload(pack(t, ecosystemConfig(t), dir)).ID
 	waitFor(t, 2*time.Minute, "the worker to run a container", func() bool {
@@ -825,7 +822,7 @@ func BenchmarkFarm(b *testing.B) {
 			}
 			var procs []*proc
 			for i := range workers {
-				procs = append(procs, f.worker(fmt.Sprintf("bench-%d-%d", runs, i), stateDir(b, fmt.Sprintf("bench-%d-%d", runs, i))))
+				procs = append(procs, f.worker(fmt.Sprintf("bench-%d-%d", runs, i), stateDir(fmt.Sprintf("bench-%d", i))))
 			}
 			waitFor(b, time.Minute, "the workers to register", func() bool {
 				s, err := in.Servers()
