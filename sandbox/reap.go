@@ -82,6 +82,41 @@ func (s *Sandbox) reapContainers(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// clearAbandoned removes what an earlier, dead owner left under id: a run
+// re-delivered by the queue after its worker was killed reuses the id
+// before any reaper of that worker's host ran. A live owner's run is
+// ErrRunExists.
+func (s *Sandbox) clearAbandoned(ctx context.Context, id string) error {
+	if c, err := s.client.LoadContainer(ctx, id); err == nil {
+		labels, err := c.Labels(ctx)
+		if err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("container %s: %w", id, err)
+		}
+		if o, ok := ownerFromLabels(labels); !s.abandoned("run", id, o, ok) {
+			return fmt.Errorf("%w: %s (owner pid %d)", ErrRunExists, id, o.PID)
+		}
+		s.log.InfoContext(ctx, "removing an abandoned run of the same id", "id", id)
+		if err := removeContainer(ctx, c); err != nil {
+			return err
+		}
+	}
+	sn := s.client.SnapshotService(snapshotter)
+	info, err := sn.Stat(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", id, err)
+	}
+	if o, ok := ownerFromLabels(info.Labels); !s.abandoned("run", id, o, ok) {
+		return fmt.Errorf("%w: snapshot %s (owner pid %d)", ErrRunExists, id, o.PID)
+	}
+	if err := sn.Remove(ctx, id); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("remove snapshot %s: %w", id, err)
+	}
+	return nil
+}
+
 // removeContainer kills and deletes c's task, if any, then c and its snapshot.
 func removeContainer(ctx context.Context, c client.Container) error {
 	task, err := c.Task(ctx, nil)

@@ -66,12 +66,22 @@ func TestReapKilledOwner(t *testing.T) {
 	if m, _ := mounted(wsDir); !m {
 		t.Fatalf("Reap removed a living process's workspace %s", wsDir)
 	}
+	again := phase(t, "true")
+	again.ID = id
+	if _, err := s.Run(ctx, again, nil); !errors.Is(err, ErrRunExists) {
+		t.Fatalf("Run of a live run's id: got %v, want ErrRunExists", err)
+	}
 
 	cmd.Process.Kill()
 	cmd.Wait()
 	killed = true
 	if _, err := s.client.LoadContainer(s.nsCtx(ctx), id); err != nil {
 		t.Fatalf("container of the killed run: got %v, want it left behind", err)
+	}
+	// The queue re-delivers the killed run under the same id before any
+	// Reap: the run clears what the dead owner left and goes ahead.
+	if res, err := s.Run(ctx, again, nil); err != nil || res.ExitCode != 0 {
+		t.Fatalf("Run of a dead run's id: got %+v, %v; want exit 0", res, err)
 	}
 
 	if err := s.Reap(ctx); err != nil {

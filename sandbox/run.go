@@ -128,6 +128,9 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
+	if err := s.clearAbandoned(ctx, p.ID); err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
 	labels := s.owner.labels()
 	ctr, err := s.client.NewContainer(ctx, p.ID,
 		client.WithContainerLabels(labels),

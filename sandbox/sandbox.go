@@ -37,6 +37,8 @@ var (
 	ErrImageNotFound = errors.New("image not found")
 	// ErrInvalidPhase is returned when a Phase lacks what Run needs.
 	ErrInvalidPhase = errors.New("invalid phase")
+	// ErrRunExists: a live process runs a container of the same id.
+	ErrRunExists = errors.New("a run of this id is in progress")
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$`)

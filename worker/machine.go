@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/fumehood/fumehood/bpf"
@@ -45,17 +46,24 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 	if err != nil {
 		return nil, fmt.Errorf("%w: containerd at %s: %w (is it running? deploy/setup.sh starts it)", ErrNotReady, mc.Containerd, err)
 	}
-	m = &Machine{sandbox: sb}
+	machine := &Machine{sandbox: sb}
 	defer func() {
 		if retErr != nil {
-			m.Close()
+			machine.Close()
 		}
 	}()
+	// A leftover that cannot be removed now is not worth refusing work
+	// for: the next start tries again, and a run that reuses its id
+	// clears it first.
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	if err := sb.Reap(ctx); err != nil {
-		return nil, fmt.Errorf("reap leftovers: %w", err)
+		log.WarnContext(ctx, "leftovers of earlier runs remain", "err", err)
 	}
 	if err := sinkhole.Reap(mc.StateDir); err != nil {
-		return nil, fmt.Errorf("reap leftover networks: %w", err)
+		log.WarnContext(ctx, "leftover networks of earlier runs remain", "err", err)
 	}
 	ok, err := sb.HasImage(ctx, cfg.Image)
 	if err != nil {
@@ -64,7 +72,7 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 	if !ok {
 		return nil, fmt.Errorf("%w: sandbox image %s is not imported; run `fumehood image build`", ErrNotReady, cfg.Image)
 	}
-	m.tracer, err = bpf.Load(bpf.Options{Logger: cfg.Logger})
+	machine.tracer, err = bpf.Load(bpf.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w: load eBPF probes: %w", ErrNotReady, err)
 	}
@@ -72,8 +80,8 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 	if !mc.NoNetwork {
 		network = Sinkholes{StateDir: mc.StateDir, Logger: cfg.Logger}
 	}
-	m.Pipeline = New(cfg, sb, BPFTracer{Tracer: m.tracer}, network, rs)
-	return m, nil
+	machine.Pipeline = New(cfg, sb, BPFTracer{Tracer: machine.tracer}, network, rs)
+	return machine, nil
 }
 
 // Close unloads the probes and disconnects from containerd.
