@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/store"
 	"github.com/fumehood/fumehood/trace"
 )
@@ -187,6 +188,7 @@ func (s *server) versions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("package name must be 1 to %d bytes", maxParamLen))
 		return
 	}
+	name = ecosystem.CanonicalName(eco, name)
 	recs, err := s.Store.Versions(r.Context(), eco, name)
 	if err != nil {
 		s.fail(w, r, err)

@@ -665,6 +665,13 @@ func TestPackageHistory(t *testing.T) {
 	if want := "1.0.1=malicious 1.0.0=benign"; strings.Join(got, " ") != want {
 		t.Errorf("versions: got %q, want %q", strings.Join(got, " "), want)
 	}
+	// PyPI names are one project however they are spelled (PEP 503).
+	h.seed("pypi", "foo-bar", "2.0", analysis.Benign, "", 1)
+	var py PackageResponse
+	h.json(store.RoleRead, "GET", "/v1/packages/pypi/Foo_Bar", "", &py)
+	if py.Name != "foo-bar" || len(py.Versions) != 1 || py.Versions[0].Version != "2.0" {
+		t.Errorf("pypi/Foo_Bar: got %+v, want foo-bar's one version", py)
+	}
 	var empty PackageResponse
 	h.json(store.RoleRead, "GET", "/v1/packages/pypi/never-seen", "", &empty)
 	if empty.Versions == nil || len(empty.Versions) != 0 {

@@ -53,16 +53,14 @@ func (f *fakeScheduler) submit(ctx context.Context, s Submission, batch string) 
 		k = store.Key{Ecosystem: t.Ecosystem, Name: t.Name, Version: t.Version}
 	}
 	k.Rules = f.rules
-	if !s.Force {
-		if r, err := f.st.Find(ctx, k); err == nil {
-			return r, true, nil
-		}
-	}
 	r := &store.Record{
 		Analysis: analysis.Analysis{ID: uuid.NewString(), Package: analysis.Package{Ecosystem: k.Ecosystem, Name: k.Name, Version: k.Version, Digest: k.Digest}, Rules: k.Rules},
 		Status:   store.Queued, Spec: spec, Webhook: s.Webhook, BatchID: batch, Submitted: time.Now(), Updated: time.Now(),
 	}
-	return r, false, f.st.Create(ctx, r)
+	if s.Force {
+		return r, false, f.st.Create(ctx, r)
+	}
+	return f.st.FindOrCreate(ctx, k, r)
 }
 
 func (f *fakeScheduler) SubmitBatch(ctx context.Context, r BatchRequest) (*store.Batch, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/store"
 	"github.com/fumehood/fumehood/trace"
 )
@@ -94,6 +95,7 @@ func ParseQuery(raw string) (store.Query, error) {
 	default:
 		return store.Query{}, badRequest("ecosystem must be npm or pypi")
 	}
+	q.Name = ecosystem.CanonicalName(q.Ecosystem, q.Name)
 	switch q.Verdict {
 	case "", analysis.Benign, analysis.Suspicious, analysis.Malicious:
 	default:

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/fumehood/fumehood/ecosystem"
 )
 
 func TestParseSince(t *testing.T) {
@@ -54,7 +56,7 @@ func FuzzQuery(f *testing.F) {
 				t.Fatalf("ParseQuery(%q) limit %d out of range", raw, q.Limit)
 			}
 			v, _ := url.ParseQuery(raw)
-			if q.Cursor != v.Get("cursor") || q.Name != v.Get("name") {
+			if q.Cursor != v.Get("cursor") || q.Name != ecosystem.CanonicalName(q.Ecosystem, v.Get("name")) {
 				t.Fatalf("ParseQuery(%q) = %+v, lost a value", raw, q)
 			}
 		}

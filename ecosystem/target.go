@@ -24,6 +24,16 @@ const (
 // artifact path fumehood understands.
 var ErrBadSpec = errors.New("bad package spec")
 
+// CanonicalName is the name that identifies a package of eco in records
+// and de-duplication: PEP 503 normalized for PyPI (Foo_Bar and foo-bar
+// are one project), as given for npm (whose names are case-sensitive).
+func CanonicalName(eco, name string) string {
+	if eco == PyPI {
+		return pypi.Normalize(name)
+	}
+	return name
+}
+
 // Target is what to analyse: a registry package version (Path "") or a
 // local artifact file or source directory (Path set; Name and Version
 // are then read from it by Fetch).

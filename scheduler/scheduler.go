@@ -134,14 +134,18 @@ func (s *Scheduler) Submit(ctx context.Context, sub Submission) (*store.Record, 
 		return nil, false, err
 	}
 	rec.Rules, rec.Webhook, rec.BatchID = s.rules, sub.Webhook, sub.BatchID
-	if !sub.Force {
-		old, err := s.st.Find(ctx, key(rec))
-		if err == nil {
-			return old, true, nil
+	rec.ID, rec.Status = uuid.NewString(), store.Queued
+	if sub.Force {
+		err = s.st.Create(ctx, rec)
+	} else {
+		var existing bool
+		rec, existing, err = s.st.FindOrCreate(ctx, key(rec), rec)
+		if err == nil && existing {
+			return rec, true, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, false, err
-		}
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if err := s.enqueue(ctx, rec, sub.Queue); err != nil {
 		return nil, false, err
@@ -165,7 +169,7 @@ func registryRecord(spec string) (*store.Record, error) {
 		return nil, err
 	}
 	return &store.Record{
-		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: t.Ecosystem, Name: t.Name, Version: t.Version}},
+		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: t.Ecosystem, Name: ecosystem.CanonicalName(t.Ecosystem, t.Name), Version: t.Version}},
 		Spec:     t.String(),
 	}, nil
 }
@@ -211,7 +215,7 @@ func (s *Scheduler) upload(ctx context.Context, sub Submission) (*store.Record, 
 		return nil, fmt.Errorf("upload %s: store artifact: %w", name, err)
 	}
 	return &store.Record{
-		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: art.Ecosystem, Name: art.Name, Version: art.Version, Digest: digest}},
+		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: art.Ecosystem, Name: ecosystem.CanonicalName(art.Ecosystem, art.Name), Version: art.Version, Digest: digest}},
 		Spec:     "upload:" + name,
 		Artifact: digest,
 	}, nil
@@ -265,14 +269,9 @@ func checkWebhook(u string) error {
 	return nil
 }
 
-// enqueue creates rec (a new id, queued) and enqueues its analysis; if
-// the enqueue fails, the record is marked failed.
+// enqueue enqueues the analysis of the stored record rec; if the enqueue
+// fails, the record is marked failed.
 func (s *Scheduler) enqueue(ctx context.Context, rec *store.Record, queue string) error {
-	rec.ID = uuid.NewString()
-	rec.Status = store.Queued
-	if err := s.st.Create(ctx, rec); err != nil {
-		return err
-	}
 	_, err := s.client.EnqueueContext(ctx, NewAnalyzeTask(rec.ID), asynq.Queue(queue))
 	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
@@ -438,12 +437,15 @@ func (s *Scheduler) rerun(ctx context.Context, b *store.Batch, q store.Query) ([
 	ids := make([]string, 0, len(old))
 	for _, o := range old {
 		rec := &store.Record{
-			Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: o.Package.Ecosystem, Name: o.Package.Name, Version: o.Package.Version}},
-			Spec:     o.Spec, Artifact: o.Artifact, BatchID: b.ID, Webhook: b.Webhook,
+			Analysis: analysis.Analysis{ID: uuid.NewString(), Rules: s.rules,
+				Package: analysis.Package{Ecosystem: o.Package.Ecosystem, Name: o.Package.Name, Version: o.Package.Version}},
+			Status: store.Queued, Spec: o.Spec, Artifact: o.Artifact, BatchID: b.ID, Webhook: b.Webhook,
 		}
-		rec.Rules = s.rules
 		if o.Artifact != "" {
 			rec.Package.Digest = o.Artifact
+		}
+		if err := s.st.Create(ctx, rec); err != nil {
+			return nil, err
 		}
 		if err := s.enqueue(ctx, rec, QueueBatch); err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,6 +196,58 @@ func TestSubmit(t *testing.T) {
 	r.Close()
 	if !bytes.Equal(b, tgz) {
 		t.Errorf("stored artifact differs from the upload (%d bytes, want %d)", len(b), len(tgz))
+	}
+}
+
+// Simultaneous submissions of one package, however its name is spelled,
+// leave one record and one task (PyPI names are one project up to PEP 503
+// normalization).
+func TestSubmitSimultaneous(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	specs := []string{"pypi:Foo_Bar==1.0", "pypi:foo-bar==1.0", "pypi:FOO.bar==1.0", "pypi:foo__bar==1.0"}
+	const n = 16
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			rec, _, err := e.s.Submit(ctx, Submission{Spec: specs[i%len(specs)]})
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- rec.ID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		t.Errorf("Submit: %v", err)
+	}
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 || count(t, e.st) != 1 {
+		t.Fatalf("%d submissions returned ids %v and stored %d records, want one", n, seen, count(t, e.st))
+	}
+	for id := range seen {
+		rec, err := e.st.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Package.Name != "foo-bar" {
+			t.Errorf("stored name %q, want the normalized foo-bar", rec.Package.Name)
+		}
+	}
+	tasks, err := e.insp.ListPendingTasks(QueueInteractive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 1 {
+		t.Errorf("%d pending tasks, want 1", len(tasks))
 	}
 }
 

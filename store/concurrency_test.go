@@ -62,6 +62,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		created int
+		fresh   int // FindOrCreate calls that created
 		errs    []error
 	)
 	for w := range workers {
@@ -72,7 +73,14 @@ func TestConcurrentGoroutines(t *testing.T) {
 					st.Complete(ctx, finished("same", analysis.Suspicious, ruleSet[w%len(ruleSet)], ruleSet[(w+i)%len(ruleSet)]), ""))
 				// ... and tries to create the same new records.
 				cerr := st.Create(ctx, newRecord(fmt.Sprintf("new-%d", i), "npm", "y", "1.0.0"))
+				// ... and submit the same package versions under their own ids.
+				_, existing, ferr := findOrCreateVersion(ctx, st, fmt.Sprintf("w%d", w), i)
 				mu.Lock()
+				if ferr != nil {
+					errs = append(errs, ferr)
+				} else if !existing {
+					fresh++
+				}
 				if cerr == nil {
 					created++
 				} else if !errors.Is(cerr, ErrExists) {
@@ -92,18 +100,49 @@ func TestConcurrentGoroutines(t *testing.T) {
 	if got, want := created, 20; got != want {
 		t.Errorf("%d creates of 20 ids succeeded, want %d", got, want)
 	}
+	if got, want := fresh, 20; got != want {
+		t.Errorf("FindOrCreate created %d records of 20 versions, want %d", got, want)
+	}
+	checkOnePerVersion(t, st, 20)
 	if got, want := mustGet(t, st, "same").Attempts, workers*20; got != want {
 		t.Errorf("attempts %d, want %d", got, want)
 	}
 	checkOneRecord(t, st, "same")
 }
 
+// findOrCreateVersion submits npm:z@1.0.<i> under an id of its own.
+func findOrCreateVersion(ctx context.Context, st Store, who string, i int) (*Record, bool, error) {
+	v := fmt.Sprintf("1.0.%d", i)
+	r := newRecord(who+"-"+v, "npm", "z", v)
+	return st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: "z", Version: v, Rules: r.Rules}, r)
+}
+
+// checkOnePerVersion asserts that npm:z has exactly one record of each of
+// its n versions.
+func checkOnePerVersion(t *testing.T, st Store, n int) {
+	t.Helper()
+	rs, _, err := st.List(context.Background(), Query{Name: "z", Limit: MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, r := range rs {
+		per[r.Package.Version]++
+	}
+	for i := range n {
+		if v := fmt.Sprintf("1.0.%d", i); per[v] != 1 {
+			t.Errorf("npm:z@%s stored %d times, want once", v, per[v])
+		}
+	}
+}
+
 // helperEnv makes the test binary a store client (see TestHelperProcess).
 const helperEnv = "FUMEHOOD_STORE_TEST_HELPER"
 
 // TestHelperProcess is not a test: run by TestConcurrentProcesses with
-// helperEnv=DBPATH,WORKER, it completes the shared analysis and creates
-// the shared ids, and prints how many creates succeeded.
+// helperEnv=DBPATH,WORKER, it completes the shared analysis, creates the
+// shared ids and submits the shared versions, and prints how many creates
+// and how many submissions created a record.
 func TestHelperProcess(t *testing.T) {
 	arg := os.Getenv(helperEnv)
 	if arg == "" {
@@ -117,7 +156,7 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	created := 0
+	created, fresh := 0, 0
 	for i := range 50 {
 		if err := st.Start(ctx, "same"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -136,15 +175,24 @@ func TestHelperProcess(t *testing.T) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		_, existing, err := findOrCreateVersion(ctx, st, fmt.Sprintf("p%d", worker), i)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if !existing {
+			fresh++
+		}
 	}
 	st.Close()
-	fmt.Println(created)
+	fmt.Println(created, fresh)
 	os.Exit(0)
 }
 
 // TestConcurrentProcesses runs two processes on one database file, as two
-// workers of a farm would: both complete the same analysis 50 times and
-// race to create the same 50 records; one record each results.
+// workers of a farm would: both complete the same analysis 50 times, race
+// to create the same 50 records, and submit the same 50 package versions
+// (FindOrCreate) under their own ids; one record each results.
 func TestConcurrentProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	st, err := OpenSQLite(context.Background(), path)
@@ -165,20 +213,25 @@ func TestConcurrentProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	created := 0
+	created, fresh := 0, 0
 	for i, c := range cmds {
 		if err := c.Wait(); err != nil {
 			t.Fatalf("helper %d: %v: %s", i, err, outs[i].String())
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(outs[i].String()))
-		if err != nil {
+		var n, f int
+		if _, err := fmt.Sscan(outs[i].String(), &n, &f); err != nil {
 			t.Fatalf("helper %d printed %q", i, outs[i].String())
 		}
 		created += n
+		fresh += f
 	}
 	if got, want := created, 50; got != want {
 		t.Errorf("%d creates of 50 ids succeeded across processes, want %d", got, want)
 	}
+	if got, want := fresh, 50; got != want {
+		t.Errorf("FindOrCreate created %d records of 50 versions across processes, want %d", got, want)
+	}
+	checkOnePerVersion(t, st, 50)
 	if got, want := mustGet(t, st, "same").Attempts, procs*50; got != want {
 		t.Errorf("attempts %d, want %d", got, want)
 	}

@@ -42,7 +42,7 @@ type sqliteStore struct {
 //
 // Records are listed newest first by (Submitted, insertion order); every
 // List filter has an index, the rule filter through a table of (rule,
-// analysis) pairs. Find with an empty Key.Digest matches registry analyses
+// analysis) pairs. FindOrCreate with an empty Key.Digest matches registry analyses
 // (no uploaded artifact) of any digest; with a digest, that digest exactly.
 // Versions returns, per version, the newest done record (or the newest one
 // if none is done). CancelBatch cancels the queued analyses the batch
@@ -163,6 +163,56 @@ func jsonText(v any) (string, error) {
 // Create stores r. A record without a status is stored queued, one without
 // a submission time is submitted now; r is updated with what was stored.
 func (s *sqliteStore) Create(ctx context.Context, r *Record) (retErr error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create record %s: %w", r.ID, err)
+	}
+	defer func() {
+		if retErr != nil {
+			tx.Rollback()
+		}
+	}()
+	if err := insert(ctx, tx, r); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create record %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// FindOrCreate runs find and Create in one write transaction: SQLite
+// transactions here take the write lock when they begin (_txlock=immediate),
+// so no other connection, of this process or another, creates a record of
+// the same key between the two.
+func (s *sqliteStore) FindOrCreate(ctx context.Context, k Key, r *Record) (_ *Record, existing bool, retErr error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("create record %s: %w", r.ID, err)
+	}
+	defer func() {
+		if retErr != nil || existing {
+			tx.Rollback()
+		}
+	}()
+	old, err := find(ctx, tx, k)
+	if err == nil {
+		return old, true, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	if err := insert(ctx, tx, r); err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("create record %s: %w", r.ID, err)
+	}
+	return r, false, nil
+}
+
+// insert stores r in tx (see Create).
+func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	if r.ID == "" {
 		return errors.New("create record: no id")
 	}
@@ -186,15 +236,6 @@ func (s *sqliteStore) Create(ctx context.Context, r *Record) (retErr error) {
 	if err != nil {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	defer func() {
-		if retErr != nil {
-			tx.Rollback()
-		}
-	}()
 	res, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
 		verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
 		finished, attempts, hits, phases, sandbox)
@@ -214,9 +255,6 @@ func (s *sqliteStore) Create(ctx context.Context, r *Record) (retErr error) {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
 	if err := insertHits(ctx, tx, seq, nanos(r.Submitted), r.Hits); err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
 	return nil
@@ -250,7 +288,8 @@ func replaceHits(ctx context.Context, tx *sql.Tx, id string, hits []analysis.Hit
 	return insertHits(ctx, tx, seq, submitted, hits)
 }
 
-func (s *sqliteStore) Find(ctx context.Context, k Key) (*Record, error) {
+// find returns the newest record with key k that is not failed.
+func find(ctx context.Context, tx *sql.Tx, k Key) (*Record, error) {
 	q := `SELECT ` + recordCols + ` FROM analyses a
 		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.status != 'failed'`
 	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules}
@@ -261,7 +300,7 @@ func (s *sqliteStore) Find(ctx context.Context, k Key) (*Record, error) {
 		args = append(args, k.Digest)
 	}
 	q += ` ORDER BY a.submitted DESC, a.seq DESC LIMIT 1`
-	r, _, err := scanRecord(s.r.QueryRowContext(ctx, q, args...))
+	r, _, err := scanRecord(tx.QueryRowContext(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("find %s:%s@%s: %w", k.Ecosystem, k.Name, k.Version, ErrNotFound)
 	}

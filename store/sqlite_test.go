@@ -247,61 +247,85 @@ func TestRecordJSON(t *testing.T) {
 	}
 }
 
-func TestFind(t *testing.T) {
+func TestFindOrCreate(t *testing.T) {
 	ctx := context.Background()
-	st := openTest(t)
 	dig := func(n int) string { return "sha256:" + fmt.Sprintf("%064x", n) }
-
-	old := newRecord("old", "npm", "x", "1.0.0")
-	old.Package.Digest = dig(1)
-	newer := newRecord("newer", "npm", "x", "1.0.0")
-	newer.Submitted = base.Add(time.Hour)
-	newer.Package.Digest = dig(1)
-	failed := newRecord("failed", "npm", "x", "1.0.0")
-	failed.Submitted = base.Add(2 * time.Hour)
-	failed.Status = Failed
-	upload := newRecord("upload", "npm", "x", "1.0.0")
-	upload.Submitted = base.Add(3 * time.Hour)
-	upload.Package.Digest = dig(9)
-	upload.Artifact = dig(9)
-	other := newRecord("other-rules", "npm", "x", "2.0.0")
-	other.Rules = "rules-2"
-	mustCreate(t, st, old, newer, failed, upload, other)
+	// open returns a store holding, for npm:x@1.0.0 under rules-1, two
+	// registry records, a newer failed one and an upload, and npm:x@2.0.0
+	// under rules-2.
+	open := func(t *testing.T) Store {
+		st := openTest(t)
+		old := newRecord("old", "npm", "x", "1.0.0")
+		old.Package.Digest = dig(1)
+		newer := newRecord("newer", "npm", "x", "1.0.0")
+		newer.Submitted = base.Add(time.Hour)
+		newer.Package.Digest = dig(1)
+		failed := newRecord("failed", "npm", "x", "1.0.0")
+		failed.Submitted = base.Add(2 * time.Hour)
+		failed.Status = Failed
+		upload := newRecord("upload", "npm", "x", "1.0.0")
+		upload.Submitted = base.Add(3 * time.Hour)
+		upload.Package.Digest = dig(9)
+		upload.Artifact = dig(9)
+		other := newRecord("other-rules", "npm", "x", "2.0.0")
+		other.Rules = "rules-2"
+		mustCreate(t, st, old, newer, failed, upload, other)
+		return st
+	}
 
 	tests := []struct {
-		name    string
-		k       Key
-		want    string
-		wantErr error
+		name string
+		k    Key
+		want string // the existing record found; "" when r is created
 	}{
-		{"registry spec finds newest registry record", Key{"npm", "x", "1.0.0", "", "rules-1"}, "newer", nil},
-		{"digest finds that artifact", Key{"npm", "x", "1.0.0", dig(1), "rules-1"}, "newer", nil},
-		{"upload digest finds the upload", Key{"npm", "x", "1.0.0", dig(9), "rules-1"}, "upload", nil},
-		{"unknown digest", Key{"npm", "x", "1.0.0", dig(5), "rules-1"}, "", ErrNotFound},
-		{"other rule set", Key{"npm", "x", "1.0.0", "", "rules-2"}, "", ErrNotFound},
-		{"rules of the other version", Key{"npm", "x", "2.0.0", "", "rules-2"}, "other-rules", nil},
-		{"other ecosystem", Key{"pypi", "x", "1.0.0", "", "rules-1"}, "", ErrNotFound},
-		{"other version", Key{"npm", "x", "1.0.1", "", "rules-1"}, "", ErrNotFound},
+		{"registry spec finds newest registry record", Key{"npm", "x", "1.0.0", "", "rules-1"}, "newer"},
+		{"digest finds that artifact", Key{"npm", "x", "1.0.0", dig(1), "rules-1"}, "newer"},
+		{"upload digest finds the upload", Key{"npm", "x", "1.0.0", dig(9), "rules-1"}, "upload"},
+		{"unknown digest", Key{"npm", "x", "1.0.0", dig(5), "rules-1"}, ""},
+		{"other rule set", Key{"npm", "x", "1.0.0", "", "rules-2"}, ""},
+		{"rules of the other version", Key{"npm", "x", "2.0.0", "", "rules-2"}, "other-rules"},
+		{"other ecosystem", Key{"pypi", "x", "1.0.0", "", "rules-1"}, ""},
+		{"other version", Key{"npm", "x", "1.0.1", "", "rules-1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := st.Find(ctx, tt.k)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Find: err %v, want %v", err, tt.wantErr)
+			st := open(t)
+			r := newRecord("fresh", tt.k.Ecosystem, tt.k.Name, tt.k.Version)
+			got, existing, err := st.FindOrCreate(ctx, tt.k, r)
+			if err != nil {
+				t.Fatalf("FindOrCreate: %v", err)
 			}
-			if err == nil && r.ID != tt.want {
-				t.Errorf("Find = %s, want %s", r.ID, tt.want)
+			if existing != (tt.want != "") {
+				t.Fatalf("FindOrCreate = %s, existing %v; want existing %q", got.ID, existing, tt.want)
+			}
+			if existing {
+				if got.ID != tt.want {
+					t.Errorf("FindOrCreate found %s, want %s", got.ID, tt.want)
+				}
+				if _, err := st.Get(ctx, "fresh"); !errors.Is(err, ErrNotFound) {
+					t.Errorf("a found key also stored the new record: Get err %v", err)
+				}
+				return
+			}
+			if got != r || mustGet(t, st, "fresh").Status != Queued {
+				t.Errorf("FindOrCreate did not create the queued record it was given")
 			}
 		})
 	}
 
 	// A failed newest record is skipped; failing the found one falls back.
+	st := open(t)
 	if err := st.Fail(ctx, "newer", "registry down"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := st.Find(ctx, Key{"npm", "x", "1.0.0", "", "rules-1"})
-	if err != nil || r.ID != "old" {
-		t.Errorf("Find after failing newer = %v, %v; want old", r, err)
+	r, existing, err := st.FindOrCreate(ctx, Key{"npm", "x", "1.0.0", "", "rules-1"}, newRecord("fresh", "npm", "x", "1.0.0"))
+	if err != nil || !existing || r.ID != "old" {
+		t.Errorf("FindOrCreate after failing newer = %v, %v, %v; want old", r, existing, err)
+	}
+	// A new record whose id exists is refused, nothing created.
+	_, _, err = st.FindOrCreate(ctx, Key{"npm", "x", "3.0.0", "", "rules-1"}, newRecord("old", "npm", "x", "3.0.0"))
+	if !errors.Is(err, ErrExists) {
+		t.Errorf("FindOrCreate with an existing id: err %v, want ErrExists", err)
 	}
 }
 

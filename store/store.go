@@ -102,8 +102,11 @@ const (
 type Store interface {
 	// Create stores a new queued record. ErrExists if its ID exists.
 	Create(ctx context.Context, r *Record) error
-	// Find returns the newest record with key k that is not failed.
-	Find(ctx context.Context, k Key) (*Record, error)
+	// FindOrCreate returns the newest record with key k that is not
+	// failed (existing true) or, when there is none, creates r (as Create)
+	// and returns it. Find and create are atomic: simultaneous calls with
+	// one key, from any number of processes, create one record.
+	FindOrCreate(ctx context.Context, k Key, r *Record) (_ *Record, existing bool, _ error)
 	Get(ctx context.Context, id string) (*Record, error)
 	// Start marks a record running and counts the attempt.
 	Start(ctx context.Context, id string) error

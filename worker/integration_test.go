@@ -85,7 +85,7 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("analyze: %v", err)
 			}
-			if a.Package.Name != s.Name || !strings.HasPrefix(a.Package.Digest, "sha256:") {
+			if a.Package.Name != ecosystem.CanonicalName(s.Ecosystem, s.Name) || !strings.HasPrefix(a.Package.Digest, "sha256:") {
 				t.Errorf("package = %+v, want name %s with a sha256 digest", a.Package, s.Name)
 			}
 			if len(a.Phases) != 2 || a.Phases[0].Name != "install" || a.Phases[1].Name != "import" {

@@ -143,7 +143,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	if err != nil {
 		return nil, err
 	}
-	a.Package = analysis.Package{Ecosystem: art.Ecosystem, Name: art.Name, Version: art.Version, Digest: art.Digest}
+	a.Package = analysis.Package{Ecosystem: art.Ecosystem, Name: ecosystem.CanonicalName(art.Ecosystem, art.Name), Version: art.Version, Digest: art.Digest}
 	log.InfoContext(ctx, "fetched", "package", a.Package)
 
 	ws, err := p.sandbox.NewWorkspace(a.ID, p.cfg.WorkspaceBytes)
