@@ -14,6 +14,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/netpolicy"
 	"github.com/fumehood/fumehood/store"
 	"github.com/fumehood/fumehood/trace"
 )
@@ -257,14 +258,14 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// checkWebhook accepts "" or an absolute http(s) URL.
+// checkWebhook accepts "" or a well-formed receiver URL; the scheduler
+// judges its address.
 func checkWebhook(hook string) error {
 	if hook == "" {
 		return nil
 	}
-	u, err := url.Parse(hook)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(hook) > 2048 {
-		return badRequest("webhook must be an absolute http or https URL")
+	if _, err := netpolicy.ParseURL(hook); err != nil {
+		return badRequest("webhook: %v", err)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/ecosystem/lockfile"
+	"github.com/fumehood/fumehood/internal/netpolicy"
 	"github.com/fumehood/fumehood/store"
 )
 
@@ -77,6 +77,9 @@ type Scheduler struct {
 	rules  string
 	eco    ecosystem.Config
 	log    *slog.Logger
+	// webhooks refuses receivers at internal address literals early (the
+	// worker that posts checks every connection).
+	webhooks netpolicy.Policy
 }
 
 // Option configures a Scheduler.
@@ -86,6 +89,10 @@ type Option func(*Scheduler)
 // limits; give it a resolved npm registry, as ecosystem.DefaultConfig
 // returns, or checking an npm upload asks the host's npm for one).
 func WithEcosystem(c ecosystem.Config) Option { return func(s *Scheduler) { s.eco = c } }
+
+// WithWebhookPolicy sets the internal networks webhook URLs may name
+// (default none: loopback, private and link-local literals are refused).
+func WithWebhookPolicy(p netpolicy.Policy) Option { return func(s *Scheduler) { s.webhooks = p } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Scheduler) { s.log = l } }
@@ -118,7 +125,7 @@ func (s *Scheduler) Submit(ctx context.Context, sub Submission) (*store.Record, 
 	if _, ok := Queues()[sub.Queue]; !ok {
 		return nil, false, fmt.Errorf("queue %q: %w", sub.Queue, ErrInvalid)
 	}
-	if err := checkWebhook(sub.Webhook); err != nil {
+	if err := s.checkWebhook(sub.Webhook); err != nil {
 		return nil, false, err
 	}
 	var (
@@ -258,13 +265,17 @@ func writeFile(path string, r io.Reader, max int64) (retErr error) {
 	return nil
 }
 
-func checkWebhook(u string) error {
-	if u == "" {
+// checkWebhook accepts "" or the URL of a receiver the farm may post to.
+func (s *Scheduler) checkWebhook(raw string) error {
+	if raw == "" {
 		return nil
 	}
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
-		return fmt.Errorf("webhook %q: want an http or https URL without credentials: %w", clip(u), ErrInvalid)
+	u, err := netpolicy.ParseURL(raw)
+	if err == nil {
+		err = s.webhooks.CheckURL(u)
+	}
+	if err != nil {
+		return fmt.Errorf("webhook: %w: %w", err, ErrInvalid)
 	}
 	return nil
 }
@@ -299,7 +310,7 @@ func (s *Scheduler) SubmitBatch(ctx context.Context, r BatchRequest) (*store.Bat
 	if n != 1 {
 		return nil, fmt.Errorf("a batch is exactly one of a lockfile, specs, rejudge or rerun: %w", ErrInvalid)
 	}
-	if err := checkWebhook(r.Webhook); err != nil {
+	if err := s.checkWebhook(r.Webhook); err != nil {
 		return nil, err
 	}
 	b := &store.Batch{ID: uuid.NewString(), Webhook: r.Webhook}

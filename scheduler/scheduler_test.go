@@ -21,6 +21,7 @@ import (
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/ecosystem/lockfile"
+	"github.com/fumehood/fumehood/internal/netpolicy"
 	"github.com/fumehood/fumehood/internal/testenv"
 	"github.com/fumehood/fumehood/store"
 )
@@ -125,6 +126,8 @@ func TestSubmit(t *testing.T) {
 		{name: "empty", sub: Submission{}, wantErr: ecosystem.ErrBadSpec},
 		{name: "bad queue", sub: Submission{Spec: "npm:a@1.0.0", Queue: "urgent"}, wantErr: ErrInvalid},
 		{name: "bad webhook", sub: Submission{Spec: "npm:a@1.0.0", Webhook: "file:///etc/passwd"}, wantErr: ErrInvalid},
+		{name: "webhook at loopback", sub: Submission{Spec: "npm:a@1.0.0", Webhook: "http://127.0.0.1:8080/h"}, wantErr: ErrInvalid},
+		{name: "webhook at cloud metadata", sub: Submission{Spec: "npm:a@1.0.0", Webhook: "http://169.254.169.254/latest"}, wantErr: ErrInvalid},
 		{name: "webhook with credentials", sub: Submission{Spec: "npm:a@1.0.0", Webhook: "https://u:p@hooks.example.test/"}, wantErr: ErrInvalid},
 		{name: "upload not gzip", sub: Submission{Upload: strings.NewReader("hello"), FileName: "x.tgz", Ecosystem: "npm"}, wantErr: ecosystem.ErrBadArtifact},
 		{name: "upload bad name", sub: Submission{Upload: bytes.NewReader(tgz), FileName: "x.zip", Ecosystem: "npm"}, wantErr: ecosystem.ErrBadArtifact},
@@ -248,6 +251,22 @@ func TestSubmitSimultaneous(t *testing.T) {
 	}
 	if len(tasks) != 1 {
 		t.Errorf("%d pending tasks, want 1", len(tasks))
+	}
+}
+
+// An allowed internal network may receive webhooks.
+func TestSubmitWebhookAllowed(t *testing.T) {
+	p, err := netpolicy.Parse("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, WithWebhookPolicy(p))
+	ctx := context.Background()
+	if _, _, err := e.s.Submit(ctx, Submission{Spec: "npm:a@1.0.0", Webhook: "http://10.1.2.3/h"}); err != nil {
+		t.Errorf("webhook in an allowed network: %v", err)
+	}
+	if _, _, err := e.s.Submit(ctx, Submission{Spec: "npm:a@1.0.1", Webhook: "http://192.168.1.1/h"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("webhook in another private network: %v, want ErrInvalid", err)
 	}
 }
 

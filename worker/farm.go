@@ -22,6 +22,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/netpolicy"
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
@@ -65,7 +66,8 @@ type Handler struct {
 	WebhookSecret []byte
 	// BaseURL is the API's, for the "url" of webhook summaries.
 	BaseURL string
-	// HTTPClient posts webhooks (default: a 20-second timeout).
+	// HTTPClient posts webhooks (default: 20-second timeout, internal
+	// addresses refused; see netpolicy).
 	HTTPClient *http.Client
 	// WorkDir holds uploaded artifacts while they are analysed (default
 	// the system's temporary directory).
@@ -296,6 +298,9 @@ func Sign(secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// defaultWebhookClient posts webhooks of Handlers without an HTTPClient.
+var defaultWebhookClient = netpolicy.Policy{}.Client(20 * time.Second)
+
 func (h *Handler) webhook(ctx context.Context, t *asynq.Task) error {
 	p, err := scheduler.ParseWebhook(t)
 	if err != nil {
@@ -326,10 +331,13 @@ func (h *Handler) webhook(ctx context.Context, t *asynq.Task) error {
 	req.Header.Set(SignatureHeader, Sign(h.WebhookSecret, body))
 	client := h.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 20 * time.Second}
+		client = defaultWebhookClient
 	}
 	resp, err := client.Do(req)
-	if err != nil {
+	switch {
+	case errors.Is(err, netpolicy.ErrBlocked): // the receiver's address will not change its mind
+		return fmt.Errorf("webhook %s: %w: %w", rec.ID, err, asynq.SkipRetry)
+	case err != nil:
 		return fmt.Errorf("webhook %s: %w", rec.ID, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

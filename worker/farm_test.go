@@ -29,6 +29,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/netpolicy"
 	"github.com/fumehood/fumehood/internal/testenv"
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/scheduler"
@@ -134,10 +135,15 @@ func newFarm(t *testing.T, addr string) *farm {
 	opt := asynq.RedisClientOpt{Addr: addr, DB: db}
 	log := slog.New(slog.DiscardHandler)
 	f := &farm{st: st, blobs: blobs, redis: opt, pipe: &fakePipeline{t: t, calls: map[string]int{}, seen: map[string][]byte{}}, insp: asynq.NewInspector(opt)}
-	f.sched = scheduler.New(opt, st, blobs, "fake-rules",
+	// Webhook receivers of these tests listen on 127.0.0.1.
+	hooks, err := netpolicy.Parse("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sched = scheduler.New(opt, st, blobs, "fake-rules", scheduler.WithWebhookPolicy(hooks),
 		scheduler.WithEcosystem(ecosystem.Config{NPMRegistry: "http://127.0.0.1:9/"}), scheduler.WithLogger(log))
 	client := asynq.NewClient(opt)
-	f.h = &Handler{Pipeline: f.pipe, Store: st, Blobs: blobs, Rules: rs, Queue: client,
+	f.h = &Handler{Pipeline: f.pipe, Store: st, Blobs: blobs, Rules: rs, Queue: client, HTTPClient: hooks.Client(5 * time.Second),
 		WebhookSecret: []byte("test-secret"), BaseURL: "http://farm.test/", WorkDir: t.TempDir(), Logger: log}
 	t.Cleanup(func() {
 		client.Close()
@@ -458,6 +464,33 @@ func TestRejudge(t *testing.T) {
 	defer f.pipe.mu.Unlock()
 	if len(f.pipe.calls) != 0 {
 		t.Errorf("the sandbox ran %d times while re-judging, want 0", len(f.pipe.calls))
+	}
+}
+
+// By default a webhook is never posted to an internal address, however
+// its URL names it, and the refusal is not retried.
+func TestWebhookInternalRefused(t *testing.T) {
+	f := newFarm(t, "")
+	f.h.HTTPClient = nil
+	var hits atomic.Int32
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer recv.Close()
+	_, port, _ := net.SplitHostPort(recv.Listener.Addr().String())
+	ctx := context.Background()
+	evil := f.submit(t, scheduler.Submission{Spec: "npm:evil-pkg@1.0.0"})
+	mux := asynq.NewServeMux()
+	f.h.Register(mux)
+	if err := mux.ProcessTask(ctx, scheduler.NewAnalyzeTask(evil.ID)); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{recv.URL + "/hook", "http://localhost:" + port + "/hook"} {
+		err := mux.ProcessTask(ctx, scheduler.NewWebhookTask(evil.ID, u))
+		if !errors.Is(err, netpolicy.ErrBlocked) || !errors.Is(err, asynq.SkipRetry) {
+			t.Errorf("webhook to %s: %v, want a refusal that is not retried", u, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal receiver got %d requests, want none", n)
 	}
 }
 

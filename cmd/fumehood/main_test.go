@@ -60,6 +60,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"image"}, exitBadInput, "usage: fumehood image"},
 		{[]string{"image", "import", "/nonexistent.tar"}, exitBadInput, "no such file"},
 		{[]string{"rules"}, exitBadInput, "usage: fumehood rules"},
+		{[]string{"worker", "--webhook-allow", "intranet"}, exitBadInput, "--webhook-allow"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)

@@ -22,6 +22,7 @@ import (
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/api"
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/netpolicy"
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
@@ -33,6 +34,8 @@ type farmOpts struct {
 	machineOpts
 	redis, store string
 	concurrency  int
+	webhookAllow string
+	webhooks     netpolicy.Policy // parsed webhookAllow
 }
 
 func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
@@ -40,11 +43,17 @@ func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
 	fs.StringVar(&o.redis, "redis", envOr("FUMEHOOD_REDIS", "127.0.0.1:6379"), "Redis `address` (FUMEHOOD_REDIS)")
 	fs.StringVar(&o.store, "store", envOr("FUMEHOOD_STORE", ""), "store `DSN`: a data dir or sqlite://PATH?blobs=DIR (default: the --data dir)")
 	fs.IntVar(&o.concurrency, "workers", defConcurrency, "analyses this process runs at once")
+	fs.StringVar(&o.webhookAllow, "webhook-allow", envOr("FUMEHOOD_WEBHOOK_ALLOW", ""),
+		"internal `networks` (CIDR or address, comma-separated) that webhooks may reach; other loopback, private and link-local addresses are refused (FUMEHOOD_WEBHOOK_ALLOW)")
 }
 
 // openFarm checks Redis (starting one if asked and none answers), opens
 // the store and loads the rules: what serve and worker share.
 func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (store.Store, store.Blobs, *rules.Set, error) {
+	var err error
+	if o.webhooks, err = netpolicy.Parse(o.webhookAllow); err != nil {
+		return nil, nil, nil, usageError{"--webhook-allow: " + err.Error()}
+	}
 	if err := checkRedis(ctx, o.redis, o.data, startRedis, e.log); err != nil {
 		return nil, nil, nil, err
 	}
@@ -149,7 +158,7 @@ func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs
 	}
 	h := &worker.Handler{
 		Pipeline: metered{machine, m}, Store: st, Blobs: blobs, Rules: rs, Queue: q,
-		WebhookSecret: secret, BaseURL: baseURL, WorkDir: uploads, Logger: e.log,
+		WebhookSecret: secret, BaseURL: baseURL, WorkDir: uploads, Logger: e.log, HTTPClient: o.webhooks.Client(20 * time.Second),
 	}
 	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency, Logger: e.log})
 }
@@ -195,7 +204,8 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(), scheduler.WithEcosystem(eco), scheduler.WithLogger(e.log))
+	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
+		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log))
 	defer sched.Close()
 	if n, err := sched.Requeue(ctx); err != nil {
 		return 0, fmt.Errorf("requeue: %w", err)
