@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -356,7 +357,9 @@ type FarmConfig struct {
 	// sandbox at a time per worker process).
 	Concurrency int
 	// ShutdownTimeout bounds how long running tasks may finish once ctx
-	// is cancelled; the rest are handed back to the queue (default 30 s).
+	// is cancelled; the rest are handed back to the queue, their contexts
+	// cancelled, and get as long again to clean up (remove their
+	// containers) before Serve returns (default 30 s).
 	ShutdownTimeout time.Duration
 	// Queues and their weights (default scheduler.Queues()).
 	Queues map[string]int
@@ -382,8 +385,10 @@ func isFailure(err error) bool {
 }
 
 // Serve processes tasks until ctx is cancelled, then stops taking tasks,
-// lets the running ones finish within ShutdownTimeout and hands back the
-// rest.
+// lets the running ones finish within ShutdownTimeout, hands back the
+// rest and waits (ShutdownTimeout again at most) for their handlers to
+// return, so that a stopping process does not leave their sandboxes for
+// the reaper.
 func Serve(ctx context.Context, cfg FarmConfig) error {
 	if cfg.Handler == nil || cfg.Redis == nil {
 		return errors.New("farm: a handler and a Redis address are required")
@@ -420,7 +425,15 @@ func Serve(ctx context.Context, cfg FarmConfig) error {
 		Logger:                   asynqLogger{log.With("component", "asynq")},
 		LogLevel:                 asynq.WarnLevel,
 	})
+	var running sync.WaitGroup
 	mux := asynq.NewServeMux()
+	mux.Use(func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			running.Add(1)
+			defer running.Done()
+			return next.ProcessTask(ctx, t)
+		})
+	})
 	cfg.Handler.Register(mux)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("farm: %w", err)
@@ -429,6 +442,18 @@ func Serve(ctx context.Context, cfg FarmConfig) error {
 	<-ctx.Done()
 	log.InfoContext(base, "worker stopping", "shutdown_timeout", cfg.ShutdownTimeout)
 	srv.Shutdown()
+	// asynq has handed back what did not finish and cancelled it; its
+	// handlers may still be removing their containers.
+	returned := make(chan struct{})
+	go func() {
+		running.Wait()
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(cfg.ShutdownTimeout):
+		log.WarnContext(base, "handed-back tasks still running; the reaper will clean up after them")
+	}
 	return nil
 }
 

@@ -46,9 +46,12 @@ const farmRedisDB = 11
 type fakePipeline struct {
 	t     *testing.T
 	delay time.Duration
-	mu    sync.Mutex
-	calls map[string]int
-	seen  map[string][]byte // upload contents by id
+	// cleanup is how long a cancelled run takes to clean up.
+	cleanup time.Duration
+	mu      sync.Mutex
+	calls   map[string]int
+	cleaned map[string]bool   // runs cancelled and cleaned up, by id
+	seen    map[string][]byte // upload contents by id
 }
 
 var errContainerd = errors.New("containerd: connection refused")
@@ -65,11 +68,16 @@ func (f *fakePipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem
 		f.seen[id] = b
 		t.Name, t.Version = "uploaded", "1.0.0"
 	}
+	delay := f.delay
 	f.mu.Unlock()
-	if f.delay > 0 {
+	if delay > 0 {
 		select {
-		case <-time.After(f.delay):
+		case <-time.After(delay):
 		case <-ctx.Done():
+			time.Sleep(f.cleanup)
+			f.mu.Lock()
+			f.cleaned[id] = true
+			f.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
@@ -134,7 +142,7 @@ func newFarm(t *testing.T, addr string) *farm {
 	}
 	opt := asynq.RedisClientOpt{Addr: addr, DB: db}
 	log := slog.New(slog.DiscardHandler)
-	f := &farm{st: st, blobs: blobs, redis: opt, pipe: &fakePipeline{t: t, calls: map[string]int{}, seen: map[string][]byte{}}, insp: asynq.NewInspector(opt)}
+	f := &farm{st: st, blobs: blobs, redis: opt, pipe: &fakePipeline{t: t, calls: map[string]int{}, cleaned: map[string]bool{}, seen: map[string][]byte{}}, insp: asynq.NewInspector(opt)}
 	// Webhook receivers of these tests listen on 127.0.0.1.
 	hooks, err := netpolicy.Parse("127.0.0.1")
 	if err != nil {
@@ -172,6 +180,53 @@ func (f *farm) serve(t *testing.T, concurrency int) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
+}
+
+// A run still going when the shutdown bound ends is handed back, not
+// failed, and Serve returns only after it has cleaned up; the next worker
+// completes it.
+func TestServeHandsBack(t *testing.T) {
+	f := newFarm(t, "")
+	f.pipe.delay, f.pipe.cleanup = time.Hour, 300*time.Millisecond
+	rec := f.submit(t, scheduler.Submission{Spec: "npm:slow-pkg@1.0.0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, FarmConfig{Redis: f.redis, Handler: f.h, ShutdownTimeout: 500 * time.Millisecond,
+			PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	}()
+	waitFor(t, "the analysis to start", func() bool { return f.pipe.count(rec.ID) == 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return within 30 s of its context's end")
+	}
+	f.pipe.mu.Lock()
+	cleaned := f.pipe.cleaned[rec.ID]
+	f.pipe.delay = 0
+	f.pipe.mu.Unlock()
+	if !cleaned {
+		t.Error("Serve returned before the handed-back run had cleaned up")
+	}
+	info, err := f.insp.GetTaskInfo(scheduler.QueueInteractive, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != asynq.TaskStatePending || info.Retried != 0 {
+		t.Errorf("task after shutdown: %s, retried %d; want pending (handed back), not counted as a failure", info.State, info.Retried)
+	}
+	if r := f.get(t, rec.ID); r.Status == store.Failed {
+		t.Fatalf("the handed-back analysis was failed: %s", r.Error)
+	}
+	f.serve(t, 1)
+	waitFor(t, "the next worker to complete it", func() bool { return f.get(t, rec.ID).Status == store.Done })
+	if r := f.get(t, rec.ID); r.Attempts != 2 || f.pipe.count(rec.ID) != 2 {
+		t.Errorf("attempts %d, pipeline runs %d; want 2 and 2", r.Attempts, f.pipe.count(rec.ID))
+	}
 }
 
 // waitFor polls cond until it holds; it fails the test after two minutes.

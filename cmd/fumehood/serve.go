@@ -224,15 +224,19 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var workers chan error // nil without workers: never ready
 	if o.concurrency > 0 {
-		go func() { errc <- o.runWorkers(ctx, e, st, blobs, rs, metrics, *public) }()
+		workers = make(chan error, 1)
+		go func() { workers <- o.runWorkers(ctx, e, st, blobs, rs, metrics, *public) }()
 	}
 	fmt.Fprintf(e.stderr, "fumehood serving on http://%s (workers: %d)\n", ln.Addr(), o.concurrency)
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	case err = <-workers:
+		workers <- nil // ended already
 	}
 	cancel()
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -242,6 +246,13 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
 		err = nil
+	}
+	// The workers finish or hand back what they run (worker.Serve's bound)
+	// before the process ends.
+	if workers != nil {
+		if werr := <-workers; werr != nil && !errors.Is(werr, context.Canceled) {
+			err = errors.Join(err, werr)
+		}
 	}
 	return 0, err
 }
