@@ -293,10 +293,12 @@ type pypiIndex struct {
 	files map[string][]byte // file name → body
 	hash  map[string]string // file name → sha256 hex to advertise
 	proj  map[string][]string
+	// uploaded is the PEP 700 upload-time of a file (JSON pages only).
+	uploaded map[string]string
 }
 
 func newPyPIIndex(t *testing.T, html bool) *pypiIndex {
-	ix := &pypiIndex{html: html, files: map[string][]byte{}, hash: map[string]string{}, proj: map[string][]string{}}
+	ix := &pypiIndex{html: html, files: map[string][]byte{}, hash: map[string]string{}, proj: map[string][]string{}, uploaded: map[string]string{}}
 	ix.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, ok := ix.files[strings.TrimPrefix(r.URL.Path, "/files/")]; ok {
 			w.Write(b)
@@ -320,12 +322,13 @@ func newPyPIIndex(t *testing.T, html bool) *pypiIndex {
 			Filename string            `json:"filename"`
 			URL      string            `json:"url"`
 			Hashes   map[string]string `json:"hashes"`
+			Uploaded string            `json:"upload-time,omitempty"`
 		}
 		var doc struct {
 			Files []file `json:"files"`
 		}
 		for _, fn := range fns {
-			doc.Files = append(doc.Files, file{Filename: fn, URL: "/files/" + fn, Hashes: map[string]string{"sha256": ix.hash[fn]}})
+			doc.Files = append(doc.Files, file{Filename: fn, URL: "/files/" + fn, Hashes: map[string]string{"sha256": ix.hash[fn]}, Uploaded: ix.uploaded[fn]})
 		}
 		w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
 		json.NewEncoder(w).Encode(doc)

@@ -14,10 +14,13 @@
 // record is marked failed, so nothing stays queued that no task carries.
 //
 // Queues: interactive (weight 6) for single submissions and webhooks,
-// batch (3) for batch items and re-judging, feed (1) for periodic feeds.
+// batch (3) for batch items and re-judging, feed (1) for periodic feeds:
+// StartFeed queues a poll of a watch list every period, and a worker's
+// Poll submits the versions the registry published since to the feed
+// queue.
 // Tasks carry their own timeout and retry budget (AnalyzeTimeout,
 // AnalyzeMaxRetry, ...); the worker (worker.Serve) sets the backoff.
 //
-// scheduler imports store, ecosystem and ecosystem/lockfile; it never
-// touches the sandbox.
+// scheduler imports store, ecosystem, ecosystem/lockfile and
+// internal/netpolicy; it never touches the sandbox.
 package scheduler

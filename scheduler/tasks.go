@@ -14,6 +14,7 @@ const (
 	TypeAnalyze = "analyze" // detonate one stored record's package
 	TypeRejudge = "rejudge" // judge one stored trace again with the worker's rules
 	TypeWebhook = "webhook" // notify a submitter of a suspicious or malicious verdict
+	TypeFeed    = "feed"    // poll watched packages for new versions (periodic)
 )
 
 // Queues.
@@ -38,6 +39,8 @@ const (
 	RejudgeMaxRetry = 3
 	WebhookTimeout  = 30 * time.Second
 	WebhookMaxRetry = 10
+	FeedTimeout     = 10 * time.Minute
+	FeedMaxRetry    = 3
 	// WebhookRetention keeps a delivered webhook's task id for a day, so
 	// that a redelivered analysis does not notify twice.
 	WebhookRetention = 24 * time.Hour
@@ -58,6 +61,13 @@ type RejudgePayload struct {
 type WebhookPayload struct {
 	ID  string `json:"id"`
 	URL string `json:"url"`
+}
+
+// FeedPayload is a poll of watched packages: their versions published
+// within Window before the poll are new.
+type FeedPayload struct {
+	Watch  []string      `json:"watch"` // "npm:NAME", "pypi:NAME"
+	Window time.Duration `json:"window"`
 }
 
 // NewAnalyzeTask returns the task analysing record id. Its task id is the
@@ -81,7 +91,14 @@ func NewWebhookTask(id, url string) *asynq.Task {
 		asynq.Timeout(WebhookTimeout), asynq.MaxRetry(WebhookMaxRetry), asynq.Retention(WebhookRetention))
 }
 
-// mustJSON marshals payload structs of strings, which cannot fail.
+// NewFeedTask returns a poll of p on the feed queue.
+func NewFeedTask(p FeedPayload) *asynq.Task {
+	return asynq.NewTask(TypeFeed, mustJSON(p), asynq.Queue(QueueFeed),
+		asynq.Timeout(FeedTimeout), asynq.MaxRetry(FeedMaxRetry))
+}
+
+// mustJSON marshals payload structs of strings and numbers, which cannot
+// fail.
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -118,6 +135,18 @@ func ParseWebhook(t *asynq.Task) (WebhookPayload, error) {
 		return p, err
 	}
 	return p, need(t, p.ID, p.URL)
+}
+
+// ParseFeed decodes a feed task's payload.
+func ParseFeed(t *asynq.Task) (FeedPayload, error) {
+	var p FeedPayload
+	if err := decode(t, TypeFeed, &p); err != nil {
+		return p, err
+	}
+	if len(p.Watch) == 0 || p.Window <= 0 {
+		return p, fmt.Errorf("%s task: %s: want packages to watch and a window: %w", t.Type(), t.Payload(), ErrPayload)
+	}
+	return p, nil
 }
 
 func decode(t *asynq.Task, typ string, p any) error {

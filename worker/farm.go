@@ -42,11 +42,17 @@ type Enqueuer interface {
 	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
+// Poller submits the new versions of watched packages
+// (scheduler.Scheduler).
+type Poller interface {
+	Poll(ctx context.Context, p scheduler.FeedPayload, now time.Time) (scheduler.PollResult, error)
+}
+
 // SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of a webhook
 // body under the farm's webhook secret.
 const SignatureHeader = "X-Fumehood-Signature"
 
-// Handler processes the farm's tasks: analyze, rejudge, webhook.
+// Handler processes the farm's tasks: analyze, rejudge, webhook, feed.
 //
 // A package's behaviour, whatever it is, and a time-out are results: the
 // task succeeds. A package that cannot be analysed (bad spec or artifact,
@@ -63,6 +69,8 @@ type Handler struct {
 	Rules *rules.Set
 	// Queue enqueues webhooks; nil sends none.
 	Queue Enqueuer
+	// Feed polls watched packages (feed tasks); nil fails them.
+	Feed Poller
 	// WebhookSecret signs webhook bodies (SignatureHeader).
 	WebhookSecret []byte
 	// BaseURL is the API's, for the "url" of webhook summaries.
@@ -81,6 +89,26 @@ func (h *Handler) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(scheduler.TypeAnalyze, h.analyze)
 	mux.HandleFunc(scheduler.TypeRejudge, h.rejudge)
 	mux.HandleFunc(scheduler.TypeWebhook, h.webhook)
+	mux.HandleFunc(scheduler.TypeFeed, h.feed)
+}
+
+func (h *Handler) feed(ctx context.Context, t *asynq.Task) error {
+	p, err := scheduler.ParseFeed(t)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if h.Feed == nil {
+		return fmt.Errorf("feed task: this worker polls no feeds: %w", asynq.SkipRetry)
+	}
+	res, err := h.Feed.Poll(ctx, p, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, f := range res.Failed {
+		h.log().WarnContext(ctx, "feed: package not polled", "err", f)
+	}
+	h.log().InfoContext(ctx, "feed polled", "packages", len(p.Watch), "submitted", len(res.Submitted), "known", res.Existing)
+	return nil
 }
 
 func (h *Handler) log() *slog.Logger {

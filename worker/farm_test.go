@@ -522,6 +522,39 @@ func TestRejudge(t *testing.T) {
 	}
 }
 
+type fakePoller struct{ got []scheduler.FeedPayload }
+
+func (f *fakePoller) Poll(_ context.Context, p scheduler.FeedPayload, _ time.Time) (scheduler.PollResult, error) {
+	f.got = append(f.got, p)
+	if p.Watch[0] == "npm:registry-down" {
+		return scheduler.PollResult{}, errors.New("registry: connection refused")
+	}
+	return scheduler.PollResult{Submitted: []string{"x"}}, nil
+}
+
+func TestFeedHandler(t *testing.T) {
+	h := &Handler{Logger: slog.New(slog.DiscardHandler)}
+	mux := asynq.NewServeMux()
+	h.Register(mux)
+	ctx := context.Background()
+	ok := scheduler.NewFeedTask(scheduler.FeedPayload{Watch: []string{"npm:a"}, Window: time.Hour})
+	if err := mux.ProcessTask(ctx, ok); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("feed task without a poller: %v, want SkipRetry", err)
+	}
+	p := &fakePoller{}
+	h.Feed = p
+	if err := mux.ProcessTask(ctx, ok); err != nil || len(p.got) != 1 || p.got[0].Watch[0] != "npm:a" {
+		t.Errorf("feed task: %v, polled %+v", err, p.got)
+	}
+	down := scheduler.NewFeedTask(scheduler.FeedPayload{Watch: []string{"npm:registry-down"}, Window: time.Hour})
+	if err := mux.ProcessTask(ctx, down); err == nil || errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("feed task with the registry down: %v, want an error that is retried", err)
+	}
+	if err := mux.ProcessTask(ctx, asynq.NewTask(scheduler.TypeFeed, []byte(`{}`))); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("feed task without packages: %v, want SkipRetry", err)
+	}
+}
+
 // By default a webhook is never posted to an internal address, however
 // its URL names it, and the refusal is not retried.
 func TestWebhookInternalRefused(t *testing.T) {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -852,4 +855,54 @@ func BenchmarkFarm(b *testing.B) {
 			})
 		})
 	}
+}
+
+// TestFarmFeed runs `fumehood serve --feed` against a registry stand-in:
+// the version of a watched package published just now is analysed once by
+// a worker, through the feed queue, and a watched package the registry
+// does not know does not stop the feed.
+func TestFarmFeed(t *testing.T) {
+	f := newFarm(t, 0)
+	const name = "fh-e2e-feed-0"
+	tgz, err := os.ReadFile(pack(t, ecosystemConfig(t), harmless(t, "fh-e2e-feed", 1, "")[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha512.Sum512(tgz)
+	var reg *httptest.Server
+	reg = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/" + name:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"name":%q,"dist-tags":{"latest":"1.0.0"},"time":{"1.0.0":%q},
+				"versions":{"1.0.0":{"dist":{"tarball":%q,"integrity":"sha512-%s"}}}}`,
+				name, time.Now().UTC().Format(time.RFC3339), reg.URL+"/t/"+name+"-1.0.0.tgz", base64.StdEncoding.EncodeToString(sum[:]))
+		case "/t/" + name + "-1.0.0.tgz":
+			w.Write(tgz)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer reg.Close()
+	// The feed's serve and the worker read the registry from the
+	// environment they inherit.
+	t.Setenv("FUMEHOOD_NPM_REGISTRY", reg.URL+"/")
+	watch := filepath.Join(t.TempDir(), "watch.txt")
+	if err := os.WriteFile(watch, []byte("npm:"+name+"\nnpm:fh-e2e-not-in-registry\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.start("feed", "serve", "--listen", freeAddr(t), "--data", f.data, "--redis", f.redis, "--workers", "0",
+		"--feed", watch, "--feed-every", "1h")
+	f.worker("worker", stateDir("worker"))
+	var l struct{ Analyses []record }
+	waitFor(t, 4*time.Minute, "the feed's analysis", func() bool {
+		l.Analyses = nil
+		f.get("/v1/analyses?name="+name, &l)
+		return len(l.Analyses) > 0 && (l.Analyses[0].Status == "done" || l.Analyses[0].Status == "failed")
+	})
+	r := l.Analyses[0]
+	if len(l.Analyses) != 1 || r.Status != "done" || r.Verdict != "benign" || r.Package.Version != "1.0.0" {
+		t.Errorf("analyses of %s: %+v, want one done benign 1.0.0", name, l.Analyses)
+	}
+	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
 }

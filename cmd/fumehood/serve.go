@@ -138,8 +138,20 @@ func webhookSecret(dataDir string) ([]byte, error) {
 	return []byte(secret), nil
 }
 
-// runWorkers runs the asynq worker pool on this machine until ctx ends.
-func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs store.Blobs, rs *rules.Set, m *api.Metrics, baseURL string) error {
+// scheduler returns the farm's scheduler (Close it): submissions of the
+// API and feed polls of the workers.
+func (o *farmOpts) scheduler(ctx context.Context, e *env, st store.Store, blobs store.Blobs, rs *rules.Set) (*scheduler.Scheduler, error) {
+	eco, err := ecosystem.DefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
+		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log)), nil
+}
+
+// runWorkers runs the asynq worker pool on this machine until ctx ends;
+// feed polls submit through sched.
+func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs store.Blobs, rs *rules.Set, sched *scheduler.Scheduler, m *api.Metrics, baseURL string) error {
 	machine, err := o.open(ctx, e.log)
 	if err != nil {
 		return err
@@ -157,7 +169,7 @@ func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs
 		return err
 	}
 	h := &worker.Handler{
-		Pipeline: metered{machine, m}, Store: st, Blobs: blobs, Rules: rs, Queue: q,
+		Pipeline: metered{machine, m}, Store: st, Blobs: blobs, Rules: rs, Queue: q, Feed: sched,
 		WebhookSecret: secret, BaseURL: baseURL, WorkDir: uploads, Logger: e.log, HTTPClient: o.webhooks.Client(20 * time.Second),
 	}
 	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency, Logger: e.log})
@@ -186,8 +198,25 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	o.register(fs, 1)
 	listen := fs.String("listen", envOr("FUMEHOOD_LISTEN", "127.0.0.1:8080"), "API `address`")
 	public := fs.String("url", "", "the API's public base `URL`, for webhook summaries (default http://LISTEN)")
+	feed := fs.String("feed", envOr("FUMEHOOD_FEED", ""), "watch list `FILE` (npm:NAME / pypi:NAME per line): their new versions are analysed (FUMEHOOD_FEED)")
+	feedEvery := fs.Duration("feed-every", time.Hour, "how often the watch list is polled")
 	if err := parseFlags(fs, args); err != nil {
 		return 0, err
+	}
+	var watch []string
+	if *feed != "" {
+		f, err := os.Open(*feed)
+		if err != nil {
+			return 0, usageError{"--feed: " + err.Error()}
+		}
+		watch, err = scheduler.ParseWatchList(f)
+		f.Close()
+		if err != nil {
+			return 0, usageError{"--feed " + *feed + ": " + err.Error()}
+		}
+		if *feedEvery < time.Second {
+			return 0, usagef("--feed-every %v: want at least 1s", *feedEvery)
+		}
 	}
 	if fs.NArg() != 0 {
 		return 0, usagef("serve takes no arguments")
@@ -200,17 +229,22 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	defer st.Close()
-	eco, err := ecosystem.DefaultConfig(ctx)
+	sched, err := o.scheduler(ctx, e, st, blobs, rs)
 	if err != nil {
 		return 0, err
 	}
-	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
-		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log))
 	defer sched.Close()
 	if n, err := sched.Requeue(ctx); err != nil {
 		return 0, fmt.Errorf("requeue: %w", err)
 	} else if n > 0 {
 		e.log.Info("requeued analyses whose tasks redis had lost", "count", n)
+	}
+	if watch != nil {
+		stop, err := sched.StartFeed(ctx, watch, *feedEvery)
+		if err != nil {
+			return 0, err
+		}
+		defer stop()
 	}
 	metrics := api.NewMetrics(sched)
 	srv := &http.Server{
@@ -229,7 +263,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	var workers chan error // nil without workers: never ready
 	if o.concurrency > 0 {
 		workers = make(chan error, 1)
-		go func() { workers <- o.runWorkers(ctx, e, st, blobs, rs, metrics, *public) }()
+		go func() { workers <- o.runWorkers(ctx, e, st, blobs, rs, sched, metrics, *public) }()
 	}
 	fmt.Fprintf(e.stderr, "fumehood serving on http://%s (workers: %d)\n", ln.Addr(), o.concurrency)
 	select {
@@ -273,5 +307,10 @@ func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	defer st.Close()
-	return 0, o.runWorkers(ctx, e, st, blobs, rs, api.NewMetrics(nil), *public)
+	sched, err := o.scheduler(ctx, e, st, blobs, rs)
+	if err != nil {
+		return 0, err
+	}
+	defer sched.Close()
+	return 0, o.runWorkers(ctx, e, st, blobs, rs, sched, api.NewMetrics(nil), *public)
 }

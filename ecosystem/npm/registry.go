@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fumehood/fumehood/ecosystem/internal/archive"
 	"github.com/fumehood/fumehood/ecosystem/internal/download"
@@ -35,6 +36,36 @@ type packument struct {
 			Shasum    string `json:"shasum"`
 		} `json:"dist"`
 	} `json:"versions"`
+}
+
+// Releases returns name's versions with their publication times (the
+// full packument's "time"; zero for a version it does not date) and the
+// version dist-tags.latest names ("" if none).
+func (r Registry) Releases(ctx context.Context, name string) (map[string]time.Time, string, error) {
+	if r.URL == "" {
+		return nil, "", fmt.Errorf("no npm registry configured")
+	}
+	u := strings.TrimSuffix(r.URL, "/") + "/" + strings.Replace(name, "/", "%2f", 1)
+	b, _, err := download.Document(ctx, r.Client, u, "application/json")
+	if err != nil {
+		return nil, "", fmt.Errorf("npm package %s: %w", name, err)
+	}
+	var p struct {
+		DistTags struct {
+			Latest string `json:"latest"`
+		} `json:"dist-tags"`
+		Versions map[string]json.RawMessage `json:"versions"`
+		Time     map[string]string          `json:"time"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, "", fmt.Errorf("npm package %s: packument: %v: %w", name, err, archive.ErrBadArtifact)
+	}
+	out := make(map[string]time.Time, len(p.Versions))
+	for v := range p.Versions {
+		t, _ := time.Parse(time.RFC3339, p.Time[v])
+		out[v] = t
+	}
+	return out, p.DistTags.Latest, nil
 }
 
 // Download resolves name@version in the registry and downloads its

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/fumehood/fumehood/ecosystem/internal/archive"
 	"github.com/fumehood/fumehood/ecosystem/internal/download"
@@ -33,6 +34,7 @@ type File struct {
 	URL      string
 	SHA256   string
 	Yanked   bool
+	Uploaded time.Time // PEP 700 upload-time; zero from an index that does not say
 }
 
 const simpleAccept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
@@ -62,6 +64,7 @@ func (ix Index) Files(ctx context.Context, project string) ([]File, error) {
 				URL      string            `json:"url"`
 				Hashes   map[string]string `json:"hashes"`
 				Yanked   any               `json:"yanked"`
+				Uploaded string            `json:"upload-time"`
 			} `json:"files"`
 		}
 		if err := json.Unmarshal(body, &doc); err != nil {
@@ -69,7 +72,8 @@ func (ix Index) Files(ctx context.Context, project string) ([]File, error) {
 		}
 		for _, f := range doc.Files {
 			yanked := f.Yanked != nil && f.Yanked != false
-			files = append(files, File{Filename: f.Filename, URL: f.URL, SHA256: f.Hashes["sha256"], Yanked: yanked})
+			up, _ := time.Parse(time.RFC3339, f.Uploaded)
+			files = append(files, File{Filename: f.Filename, URL: f.URL, SHA256: f.Hashes["sha256"], Yanked: yanked, Uploaded: up})
 		}
 	} else {
 		for _, a := range anchorRE.FindAllStringSubmatch(string(body), -1) {
