@@ -1,12 +1,10 @@
 package evaluate
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
@@ -42,21 +40,16 @@ type SpecReport struct {
 // skipped, and a # after a spec starts a comment. Every spec is parsed;
 // errors wrap ecosystem.ErrBadSpec and name the line.
 func ReadSpecs(r io.Reader) ([]string, error) {
-	var out []string
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if _, err := ecosystem.Parse(line); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
-		}
-		out = append(out, line)
+	lines, err := ecosystem.ReadList(r)
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read specs: %w", err)
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if _, err := ecosystem.Parse(l.Text); err != nil {
+			return nil, fmt.Errorf("line %d: %w", l.N, err)
+		}
+		out = append(out, l.Text)
 	}
 	return out, nil
 }

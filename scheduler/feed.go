@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -22,18 +21,17 @@ const MaxWatch = 10000
 // "npm:NAME" or "pypi:NAME", blank lines and "#" comments ignored. Every
 // line is checked; errors name their lines and wrap ErrInvalid.
 func ParseWatchList(r io.Reader) ([]string, error) {
+	lines, err := ecosystem.ReadList(r)
+	if err != nil {
+		return nil, fmt.Errorf("watch list: %w", err)
+	}
 	var (
 		out  []string
 		errs []error
 		seen = map[string]bool{}
 	)
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
+	for _, l := range lines {
+		n, line := l.N, l.Text
 		eco, name, ok := strings.Cut(line, ":")
 		if !ok || (eco != ecosystem.NPM && eco != ecosystem.PyPI) {
 			errs = append(errs, fmt.Errorf("line %d: %q: want npm:NAME or pypi:NAME", n, clip(line)))
@@ -53,9 +51,6 @@ func ParseWatchList(r io.Reader) ([]string, error) {
 			seen[key] = true
 			out = append(out, key)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("watch list: %w", err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("watch list: %w: %w", errors.Join(errs...), ErrInvalid)
