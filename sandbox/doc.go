@@ -19,20 +19,25 @@
 //
 // # How a phase runs
 //
-// The container's init (pid 1 of its pid namespace) is `sleep infinity` from
-// the image, started as the unprivileged user. The phase's command is a
-// task.Exec process, so it is NOT pid 1: when it exits, the processes it
-// detached keep running and are observed. Run then polls the container's
-// cgroup.procs until only init is left or Phase.Grace has elapsed, records
-// every other process still alive (Result.Survivors, host pids, read from
-// /proc before the kill), and kills the whole task.
+// The container's init (pid 1 of its pid namespace) is a few lines of
+// /bin/sh (initScript) started as the unprivileged user: it runs the
+// phase's command as its child, reports the command's exit status to Run
+// on its own stderr, and then becomes /bin/sleep, so that pid 1 outlives
+// the command: when the command exits, the processes it detached keep
+// running and are observed (the kernel would kill them with a pid 1 that
+// exits). Run then polls the container's cgroup.procs until only init is
+// left or Phase.Grace has elapsed, records every other process still alive
+// (Result.Survivors, host pids, read from /proc before the kill), and kills
+// the whole task. One process start per phase, where a do-nothing init and
+// a task.Exec of the command took two (runc exec costs about 30 ms).
 //
 // beforeMain is called with the container's cgroup id (the inode number of
-// its cgroup v2 directory) after init has started and before the main
-// command is executed; so init's own start is not in the trace, the main
-// command's exec is.
+// its cgroup v2 directory) once the task is created (runc has made its
+// cgroup) and before it starts, so the trace holds the phase from its
+// first exec. Init's own events are the sandbox's, not the package's: its
+// host pid is Result.InitPID.
 //
-// Teardown (Kill all → wait for init → delete exec → task.Delete →
+// Teardown (Kill all → wait for init → task.Delete →
 // container.Delete with snapshot cleanup) runs on a detached context with its
 // own timeout, so a cancelled or timed-out job still cleans up.
 //

@@ -1,12 +1,14 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,8 +25,6 @@ const (
 	teardownTimeout = 30 * time.Second
 	// pollInterval is how often the grace period looks at cgroup.procs.
 	pollInterval = 100 * time.Millisecond
-	// mainExecID is the exec id of a phase's main command.
-	mainExecID = "main"
 	// defaultHostname is used when Phase.Hostname is empty, so the host's
 	// own name never shows inside.
 	defaultHostname = "localhost"
@@ -69,8 +69,9 @@ type Result struct {
 	// Survivors are the processes alive when the container was killed,
 	// excluding its init; the main command too if it was still running.
 	Survivors []Survivor
-	// InitPID is the host pid of the container's own do-nothing init, whose
-	// kill at teardown is not the package's doing.
+	// InitPID is the host pid of the container's own init (initScript),
+	// whose doings (starting the command, waiting, its kill at teardown)
+	// are not the package's.
 	InitPID int
 }
 
@@ -86,10 +87,10 @@ type Survivor struct {
 // phase, tears it all down (Kill → wait → task.Delete →
 // container.Delete(WithSnapshotCleanup)) on a detached context, and returns
 // how it ended. beforeMain, if not nil, is called with the container's
-// cgroup id after its init has started and before the main command is
-// executed. A command that times out, crashes, or hits a limit is a Result,
-// not an error; errors are for infrastructure failures (containerd down,
-// image missing, beforeMain failing...) and for ctx being cancelled.
+// cgroup id after its task is created and before it starts. A command that
+// times out, crashes, or hits a limit is a Result, not an error; errors are
+// for infrastructure failures (containerd down, image missing, beforeMain
+// failing...) and for ctx being cancelled.
 func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uint64) error) (res Result, retErr error) {
 	res.ExitCode = -1
 	if err := checkID(p.ID); err != nil {
@@ -154,7 +155,8 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		retErr = errors.Join(retErr, err)
 	}()
 
-	task, err := ctr.NewTask(ctx, cio.NullIO)
+	report := newExitReport()
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &syncWriter{w: p.Output}, report)))
 	if err != nil {
 		return res, fmt.Errorf("run %s: create task: %w", p.ID, err)
 	}
@@ -162,9 +164,8 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	if r.initExit, err = task.Wait(waitCtx); err != nil {
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
-	if err := task.Start(ctx); err != nil {
-		return res, fmt.Errorf("run %s: start init: %w", p.ID, err)
-	}
+	// The task is created, not started: its cgroup exists, nothing of the
+	// phase has run yet.
 	spec, err := ctr.Spec(ctx)
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
@@ -181,37 +182,23 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		}
 	}
 
-	pspec := *spec.Process
-	pspec.Args = p.Args
-	pspec.Env = withPath(p.Env)
-	pspec.Cwd = p.Cwd
-	pspec.Terminal = false
-	out := &syncWriter{w: p.Output}
-	proc, err := task.Exec(ctx, mainExecID, &pspec, cio.NewCreator(cio.WithStreams(nil, out, out)))
-	if err != nil {
-		return res, fmt.Errorf("run %s: exec: %w", p.ID, err)
-	}
-	r.main = proc
-	mainExit, err := proc.Wait(waitCtx)
-	if err != nil {
-		return res, fmt.Errorf("run %s: %w", p.ID, err)
-	}
 	phaseCtx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	start := time.Now()
-	if err := proc.Start(ctx); err != nil {
-		return res, fmt.Errorf("run %s: start main: %w", p.ID, err)
+	if err := task.Start(ctx); err != nil {
+		return res, fmt.Errorf("run %s: start: %w", p.ID, err)
 	}
-	log.DebugContext(ctx, "main started", "cgroup_id", cgID, "init_pid", task.Pid(), "main_pid", proc.Pid())
+	log.DebugContext(ctx, "phase started", "cgroup_id", cgID, "init_pid", task.Pid())
 
 	exited := false
 	select {
-	case st := <-mainExit:
+	case res.ExitCode = <-report.code:
 		exited = true
-		if res.ExitCode, err = exitCode(st); err != nil {
-			return res, fmt.Errorf("run %s: main: %w", p.ID, err)
-		}
 		r.awaitRest(phaseCtx, cgDir, task.Pid(), p.Grace)
+	case <-r.initExit:
+		// Only the kernel can end init early (the OOM killer): with it
+		// went everything else.
+		r.initExit, exited = nil, true
 	case <-phaseCtx.Done():
 	}
 	if err := ctx.Err(); err != nil {
@@ -228,14 +215,7 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
 	if !exited {
-		select {
-		case st := <-mainExit:
-			if res.ExitCode, err = exitCode(st); err != nil {
-				return res, fmt.Errorf("run %s: main: %w", p.ID, err)
-			}
-		case <-kctx.Done():
-			return res, fmt.Errorf("run %s: main did not exit when killed: %w", p.ID, kctx.Err())
-		}
+		res.ExitCode = 128 + int(syscall.SIGKILL) // killed with everything else
 	}
 	log.InfoContext(ctx, "phase done", "exit_code", res.ExitCode, "timed_out", res.TimedOut,
 		"survivors", len(res.Survivors), "duration", res.Duration)
@@ -246,9 +226,8 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 type running struct {
 	ctr      client.Container
 	task     client.Task
-	main     client.Process
-	initExit <-chan client.ExitStatus
-	cgroup   string // cgroups path, e.g. "/fumehood/<id>"
+	initExit <-chan client.ExitStatus // nil once received
+	cgroup   string                   // cgroups path, e.g. "/fumehood/<id>"
 	log      *slog.Logger
 }
 
@@ -319,11 +298,6 @@ func (r *running) teardown(ctx context.Context) (oom int, err error) {
 				r.log.WarnContext(ctx, "no OOM count", "err", err)
 			}
 		}
-		if r.main != nil {
-			if _, err := r.main.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("delete main process: %w", err))
-			}
-		}
 		if _, err := r.task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete task: %w", err))
 		}
@@ -344,6 +318,43 @@ func exitCode(st client.ExitStatus) (int, error) {
 		return -1, err
 	}
 	return int(code), nil
+}
+
+// exitReport reads what the container's init writes on its stderr: the
+// exit status of the phase's command, one line of decimal digits (see
+// initScript). The command could write there too, through /proc/1/fd/2;
+// a forged status only ends its own observation early, with whatever it
+// left running recorded as survivors.
+type exitReport struct {
+	mu   sync.Mutex
+	line []byte
+	done bool
+	code chan int // receives the status once; -1 if the line is not a number
+}
+
+func newExitReport() *exitReport { return &exitReport{code: make(chan int, 1)} }
+
+func (e *exitReport) Write(b []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done {
+		return len(b), nil
+	}
+	e.line = append(e.line, b...)
+	i := bytes.IndexByte(e.line, '\n')
+	switch {
+	case i >= 0:
+		code, err := strconv.Atoi(string(e.line[:i]))
+		if err != nil {
+			code = -1
+		}
+		e.done = true
+		e.code <- code
+	case len(e.line) > 32:
+		e.done = true
+		e.code <- -1
+	}
+	return len(b), nil
 }
 
 // withPath returns env with the image's PATH added if it sets none.

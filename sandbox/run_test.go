@@ -87,6 +87,25 @@ func TestRunDetachedChildIsSurvivor(t *testing.T) {
 	}
 }
 
+// TestRunInitNotOnPath: the package cannot have its own program run as
+// the container's init (whose doings are not the package's) by putting it
+// on the PATH: the init runs after the command, by absolute path.
+func TestRunInitNotOnPath(t *testing.T) {
+	s := newTestSandbox(t)
+	w := workspace(t, s, "path-"+strconv.Itoa(os.Getpid()), 8<<20)
+	p := phase(t, "sh", "-c", `mkdir -p /tmp/bin && printf '#!/bin/sh\n/bin/sleep 1000 &\nexec /bin/sleep infinity\n' >/tmp/bin/sleep && chmod +x /tmp/bin/sleep; /bin/sleep 0.5 & echo planted`)
+	p.Env = []string{"PATH=/tmp/bin:/usr/bin:/bin"}
+	p.Mounts = []Mount{{Source: w.Tmp(), Target: "/tmp"}}
+	p.Grace = 3 * time.Second // the grace waits for the sleep 0.5 the command leaves
+	res, out := run(t, s, p)
+	if res.ExitCode != 0 || out != "planted\n" {
+		t.Fatalf("result: exit %d output %q, want 0 and planted", res.ExitCode, out)
+	}
+	if len(res.Survivors) != 0 {
+		t.Errorf("survivors %+v: the package's sleep ran as init", res.Survivors)
+	}
+}
+
 // TestRunGraceWaitsForChildren: a child that finishes within the grace
 // period is waited for, its output kept, and not reported.
 func TestRunGraceWaitsForChildren(t *testing.T) {

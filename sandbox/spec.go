@@ -36,13 +36,24 @@ func parseUser(u string) (uid, gid uint32, err error) {
 	return uint32(x), uint32(y), nil
 }
 
-// specOpts is the hardened spec of a phase's container; its process is the
-// init sleeper, the phase's command is executed into it later.
+// initScript is the container's init (pid 1 of its pid namespace), run
+// by /bin/sh with the phase's command as its arguments. It runs the
+// command as its child (a subshell that execs it), stdout and stderr both
+// on init's stdout and without the report descriptor; reports the
+// command's exit status on its own stderr (exitReport), its own messages
+// ("Killed") going nowhere; and then stays: the kernel kills a pid
+// namespace with its init, and what the command left running must live on
+// to be observed. Programs are named by absolute path: the package may put
+// its own `sleep` on the PATH.
+const initScript = `exec 3>&2 2>/dev/null; (exec 2>&1 3>&-; exec "$@"); echo $? >&3; exec 3>&-; exec /bin/sleep infinity`
+
+// specOpts is the hardened spec of a phase's container; its process is
+// initScript running the phase's command.
 func specOpts(p Phase, uid, gid uint32) []oci.SpecOpts {
 	opts := []oci.SpecOpts{
-		oci.WithProcessArgs("sleep", "infinity"),
-		oci.WithEnv([]string{imagePath}),
-		oci.WithProcessCwd("/"),
+		oci.WithProcessArgs(append([]string{"/bin/sh", "-c", initScript, "sh"}, p.Args...)...),
+		oci.WithEnv(withPath(p.Env)),
+		oci.WithProcessCwd(p.Cwd),
 		oci.WithUIDGID(uid, gid),
 		withoutCapabilities,
 		oci.WithNoNewPrivileges,
