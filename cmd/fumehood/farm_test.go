@@ -860,7 +860,8 @@ func BenchmarkFarm(b *testing.B) {
 // TestFarmFeed runs `fumehood serve --feed` against a registry stand-in:
 // the version of a watched package published just now is analysed once by
 // a worker, through the feed queue, and a watched package the registry
-// does not know does not stop the feed.
+// does not know does not stop the feed. The worker's own /metrics count
+// the analysis.
 func TestFarmFeed(t *testing.T) {
 	f := newFarm(t, 0)
 	const name = "fh-e2e-feed-0"
@@ -893,7 +894,9 @@ func TestFarmFeed(t *testing.T) {
 	}
 	f.start("feed", "serve", "--listen", freeAddr(t), "--data", f.data, "--redis", f.redis, "--workers", "0",
 		"--feed", watch, "--feed-every", "1h")
-	f.worker("worker", stateDir("worker"))
+	metrics := freeAddr(t)
+	f.start("worker", "worker", "--redis", f.redis, "--data", f.data, "--containerd", f.containerd, "--state", stateDir("worker"),
+		"--workers", "1", "--metrics", metrics)
 	var l struct{ Analyses []record }
 	waitFor(t, 4*time.Minute, "the feed's analysis", func() bool {
 		l.Analyses = nil
@@ -905,4 +908,17 @@ func TestFarmFeed(t *testing.T) {
 		t.Errorf("analyses of %s: %+v, want one done benign 1.0.0", name, l.Analyses)
 	}
 	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
+
+	// The worker process counts what it analysed on its own /metrics.
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`fumehood_analyses_total{verdict="benign"} 1`, `fumehood_phase_duration_seconds_count{phase="install"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("worker /metrics lacks %q:\n%s", want, body)
+		}
+	}
 }

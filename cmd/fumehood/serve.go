@@ -296,11 +296,25 @@ func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
 	var o farmOpts
 	o.register(fs, 1)
 	public := fs.String("url", envOr("FUMEHOOD_SERVER", ""), "the API's public base `URL`, for webhook summaries")
+	metricsAddr := fs.String("metrics", envOr("FUMEHOOD_METRICS", ""),
+		"serve this process's Prometheus /metrics (its analyses, phases, sandbox failures) on `ADDRESS` (FUMEHOOD_METRICS)")
 	if err := parseFlags(fs, args); err != nil {
 		return 0, err
 	}
 	if fs.NArg() != 0 || o.concurrency < 1 {
 		return 0, usagef("worker takes no arguments and at least one --workers")
+	}
+	metrics := api.NewMetrics(nil)
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return 0, usageError{"--metrics: " + err.Error()}
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
 	}
 	st, blobs, rs, err := o.openFarm(ctx, e, false)
 	if err != nil {
@@ -312,5 +326,5 @@ func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	defer sched.Close()
-	return 0, o.runWorkers(ctx, e, st, blobs, rs, sched, api.NewMetrics(nil), *public)
+	return 0, o.runWorkers(ctx, e, st, blobs, rs, sched, metrics, *public)
 }
