@@ -19,17 +19,16 @@ import (
 	"testing"
 
 	"github.com/fumehood/fumehood/ecosystem/internal/archive"
+	"github.com/fumehood/fumehood/internal/testenv"
 )
-
-const corpus = "/work/shared/corpus"
 
 // TestPackCorpus packs every corpus sample directory (reading its files,
 // never running them) and checks the artifact: the right name and
 // version, every package file present, sample.json absent.
 func TestPackCorpus(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(corpus, "*", "*", "sample.json"))
+	dirs, _ := filepath.Glob(filepath.Join(testenv.Corpus(t), "*", "*", "sample.json"))
 	if len(dirs) == 0 {
-		t.Skip("no corpus at " + corpus)
+		t.Fatal("the corpus holds no samples")
 	}
 	for _, sj := range dirs {
 		src := filepath.Dir(sj)

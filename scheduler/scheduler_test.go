@@ -9,14 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
@@ -47,18 +45,8 @@ func newEnv(t *testing.T, opts ...Option) *env {
 	t.Helper()
 	addr := testenv.Redis(t)
 	opt := asynq.RedisClientOpt{Addr: addr, DB: redisDB}
-	rc := redis.NewClient(&redis.Options{Addr: addr, DB: redisDB})
-	if err := rc.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatalf("flush redis: %v", err)
-	}
-	rc.Close()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "fumehood.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := store.OpenBlobDir(filepath.Join(dir, "blobs"))
+	testenv.FlushRedisDB(t, addr, redisDB)
+	st, blobs, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,11 +569,7 @@ func TestRequeue(t *testing.T) {
 	if n, err := e.s.Requeue(ctx); err != nil || n != 0 {
 		t.Errorf("Requeue with every task in Redis = %d, %v; want 0", n, err)
 	}
-	rc := redis.NewClient(&redis.Options{Addr: e.redis.Addr, DB: redisDB})
-	defer rc.Close()
-	if err := rc.FlushDB(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
+	testenv.FlushRedisDB(t, e.redis.Addr, redisDB)
 	if n, err := e.s.Requeue(ctx); err != nil || n != 3 {
 		t.Errorf("Requeue after Redis lost everything = %d, %v; want 3", n, err)
 	}

@@ -136,18 +136,22 @@ func checkOnePerVersion(t *testing.T, st Store, n int) {
 	}
 }
 
-// helperEnv makes the test binary a store client (see TestHelperProcess).
+// helperEnv makes the test binary a store client (see TestMain).
 const helperEnv = "FUMEHOOD_STORE_TEST_HELPER"
 
-// TestHelperProcess is not a test: run by TestConcurrentProcesses with
-// helperEnv=DBPATH,WORKER, it completes the shared analysis, creates the
-// shared ids and submits the shared versions, and prints how many creates
-// and how many submissions created a record.
-func TestHelperProcess(t *testing.T) {
-	arg := os.Getenv(helperEnv)
-	if arg == "" {
-		return
+// TestMain makes the test binary, run by TestConcurrentProcesses with
+// helperEnv=DBPATH,WORKER, a store client: it completes the shared
+// analysis, creates the shared ids and submits the shared versions, and
+// prints how many creates and how many submissions created a record.
+func TestMain(m *testing.M) {
+	if arg := os.Getenv(helperEnv); arg != "" {
+		storeClient(arg)
 	}
+	os.Exit(m.Run())
+}
+
+// storeClient is the helper process of TestConcurrentProcesses; it exits.
+func storeClient(arg string) {
 	path, w, _ := strings.Cut(arg, ",")
 	worker, _ := strconv.Atoi(w)
 	ctx := context.Background()
@@ -206,7 +210,7 @@ func TestConcurrentProcesses(t *testing.T) {
 	cmds := make([]*exec.Cmd, procs)
 	outs := make([]strings.Builder, procs)
 	for i := range cmds {
-		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+		cmds[i] = exec.Command(os.Args[0])
 		cmds[i].Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", helperEnv, path, i))
 		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
 		if err := cmds[i].Start(); err != nil {

@@ -118,6 +118,16 @@ func (h *Handler) log() *slog.Logger {
 	return h.Logger
 }
 
+// record reads the record a task names: one that does not exist is final
+// (asynq.SkipRetry), a store failure is retried.
+func (h *Handler) record(ctx context.Context, id string) (*store.Record, error) {
+	rec, err := h.Store.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return rec, err
+}
+
 // badPackage reports whether err is the package's fault, not the farm's.
 func badPackage(err error) bool {
 	return errors.Is(err, ecosystem.ErrBadSpec) || errors.Is(err, ecosystem.ErrBadArtifact) ||
@@ -138,10 +148,8 @@ func (h *Handler) analyze(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	log := h.log().With("analysis", p.ID)
-	rec, err := h.Store.Get(ctx, p.ID)
+	rec, err := h.record(ctx, p.ID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case err != nil:
 		return err
 	case rec.Status == store.Done:
@@ -278,10 +286,8 @@ func (h *Handler) rejudge(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	rec, err := h.Store.Get(ctx, p.ID)
+	rec, err := h.record(ctx, p.ID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case err != nil:
 		return err
 	case rec.Status != store.Done || rec.TraceDigest == "":
@@ -335,10 +341,8 @@ func (h *Handler) webhook(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	rec, err := h.Store.Get(ctx, p.ID)
+	rec, err := h.record(ctx, p.ID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case err != nil:
 		return err
 	case rec.Status != store.Done || rec.Verdict == analysis.Benign:

@@ -120,19 +120,9 @@ func newFarm(t *testing.T, addr string) *farm {
 	db := 0
 	if addr == "" {
 		addr, db = testenv.Redis(t), farmRedisDB
-		rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
-		if err := rc.FlushDB(context.Background()).Err(); err != nil {
-			t.Fatalf("flush redis: %v", err)
-		}
-		rc.Close()
+		testenv.FlushRedisDB(t, addr, db)
 	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "fumehood.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := store.OpenBlobDir(filepath.Join(dir, "blobs"))
+	st, blobs, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,21 +61,11 @@ func openMachine(t *testing.T, tune func(*worker.Config)) *worker.Machine {
 	return m
 }
 
-func corpusDir(t *testing.T) string {
-	dir := os.Getenv("FUMEHOOD_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
-	}
-	_, err := os.Stat(filepath.Join(dir, "index.json"))
-	testenv.Require(t, err == nil, "the shared corpus at "+dir+" (FUMEHOOD_CORPUS)")
-	return dir
-}
-
 // TestCorpus analyses every public corpus sample in the sandbox; each
 // verdict must meet its sample.json expectation.
 func TestCorpus(t *testing.T) {
 	m := openMachine(t, nil)
-	samples, err := evaluate.Load(corpusDir(t))
+	samples, err := evaluate.Load(testenv.Corpus(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -367,16 +367,6 @@ func harmless(tb testing.TB, name string, n int, postinstall string) []string {
 	return dirs
 }
 
-func farmCorpus(t *testing.T) string {
-	dir := os.Getenv("FUMEHOOD_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "corpus")
-	}
-	_, err := os.Stat(filepath.Join(dir, "index.json"))
-	testenv.Require(t, err == nil, "the shared corpus at "+dir+" (FUMEHOOD_CORPUS)")
-	return dir
-}
-
 // traceEvent is what the trace pages are checked on.
 type traceEvent struct {
 	Seq  uint64 `json:"seq"`
@@ -424,7 +414,7 @@ func (f *farm) tracePages(id string, q url.Values) ([]traceEvent, int) {
 // history and search filters.
 func TestFarmAPI(t *testing.T) {
 	f := newFarm(t, 1)
-	corpus := farmCorpus(t)
+	corpus := testenv.Corpus(t)
 	cfg := ecosystemConfig(t)
 	bad := f.upload(pack(t, cfg, filepath.Join(corpus, "npm", "color-term-helper")))
 	good := f.upload(pack(t, cfg, filepath.Join(corpus, "npm", "left-pad-plus")))

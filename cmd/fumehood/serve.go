@@ -47,19 +47,34 @@ func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
 		"internal `networks` (CIDR or address, comma-separated) that webhooks may reach; other loopback, private and link-local addresses are refused (FUMEHOOD_WEBHOOK_ALLOW)")
 }
 
+// farmParts are what serve and worker share: the store, the rules and the
+// scheduler (submissions of the API, feed polls of the workers).
+type farmParts struct {
+	st    store.Store
+	blobs store.Blobs
+	rules *rules.Set
+	sched *scheduler.Scheduler
+}
+
+func (f *farmParts) Close() error { return errors.Join(f.sched.Close(), f.st.Close()) }
+
 // openFarm checks Redis (starting one if asked and none answers), opens
-// the store and loads the rules: what serve and worker share.
-func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (store.Store, store.Blobs, *rules.Set, error) {
+// the store, loads the rules and makes the scheduler. Close them.
+func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (*farmParts, error) {
 	var err error
 	if o.webhooks, err = netpolicy.Parse(o.webhookAllow); err != nil {
-		return nil, nil, nil, usageError{"--webhook-allow: " + err.Error()}
+		return nil, usageError{"--webhook-allow: " + err.Error()}
 	}
 	if err := checkRedis(ctx, o.redis, o.data, startRedis, e.log); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	rs, err := rules.Builtin()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
+	}
+	eco, err := ecosystem.DefaultConfig(ctx)
+	if err != nil {
+		return nil, err
 	}
 	dsn := o.store
 	if dsn == "" {
@@ -67,9 +82,11 @@ func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (store
 	}
 	st, blobs, err := store.Open(ctx, dsn)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
+		return nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
 	}
-	return st, blobs, rs, nil
+	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
+		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log))
+	return &farmParts{st: st, blobs: blobs, rules: rs, sched: sched}, nil
 }
 
 // checkRedis requires the persistence a farm relies on: append-only
@@ -138,20 +155,8 @@ func webhookSecret(dataDir string) ([]byte, error) {
 	return []byte(secret), nil
 }
 
-// scheduler returns the farm's scheduler (Close it): submissions of the
-// API and feed polls of the workers.
-func (o *farmOpts) scheduler(ctx context.Context, e *env, st store.Store, blobs store.Blobs, rs *rules.Set) (*scheduler.Scheduler, error) {
-	eco, err := ecosystem.DefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
-		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log)), nil
-}
-
-// runWorkers runs the asynq worker pool on this machine until ctx ends;
-// feed polls submit through sched.
-func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs store.Blobs, rs *rules.Set, sched *scheduler.Scheduler, m *api.Metrics, baseURL string) error {
+// runWorkers runs the asynq worker pool on this machine until ctx ends.
+func (o *farmOpts) runWorkers(ctx context.Context, e *env, f *farmParts, m *api.Metrics, baseURL string) error {
 	machine, err := o.open(ctx, e.log)
 	if err != nil {
 		return err
@@ -169,7 +174,7 @@ func (o *farmOpts) runWorkers(ctx context.Context, e *env, st store.Store, blobs
 		return err
 	}
 	h := &worker.Handler{
-		Pipeline: metered{machine, m}, Store: st, Blobs: blobs, Rules: rs, Queue: q, Feed: sched,
+		Pipeline: metered{machine, m}, Store: f.st, Blobs: f.blobs, Rules: f.rules, Queue: q, Feed: f.sched,
 		WebhookSecret: secret, BaseURL: baseURL, WorkDir: uploads, Logger: e.log, HTTPClient: o.webhooks.Client(20 * time.Second),
 	}
 	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency, Logger: e.log})
@@ -224,32 +229,27 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	if *public == "" {
 		*public = "http://" + *listen
 	}
-	st, blobs, rs, err := o.openFarm(ctx, e, true)
+	f, err := o.openFarm(ctx, e, true)
 	if err != nil {
 		return 0, err
 	}
-	defer st.Close()
-	sched, err := o.scheduler(ctx, e, st, blobs, rs)
-	if err != nil {
-		return 0, err
-	}
-	defer sched.Close()
-	if n, err := sched.Requeue(ctx); err != nil {
+	defer f.Close()
+	if n, err := f.sched.Requeue(ctx); err != nil {
 		return 0, fmt.Errorf("requeue: %w", err)
 	} else if n > 0 {
 		e.log.Info("requeued analyses whose tasks redis had lost", "count", n)
 	}
 	if watch != nil {
-		stop, err := sched.StartFeed(ctx, watch, *feedEvery)
+		stop, err := f.sched.StartFeed(ctx, watch, *feedEvery)
 		if err != nil {
 			return 0, err
 		}
 		defer stop()
 	}
-	metrics := api.NewMetrics(sched)
+	metrics := api.NewMetrics(f.sched)
 	srv := &http.Server{
 		Addr:              *listen,
-		Handler:           api.New(api.Config{Store: st, Blobs: blobs, Scheduler: sched, Rules: rs, Logger: e.log, Metrics: metrics}),
+		Handler:           api.New(api.Config{Store: f.st, Blobs: f.blobs, Scheduler: f.sched, Rules: f.rules, Logger: e.log, Metrics: metrics}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ln, err := net.Listen("tcp", *listen)
@@ -263,7 +263,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	var workers chan error // nil without workers: never ready
 	if o.concurrency > 0 {
 		workers = make(chan error, 1)
-		go func() { workers <- o.runWorkers(ctx, e, st, blobs, rs, sched, metrics, *public) }()
+		go func() { workers <- o.runWorkers(ctx, e, f, metrics, *public) }()
 	}
 	fmt.Fprintf(e.stderr, "fumehood serving on http://%s (workers: %d)\n", ln.Addr(), o.concurrency)
 	select {
@@ -316,15 +316,10 @@ func cmdWorker(ctx context.Context, e *env, args []string) (int, error) {
 		go srv.Serve(ln)
 		defer srv.Close()
 	}
-	st, blobs, rs, err := o.openFarm(ctx, e, false)
+	f, err := o.openFarm(ctx, e, false)
 	if err != nil {
 		return 0, err
 	}
-	defer st.Close()
-	sched, err := o.scheduler(ctx, e, st, blobs, rs)
-	if err != nil {
-		return 0, err
-	}
-	defer sched.Close()
-	return 0, o.runWorkers(ctx, e, st, blobs, rs, sched, metrics, *public)
+	defer f.Close()
+	return 0, o.runWorkers(ctx, e, f, metrics, *public)
 }

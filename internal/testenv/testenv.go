@@ -4,11 +4,15 @@
 package testenv
 
 import (
+	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ContainerdAddress is the containerd socket the integration tests use,
@@ -80,4 +84,40 @@ func Redis(t testing.TB) string {
 	}
 	Require(t, err == nil, "redis at "+addr)
 	return addr
+}
+
+// Corpus requires the shared corpus of samples and returns its directory:
+// FUMEHOOD_CORPUS, else shared/corpus beside the repository (the parent
+// of the directory holding go.mod).
+func Corpus(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("FUMEHOOD_CORPUS")
+	if dir == "" {
+		root, err := filepath.Abs(".")
+		for err == nil {
+			if _, serr := os.Stat(filepath.Join(root, "go.mod")); serr == nil {
+				break
+			}
+			if parent := filepath.Dir(root); parent != root {
+				root = parent
+			} else {
+				err = os.ErrNotExist
+			}
+		}
+		dir = filepath.Join(filepath.Dir(root), "shared", "corpus")
+	}
+	_, err := os.Stat(filepath.Join(dir, "index.json"))
+	Require(t, err == nil, "the shared corpus at "+dir+" (FUMEHOOD_CORPUS)")
+	return dir
+}
+
+// FlushRedisDB empties database db of the Redis at addr (a test's own
+// database: each package uses another).
+func FlushRedisDB(t testing.TB, addr string, db int) {
+	t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	defer rc.Close()
+	if err := rc.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatalf("flush redis %s db %d: %v", addr, db, err)
+	}
 }

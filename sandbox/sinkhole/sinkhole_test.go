@@ -321,24 +321,23 @@ func TestCloseRemovesEverything(t *testing.T) {
 
 const crashEnv = "FUMEHOOD_SINKHOLE_CRASH_DIR"
 
-// TestCrashHelper is not a test: run by TestReap in a child process, it
-// starts a sinkhole and exits without closing it.
-func TestCrashHelper(t *testing.T) {
-	dir := os.Getenv(crashEnv)
-	if dir == "" {
-		t.Skip("helper process only")
+// TestMain makes the test binary, run by TestReap with crashEnv=DIR, a
+// process that starts a sinkhole and exits without closing it.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashEnv); dir != "" {
+		if _, err := Start(context.Background(), Config{Name: "crashed", StateDir: dir}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(0)
 	}
-	if _, err := Start(context.Background(), Config{Name: "crashed", StateDir: dir}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(3)
-	}
-	os.Exit(0)
+	os.Exit(m.Run())
 }
 
 func TestReap(t *testing.T) {
 	testenv.Root(t)
 	dir := stateDir(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("crash helper: %v\n%s", err, out)
