@@ -26,24 +26,18 @@ type Release struct {
 // latest the highest final release). Errors wrap ErrBadSpec for a bad
 // name and ErrNotFound for an unknown package.
 func Releases(ctx context.Context, cfg Config, eco, name string) ([]Release, error) {
+	if err := ValidName(eco, name); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	var (
 		out []Release
 		err error
 	)
-	switch eco {
-	case NPM:
-		if err := npm.ValidName(name); err != nil {
-			return nil, fmt.Errorf("%w: %w", err, ErrBadSpec)
-		}
+	if eco == NPM {
 		out, err = npmReleases(ctx, cfg, name)
-	case PyPI:
-		if err := pypi.ValidName(name); err != nil {
-			return nil, fmt.Errorf("%w: %w", err, ErrBadSpec)
-		}
+	} else {
 		out, err = pypiReleases(ctx, cfg, name)
-	default:
-		return nil, fmt.Errorf("ecosystem %q: %w", eco, ErrBadSpec)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("releases of %s:%s: %w", eco, name, err)

@@ -24,6 +24,24 @@ const (
 // artifact path fumehood understands.
 var ErrBadSpec = errors.New("bad package spec")
 
+// ValidName checks that name is a package name of eco (npm or pypi).
+// Errors wrap ErrBadSpec.
+func ValidName(eco, name string) error {
+	var err error
+	switch eco {
+	case NPM:
+		err = npm.ValidName(name)
+	case PyPI:
+		err = pypi.ValidName(name)
+	default:
+		err = fmt.Errorf("ecosystem %q: want npm or pypi", eco)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, ErrBadSpec)
+	}
+	return nil
+}
+
 // CanonicalName is the name that identifies a package of eco in records
 // and de-duplication: PEP 503 normalized for PyPI (Foo_Bar and foo-bar
 // are one project), as given for npm (whose names are case-sensitive).

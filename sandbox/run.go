@@ -156,7 +156,7 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	}()
 
 	report := newExitReport()
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &syncWriter{w: p.Output}, report)))
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, p.Output, report)))
 	if err != nil {
 		return res, fmt.Errorf("run %s: create task: %w", p.ID, err)
 	}
@@ -311,15 +311,6 @@ func (r *running) teardown(ctx context.Context) (oom int, err error) {
 	return oom, nil
 }
 
-// exitCode is the exit code of st, 128+signal for a killed process.
-func exitCode(st client.ExitStatus) (int, error) {
-	code, _, err := st.Result()
-	if err != nil {
-		return -1, err
-	}
-	return int(code), nil
-}
-
 // exitReport reads what the container's init writes on its stderr: the
 // exit status of the phase's command, one line of decimal digits (see
 // initScript). The command could write there too, through /proc/1/fd/2;
@@ -365,16 +356,4 @@ func withPath(env []string) []string {
 		}
 	}
 	return append([]string{imagePath}, env...)
-}
-
-// syncWriter serialises the writes of stdout and stderr.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

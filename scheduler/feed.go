@@ -33,16 +33,11 @@ func ParseWatchList(r io.Reader) ([]string, error) {
 	for _, l := range lines {
 		n, line := l.N, l.Text
 		eco, name, ok := strings.Cut(line, ":")
-		if !ok || (eco != ecosystem.NPM && eco != ecosystem.PyPI) {
+		if !ok {
 			errs = append(errs, fmt.Errorf("line %d: %q: want npm:NAME or pypi:NAME", n, clip(line)))
 			continue
 		}
-		// A version makes a valid spec of the name alone.
-		probe := eco + ":" + name + "@0.0.0"
-		if eco == ecosystem.PyPI {
-			probe = eco + ":" + name + "==0"
-		}
-		if _, err := ecosystem.Parse(probe); err != nil {
+		if err := ecosystem.ValidName(eco, name); err != nil {
 			errs = append(errs, fmt.Errorf("line %d: %q: %w", n, clip(line), err))
 			continue
 		}
@@ -87,10 +82,7 @@ func (s *Scheduler) Poll(ctx context.Context, p FeedPayload, now time.Time) (Pol
 			continue
 		}
 		for _, v := range newReleases(rs, now.Add(-p.Window)) {
-			spec := eco + ":" + name + "@" + v
-			if eco == ecosystem.PyPI {
-				spec = eco + ":" + name + "==" + v
-			}
+			spec := ecosystem.Target{Ecosystem: eco, Name: name, Version: v}.String()
 			rec, existing, err := s.Submit(ctx, Submission{Spec: spec, Queue: QueueFeed})
 			switch {
 			case err != nil:
