@@ -5,7 +5,7 @@ GO ?= go
 CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 export FUMEHOOD_CORPUS ?= $(CORPUS)
 
-.PHONY: help setup deps build test unit generate check-generate bench lint fmt
+.PHONY: help setup deps build test test-slow unit generate check-generate bench lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ build: ## build bin/fumehood
 
 test: ## every test, root integration tests included (real containerd, eBPF, Redis); what CI runs
 	deploy/test.sh
+
+test-slow: ## every test on a machine slowed on purpose: half a core for the tests, half the sandbox CPU limit
+	deploy/test-slow.sh
 
 unit: ## the tests that need no root (integration tests skip outside CI)
 	$(GO) test -count=1 ./...

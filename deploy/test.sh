@@ -1,34 +1,69 @@
 #!/usr/bin/env bash
 # Runs every test, the root integration tests included (real containerd,
 # eBPF, network namespaces, Redis), after installing and starting what they
-# need. This is what CI runs (.ci/run).
+# need. This is what CI runs (.ci/run). Each stage prints how long it took,
+# and the tests end with the slowest ones, so that the next slowdown is seen
+# before it fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deploy/setup.sh deps
 export PATH="/usr/local/go/bin:$PATH"
 export FUMEHOOD_CORPUS="${FUMEHOOD_CORPUS:-$(cd .. && pwd)/shared/corpus}"
 
-echo "==> lint" >&2
-unformatted=$(gofmt -l $(git ls-files '*.go'))
-[ -z "$unformatted" ] || { echo "gofmt needed:"; echo "$unformatted"; exit 1; }
-go vet ./...
+t0=$SECONDS
+# stage NAME CMD...: runs CMD and prints its duration, also when it fails.
+stage() {
+	local name=$1 start=$SECONDS rc=0
+	shift
+	echo "==> $name" >&2
+	"$@" || rc=$?
+	printf '==> %s: %ds (%s)\n' "$name" $((SECONDS - start)) "$([ $rc = 0 ] && echo ok || echo "failed, exit $rc")" >&2
+	return $rc
+}
 
-echo "==> tests" >&2
-go test -count=1 -timeout 70m -p 1 ./...
+lint() {
+	local unformatted
+	unformatted=$(gofmt -l $(git ls-files '*.go'))
+	[ -z "$unformatted" ] || { echo "gofmt needed:"; echo "$unformatted"; return 1; }
+	go vet ./...
+}
 
-# The corpus evaluation as an analyst runs it: it fails below 100%.
-echo "==> fumehood eval $FUMEHOOD_CORPUS" >&2
-go build -o bin/fumehood ./cmd/fumehood
-bin/fumehood eval --state /run/fumehood-eval "$FUMEHOOD_CORPUS"
+# tests runs go test through gotestsum (a go tool of go.mod): one line per
+# package, failures in full, then the 15 slowest tests of the run.
+tests() {
+	local json rc=0
+	json=$(mktemp)
+	go tool gotestsum --format pkgname-and-test-fails --jsonfile "$json" -- \
+		-count=1 -timeout 70m -p 1 ./... || rc=$?
+	echo "slowest tests:" >&2
+	go tool gotestsum tool slowest --jsonfile "$json" --threshold 2s | head -15 >&2
+	rm -f "$json"
+	return $rc
+}
+
+# The corpus evaluations as an analyst runs them: each fails below 100%.
+evaluation() {
+	go build -o bin/fumehood ./cmd/fumehood
+	bin/fumehood eval --state /run/fumehood-eval "$FUMEHOOD_CORPUS"
+}
 
 # Every fuzz target of a parser of untrusted input, briefly (the seed
 # corpus already ran above as ordinary tests).
-echo "==> fuzz (${FUZZTIME:=10s} each)" >&2
-grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
-	pkg=./$(dirname "${f#./}")
-	for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
-		echo "fuzz $pkg $target" >&2
-		out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || { echo "$out"; exit 1; }
+fuzz() {
+	local f pkg target out
+	grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
+		pkg=./$(dirname "${f#./}")
+		for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
+			echo "fuzz $pkg $target" >&2
+			out=$(go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || { echo "$out"; return 1; }
+		done
 	done
-done
-echo "fuzz: all targets passed" >&2
+	echo "fuzz: all targets passed" >&2
+}
+: "${FUZZTIME:=10s}"
+
+stage "set-up (deploy/setup.sh deps)" deploy/setup.sh deps
+stage lint lint
+stage tests tests
+stage "fumehood eval $FUMEHOOD_CORPUS" evaluation
+stage "fuzz ($FUZZTIME each)" fuzz
+printf '==> all stages: %ds\n' $((SECONDS - t0)) >&2

@@ -49,8 +49,8 @@ func phase(t testing.TB, args ...string) Phase {
 	return Phase{
 		ID:      fmt.Sprintf("t%d-%d", os.Getpid(), time.Now().UnixNano()),
 		Args:    args,
-		Timeout: time.Minute,
-		Limits:  Limits{MemoryBytes: 256 << 20, Pids: 128, CPUs: 1},
+		Timeout: 3 * time.Minute, // the production limit: a bound, not an expectation
+		Limits:  Limits{MemoryBytes: 256 << 20, Pids: 128, CPUs: DefaultCPUs()},
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,6 +43,29 @@ type Limits struct {
 	MemoryBytes int64   // memory, swap included
 	Pids        int64   // processes and threads
 	CPUs        float64 // CPU time, in CPUs (CFS quota)
+}
+
+// CPUsEnv names the environment variable that sets the default CPU limit of
+// a phase, in CPUs: e.g. 0.5 on a machine shared with other work, or to prove
+// that the tests do not depend on the machine's speed (make test-slow).
+const CPUsEnv = "FUMEHOOD_CPUS"
+
+// ParseCPUs parses a CPU limit: a positive number of CPUs, e.g. "0.5".
+func ParseCPUs(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("CPU limit %q: want a positive number of CPUs", s)
+	}
+	return v, nil
+}
+
+// DefaultCPUs is the default CPU limit of a phase: CPUsEnv's value when it
+// holds a valid limit (commands report an invalid one), else one CPU.
+func DefaultCPUs() float64 {
+	if v, err := ParseCPUs(os.Getenv(CPUsEnv)); err == nil {
+		return v
+	}
+	return 1
 }
 
 // Phase is one command to run in a fresh container.

@@ -96,7 +96,7 @@ func TestRunInitNotOnPath(t *testing.T) {
 	p := phase(t, "sh", "-c", `mkdir -p /tmp/bin && printf '#!/bin/sh\n/bin/sleep 1000 &\nexec /bin/sleep infinity\n' >/tmp/bin/sleep && chmod +x /tmp/bin/sleep; /bin/sleep 0.5 & echo planted`)
 	p.Env = []string{"PATH=/tmp/bin:/usr/bin:/bin"}
 	p.Mounts = []Mount{{Source: w.Tmp(), Target: "/tmp"}}
-	p.Grace = 3 * time.Second // the grace waits for the sleep 0.5 the command leaves
+	p.Grace = time.Minute // the grace waits for the sleep 0.5 the command leaves, however slowly it ends
 	res, out := run(t, s, p)
 	if res.ExitCode != 0 || out != "planted\n" {
 		t.Fatalf("result: exit %d output %q, want 0 and planted", res.ExitCode, out)

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/testenv"
 )
 
 func TestParseWatchList(t *testing.T) {
@@ -133,7 +134,11 @@ func TestStartFeed(t *testing.T) {
 		}
 		stops = append(stops, stop)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	// Two polls: the one at start and at least one period boundary.
+	testenv.WaitFor(t, 2*time.Minute, "two feed polls", func() bool {
+		ts, err := e.insp.ListPendingTasks(QueueFeed)
+		return err == nil && len(ts) >= 2
+	})
 	for _, stop := range stops {
 		stop()
 	}

@@ -70,14 +70,15 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// DefaultConfig returns the limits documented in README.md.
+// DefaultConfig returns the limits documented in README.md; the CPU limit is
+// sandbox.DefaultCPUs.
 func DefaultConfig() Config {
 	return Config{
 		WorkDir: "/var/lib/fumehood/work",
 		// The workspace is a tmpfs whose pages count against the phase's
 		// memory, so the memory limit leaves room for a full workspace:
 		// a disk filler meets ENOSPC, not the OOM killer.
-		Limits:         sandbox.Limits{MemoryBytes: 2 << 30, Pids: 512, CPUs: 1},
+		Limits:         sandbox.Limits{MemoryBytes: 2 << 30, Pids: 512, CPUs: sandbox.DefaultCPUs()},
 		WorkspaceBytes: 1 << 30,
 		PhaseTimeout:   3 * time.Minute,
 		Grace:          5 * time.Second,

@@ -65,7 +65,7 @@ func newFarm(tb testing.TB, serveWorkers int) *farm {
 	f.api = "http://" + freeAddr(tb)
 	f.start("serve", "serve", "--listen", strings.TrimPrefix(f.api, "http://"), "--data", f.data, "--redis", f.redis,
 		"--containerd", addr, "--state", stateDir("serve"), "--workers", fmt.Sprint(serveWorkers))
-	waitFor(tb, 30*time.Second, "the API's /healthz", func() bool {
+	testenv.WaitFor(tb, 2*time.Minute, "the API's /healthz", func() bool {
 		resp, err := http.Get(f.api + "/healthz")
 		if err != nil {
 			return false
@@ -134,7 +134,7 @@ func (f *farm) start(name string, args ...string) *proc {
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); log.Close(); close(p.done) }()
-	f.tb.Cleanup(func() { p.stop(60 * time.Second) })
+	f.tb.Cleanup(func() { p.stop(3 * time.Minute) })
 	return p
 }
 
@@ -187,7 +187,7 @@ func startRedis(tb testing.TB, logs string) string {
 	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	waitFor(tb, 10*time.Second, "redis-server at "+addr, func() bool { return c.Ping(context.Background()).Err() == nil })
+	testenv.WaitFor(tb, time.Minute, "redis-server at "+addr, func() bool { return c.Ping(context.Background()).Err() == nil })
 	return addr
 }
 
@@ -200,18 +200,6 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// waitFor polls cond every 200 ms until it holds, failing tb after bound.
-func waitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("waited %s for %s", bound, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // do sends an API request with token and decodes a JSON answer into out
@@ -312,7 +300,7 @@ type record struct {
 func (f *farm) wait(id string, bound time.Duration) record {
 	f.tb.Helper()
 	var r record
-	waitFor(f.tb, bound, "analysis "+id, func() bool {
+	testenv.WaitFor(f.tb, bound, "analysis "+id, func() bool {
 		r = record{}
 		f.get("/v1/analyses/"+id, &r)
 		return r.Status == "done" || r.Status == "failed"
@@ -442,7 +430,7 @@ func TestFarmAPI(t *testing.T) {
 	}
 	recs := map[string]record{}
 	for _, w := range want {
-		r := f.wait(w.sub.ID, 4*time.Minute)
+		r := f.wait(w.sub.ID, 10*time.Minute)
 		recs[w.name] = r
 		if r.Status != "done" || r.ID != w.sub.ID || r.Verdict != w.verdict || r.Package.Name != w.name || r.Package.Ecosystem != "npm" ||
 			(w.version != "" && r.Package.Version != w.version) || !strings.HasPrefix(r.Package.Digest, "sha256:") {
@@ -695,7 +683,7 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 	}
 
 	var killed string
-	waitFor(t, 3*time.Minute, "worker a to run a container", func() bool {
+	testenv.WaitFor(t, 10*time.Minute, "worker a to run a container", func() bool {
 		if a.exited() {
 			t.Fatalf("worker a exited: %v", a.err)
 		}
@@ -717,7 +705,7 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	waitFor(t, 5*time.Minute, "the batch to complete", func() bool {
+	testenv.WaitFor(t, 10*time.Minute, "the batch to complete", func() bool {
 		return countStatus(t, st, "fh-e2e-") == n
 	})
 	attempts := map[string]int{}
@@ -742,7 +730,7 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 			t.Errorf("left in --data/%s after the batch: %d entries, the first %s", sub, len(ents), ents[0].Name())
 		}
 	}
-	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
+	testenv.WaitFor(t, 2*time.Minute, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
 	if _, archived := queuesIdle(t, f.redis); archived != 0 {
 		t.Errorf("%d archived tasks, want none", archived)
 	}
@@ -760,15 +748,16 @@ func TestFarmWorkerSIGTERM(t *testing.T) {
 	state := stateDir("worker")
 	w := f.worker("worker", state)
 	id := f.upload(pack(t, ecosystemConfig(t), dir)).ID
-	waitFor(t, 2*time.Minute, "the worker to run a container", func() bool {
+	testenv.WaitFor(t, 5*time.Minute, "the worker to run a container", func() bool {
 		if w.exited() {
 			t.Fatalf("worker exited: %v", w.err)
 		}
 		return running(t, f.containerd, state) == id
 	})
-	// The worker's shutdown bound is 30 s; 60 s is the test's.
-	if !w.stop(60 * time.Second) {
-		t.Fatal("the worker did not end within 60 s of SIGTERM")
+	// The worker's shutdown bound is 30 s; the test's is generous: it
+	// asserts an orderly end, not how fast this machine cleans up.
+	if !w.stop(3 * time.Minute) {
+		t.Fatal("the worker did not end within 3 minutes of SIGTERM")
 	}
 	if w.err != nil {
 		t.Errorf("worker after SIGTERM: %v, want exit 0", w.err)
@@ -780,11 +769,11 @@ func TestFarmWorkerSIGTERM(t *testing.T) {
 		t.Fatalf("SIGTERM failed the analysis: %s", r.Error)
 	}
 	f.worker("worker-next", state)
-	r = f.wait(id, 3*time.Minute)
+	r = f.wait(id, 10*time.Minute)
 	if r.Status != "done" || r.Verdict != "benign" {
 		t.Errorf("analysis %s %s (%s), want done and benign", r.Status, r.Verdict, r.Error)
 	}
-	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
+	testenv.WaitFor(t, 2*time.Minute, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
 	var l struct{ Analyses []record }
 	f.get("/v1/analyses?name=fh-e2e-term-0", &l)
 	if len(l.Analyses) != 1 || l.Analyses[0].Status != "done" {
@@ -817,7 +806,7 @@ func BenchmarkFarm(b *testing.B) {
 			for i := range workers {
 				procs = append(procs, f.worker(fmt.Sprintf("bench-%d-%d", runs, i), stateDir(fmt.Sprintf("bench-%d", i))))
 			}
-			waitFor(b, time.Minute, "the workers to register", func() bool {
+			testenv.WaitFor(b, 2*time.Minute, "the workers to register", func() bool {
 				s, err := in.Servers()
 				return err == nil && len(s) == workers
 			})
@@ -837,9 +826,9 @@ func BenchmarkFarm(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Minutes(), "analyses/min")
 			for _, p := range procs {
-				p.stop(60 * time.Second)
+				p.stop(3 * time.Minute)
 			}
-			waitFor(b, time.Minute, "the workers to unregister", func() bool {
+			testenv.WaitFor(b, 2*time.Minute, "the workers to unregister", func() bool {
 				s, err := in.Servers()
 				return err == nil && len(s) == 0
 			})
@@ -888,7 +877,7 @@ func TestFarmFeed(t *testing.T) {
 	f.start("worker", "worker", "--redis", f.redis, "--data", f.data, "--containerd", f.containerd, "--state", stateDir("worker"),
 		"--workers", "1", "--metrics", metrics)
 	var l struct{ Analyses []record }
-	waitFor(t, 4*time.Minute, "the feed's analysis", func() bool {
+	testenv.WaitFor(t, 10*time.Minute, "the feed's analysis", func() bool {
 		l.Analyses = nil
 		f.get("/v1/analyses?name="+name, &l)
 		return len(l.Analyses) > 0 && (l.Analyses[0].Status == "done" || l.Analyses[0].Status == "failed")
@@ -897,7 +886,7 @@ func TestFarmFeed(t *testing.T) {
 	if len(l.Analyses) != 1 || r.Status != "done" || r.Verdict != "benign" || r.Package.Version != "1.0.0" {
 		t.Errorf("analyses of %s: %+v, want one done benign 1.0.0", name, l.Analyses)
 	}
-	waitFor(t, 30*time.Second, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
+	testenv.WaitFor(t, 2*time.Minute, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
 
 	// The worker process counts what it analysed on its own /metrics.
 	resp, err := http.Get("http://" + metrics + "/metrics")

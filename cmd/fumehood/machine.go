@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +21,7 @@ type machineOpts struct {
 	containerd, data, state, image string
 	timeout, grace                 time.Duration
 	memory, disk                   int64
+	cpus                           float64
 	pids                           int64
 	noNetwork                      bool
 }
@@ -40,11 +43,20 @@ func (o *machineOpts) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.grace, "grace", d.Grace, "how long a phase waits for processes left running after its command ends")
 	fs.Int64Var(&o.memory, "memory", d.Limits.MemoryBytes, "memory limit of each phase, in `bytes`")
 	fs.Int64Var(&o.pids, "pids", d.Limits.Pids, "process limit of each phase")
+	fs.Float64Var(&o.cpus, "cpus", d.Limits.CPUs, "CPU limit of each phase, in CPUs ("+sandbox.CPUsEnv+")")
 	fs.Int64Var(&o.disk, "disk", d.WorkspaceBytes, "size of the writable home and /tmp together, in `bytes`")
 	fs.BoolVar(&o.noNetwork, "no-network", false, "loopback only instead of the sinkhole network")
 }
 
 func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machine, error) {
+	if v := os.Getenv(sandbox.CPUsEnv); v != "" {
+		if _, err := sandbox.ParseCPUs(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", sandbox.CPUsEnv, err)
+		}
+	}
+	if !(o.cpus > 0) || math.IsInf(o.cpus, 0) {
+		return nil, fmt.Errorf("--cpus %v: want a positive number of CPUs", o.cpus)
+	}
 	eco, err := ecosystem.DefaultConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -54,7 +66,7 @@ func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machi
 	cfg.WorkDir = filepath.Join(o.data, "work")
 	cfg.Image = o.image
 	cfg.PhaseTimeout, cfg.Grace = o.timeout, o.grace
-	cfg.Limits.MemoryBytes, cfg.Limits.Pids = o.memory, o.pids
+	cfg.Limits.MemoryBytes, cfg.Limits.Pids, cfg.Limits.CPUs = o.memory, o.pids, o.cpus
 	cfg.WorkspaceBytes = o.disk
 	cfg.Logger = log
 	return worker.Open(ctx, worker.MachineConfig{Containerd: o.containerd, StateDir: o.state, NoNetwork: o.noNetwork}, cfg)

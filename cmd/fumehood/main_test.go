@@ -199,21 +199,14 @@ func TestKill9(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	testenv.WaitFor(t, 5*time.Minute, "a container of the analysis", func() bool {
 		left, err := leftovers.Find(context.Background(), addr, state)
 		if err != nil {
+			cmd.Process.Kill()
 			t.Fatal(err)
 		}
-		if strings.Contains(strings.Join(left, "\n"), "container ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no container appeared")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return strings.Contains(strings.Join(left, "\n"), "container ")
+	})
 	time.Sleep(time.Second)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()

@@ -121,3 +121,19 @@ func FlushRedisDB(t testing.TB, addr string, db int) {
 		t.Fatalf("flush redis %s db %d: %v", addr, db, err)
 	}
 }
+
+// WaitFor polls cond every 100 ms until it holds, and fails tb after bound,
+// naming what it waited for. A bound is a generous guard against a hang
+// (minutes, at least the production limit of what is awaited), never an
+// expectation of how fast this machine is: make test-slow runs the suite on
+// a machine slowed on purpose to keep it so.
+func WaitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up after %v waiting for %s", bound, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

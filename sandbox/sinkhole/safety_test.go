@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fumehood/fumehood/internal/testenv"
 	"github.com/fumehood/fumehood/trace"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -199,20 +200,13 @@ func TestNothingReachesTheHost(t *testing.T) {
 	}
 	c.Write(control)
 	c.Close()
-	for range 200 {
+	testenv.WaitFor(t, 2*time.Minute, "the host capture to see the control packet (else it cannot vouch for anything)", func() bool {
 		h.mu.Lock()
-		seen := h.sawCtrl
-		h.mu.Unlock()
-		if seen {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer h.mu.Unlock()
+		return h.sawCtrl
+	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.sawCtrl {
-		t.Fatal("host capture did not see the control packet; it cannot vouch for anything")
-	}
 	for _, pkt := range h.leaked {
 		t.Errorf("sandbox packet seen on the host: % x", pkt[:min(len(pkt), 64)])
 	}

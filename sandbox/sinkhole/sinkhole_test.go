@@ -64,27 +64,28 @@ func dialIn(t *testing.T, s *Sinkhole, network, addr string) net.Conn {
 	var c net.Conn
 	inSandbox(t, s, func() error {
 		var err error
-		c, err = net.DialTimeout(network, addr, 5*time.Second)
+		c, err = net.DialTimeout(network, addr, time.Minute)
 		return err
 	})
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.SetDeadline(time.Now().Add(2 * time.Minute)) // a guard against a hang, not a speed
 	return c
 }
 
 // waitEvent waits (bounded) for an event matching ok and returns it.
 func waitEvent(t *testing.T, s *Sinkhole, what string, ok func(trace.Event) bool) trace.Event {
 	t.Helper()
-	for range 200 {
+	var found trace.Event
+	testenv.WaitFor(t, 2*time.Minute, "a "+what+" event", func() bool {
 		for _, e := range s.Events() {
 			if ok(e) {
-				return e
+				found = e
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no %s event; got %v", what, s.Events())
-	return trace.Event{}
+		return false
+	})
+	return found
 }
 
 func kind(k trace.Kind) func(trace.Event) bool {
