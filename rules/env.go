@@ -68,16 +68,23 @@ type Env struct {
 	Sender string `expr:"sender"`
 	// SenderPackageManager is true when that process is a package manager.
 	SenderPackageManager bool `expr:"sender_package_manager"`
-	// Honeytoken(s) returns "NAME (WHERE) as FORM" for the first secret
-	// planted in this trace (its plant events) that s carries, or "".
-	// Forms: plain, reversed, hex (either case), base64 and base64url at
-	// any alignment inside a longer stream, padded or not, each also
-	// found inside URL encoding, DNS labels (dotted or a wire-format
-	// query, joined; plain and hex also case-folded) and gzip streams
-	// (raw or base64). Values longer than 64 bytes are searched as
-	// 32-byte fragments, so a capture cut short still shows them. Each
-	// value's forms are computed once per trace.
-	Honeytoken func(string) string `expr:"Honeytoken"`
+	// Honeytoken(parts...) returns "NAME (WHERE) as FORM" for the first
+	// secret planted in this trace (its plant events) that one of parts
+	// carries, or "". Each part is searched with its decodings (URL and
+	// JSON escapes, DNS labels, gzip/zlib/deflate/brotli, base64/base32/hex
+	// runs) for every form of each secret (plain, reversed, hex, base64
+	// and base64url, base32 and base32hex at any alignment, each also
+	// XORed with any one byte; any 12 bytes of it plain). See
+	// honeytoken.go; results are memoized per event.
+	Honeytoken func(parts ...string) string `expr:"Honeytoken"`
+	// HoneytokenJoined() returns the same for what package code sent to
+	// this capture's destination, joined over several captures, when this
+	// is the last capture to it; else "". See joined.go.
+	HoneytokenJoined func() string `expr:"HoneytokenJoined"`
+	// Opaque(s) describes the encrypted or random payload s carries
+	// (looking through compression and encodings), or returns "". See
+	// opaque.go.
+	Opaque func(string) string `expr:"Opaque"`
 
 	// Process context, as of this event.
 	Exe     string `expr:"exe"`     // the process's current executable

@@ -1,11 +1,10 @@
 package rules
 
 import (
-	"bytes"
-	"compress/gzip"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
-	"io"
+	"fmt"
 	"strings"
 
 	"github.com/fumehood/fumehood/trace"
@@ -14,7 +13,10 @@ import (
 // Honeytoken matching: the plant events of a trace name the fake secrets
 // of the analysis; tokens holds every form of each that the exfiltration
 // rule recognises in a capture, computed once per trace, indexed by their
-// first keyLen bytes so that one pass over a capture finds them all.
+// first keyLen bytes so that one pass over a view of a capture finds them
+// all. Captures are decoded into views (decode.go); single-byte XOR is
+// found without trying keys, by comparing the differences of neighbouring
+// bytes, which XOR with one key leaves unchanged.
 
 const (
 	// keyLen is the length of the index key: the shortest pattern.
@@ -33,10 +35,11 @@ const (
 	fragStride = 32
 	// maxFrags bounds the fragments of one value.
 	maxFrags = 64
-	// maxGunzip bounds what one gzip stream may inflate to.
-	maxGunzip = 64 << 10
-	// maxVariants bounds the decoded variants of one capture.
-	maxVariants = 16
+	// windowLen is the shortest part of a value found on its own (plain
+	// or case-folded): any windowLen bytes of a value up to maxWhole long
+	// after its first headLen (a fixed prefix such as "npm_" or "AKIA").
+	windowLen = 12
+	headLen   = 4
 )
 
 // pattern is one form of one planted value.
@@ -44,6 +47,7 @@ type pattern struct {
 	s     string
 	token int
 	form  string
+	first byte // delta patterns: the form's first byte, to name the key
 }
 
 // tokens is the planted secrets of one trace and their forms.
@@ -52,10 +56,17 @@ type tokens struct {
 	values []string
 	index  map[string][]pattern
 	folded map[string][]pattern // lowercased plain and hex forms, for DNS names
-	dirty  bool
-	// the last query and its answer: a rule's match and detail ask twice
-	lastIn, lastOut string
+	delta  map[string][]pattern // neighbour differences of every form: XOR
+	// parts and partsFolded hold the windows of short values, searched
+	// when no whole form is found
+	parts, partsFolded map[string][]pattern
+	dirty              bool
+	dec                *decoder
+	join               joiner
 }
+
+// active reports whether the trace planted anything to look for.
+func (t *tokens) active() bool { return len(t.values) > 0 }
 
 // add records a plant event.
 func (t *tokens) add(e *trace.Event) {
@@ -71,9 +82,21 @@ func (t *tokens) add(e *trace.Event) {
 func (t *tokens) build() {
 	t.index = make(map[string][]pattern)
 	t.folded = make(map[string][]pattern)
+	t.delta = make(map[string][]pattern)
+	t.parts = make(map[string][]pattern)
+	t.partsFolded = make(map[string][]pattern)
 	for i, v := range t.values {
 		for _, frag := range fragments(v) {
 			t.addForms(i, frag)
+		}
+		for _, w := range windows(v) {
+			t.put(t.parts, pattern{s: w, token: i, form: "plain (part)"})
+			t.put(t.partsFolded, pattern{s: strings.ToLower(w), token: i, form: "plain (part)"})
+		}
+	}
+	for _, ps := range t.index {
+		for _, p := range ps {
+			t.put(t.delta, pattern{s: deltas(p.s), token: p.token, form: p.form, first: p.s[0]})
 		}
 	}
 	t.dirty = false
@@ -94,6 +117,19 @@ func fragments(v string) []string {
 	return out
 }
 
+// windows returns every windowLen-byte part of a value up to maxWhole
+// long after its head; longer values are covered by their fragments.
+func windows(v string) []string {
+	if len(v) > maxWhole {
+		return nil
+	}
+	var out []string
+	for off := headLen; off+windowLen < len(v); off++ {
+		out = append(out, v[off:off+windowLen])
+	}
+	return out
+}
+
 func (t *tokens) put(m map[string][]pattern, p pattern) {
 	if len(p.s) < keyLen {
 		return
@@ -102,39 +138,64 @@ func (t *tokens) put(m map[string][]pattern, p pattern) {
 	m[k] = append(m[k], p)
 }
 
+var (
+	base32Std = base32.StdEncoding.WithPadding(base32.NoPadding)
+	base32Hex = base32.HexEncoding.WithPadding(base32.NoPadding)
+)
+
+// addForms indexes the forms of one value (or fragment): plain, reversed,
+// hex in either case, base64 and base64url, base32 with either alphabet in
+// either case.
 func (t *tokens) addForms(token int, v string) {
 	b := []byte(v)
 	h := hex.EncodeToString(b)
-	for _, p := range []pattern{
-		{v, token, "plain"},
-		{reverse(v), token, "reversed"},
-		{h, token, "hex"},
-		{strings.ToUpper(h), token, "hex"},
-	} {
+	forms := []pattern{
+		{s: v, form: "plain"},
+		{s: reverse(v), form: "reversed"},
+		{s: h, form: "hex"},
+		{s: strings.ToUpper(h), form: "hex"},
+	}
+	for _, mid := range aligned(b, 3, 4, base64.RawStdEncoding.EncodeToString) {
+		forms = append(forms, pattern{s: mid, form: "base64"})
+		if url := strings.NewReplacer("+", "-", "/", "_").Replace(mid); url != mid {
+			forms = append(forms, pattern{s: url, form: "base64url"})
+		}
+	}
+	for _, enc := range []struct {
+		encode func([]byte) string
+		name   string
+	}{{base32Std.EncodeToString, "base32"}, {base32Hex.EncodeToString, "base32hex"}} {
+		for _, mid := range aligned(b, 5, 8, enc.encode) {
+			forms = append(forms, pattern{s: mid, form: enc.name}, pattern{s: strings.ToLower(mid), form: enc.name})
+		}
+	}
+	for _, p := range forms {
+		p.token = token
 		t.put(t.index, p)
 	}
-	t.put(t.folded, pattern{strings.ToLower(v), token, "plain"})
-	t.put(t.folded, pattern{h, token, "hex"})
-	// base64 at each of the three alignments v can have inside a longer
-	// stream: encode v after 0, 1 or 2 filler bytes and keep the
-	// characters that depend on v alone (no padding, so the form with and
-	// without padding is the same).
-	for align := range 3 {
-		enc := base64.RawStdEncoding.EncodeToString(append(make([]byte, align), b...))
+	t.put(t.folded, pattern{s: strings.ToLower(v), token: token, form: "plain"})
+	t.put(t.folded, pattern{s: h, token: token, form: "hex"})
+}
+
+// aligned returns the encodings of b at each alignment it can have inside
+// a longer stream of an encoding that turns groups of in bytes into out
+// characters: b is encoded after 0..in-1 filler bytes and only the
+// characters that depend on b alone are kept (no padding, so the form
+// with and without padding is the same).
+func aligned(b []byte, in, out int, encode func([]byte) string) []string {
+	var forms []string
+	for align := range in {
+		enc := encode(append(make([]byte, align), b...))
 		start := 0
 		if align > 0 {
-			start = 4
+			start = out
 		}
-		end := (align + len(b)) / 3 * 4
-		if end-start < keyLen {
-			continue
-		}
-		mid := enc[start:end]
-		t.put(t.index, pattern{mid, token, "base64"})
-		if url := strings.NewReplacer("+", "-", "/", "_").Replace(mid); url != mid {
-			t.put(t.index, pattern{url, token, "base64url"})
+		end := (align + len(b)) / in * out
+		if end-start >= keyLen {
+			forms = append(forms, enc[start:end])
 		}
 	}
+	return forms
 }
 
 func reverse(s string) string {
@@ -145,51 +206,112 @@ func reverse(s string) string {
 	return string(b)
 }
 
-// variant is a view of a capture: the text itself or a decoding of it.
-type variant struct {
-	text   string
-	how    string // "" for the text itself, else how it was decoded
-	folded bool   // a DNS name: search the lowercased forms too
-}
-
-// find returns "NAME (PATH) as FORM" for the first planted value found in
-// s in any of its forms, or "".
-func (t *tokens) find(s string) string {
-	if len(t.names) == 0 || len(s) < keyLen {
+// deltas returns the XOR of each byte of s with the next: the same for s
+// and for s XORed with any single byte.
+func deltas(s string) string {
+	if len(s) < 2 {
 		return ""
 	}
-	if s == t.lastIn && !t.dirty {
-		return t.lastOut
+	d := make([]byte, len(s)-1)
+	for i := range d {
+		d[i] = s[i] ^ s[i+1]
 	}
+	return string(d)
+}
+
+// observe records a capture (or send) of package code for joining; sent
+// by a package manager (pm), it is left out.
+func (t *tokens) observe(e *trace.Event, pm bool) {
+	if !pm {
+		t.join.add(e)
+	}
+}
+
+// joined returns "NAME (PATH) as FORM, joined from N captures to DEST"
+// when e is the last capture to its destination and the payloads sent
+// there, joined, carry a planted value; else "".
+func (t *tokens) joined(e *trace.Event) string {
+	if !t.active() || e == nil {
+		return ""
+	}
+	t.prepare()
+	return t.join.joined(e, t.search)
+}
+
+// prepare builds the forms when plants were added and makes the decoder.
+func (t *tokens) prepare() {
 	if t.dirty {
 		t.build()
 	}
-	out := ""
-	for _, v := range variants(s) {
-		if p, ok := t.scan(t.index, v.text); ok {
-			out = t.names[p.token] + " as " + describe(p.form, v.how)
-			break
-		}
-		if v.folded {
-			if p, ok := t.scan(t.folded, strings.ToLower(v.text)); ok {
-				out = t.names[p.token] + " as " + describe(p.form+", case-folded", v.how)
-				break
-			}
-		}
+	if t.dec == nil {
+		t.dec = &decoder{}
 	}
-	t.lastIn, t.lastOut = s, out
-	return out
 }
 
-func describe(form, how string) string {
-	if how == "" {
-		return form
+// find returns "NAME (PATH) as FORM" for the first planted value found in
+// any of parts in any of its forms, or "". Results are memoized per event.
+func (t *tokens) find(parts ...string) string {
+	if !t.active() {
+		return ""
 	}
-	return form + " in " + how
+	t.prepare()
+	for _, s := range parts {
+		if len(s) < keyLen {
+			continue
+		}
+		if out := t.dec.memo(memoHoneytoken, s, t.search); out != "" {
+			return out
+		}
+	}
+	return ""
 }
 
-// scan returns the first pattern of index found in s.
-func (t *tokens) scan(index map[string][]pattern, s string) (pattern, bool) {
+// search looks for the planted values in every view of s: whole forms
+// first, then parts.
+func (t *tokens) search(s string) string {
+	views := t.dec.views(s)
+	for _, v := range views {
+		if out := t.searchWhole(v); out != "" {
+			return out
+		}
+	}
+	for _, v := range views {
+		if out := t.searchIn(v, t.parts, t.partsFolded); out != "" {
+			return out
+		}
+	}
+	return ""
+}
+
+// searchWhole looks for the forms of the planted values in one view, also
+// lowercased in a DNS name and XORed with one byte.
+func (t *tokens) searchWhole(v view) string {
+	if out := t.searchIn(v, t.index, t.folded); out != "" {
+		return out
+	}
+	// a match here is not plain (key 0): the index found none
+	if p, at, ok := scan(t.delta, deltas(v.text)); ok {
+		return t.names[p.token] + " as " + describe(fmt.Sprintf("%s XOR 0x%02x", p.form, v.text[at]^p.first), v.how)
+	}
+	return ""
+}
+
+// searchIn looks for the patterns of index in v, and for those of folded
+// in v lowercased when v is a DNS name.
+func (t *tokens) searchIn(v view, index, folded map[string][]pattern) string {
+	if p, _, ok := scan(index, v.text); ok {
+		return t.names[p.token] + " as " + describe(p.form, v.how)
+	}
+	if v.folded {
+		if p, _, ok := scan(folded, strings.ToLower(v.text)); ok {
+			return t.names[p.token] + " as " + describe(p.form+", case-folded", v.how)
+		}
+	}
+	return ""
+}
+
+// scan returns the first pattern of index found in s and where.
+func scan(index map[string][]pattern, s string) (pattern, int, bool) {
 	for i := 0; i+keyLen <= len(s); i++ {
 		ps, ok := index[s[i:i+keyLen]]
 		if !ok {
@@ -197,137 +319,9 @@ func (t *tokens) scan(index map[string][]pattern, s string) (pattern, bool) {
 		}
 		for _, p := range ps {
 			if strings.HasPrefix(s[i:], p.s) {
-				return p, true
+				return p, i, true
 			}
 		}
 	}
-	return pattern{}, false
-}
-
-// variants returns s and what it decodes to: URL-decoded, DNS labels
-// joined (dotted names and DNS wire-format queries), gunzipped streams
-// (also inside base64).
-func variants(s string) []variant {
-	out := []variant{{text: s}}
-	if strings.Contains(s, "%") {
-		if u := urlUnescape(s); u != s {
-			out = append(out, variant{text: u, how: "URL encoding"})
-		}
-	}
-	if name, ok := dnsWireName(s); ok {
-		out = append(out, variant{text: strings.ReplaceAll(name, ".", ""), how: "DNS labels", folded: true})
-	}
-	if strings.Contains(s, ".") {
-		out = append(out, variant{text: strings.ReplaceAll(s, ".", ""), how: "DNS labels", folded: true})
-	}
-	for _, z := range gzipStreams(s) {
-		if len(out) >= maxVariants {
-			break
-		}
-		out = append(out, variant{text: z, how: "gzip"})
-	}
-	for _, run := range encodedRuns(s) {
-		if len(out) >= maxVariants {
-			break
-		}
-		raw, ok := base64Bytes(run)
-		if !ok || !bytes.HasPrefix(raw, gzipMagic) {
-			continue
-		}
-		if z, ok := gunzip(raw); ok {
-			out = append(out, variant{text: z, how: "gzip in base64"})
-		}
-	}
-	return out
-}
-
-// urlUnescape decodes %XX escapes (and + as a space), leaving malformed
-// escapes as they are.
-func urlUnescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			v, _ := hex.DecodeString(s[i+1 : i+3])
-			b.WriteByte(v[0])
-			i += 2
-		case c == '+':
-			b.WriteByte(' ')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// dnsWireName returns the query name of s when s is a DNS message in wire
-// format (a UDP payload a resolver sent), with dots between the labels.
-func dnsWireName(s string) (string, bool) {
-	const header = 12
-	if len(s) < header+2 || s[2]&0x80 != 0 || s[4] != 0 || s[5] != 1 {
-		return "", false // a query (QR clear) with one question
-	}
-	var labels []string
-	for i := header; i < len(s); {
-		n := int(s[i])
-		if n == 0 {
-			return strings.Join(labels, "."), len(labels) > 0
-		}
-		if n > 63 || i+1+n > len(s) {
-			// a cut payload (the probe keeps 128 bytes): keep what is there
-			if n <= 63 && i+1 < len(s) {
-				labels = append(labels, s[i+1:])
-			}
-			return strings.Join(labels, "."), len(labels) > 0
-		}
-		labels = append(labels, s[i+1:i+1+n])
-		i += 1 + n
-	}
-	return strings.Join(labels, "."), len(labels) > 0
-}
-
-var gzipMagic = []byte{0x1f, 0x8b, 0x08}
-
-// gzipStreams inflates the gzip streams that start in s (at most four), as
-// far as they go. Go's inflater hands out a deflate block's output when the
-// block ends (or its 32 KiB window fills), so a stream cut inside its
-// first block (a body beyond the sinkhole's 4 KiB) yields nothing.
-func gzipStreams(s string) []string {
-	var out []string
-	for off := 0; len(out) < 4; {
-		i := strings.Index(s[off:], string(gzipMagic))
-		if i < 0 {
-			break
-		}
-		if z, ok := gunzip([]byte(s[off+i:])); ok {
-			out = append(out, z)
-		}
-		off += i + len(gzipMagic)
-	}
-	return out
-}
-
-func gunzip(b []byte) (string, bool) {
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return "", false
-	}
-	out, _ := io.ReadAll(io.LimitReader(r, maxGunzip)) // a cut stream keeps what inflated
-	return string(out), len(out) > 0
-}
-
-// base64Bytes decodes a base64 run (standard or URL alphabet, padded or
-// not) to bytes, whatever they are.
-func base64Bytes(run string) ([]byte, bool) {
-	run = strings.TrimRight(run, "=")
-	if len(run)%4 == 1 {
-		run = run[:len(run)-1]
-	}
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(run); err == nil {
-			return b, true
-		}
-	}
-	return nil, false
+	return pattern{}, 0, false
 }

@@ -2,17 +2,25 @@ package rules
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/fumehood/fumehood/trace"
 )
@@ -103,10 +111,26 @@ func TestHoneytokenForms(t *testing.T) {
 		{"long key JSON-escaped", string(jsonPEM), "ssh-private-key"},
 		{"long key in base64", b64(base64.StdEncoding, keyPEM), "ssh-private-key (/home/alex/.ssh/id_rsa) as base64"},
 
+		{"XOR 0x5a", string(xorBytes("t="+htNPM, 0x5a)), "npm-token (/home/alex/.npmrc) as plain XOR 0x5a"},
+		{"XOR 0xa7 in base64", b64(base64.StdEncoding, string(xorBytes(htAWS, 0xa7))), "as plain XOR 0xa7 in base64"},
+		{"XOR of base64", string(xorBytes(b64(base64.StdEncoding, htNPM), 0x13)), "as base64 XOR 0x13"},
+		{"base32 at offset 3", base32.StdEncoding.EncodeToString([]byte("abc" + htNPM)), "as base32"},
+		{"base32 lowercase", strings.ToLower(base32.StdEncoding.EncodeToString([]byte(htAWS))), "as base32"},
+		{"base32hex", base32.HexEncoding.EncodeToString([]byte("z" + htNPM)), "as base32hex"},
+		{"base64 of reversed", b64(base64.StdEncoding, reverse(htNPM)), "as reversed in base64"},
+		{"JSON unicode escapes", `{"k":"` + jsonEscaped(htAWS) + `"}`, "as plain in JSON escapes"},
+		{"twelve bytes of it", "id=" + htNPM[10:22], "as plain (part)"},
+		{"zlib", zl(t, "token="+htNPM), "as plain in zlib"},
+		{"raw deflate", deflated(t, "token="+htNPM), "as plain in deflate"},
+		{"brotli", brotlied(t, "token="+htNPM), "as plain in brotli"},
+		{"gzip of base64", gz(t, b64(base64.StdEncoding, htAWS)), "as base64 in gzip"},
+
 		{"a token of the same shape", "/c?t=npm_" + strings.Repeat("Ab1", 12), ""},
 		{"the prefix only", "npm_Q3vX", ""},
 		{"a short planted value", "abcabcabc", ""},
 		{"PEM header only", "-----BEGIN RSA PRIVATE KEY-----\nMIIE", ""},
+		{"seven bytes of it", "id=" + htNPM[10:17] + "&b=" + htNPM[20:27], ""},
+		{"XOR of something else", string(xorBytes("npm_"+strings.Repeat("Zq9", 12), 0x5a)), ""},
 		{"gzip of something else", gz(t, "hello world, nothing planted here"), ""},
 	}
 	for _, tt := range tests {
@@ -114,6 +138,106 @@ func TestHoneytokenForms(t *testing.T) {
 			got := tok.find(tt.capture)
 			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
 				t.Errorf("find = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func xorBytes(s string, k byte) []byte {
+	b := []byte(s)
+	for i := range b {
+		b[i] ^= k
+	}
+	return b
+}
+
+func jsonEscaped(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		fmt.Fprintf(&b, `\u%04x`, r)
+	}
+	return b.String()
+}
+
+func compressed(t *testing.T, w io.WriteCloser, buf *bytes.Buffer, s string) string {
+	t.Helper()
+	w.Write([]byte(s))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func zl(t *testing.T, s string) string {
+	var b bytes.Buffer
+	return compressed(t, zlib.NewWriter(&b), &b, s)
+}
+
+func deflated(t *testing.T, s string) string {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.BestCompression)
+	return compressed(t, w, &b, s)
+}
+
+func brotlied(t *testing.T, s string) string {
+	var b bytes.Buffer
+	return compressed(t, brotli.NewWriter(&b), &b, s)
+}
+
+// TestHoneytokenJoined checks that a secret split over captures to one
+// destination is found at the last of them, and only there.
+func TestHoneytokenJoined(t *testing.T) {
+	hexNPM := hex.EncodeToString([]byte(htNPM))
+	events := []trace.Event{plant("npm-token", "/home/alex/.npmrc", htNPM)}
+	for i := 0; i < len(hexNPM); i += 16 {
+		events = append(events,
+			trace.Event{Kind: trace.KindDNS, Name: fmt.Sprintf("%d.%s.x.exfil.invalid", i, hexNPM[i:min(i+16, len(hexNPM))])},
+			trace.Event{Kind: trace.KindDNS, Name: "registry.example.invalid"})
+	}
+	for i := range events {
+		events[i].Seq = uint64(i + 1)
+	}
+	tok := newTokens(events[0])
+	tok.join.events = events
+	var got []string
+	for i := range events[1:] {
+		e := &events[i+1]
+		tok.observe(e, false)
+		if f := tok.joined(e); f != "" {
+			got = append(got, fmt.Sprintf("#%d %s", e.Seq, f))
+		}
+	}
+	want := []string{"#10 npm-token (/home/alex/.npmrc) as hex in DNS labels, joined from 5 captures to dns exfil.invalid"}
+	if !slices.Equal(got, want) {
+		t.Errorf("joined = %q, want %q", got, want)
+	}
+}
+
+func TestOpaque(t *testing.T) {
+	random := make([]byte, 600)
+	if _, err := rand.Read(random); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat(`{"event":"install","package":"pkg","version":"1.0.0"}`, 12)
+	tests := []struct {
+		name, payload, want string // want: "" for not opaque
+	}{
+		{"random bytes", string(random), "600 bytes at 7."},
+		{"base64 of random", "d=" + base64.StdEncoding.EncodeToString(random[:96]), "96 bytes at "},
+		{"hex of random", hex.EncodeToString(random[:80]), "in hex"},
+		{"gzip of random", gz(t, string(random)), "bits/byte in gzip"},
+		{"too short", string(random[:40]), ""},
+		{"text", text, ""},
+		{"gzip of text", gz(t, text), ""},
+		{"base64 of text", base64.StdEncoding.EncodeToString([]byte(text)), ""},
+		{"TLS ClientHello", "\x16\x03\x01\x02\x00" + string(random), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &decoder{}
+			got := d.opaque(tt.payload)
+			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+				t.Errorf("opaque = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -32,7 +32,11 @@ type Judgement struct {
 // not matching.
 func (s *Set) Judge(t *trace.Trace) Judgement {
 	j := &judge{set: s, procs: newProcs(), senders: make(map[senderKey]sender)}
+	j.tokens.dec = &j.dec
+	j.tokens.join.events = t.Events
 	j.env.Honeytoken = j.tokens.find
+	j.env.HoneytokenJoined = func() string { return j.tokens.joined(j.cur) }
+	j.env.Opaque = func(s string) string { return j.dec.memo(memoOpaque, s, j.dec.opaque) }
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
 		if c.isCount {
@@ -76,6 +80,10 @@ type judge struct {
 	env    Env
 	vm     vm.VM
 	tokens tokens
+	// dec decodes captures for the functions that read them, memoizing
+	// per event; cur is the event being judged.
+	dec decoder
+	cur *trace.Event
 	// senders maps a destination of the current phase to the last process
 	// that connected or sent to it: who is behind a capture.
 	senders map[senderKey]sender
@@ -93,6 +101,8 @@ type senderKey struct {
 
 func (j *judge) event(e *trace.Event) {
 	p := j.procs.observe(e)
+	j.cur = e
+	j.dec.event(e.Seq)
 	switch e.Kind {
 	case trace.KindPlant:
 		j.tokens.add(e)
@@ -101,6 +111,13 @@ func (j *judge) event(e *trace.Event) {
 			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.cmdline, 80)), p.pm}
 		}
 	}
+	var s sender
+	if e.Addr != "" && captureKinds[e.Kind] {
+		s = j.senders[senderKey{e.Phase, e.Addr, e.Port}]
+	}
+	if j.tokens.active() && (captureKinds[e.Kind] || e.Kind == trace.KindSend) {
+		j.tokens.observe(e, s.pm || p != nil && p.pm)
+	}
 	refs := j.set.byKind[e.Kind]
 	if len(refs) == 0 {
 		return
@@ -108,11 +125,7 @@ func (j *judge) event(e *trace.Event) {
 	env := &j.env
 	env.fill(e)
 	p.fill(env)
-	env.Sender, env.SenderPackageManager = "", false
-	if captureKinds[e.Kind] && e.Addr != "" {
-		s := j.senders[senderKey{e.Phase, e.Addr, e.Port}]
-		env.Sender, env.SenderPackageManager = s.desc, s.pm
-	}
+	env.Sender, env.SenderPackageManager = s.desc, s.pm
 	if e.Kind == trace.KindExec && e.Failed() {
 		// The exec event describes what it tried to start; the process
 		// itself still runs its old image.
