@@ -25,13 +25,16 @@ type Judgement struct {
 	Verdict analysis.Verdict `json:"verdict"`
 	Score   int              `json:"score"`
 	Hits    []analysis.Hit   `json:"hits"`
+	// Table is the trace's process table, built while judging (the
+	// pipeline stores it with the trace).
+	Table *trace.Table `json:"-"`
 }
 
 // Judge evaluates every rule over t and derives the verdict. It reads only
 // t and never fails: a rule expression that errors at run time counts as
 // not matching.
 func (s *Set) Judge(t *trace.Trace) Judgement {
-	j := &judge{set: s, procs: newProcs(), senders: make(map[senderKey]sender)}
+	j := &judge{set: s, table: trace.NewTable(t.Phases, s.policy), senders: make(map[senderKey]sender)}
 	j.env.Honeytoken = j.tokens.find
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
@@ -55,7 +58,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 		return cmp.Compare(a.Rule, b.Rule)
 	})
 	v, score := Verdict(hits, s.egress(), t.Lost())
-	return Judgement{Verdict: v, Score: score, Hits: hits}
+	return Judgement{Verdict: v, Score: score, Hits: hits, Table: j.table}
 }
 
 // egress returns the ids of the set's egress rules.
@@ -71,7 +74,7 @@ func (s *Set) egress() map[string]bool {
 
 type judge struct {
 	set    *Set
-	procs  *procs
+	table  *trace.Table
 	states []ruleState
 	env    Env
 	vm     vm.VM
@@ -92,13 +95,13 @@ type senderKey struct {
 }
 
 func (j *judge) event(e *trace.Event) {
-	p := j.procs.observe(e)
+	p := j.table.Feed(e)
 	switch e.Kind {
 	case trace.KindPlant:
 		j.tokens.add(e)
 	case trace.KindConnect, trace.KindSend:
 		if e.Addr != "" && p != nil && (e.Ret >= 0 || e.Ret == -errEINPROGRESS) {
-			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.cmdline, 80)), p.pm}
+			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
 		}
 	}
 	refs := j.set.byKind[e.Kind]
@@ -107,9 +110,9 @@ func (j *judge) event(e *trace.Event) {
 	}
 	env := &j.env
 	env.fill(e)
-	p.fill(env)
+	fillProc(env, p, j.table.CommandRole() == trace.RolePackageManager)
 	env.Sender, env.SenderPackageManager = "", false
-	if captureKinds[e.Kind] && e.Addr != "" {
+	if p == nil && e.Addr != "" { // a capture: who sent it
 		s := j.senders[senderKey{e.Phase, e.Addr, e.Port}]
 		env.Sender, env.SenderPackageManager = s.desc, s.pm
 	}
@@ -128,7 +131,7 @@ func (j *judge) event(e *trace.Event) {
 		case c.unless > 0 && r.step == c.unless:
 			if p != nil {
 				if st.excluded == nil {
-					st.excluded = make(map[*proc]bool)
+					st.excluded = make(map[*trace.Process]bool)
 				}
 				st.excluded[p] = true
 			}
@@ -184,13 +187,13 @@ type ruleState struct {
 	details  map[uint64]string // match rules with a detail: per evidence event
 	// match rules with unless: the process of each evidence event, and
 	// the processes the unless clause matched
-	procs    []*proc
-	excluded map[*proc]bool
+	procs    []*trace.Process
+	excluded map[*trace.Process]bool
 }
 
 type partial struct {
 	next   int
-	anchor *proc
+	anchor *trace.Process
 	phase  string
 	seqs   []uint64
 }
@@ -200,7 +203,7 @@ type group struct {
 	seqs []uint64
 }
 
-func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *proc) {
+func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *trace.Process) {
 	if step == 0 {
 		for _, q := range st.partials {
 			if q.next == 1 && q.anchor == p && q.phase == e.Phase {
@@ -228,7 +231,7 @@ func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *proc) {
 	}
 }
 
-func related(within string, q *partial, e *trace.Event, p *proc) bool {
+func related(within string, q *partial, e *trace.Event, p *trace.Process) bool {
 	switch within {
 	case ScopeTrace:
 		return true
@@ -237,7 +240,7 @@ func related(within string, q *partial, e *trace.Event, p *proc) bool {
 	case ScopeProcess:
 		return p != nil && p == q.anchor
 	default: // lineage
-		return p != nil && q.anchor != nil && (p.descends(q.anchor) || q.anchor.descends(p))
+		return p != nil && q.anchor != nil && (p.Descends(q.anchor) || q.anchor.Descends(p))
 	}
 }
 

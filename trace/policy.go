@@ -84,15 +84,21 @@ func hasPrefix(p string, list []string) bool {
 
 // execPath returns the file an exec ran, made absolute against cwd and
 // cleaned (so "/usr/bin/../../tmp/x" is /tmp/x), or "" when it is relative
-// and no cwd is known.
+// and no absolute cwd is known.
 func execPath(file, cwd string) string {
-	switch {
-	case file == "":
-		return ""
-	case file[0] == '/':
-		return path.Clean(file)
-	case cwd == "" || cwd[0] != '/':
+	a := Abs(file, cwd)
+	if a == "" || a[0] != '/' {
 		return ""
 	}
-	return path.Join(cwd, file)
+	return path.Clean(a)
+}
+
+// Abs resolves a relative path against cwd (the directory the probe
+// recorded, or the process's tracked one); absolute paths, and any path
+// when cwd is unknown, are returned as they are.
+func Abs(p, cwd string) string {
+	if p == "" || p[0] == '/' || cwd == "" {
+		return p
+	}
+	return path.Join(cwd, p)
 }

@@ -75,11 +75,15 @@ type Process struct {
 	Alive bool `json:"alive,omitempty"`
 
 	parent    *Process
+	id        string // Key.String(), kept
 	cmdline   string
 	ancestors []string
 	ancestry  string
 	root      bool // the phase's command, whose own execs keep its role
 }
+
+// ID returns Key.String() without allocating.
+func (p *Process) ID() string { return p.id }
 
 // ParentProcess returns the observed parent, or nil.
 func (p *Process) ParentProcess() *Process { return p.parent }
@@ -168,6 +172,10 @@ func BuildTable(tr *Trace, pol Policy) *Table {
 	return t
 }
 
+// CommandRole returns the role of the command of the phase of the last
+// event fed: package_manager in an install phase.
+func (t *Table) CommandRole() Role { return t.info.Command }
+
 // Processes returns every process, in order of first appearance.
 func (t *Table) Processes() []*Process { return t.order }
 
@@ -200,7 +208,7 @@ func (t *Table) Feed(e *Event) *Process {
 		p.Exited, p.ExitCode, p.Signal = true, e.ExitCode, e.Signal
 	case KindChdir:
 		if e.Ret >= 0 && e.Path != "" {
-			p.Cwd = absPath(e.Path, p.Cwd)
+			p.Cwd = Abs(e.Path, p.Cwd)
 		}
 	case KindAlive:
 		p.Alive = true
@@ -248,7 +256,7 @@ func (t *Table) lookup(e *Event) *Process {
 
 // add records a new process of the current phase, first seen at e.
 func (t *Table) add(k ProcKey, e *Event, parent *Process) *Process {
-	p := &Process{Key: k, Phase: t.phase, FirstSeq: e.Seq}
+	p := &Process{Key: k, Phase: t.phase, FirstSeq: e.Seq, id: k.String()}
 	if parent != nil {
 		p.inherit(parent)
 	}
@@ -346,12 +354,4 @@ func (t *Table) exec(p *Process, e *Event) {
 	default:
 		p.Role, p.Why = RolePackageCode, WhyScript
 	}
-}
-
-// absPath resolves a relative path against cwd.
-func absPath(p, cwd string) string {
-	if p == "" || p[0] == '/' || cwd == "" {
-		return p
-	}
-	return execPath(p, cwd)
 }
