@@ -138,7 +138,7 @@ type Table struct {
 	procs  map[ProcKey]*Process
 	order  []*Process
 	// The current phase: its name, its metadata (known reports whether
-	// the trace has it), its command once seen, and the latest process
+	// it names the init), its command once seen, and the latest process
 	// of each tgid (the parent of a process whose fork was not observed).
 	started bool
 	phase   string
@@ -221,10 +221,11 @@ func (t *Table) Feed(e *Event) *Process {
 
 func (t *Table) enterPhase(name string) {
 	t.started, t.phase = true, name
-	t.info, t.known = t.phases[name]
-	if !t.known {
-		t.info = PhaseInfo{Name: name, Command: t.policy.commandRole(name)}
+	info, ok := t.phases[name]
+	if !ok {
+		info = PhaseInfo{Name: name, Command: t.policy.commandRole(name)}
 	}
+	t.info, t.known = info, info.Init.TGID != 0
 	t.command = nil
 	clear(t.byTGID)
 }

@@ -159,6 +159,8 @@ func TestTableRoles(t *testing.T) {
 			20, RolePackageCode, WhyReparented},
 		{"init's events missing", meta, append([]Event{}, init[2:4]...), 10, RolePackageManager, WhyCommand},
 		{"no metadata: first exec", nil, init, 1, RolePackageManager, WhyCommand},
+		{"metadata without init: first exec", []PhaseInfo{{Name: "install", Command: RolePackageCode}}, init[2:4],
+			10, RolePackageCode, WhyCommand},
 		{"no metadata: before the first exec", nil, []Event{ev(KindOpen, 1, 0, "runc:[2:INIT]", "/proc/self/fd")},
 			1, RoleRuntime, WhyBefore},
 	}
