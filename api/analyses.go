@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -43,6 +44,12 @@ type ListResponse struct {
 type TraceResponse struct {
 	Events []trace.Event `json:"events"`
 	Next   string        `json:"next"`
+}
+
+// ProcessesResponse answers GET /v1/analyses/{id}/processes: every
+// process of the trace with its parent and its role (see trace.Table).
+type ProcessesResponse struct {
+	Processes []*trace.Process `json:"processes"`
 }
 
 // Version is one analysed version in a package's history.
@@ -214,18 +221,9 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.Store.Get(r.Context(), id)
+	rc, err := s.openTrace(r, id)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if rec.TraceDigest == "" {
-		s.fail(w, r, fmt.Errorf("analysis %s has no trace (status %s): %w", id, rec.Status, store.ErrNotFound))
-		return
-	}
-	rc, err := s.Blobs.Get(r.Context(), rec.TraceDigest)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("trace of %s: %w", id, err))
 		return
 	}
 	defer rc.Close()
@@ -234,7 +232,7 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 	sc.Buffer(make([]byte, 64<<10), trace.MaxLine)
 	for sc.Scan() {
 		b := sc.Bytes()
-		if len(b) == 0 {
+		if len(b) == 0 || trace.IsRecord(b) {
 			continue
 		}
 		var e trace.Event
@@ -256,6 +254,52 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// processes answers with the process table stored with the trace, or,
+// for a trace stored before the table was, one built from its events
+// with the default role policy.
+func (s *server) processes(w http.ResponseWriter, r *http.Request) {
+	if err := noParams(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	rc, err := s.openTrace(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	tr, err := trace.Decode(rc)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("trace of %s: %w", id, err))
+		return
+	}
+	if tr.Processes == nil {
+		tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
+	}
+	resp := ProcessesResponse{Processes: tr.Processes}
+	if resp.Processes == nil {
+		resp.Processes = []*trace.Process{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// openTrace opens the stored trace of analysis id.
+func (s *server) openTrace(r *http.Request, id string) (io.ReadCloser, error) {
+	rec, err := s.Store.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.TraceDigest == "" {
+		return nil, fmt.Errorf("analysis %s has no trace (status %s): %w", id, rec.Status, store.ErrNotFound)
+	}
+	rc, err := s.Blobs.Get(r.Context(), rec.TraceDigest)
+	if err != nil {
+		return nil, fmt.Errorf("trace of %s: %w", id, err)
+	}
+	return rc, nil
 }
 
 // checkWebhook accepts "" or a well-formed receiver URL; the scheduler

@@ -107,6 +107,7 @@ func (s *server) routes() {
 	m.Handle("GET /v1/analyses", s.auth(store.RoleRead, s.list))
 	m.Handle("GET /v1/analyses/{id}", s.auth(store.RoleRead, s.get))
 	m.Handle("GET /v1/analyses/{id}/trace", s.auth(store.RoleRead, s.trace))
+	m.Handle("GET /v1/analyses/{id}/processes", s.auth(store.RoleRead, s.processes))
 	m.Handle("GET /v1/packages/{eco}/{name...}", s.auth(store.RoleRead, s.versions))
 	m.Handle("POST /v1/batches", s.auth(store.RoleSubmit, s.createBatch))
 	m.Handle("GET /v1/batches/{id}", s.auth(store.RoleRead, s.getBatch))

@@ -159,8 +159,10 @@ func (h *harness) seed(eco, name, version string, v analysis.Verdict, rule strin
 		evs = append(evs, trace.Event{Seq: uint64(i), Time: t0.Add(time.Duration(i) * time.Millisecond), Phase: "install",
 			Kind: kinds[(i-1)%3], PID: uint32(100 + i%5), TGID: uint32(100 + i%5), Path: fmt.Sprintf("/tmp/f%d", i)})
 	}
+	tr := &trace.Trace{Events: evs}
+	tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
 	var buf bytes.Buffer
-	if err := trace.Encode(&buf, evs); err != nil {
+	if err := trace.Encode(&buf, tr); err != nil {
 		h.t.Fatal(err)
 	}
 	digest, err := h.blobs.Put(ctx, &buf)
@@ -245,6 +247,7 @@ func TestAuthMatrix(t *testing.T) {
 		{"GET", "/v1/analyses", "", store.RoleRead, 200},
 		{"GET", "/v1/analyses/" + rec.ID, "", store.RoleRead, 200},
 		{"GET", "/v1/analyses/" + rec.ID + "/trace", "", store.RoleRead, 200},
+		{"GET", "/v1/analyses/" + rec.ID + "/processes", "", store.RoleRead, 200},
 		{"GET", "/v1/packages/npm/left-pad", "", store.RoleRead, 200},
 		{"POST", "/v1/batches", `{"specs":["npm:y@1.0.0"]}`, store.RoleSubmit, 202},
 		{"POST", "/v1/batches", `{"rejudge":{"ecosystem":"npm"}}`, store.RoleAdmin, 202},
@@ -646,6 +649,32 @@ func TestTracePages(t *testing.T) {
 	queued, _, _ := h.sched.Submit(context.Background(), Submission{Spec: "npm:later@1.0.0"})
 	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+queued.ID+"/trace", "", nil); resp.StatusCode != 404 {
 		t.Errorf("trace of a queued analysis: got %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestProcesses(t *testing.T) {
+	h := newHarness(t)
+	rec := h.seed("npm", "procs", "1.0.0", analysis.Benign, "", 20)
+	var pr ProcessesResponse
+	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+rec.ID+"/processes", "", &pr); resp.StatusCode != 200 {
+		t.Fatalf("got %d, want 200", resp.StatusCode)
+	}
+	roles := map[trace.Role]int{}
+	for _, p := range pr.Processes {
+		roles[p.Role]++
+	}
+	// tgid 101 execs first: the phase's command, but what it runs is in
+	// /tmp, so it is package code; the others' forks were not observed,
+	// so they are package code too.
+	if got, want := len(pr.Processes), 5; got != want {
+		t.Fatalf("got %d processes, want %d", got, want)
+	}
+	first := pr.Processes[0]
+	if first.Key.TGID != 101 || !first.Main || first.Why != trace.WhyWritable || roles[trace.RolePackageCode] != 5 {
+		t.Errorf("roles %v, first %+v; want tgid 101 as the command run from /tmp, all package code", roles, first)
+	}
+	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+rec.ID+"/processes?x=1", "", nil); resp.StatusCode != 400 {
+		t.Errorf("unknown parameter: got %d, want 400", resp.StatusCode)
 	}
 }
 

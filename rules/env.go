@@ -6,7 +6,6 @@ import (
 	"github.com/expr-lang/expr"
 	"math"
 	"net/netip"
-	"path"
 	"strings"
 	"unicode/utf8"
 
@@ -66,7 +65,8 @@ type Env struct {
 	// cmdline"): the last one in the phase that connected or sent to the
 	// capture's destination; "" when none did or for other kinds.
 	Sender string `expr:"sender"`
-	// SenderPackageManager is true when that process is a package manager.
+	// SenderPackageManager is true when that process's role is
+	// package_manager.
 	SenderPackageManager bool `expr:"sender_package_manager"`
 	// Honeytoken(parts...) returns "NAME (WHERE) as FORM" for the first
 	// secret planted in this trace (its plant events) that one of parts
@@ -98,23 +98,31 @@ type Env struct {
 	// first; Ancestry joins their command lines with " <- ".
 	Ancestors []string `expr:"ancestors"`
 	Ancestry  string   `expr:"ancestry"`
-	// InInstallScript is true for a process that runs a package's install
-	// code or descends from one: an npm lifecycle shell (sh -c spawned by
-	// node) or a Python build (setup.py or a PEP 517 backend).
+	// Role is the process's role from the trace's process table:
+	// "runtime" (the container's init), "package_manager" (the command
+	// the pipeline started for an install and the image helpers it runs
+	// itself) or "package_code" (what the package manager starts,
+	// anything run from a writable directory, the import phase's
+	// command, and all their descendants); "" for events of no process.
+	// It comes from provenance: no name, argv or comm can change it.
+	Role string `expr:"role"`
+	// InInstallScript is true for package code of an install phase: a
+	// lifecycle script the package manager started (an npm script's
+	// shell, python running setup.py or a PEP 517 hook) or a descendant.
 	InInstallScript bool `expr:"in_install_script"`
-	// Main is true for the phase's main command (the first exec of the
-	// phase) itself.
+	// Main is true for the phase's command itself (the process the
+	// pipeline started).
 	Main bool `expr:"main"`
-	// PackageManager is true when the process is a package manager (npm,
-	// npx, yarn, pnpm, pip): its own reads of ~/.npmrc and its registry
-	// traffic are not the package's. ParentPackageManager is the same for
-	// the parent: npm's lifecycle shell has one.
+	// PackageManager is true when Role is package_manager: its own reads
+	// of ~/.npmrc and its registry traffic are not the package's.
+	// ParentPackageManager is the same for the parent: npm's lifecycle
+	// shell has one.
 	PackageManager       bool `expr:"package_manager"`
 	ParentPackageManager bool `expr:"parent_package_manager"`
-	// ProcCwd is the working directory of the process's last exec.
+	// ProcCwd is the working directory of the process's last exec,
+	// followed through chdir.
 	ProcCwd string `expr:"proc_cwd"`
-	// Package is true when the process runs package code: in an install
-	// script, or anywhere in the import phase.
+	// Package is true when Role is package_code.
 	Package bool `expr:"package_code"`
 }
 
@@ -390,7 +398,7 @@ func (env *Env) fill(e *trace.Event) {
 	env.Kind = string(e.Kind)
 	env.Phase = e.Phase
 	env.Comm = e.Comm
-	env.Path, env.Path2 = abs(e.Path, e.Cwd), abs(e.Path2, e.Cwd)
+	env.Path, env.Path2 = trace.Abs(e.Path, e.Cwd), trace.Abs(e.Path2, e.Cwd)
 	env.Argv = e.Argv
 	env.Cwd = e.Cwd
 	env.Flags, env.Mode, env.Ret = int(e.Flags), int(e.Mode), int(e.Ret)
@@ -428,14 +436,6 @@ const (
 	errENOENT  = 2
 	errENOTDIR = 20
 )
-
-// abs resolves a relative file path against the cwd the probe recorded.
-func abs(p, cwd string) string {
-	if p == "" || p[0] == '/' || cwd == "" {
-		return p
-	}
-	return path.Join(cwd, p)
-}
 
 // functions are the helpers rule expressions call, registered with
 // expr.Function so that calls need no reflection.

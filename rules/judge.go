@@ -25,13 +25,16 @@ type Judgement struct {
 	Verdict analysis.Verdict `json:"verdict"`
 	Score   int              `json:"score"`
 	Hits    []analysis.Hit   `json:"hits"`
+	// Table is the trace's process table, built while judging (the
+	// pipeline stores it with the trace).
+	Table *trace.Table `json:"-"`
 }
 
 // Judge evaluates every rule over t and derives the verdict. It reads only
 // t and never fails: a rule expression that errors at run time counts as
 // not matching.
 func (s *Set) Judge(t *trace.Trace) Judgement {
-	j := &judge{set: s, procs: newProcs(), senders: make(map[senderKey]sender)}
+	j := &judge{set: s, table: trace.NewTable(t.Phases, s.policy), senders: make(map[senderKey]sender)}
 	j.tokens.dec = &j.dec
 	j.tokens.join.events = t.Events
 	j.env.Honeytoken = j.tokens.find
@@ -59,7 +62,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 		return cmp.Compare(a.Rule, b.Rule)
 	})
 	v, score := Verdict(hits, s.egress(), t.Lost())
-	return Judgement{Verdict: v, Score: score, Hits: hits}
+	return Judgement{Verdict: v, Score: score, Hits: hits, Table: j.table}
 }
 
 // egress returns the ids of the set's egress rules.
@@ -75,7 +78,7 @@ func (s *Set) egress() map[string]bool {
 
 type judge struct {
 	set    *Set
-	procs  *procs
+	table  *trace.Table
 	states []ruleState
 	env    Env
 	vm     vm.VM
@@ -100,7 +103,7 @@ type senderKey struct {
 }
 
 func (j *judge) event(e *trace.Event) {
-	p := j.procs.observe(e)
+	p := j.table.Feed(e)
 	j.cur = e
 	j.dec.event(e.Seq)
 	switch e.Kind {
@@ -108,15 +111,15 @@ func (j *judge) event(e *trace.Event) {
 		j.tokens.add(e)
 	case trace.KindConnect, trace.KindSend:
 		if e.Addr != "" && p != nil && (e.Ret >= 0 || e.Ret == -errEINPROGRESS) {
-			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.cmdline, 80)), p.pm}
+			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
 		}
 	}
 	var s sender
-	if e.Addr != "" && captureKinds[e.Kind] {
+	if e.Addr != "" && e.Kind.Capture() {
 		s = j.senders[senderKey{e.Phase, e.Addr, e.Port}]
 	}
-	if j.tokens.active() && (captureKinds[e.Kind] || e.Kind == trace.KindSend) {
-		j.tokens.observe(e, s.pm || p != nil && p.pm)
+	if j.tokens.active() && (e.Kind.Capture() || e.Kind == trace.KindSend) {
+		j.tokens.observe(e, s.pm || p != nil && p.Role == trace.RolePackageManager)
 	}
 	refs := j.set.byKind[e.Kind]
 	if len(refs) == 0 {
@@ -124,7 +127,7 @@ func (j *judge) event(e *trace.Event) {
 	}
 	env := &j.env
 	env.fill(e)
-	p.fill(env)
+	fillProc(env, p, j.table.CommandRole() == trace.RolePackageManager)
 	env.Sender, env.SenderPackageManager = s.desc, s.pm
 	if e.Kind == trace.KindExec && e.Failed() {
 		// The exec event describes what it tried to start; the process
@@ -141,7 +144,7 @@ func (j *judge) event(e *trace.Event) {
 		case c.unless > 0 && r.step == c.unless:
 			if p != nil {
 				if st.excluded == nil {
-					st.excluded = make(map[*proc]bool)
+					st.excluded = make(map[*trace.Process]bool)
 				}
 				st.excluded[p] = true
 			}
@@ -197,13 +200,13 @@ type ruleState struct {
 	details  map[uint64]string // match rules with a detail: per evidence event
 	// match rules with unless: the process of each evidence event, and
 	// the processes the unless clause matched
-	procs    []*proc
-	excluded map[*proc]bool
+	procs    []*trace.Process
+	excluded map[*trace.Process]bool
 }
 
 type partial struct {
 	next   int
-	anchor *proc
+	anchor *trace.Process
 	phase  string
 	seqs   []uint64
 }
@@ -213,7 +216,7 @@ type group struct {
 	seqs []uint64
 }
 
-func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *proc) {
+func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *trace.Process) {
 	if step == 0 {
 		for _, q := range st.partials {
 			if q.next == 1 && q.anchor == p && q.phase == e.Phase {
@@ -241,7 +244,7 @@ func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *proc) {
 	}
 }
 
-func related(within string, q *partial, e *trace.Event, p *proc) bool {
+func related(within string, q *partial, e *trace.Event, p *trace.Process) bool {
 	switch within {
 	case ScopeTrace:
 		return true
@@ -250,7 +253,7 @@ func related(within string, q *partial, e *trace.Event, p *proc) bool {
 	case ScopeProcess:
 		return p != nil && p == q.anchor
 	default: // lineage
-		return p != nil && q.anchor != nil && (p.descends(q.anchor) || q.anchor.descends(p))
+		return p != nil && q.anchor != nil && (p.Descends(q.anchor) || q.anchor.Descends(p))
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fumehood/fumehood/trace"
 )
 
 func TestPrefilterChecks(t *testing.T) {
@@ -53,12 +55,12 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 	checked := 0
 	for _, f := range files {
 		tr := readTrace(t, f)
-		j := &judge{set: s, procs: newProcs()}
+		j := &judge{set: s, table: trace.NewTable(tr.Phases, s.policy)}
 		for i := range tr.Events {
 			e := &tr.Events[i]
-			p := j.procs.observe(e)
+			p := j.table.Feed(e)
 			j.env.fill(e)
-			p.fill(&j.env)
+			fillProc(&j.env, p, j.table.CommandRole() == trace.RolePackageManager)
 			for _, c := range s.rules {
 				for step, prog := range c.steps {
 					if !slices.Contains(c.kinds[step], e.Kind) || !j.run(prog, &j.env) {

@@ -57,6 +57,9 @@ type Set struct {
 	byKind  map[trace.Kind][]ref
 	version string
 	fsys    fs.FS
+	// policy decides process roles (writable directories, package
+	// manager helpers): data, for rule files to override later.
+	policy trace.Policy
 }
 
 // ref names one matcher of one rule: the rule's index and the step (0 for
@@ -153,7 +156,7 @@ func Load(fsys fs.FS) (*Set, error) {
 		return nil, fmt.Errorf("list rule files: %w", err)
 	}
 	slices.Sort(files)
-	s := &Set{fsys: fsys}
+	s := &Set{fsys: fsys, policy: trace.DefaultPolicy()}
 	h := sha256.New()
 	seen := make(map[string]string)
 	for _, f := range files {
@@ -355,7 +358,7 @@ func (s *Set) Rules() []Rule {
 // only returns a set holding just rule i, sharing its compiled programs.
 func (s *Set) only(i int) *Set {
 	rules := []*compiled{s.rules[i]}
-	return &Set{rules: rules, byKind: index(rules), version: s.version, fsys: s.fsys}
+	return &Set{rules: rules, byKind: index(rules), version: s.version, fsys: s.fsys, policy: s.policy}
 }
 
 // index maps each event kind to the matchers that look at it. Later steps

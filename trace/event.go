@@ -57,6 +57,16 @@ const (
 	KindUDP  Kind = "udp"  // a datagram to a port other than DNS: Data
 )
 
+// Capture reports whether k is a sinkhole capture: what the package sent
+// over the network, recorded by no process.
+func (k Kind) Capture() bool {
+	switch k {
+	case KindDNS, KindHTTP, KindTLS, KindTCP, KindUDP:
+		return true
+	}
+	return false
+}
+
 // Open flags the rules care about (the values of <fcntl.h> on Linux).
 const (
 	OWronly = 0x1

@@ -2,22 +2,58 @@ package trace
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
-	json "github.com/goccy/go-json"
 	"io"
+
+	json "github.com/goccy/go-json"
 )
 
 // MaxLine is the longest JSONL line Decode accepts.
 const MaxLine = 1 << 20
 
-// Encode writes events to w as JSONL: one JSON object a line.
-func Encode(w io.Writer, events []Event) error {
+// A stored trace is JSONL: one event a line, and records that are not
+// events, each a line starting with recordPrefix: the phase metadata
+// before the events, the process table after them.
+const recordPrefix = `{"record":`
+
+// Record names.
+const (
+	recordPhases    = "phases"
+	recordProcesses = "processes"
+)
+
+// record is a line of a stored trace that is not an event.
+type record struct {
+	Record    string      `json:"record"`
+	Phases    []PhaseInfo `json:"phases,omitempty"`
+	Processes []*Process  `json:"processes,omitempty"`
+}
+
+// IsRecord reports whether a line of a stored trace is a record (phase
+// metadata, the process table) rather than an event.
+func IsRecord(line []byte) bool { return bytes.HasPrefix(line, []byte(recordPrefix)) }
+
+// Encode writes t to w as JSONL: its phase metadata record, one event a
+// line, and its process table record; records t lacks are left out, so a
+// trace of events alone is written as events alone.
+func Encode(w io.Writer, t *Trace) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	for i := range events {
-		if err := enc.Encode(&events[i]); err != nil {
-			return fmt.Errorf("encode event %d: %w", events[i].Seq, err)
+	if len(t.Phases) > 0 {
+		if err := enc.Encode(record{Record: recordPhases, Phases: t.Phases}); err != nil {
+			return fmt.Errorf("encode phases: %w", err)
+		}
+	}
+	for i := range t.Events {
+		if err := enc.Encode(&t.Events[i]); err != nil {
+			return fmt.Errorf("encode event %d: %w", t.Events[i].Seq, err)
+		}
+	}
+	if len(t.Processes) > 0 {
+		if err := enc.Encode(record{Record: recordProcesses, Processes: t.Processes}); err != nil {
+			return fmt.Errorf("encode processes: %w", err)
 		}
 	}
 	return bw.Flush()
@@ -35,6 +71,12 @@ func Decode(r io.Reader) (*Trace, error) {
 		if len(b) == 0 {
 			continue
 		}
+		if IsRecord(b) {
+			if err := t.decodeRecord(b); err != nil {
+				return nil, fmt.Errorf("trace line %d: %w", line, err)
+			}
+			continue
+		}
 		t.Events = append(t.Events, Event{})
 		if err := json.Unmarshal(b, &t.Events[len(t.Events)-1]); err != nil {
 			return nil, fmt.Errorf("trace line %d: %w", line, err)
@@ -44,4 +86,18 @@ func Decode(r io.Reader) (*Trace, error) {
 		return nil, fmt.Errorf("trace line %d: %w", line+1, err)
 	}
 	return t, nil
+}
+
+func (t *Trace) decodeRecord(b []byte) error {
+	var rec record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return err
+	}
+	switch rec.Record {
+	case recordPhases:
+		t.Phases = rec.Phases
+	case recordProcesses:
+		t.Processes = rec.Processes
+	}
+	return nil // a record of a newer writer is skipped
 }

@@ -1,9 +1,19 @@
 package trace
 
-// Trace is everything observed during one analysis: the events of every
-// phase, in order, numbered from 1.
+// Trace is everything observed during one analysis: what the pipeline
+// knows of each phase, the events of every phase in order (numbered from
+// 1), and the process table built from them.
 type Trace struct {
-	Events []Event `json:"events"`
+	// Phases holds the pipeline's metadata of each phase (its init and
+	// the role of its command); empty for traces recorded before it was
+	// kept, whose roles fall back to the first exec of each phase.
+	Phases []PhaseInfo `json:"phases,omitempty"`
+	Events []Event     `json:"events"`
+	// Processes is the process table as stored with the trace, for
+	// readers (the API, the analyst pages); nil until someone builds it
+	// (see BuildTable). Its processes carry no links between them:
+	// follow Parent keys.
+	Processes []*Process `json:"processes,omitempty"`
 }
 
 // Append adds the events of one phase, stamping each with the phase name

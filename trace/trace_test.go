@@ -32,7 +32,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 	}
 	tr := load(t, "tree.jsonl")
 	var got bytes.Buffer
-	if err := Encode(&got, tr.Events); err != nil {
+	if err := Encode(&got, tr); err != nil {
 		t.Fatal(err)
 	}
 	if got.String() != string(want) {
@@ -53,62 +53,6 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("Decode error = %v, want one naming %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestTreeGolden(t *testing.T) {
-	tr := load(t, "tree.jsonl")
-	tree := BuildTree(tr.Events)
-	var b strings.Builder
-	tree.Walk(func(p *Process, depth int) {
-		b.WriteString(strings.Repeat("  ", depth))
-		b.WriteString(p.Comm)
-		b.WriteString(" ")
-		b.WriteString(strings.Join(p.Argv, " "))
-		if p.Exited {
-			b.WriteString(" [exited]")
-		}
-		if p.Alive {
-			b.WriteString(" [alive at end]")
-		}
-		b.WriteString("\n")
-	})
-	golden := filepath.Join("testdata", "tree.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("tree:\n%s\nwant:\n%s", b.String(), want)
-	}
-}
-
-func TestTreePidReuse(t *testing.T) {
-	tree := BuildTree(load(t, "tree.jsonl").Events)
-	first := tree.Process(ProcKey{TGID: 101, Start: 2000})
-	second := tree.Process(ProcKey{TGID: 101, Start: 3000})
-	if first == nil || second == nil || first == second {
-		t.Fatalf("pid 101 reused: want two processes, got %v and %v", first, second)
-	}
-	if first.Exe != "/bin/sh" || second.Exe != "/usr/bin/node" {
-		t.Errorf("exes = %q, %q; want /bin/sh and the parent's /usr/bin/node (forked, never exec'd)", first.Exe, second.Exe)
-	}
-	if npm := tree.Process(ProcKey{TGID: 100, Start: 1000}); npm.Exe != "/usr/bin/node" || len(npm.Execs) != 1 {
-		t.Errorf("npm after a failed exec attempt: exe %q execs %v, want /usr/bin/node and one exec", npm.Exe, npm.Execs)
-	}
-	if got := tree.Ancestors(first.Key); len(got) != 1 || got[0].Key != (ProcKey{TGID: 100, Start: 1000}) {
-		t.Errorf("ancestors of sh = %v, want npm", got)
-	}
-	if !tree.Descends(first.Key, ProcKey{TGID: 100, Start: 1000}) {
-		t.Error("sh does not descend from npm")
-	}
-	if tree.Descends(ProcKey{TGID: 100, Start: 1000}, first.Key) {
-		t.Error("npm descends from its child")
 	}
 }
 

@@ -4,6 +4,13 @@
 // sinkhole records its network, then judge the trace (rules) into an
 // analysis.Analysis.
 //
+// Each phase's container init (the host pid containerd reports, its start
+// time from its first event) goes into the trace's phase metadata
+// (trace.PhaseInfo) with the role of the command it runs: the package
+// manager for install, package code for import. Init's events stay in the
+// trace; the process table built while judging marks them runtime and is
+// stored with the trace (trace.Trace.Processes).
+//
 // It declares the small interfaces it needs (Sandbox, Tracer, Network) so
 // its logic is tested without root; cmd/fumehood wires the real ones.
 // Infrastructure failures are returned as errors (a queue retries them);

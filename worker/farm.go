@@ -252,12 +252,12 @@ func (h *Handler) artifact(ctx context.Context, rec *store.Record, dir string) (
 
 // complete stores a's trace in the blob store, then a.
 func (h *Handler) complete(ctx context.Context, a *analysis.Analysis) error {
-	var events []trace.Event
-	if a.Trace != nil {
-		events = a.Trace.Events
+	tr := a.Trace
+	if tr == nil {
+		tr = &trace.Trace{}
 	}
 	var buf bytes.Buffer
-	if err := trace.Encode(&buf, events); err != nil {
+	if err := trace.Encode(&buf, tr); err != nil {
 		return fmt.Errorf("trace of %s: %w", a.ID, err)
 	}
 	digest, err := h.Blobs.Put(ctx, &buf)

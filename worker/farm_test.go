@@ -735,7 +735,7 @@ func BenchmarkRejudge(b *testing.B) {
 		tr.Append("install", part.Events)
 	}
 	var buf bytes.Buffer
-	if err := trace.Encode(&buf, tr.Events); err != nil {
+	if err := trace.Encode(&buf, tr); err != nil {
 		b.Fatal(err)
 	}
 	digest, err := blobs.Put(ctx, &buf)

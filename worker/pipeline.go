@@ -206,7 +206,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	tr.Append("setup", planted)
 	captured := 0
 	for _, c := range cmds {
-		ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
+		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
 			Args: c.Argv, Env: append(slices.Clone(env), c.Env...), Cwd: c.Cwd,
 			Mounts: mounts, NetNS: netns,
 		})
@@ -220,21 +220,25 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		}
 		ph.Events = len(events)
 		tr.Append(c.Phase, events)
+		tr.Phases = append(tr.Phases, info)
 		a.Phases = append(a.Phases, ph)
 		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)
 	}
 
 	j := p.rules.Judge(tr)
 	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
+	tr.Processes = j.Table.Processes()
 	a.Trace = tr
 	a.Finished = time.Now().UTC()
 	return a, nil
 }
 
 // runPhase runs one command in a fresh container while the tracer records
-// it, and returns how it ended with its events (survivors appended as
-// alive events).
-func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command, ph sandbox.Phase) (analysis.Phase, []trace.Event, error) {
+// it, and returns what the trace needs to know of the phase's processes
+// and how it ended, with its events (survivors appended as alive events).
+// The container's init is named in the trace's phase metadata (its events
+// stay: the process table marks them runtime).
+func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command, ph sandbox.Phase) (trace.PhaseInfo, analysis.Phase, []trace.Event, error) {
 	out := newTail(p.cfg.OutputBytes)
 	ph.ID = id + "-" + c.Phase
 	ph.User = fmt.Sprintf("%d:%d", uid, uid)
@@ -256,10 +260,9 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 		err = errors.Join(err, serr)
 	}
 	if err != nil {
-		return analysis.Phase{}, nil, err
+		return trace.PhaseInfo{}, analysis.Phase{}, nil, err
 	}
-	// The container's init is ours: drop its teardown.
-	events = slices.DeleteFunc(events, func(e trace.Event) bool { return res.InitPID != 0 && e.TGID == uint32(res.InitPID) })
+	info := phaseInfo(c.Phase, res.InitPID, events)
 	now := time.Now()
 	for _, s := range res.Survivors {
 		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})
@@ -270,10 +273,28 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 			lost += events[i].Count
 		}
 	}
-	return analysis.Phase{
+	return info, analysis.Phase{
 		Name: c.Phase, Command: c.Argv, ExitCode: res.ExitCode, TimedOut: res.TimedOut, OOMKilled: res.OOMKilled,
 		DurationMS: res.Duration.Milliseconds(), Lost: lost, Survivors: len(res.Survivors), Output: out.String(),
 	}, events, nil
+}
+
+// phaseInfo names the phase's container init (host pid initPID; its start
+// time from its first event, 0 when none was recorded) and the role of
+// the command it runs: the package manager for an install, package code
+// for the phases that load the package in-process.
+func phaseInfo(phase string, initPID int, events []trace.Event) trace.PhaseInfo {
+	info := trace.PhaseInfo{Name: phase, Init: trace.ProcKey{TGID: uint32(initPID)}, Command: trace.RolePackageCode}
+	if phase == ecosystem.PhaseInstall {
+		info.Command = trace.RolePackageManager
+	}
+	for i := range events {
+		if events[i].TGID == info.Init.TGID {
+			info.Init.Start = events[i].Start
+			break
+		}
+	}
+	return info
 }
 
 func (p *Pipeline) profile() honeytoken.Profile {

@@ -76,7 +76,7 @@ func writeTrace(path string, t *trace.Trace) error {
 	if err != nil {
 		return fmt.Errorf("trace file: %w", err)
 	}
-	if err := trace.Encode(f, t.Events); err != nil {
+	if err := trace.Encode(f, t); err != nil {
 		f.Close()
 		return err
 	}

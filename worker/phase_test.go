@@ -1,0 +1,29 @@
+package worker
+
+import (
+	"testing"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+func TestPhaseInfo(t *testing.T) {
+	events := []trace.Event{
+		{Kind: trace.KindOpen, TGID: 7, Start: 70},
+		{Kind: trace.KindExec, TGID: 5, Start: 50, Comm: "runc:[2:INIT]"},
+		{Kind: trace.KindFork, TGID: 5, Start: 50, ChildPID: 6, ChildStart: 60},
+	}
+	tests := []struct {
+		phase   string
+		initPID int
+		want    trace.PhaseInfo
+	}{
+		{"install", 5, trace.PhaseInfo{Name: "install", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageManager}},
+		{"import", 5, trace.PhaseInfo{Name: "import", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageCode}},
+		{"install", 9, trace.PhaseInfo{Name: "install", Init: trace.ProcKey{TGID: 9}, Command: trace.RolePackageManager}},
+	}
+	for _, tt := range tests {
+		if got := phaseInfo(tt.phase, tt.initPID, events); got != tt.want {
+			t.Errorf("phaseInfo(%s, %d) = %+v, want %+v", tt.phase, tt.initPID, got, tt.want)
+		}
+	}
+}
