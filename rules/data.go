@@ -18,6 +18,7 @@ import (
 // them by name; before compiling, a list name is replaced by an array
 // literal of its items and a macro name by its parenthesised, expanded
 // condition, so the compiled program and the prefilter see plain literals.
+// A list item that names a list defined before stands for its items.
 // Files are read in order (the builtin files, then each override layer);
 // a later definition replaces an earlier one, or extends it with
 // "append: true" (a list gets the new items, a macro becomes
@@ -62,11 +63,11 @@ func (d *ruleData) add(f string, lists []listDoc, macros []macroDoc) error {
 		if l.Append && !ok {
 			return fmt.Errorf("%s: list %q: %w: append to a list not defined before", f, l.Name, ErrInvalid)
 		}
+		items := d.splice(l.Items)
 		if l.Append {
-			d.lists[l.Name] = append(slices.Clip(old), l.Items...)
-		} else {
-			d.lists[l.Name] = slices.Clone(l.Items)
+			items = append(slices.Clip(old), items...)
 		}
+		d.lists[l.Name] = items
 		d.file[l.Name] = f
 	}
 	for _, m := range macros {
@@ -88,6 +89,20 @@ func (d *ruleData) add(f string, lists []listDoc, macros []macroDoc) error {
 		d.file[m.Name] = f
 	}
 	return nil
+}
+
+// splice returns items with every item that names a list defined before
+// replaced by that list's items.
+func (d *ruleData) splice(items []string) []string {
+	var out []string
+	for _, it := range items {
+		if l, ok := d.lists[it]; ok {
+			out = append(out, l...)
+		} else {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // checkName refuses a name that is no identifier, that shadows a field or

@@ -58,6 +58,7 @@ func TestListsAndMacros(t *testing.T) {
 		{"override's item", "lists: [{name: secret_files, items: [\"~/.netrc\"]}]", "/home/alex/.netrc", true},
 		{"append keeps old items", "lists: [{name: secret_files, append: true, items: [\"~/.netrc\"]}]", "/home/alex/.npmrc", true},
 		{"append adds", "lists: [{name: secret_files, append: true, items: [\"~/.netrc\"]}]", "/home/alex/.netrc", true},
+		{"list of lists", "lists: [{name: more, items: [\"~/.netrc\"]}, {name: secret_files, append: true, items: [more]}]", "/home/alex/.netrc", true},
 		{"macro override", "macros: [{name: secret_read, condition: 'false'}]", "/home/alex/.npmrc", false},
 		{"macro append", "macros: [{name: secret_read, append: true, condition: 'path == \"/etc/x\"'}]", "/etc/x", true},
 	}
