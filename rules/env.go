@@ -116,6 +116,10 @@ type Env struct {
 	// Package is true when the process runs package code: in an install
 	// script, or anywhere in the import phase.
 	Package bool `expr:"package_code"`
+
+	// Fields of the behaviour families, file provenance and rule data
+	// helpers: envfamilies.go.
+	familyEnv
 }
 
 // glob reports whether s matches pattern. "*" matches within one path
