@@ -53,16 +53,22 @@ func (pv *provenance) observe(e *trace.Event, p *proc, env *Env) {
 func (pv *provenance) fill(env *Env, e *trace.Event, p *proc) {
 	env.Downloaded, env.Dropped, env.DroppedBy = "", "", ""
 	env.SiblingConnected = p != nil && p.parent != nil && pv.netChild[p.parent] && !pv.net[p]
-	if p == nil {
+	if p == nil || len(pv.files) == 0 {
 		return
 	}
-	for i, f := range pv.ranFiles(e, env) {
+	if e.Kind == trace.KindOpen {
+		if w, ok := pv.files[env.Path]; ok && w.net && !env.Writes {
+			env.Downloaded = downloadedDesc(env.Path, w)
+		}
+		return
+	}
+	for i, f := range pv.execFiles(e, env) {
 		w, ok := pv.files[f]
 		if !ok {
 			continue
 		}
 		if w.net && env.Downloaded == "" {
-			env.Downloaded = f + " (written by " + w.exe + " after it connected out)"
+			env.Downloaded = downloadedDesc(f, w)
 		}
 		if i == 0 && w.pkg && e.Kind == trace.KindExec {
 			env.Dropped, env.DroppedBy = f, w.exe
@@ -70,23 +76,25 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *proc) {
 	}
 }
 
-// ranFiles returns the files an event runs or reads: an exec's program
-// and the arguments that name a file (a script for a shell or an
-// interpreter, a program for the dynamic loader), or an open's file read.
-func (pv *provenance) ranFiles(e *trace.Event, env *Env) []string {
-	switch {
-	case e.Kind == trace.KindExec:
-		files := []string{env.Path}
-		for _, a := range e.Argv[min(1, len(e.Argv)):] {
-			if a != "" && !strings.HasPrefix(a, "-") {
-				files = append(files, abs(abs(a, e.Cwd), env.ProcCwd))
-			}
-		}
-		return files
-	case e.Kind == trace.KindOpen && !env.Writes:
-		return []string{env.Path}
+// execFiles returns the files an exec runs (other events: none): its
+// program and the arguments that name a file (a script for a shell or an
+// interpreter, a program for the dynamic loader).
+func (pv *provenance) execFiles(e *trace.Event, env *Env) []string {
+	if e.Kind != trace.KindExec {
+		return nil
 	}
-	return nil
+	files := []string{env.Path}
+	for _, a := range e.Argv[min(1, len(e.Argv)):] {
+		if a != "" && !strings.HasPrefix(a, "-") {
+			files = append(files, abs(abs(a, e.Cwd), env.ProcCwd))
+		}
+	}
+	return files
+}
+
+// downloadedDesc describes a file w wrote after it connected out.
+func downloadedDesc(f string, w writer) string {
+	return f + " (written by " + w.exe + " after it connected out)"
 }
 
 // packageDir returns the install directory of the package a path is in:
