@@ -124,6 +124,10 @@ type Env struct {
 	ProcCwd string `expr:"proc_cwd"`
 	// Package is true when Role is package_code.
 	Package bool `expr:"package_code"`
+
+	// Fields of the behaviour families, file provenance and rule data
+	// helpers: envfamilies.go.
+	familyEnv
 }
 
 // glob reports whether s matches pattern. "*" matches within one path
@@ -442,15 +446,21 @@ const (
 var functions = []expr.Option{
 	expr.Function("Glob", func(p ...any) (any, error) { return glob(p[0].(string), p[1].(string)), nil },
 		new(func(s, pattern string) bool)),
+	// GlobAny takes its patterns as arguments or as one array (a list).
 	expr.Function("GlobAny", func(p ...any) (any, error) {
-		s := p[0].(string)
-		for _, pat := range p[1:] {
-			if glob(s, pat.(string)) {
+		s, pats := p[0].(string), p[1:]
+		if len(p) == 2 {
+			if arr, ok := p[1].([]any); ok {
+				pats = arr
+			}
+		}
+		for _, pat := range pats {
+			if ps, ok := pat.(string); ok && glob(s, ps) {
 				return true, nil
 			}
 		}
 		return false, nil
-	}, new(func(s string, patterns ...string) bool)),
+	}, new(func(s string, patterns ...string) bool), new(func(s string, patterns []any) bool)),
 	expr.Function("Base", func(p ...any) (any, error) { return base(p[0].(string)), nil }, new(func(string) string)),
 	expr.Function("Entropy", func(p ...any) (any, error) { return entropy(p[0].(string)), nil }, new(func(string) float64)),
 	expr.Function("LongestRun", func(p ...any) (any, error) { return longestRun(p[0].(string), p[1].(string)), nil },

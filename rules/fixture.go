@@ -36,7 +36,7 @@ func (s *Set) Test() []FixtureResult {
 	var out []FixtureResult
 	for i, c := range s.rules {
 		dir := fixtureDir(c.File, c.ID)
-		entries, err := fs.ReadDir(s.fsys, dir)
+		entries, err := fs.ReadDir(c.fsys, dir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			out = append(out, FixtureResult{Rule: c.ID, Fixture: dir, Err: fmt.Errorf("read fixtures: %w", err)})
 			continue
@@ -76,7 +76,7 @@ func (s *Set) Test() []FixtureResult {
 
 // fires judges the fixture at p with s and reports whether any rule hit.
 func (s *Set) fires(p string) (bool, error) {
-	f, err := s.fsys.Open(p)
+	f, err := s.rules[0].fsys.Open(p)
 	if err != nil {
 		return false, fmt.Errorf("open fixture: %w", err)
 	}

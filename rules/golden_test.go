@@ -18,14 +18,15 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // wantVerdicts pins the verdict of each golden trace independently of the
 // golden file, so that -update cannot silently accept a wrong verdict.
 var wantVerdicts = map[string]analysis.Verdict{
-	"stealer":          analysis.Malicious,
-	"native-build":     analysis.Benign,
-	"dropper-miner":    analysis.Malicious,
-	"geo-lookup":       analysis.Suspicious,
-	"banner-lost":      analysis.Suspicious,
-	"pip-setup-exfil":  analysis.Malicious,
-	"hook-manager":     analysis.Benign,
-	"argv-npm-stealer": analysis.Malicious,
+	"stealer":           analysis.Malicious,
+	"native-build":      analysis.Benign,
+	"dropper-miner":     analysis.Malicious,
+	"geo-lookup":        analysis.Suspicious,
+	"banner-lost":       analysis.Suspicious,
+	"pip-setup-exfil":   analysis.Malicious,
+	"hook-manager":      analysis.Benign,
+	"argv-npm-stealer":  analysis.Malicious,
+	"token-own-service": analysis.Benign,
 }
 
 func TestJudgeGolden(t *testing.T) {

@@ -54,6 +54,7 @@ type pattern struct {
 type tokens struct {
 	names  []string // "NAME (PATH)" per token
 	values []string
+	wheres []string // the plant's path, or "env:NAME", per token
 	index  map[string][]pattern
 	folded map[string][]pattern // lowercased plain and hex forms, for DNS names
 	delta  map[string][]pattern // neighbour differences of every form: XOR
@@ -75,6 +76,7 @@ func (t *tokens) add(e *trace.Event) {
 	}
 	t.names = append(t.names, e.Name+" ("+e.Path+")")
 	t.values = append(t.values, string(e.Data))
+	t.wheres = append(t.wheres, e.Path)
 	t.dirty = true
 }
 
@@ -220,11 +222,20 @@ func deltas(s string) string {
 }
 
 // observe records a capture (or send) of package code for joining; sent
-// by a package manager (pm), it is left out.
+// by a package manager (pm), it is left out. An Authorization header
+// that carries a planted value whole is judged on its own capture
+// (theft, or a token used for its own service) and is not joined: the
+// same header on several requests is not a secret split over them.
 func (t *tokens) observe(e *trace.Event, pm bool) {
-	if !pm {
-		t.join.add(e)
+	if pm {
+		return
 	}
+	if auth, rest, ok := splitAuth(e.Headers); ok && t.carriesWhole(auth) {
+		without := *e
+		without.Headers = rest
+		e = &without
+	}
+	t.join.add(e)
 }
 
 // joined returns "NAME (PATH) as FORM, joined from N captures to DEST"

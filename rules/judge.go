@@ -40,6 +40,9 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	j.env.Honeytoken = j.tokens.find
 	j.env.HoneytokenJoined = func() string { return j.tokens.joined(j.cur) }
 	j.env.Opaque = func(s string) string { return j.dec.memo(memoOpaque, s, j.dec.opaque) }
+	j.env.OwnServiceAuth = func(issuers []any) string { return j.tokens.ownServiceUse(j.cur, issuers) }
+	j.env.PackageDir, j.env.ProjectDir = packageDir, projectDir
+	j.prov = newProvenance()
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
 		if c.isCount {
@@ -90,6 +93,8 @@ type judge struct {
 	// senders maps a destination of the current phase to the last process
 	// that connected or sent to it: who is behind a capture.
 	senders map[senderKey]sender
+	// prov follows file writers and networked processes.
+	prov *provenance
 }
 
 type sender struct {
@@ -121,13 +126,15 @@ func (j *judge) event(e *trace.Event) {
 	if j.tokens.active() && (e.Kind.Capture() || e.Kind == trace.KindSend) {
 		j.tokens.observe(e, s.pm || p != nil && p.Role == trace.RolePackageManager)
 	}
+	env := &j.env
 	refs := j.set.byKind[e.Kind]
-	if len(refs) == 0 {
+	if len(refs) == 0 && !provenanceKinds[e.Kind] {
 		return
 	}
-	env := &j.env
 	env.fill(e)
 	fillProc(env, p, j.table.CommandRole() == trace.RolePackageManager)
+	j.prov.fill(env, e, p)
+	defer j.prov.observe(e, p, env)
 	env.Sender, env.SenderPackageManager = s.desc, s.pm
 	if e.Kind == trace.KindExec && e.Failed() {
 		// The exec event describes what it tried to start; the process
@@ -167,6 +174,12 @@ func (j *judge) event(e *trace.Event) {
 			st.sequence(c, r.step, e, p)
 		}
 	}
+}
+
+// provenanceKinds are the events the provenance follows, whether or not
+// a rule looks at them.
+var provenanceKinds = map[trace.Kind]bool{
+	trace.KindConnect: true, trace.KindOpen: true, trace.KindRename: true, trace.KindWrite: true, trace.KindLink: true,
 }
 
 func (j *judge) run(p *vm.Program, env *Env) bool {

@@ -202,7 +202,11 @@ func globCall(n *ast.CallNode) (globCheck, bool) {
 		return globCheck{}, false
 	}
 	g := globCheck{get: get}
-	for _, a := range n.Arguments[1:] {
+	args := n.Arguments[1:]
+	if arr, ok := args[0].(*ast.ArrayNode); ok && len(args) == 1 {
+		args = arr.Nodes // GlobAny(field, list)
+	}
+	for _, a := range args {
 		s, ok := a.(*ast.StringNode)
 		if !ok {
 			return globCheck{}, false

@@ -56,7 +56,6 @@ type Set struct {
 	rules   []*compiled
 	byKind  map[trace.Kind][]ref
 	version string
-	fsys    fs.FS
 	// policy decides process roles (writable directories, package
 	// manager helpers): data, for rule files to override later.
 	policy trace.Policy
@@ -70,6 +69,9 @@ type ref struct {
 
 type compiled struct {
 	Rule
+	// fsys is the file system (layer) the rule's file is in: its fixtures
+	// are there.
+	fsys   fs.FS
 	steps  []*vm.Program // match: one; sequence: one per step; count: one
 	pre    []prefilter   // one per step
 	kinds  [][]trace.Kind
@@ -87,7 +89,9 @@ type compiled struct {
 
 // The YAML form of a rule file.
 type fileDoc struct {
-	Rules []ruleDoc `yaml:"rules"`
+	Lists  []listDoc  `yaml:"lists"`
+	Macros []macroDoc `yaml:"macros"`
+	Rules  []ruleDoc  `yaml:"rules"`
 }
 
 type ruleDoc struct {
@@ -127,18 +131,77 @@ type countDoc struct {
 	Min      int      `yaml:"min"`
 }
 
-// Builtin returns the rule set embedded from rules/builtin.
-func Builtin() (*Set, error) {
+// Builtin returns the rule set embedded from rules/builtin, with the
+// override layers loaded after it (see Load).
+func Builtin(overrides ...fs.FS) (*Set, error) {
 	sub, err := fs.Sub(builtinFS, "builtin")
 	if err != nil {
 		return nil, fmt.Errorf("builtin rules: %w", err)
 	}
-	return Load(sub)
+	return Load(sub, overrides...)
 }
 
-// Load compiles every *.yaml file under fsys (fixtures/ directories
-// excluded). Errors name the file and the rule id and wrap ErrInvalid.
-func Load(fsys fs.FS) (*Set, error) {
+// layerFile is one rule file of one layer.
+type layerFile struct {
+	fsys fs.FS
+	name string
+	doc  fileDoc
+}
+
+// Load compiles every *.yaml file under fsys and then under each of
+// overrides (fixtures/ directories excluded), each layer's files in path
+// order. Lists and macros are collected from all files first, so a later
+// layer (an analyst's directory) redefines or extends (append: true) what
+// an earlier one defined, and every rule sees the final definitions. Rule
+// ids stay unique across layers. Errors name the file and the rule, list
+// or macro and wrap ErrInvalid.
+func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
+	h := sha256.New()
+	data := newRuleData()
+	var files []layerFile
+	for i, layer := range append([]fs.FS{fsys}, overrides...) {
+		fmt.Fprintf(h, "layer %d\x00", i)
+		lf, err := readLayer(layer, h)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range lf {
+			if err := data.add(f.name, f.doc.Lists, f.doc.Macros); err != nil {
+				return nil, err
+			}
+		}
+		files = append(files, lf...)
+	}
+	if err := data.validate(); err != nil {
+		return nil, err
+	}
+	s := &Set{policy: trace.DefaultPolicy()}
+	seen := make(map[string]string)
+	for _, f := range files {
+		for _, rd := range f.doc.Rules {
+			if first, dup := seen[rd.ID]; dup {
+				return nil, fmt.Errorf("%s: rule %q: %w: duplicate id (first in %s)", f.name, rd.ID, ErrInvalid, first)
+			}
+			seen[rd.ID] = f.name
+			c, err := compile(rd, f.name, data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: rule %q: %w: %w", f.name, rd.ID, ErrInvalid, err)
+			}
+			c.fsys = f.fsys
+			s.rules = append(s.rules, c)
+		}
+	}
+	if len(s.rules) == 0 {
+		return nil, fmt.Errorf("no rules under the given file system: %w", ErrInvalid)
+	}
+	s.byKind = index(s.rules)
+	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return s, nil
+}
+
+// readLayer reads and decodes the rule files of one layer, hashing their
+// names and contents into h.
+func readLayer(fsys fs.FS, h io.Writer) ([]layerFile, error) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -156,9 +219,7 @@ func Load(fsys fs.FS) (*Set, error) {
 		return nil, fmt.Errorf("list rule files: %w", err)
 	}
 	slices.Sort(files)
-	s := &Set{fsys: fsys, policy: trace.DefaultPolicy()}
-	h := sha256.New()
-	seen := make(map[string]string)
+	var out []layerFile
 	for _, f := range files {
 		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
@@ -172,24 +233,9 @@ func Load(fsys fs.FS) (*Set, error) {
 		if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: %w: %w", f, ErrInvalid, err)
 		}
-		for _, rd := range doc.Rules {
-			if first, dup := seen[rd.ID]; dup {
-				return nil, fmt.Errorf("%s: rule %q: %w: duplicate id (first in %s)", f, rd.ID, ErrInvalid, first)
-			}
-			seen[rd.ID] = f
-			c, err := compile(rd, f)
-			if err != nil {
-				return nil, fmt.Errorf("%s: rule %q: %w: %w", f, rd.ID, ErrInvalid, err)
-			}
-			s.rules = append(s.rules, c)
-		}
+		out = append(out, layerFile{fsys: fsys, name: f, doc: doc})
 	}
-	if len(s.rules) == 0 {
-		return nil, fmt.Errorf("no rules under the given file system: %w", ErrInvalid)
-	}
-	s.byKind = index(s.rules)
-	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	return s, nil
+	return out, nil
 }
 
 var validKinds = map[trace.Kind]bool{
@@ -208,7 +254,7 @@ var severities = map[string]analysis.Severity{
 	"high": analysis.High, "critical": analysis.Critical,
 }
 
-func compile(rd ruleDoc, file string) (*compiled, error) {
+func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 	if rd.ID == "" {
 		return nil, errors.New("missing id")
 	}
@@ -240,6 +286,10 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
+		src, err = data.expandSource(src)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 		p, err := compileBool(src)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
@@ -255,7 +305,7 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 			return nil, err
 		}
 		var err error
-		if c.detail, err = compileString(rd.Detail); err != nil {
+		if c.detail, err = compileString(rd.Detail, data); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
 		}
 		if rd.Unless != nil {
@@ -296,10 +346,10 @@ func compile(rd ruleDoc, file string) (*compiled, error) {
 		}
 		c.isCount, c.min = true, ct.Min
 		var err error
-		if c.group, err = compileString(ct.Group); err != nil {
+		if c.group, err = compileString(ct.Group, data); err != nil {
 			return nil, fmt.Errorf("count group: %w", err)
 		}
-		if c.distinct, err = compileString(ct.Distinct); err != nil {
+		if c.distinct, err = compileString(ct.Distinct, data); err != nil {
 			return nil, fmt.Errorf("count distinct: %w", err)
 		}
 	}
@@ -331,9 +381,15 @@ func compileBool(src string) (*vm.Program, error) {
 	return p, nil
 }
 
-func compileString(src string) (*vm.Program, error) {
+// compileString compiles a string expression after expanding the lists
+// and macros of data in it; "" compiles to nil.
+func compileString(src string, data *ruleData) (*vm.Program, error) {
 	if src == "" {
 		return nil, nil
+	}
+	src, err := data.expandSource(src)
+	if err != nil {
+		return nil, err
 	}
 	p, err := expr.Compile(src, append([]expr.Option{expr.Env(Env{}), expr.AsKind(reflect.String)}, functions...)...)
 	if err != nil {
@@ -358,7 +414,7 @@ func (s *Set) Rules() []Rule {
 // only returns a set holding just rule i, sharing its compiled programs.
 func (s *Set) only(i int) *Set {
 	rules := []*compiled{s.rules[i]}
-	return &Set{rules: rules, byKind: index(rules), version: s.version, fsys: s.fsys, policy: s.policy}
+	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy}
 }
 
 // index maps each event kind to the matchers that look at it. Later steps

@@ -1,0 +1,36 @@
+package rules
+
+// familyEnv is the part of Env that the behaviour families (download then
+// execute, dropped binaries, persistence by install directory) and the
+// rule data helpers add. It is embedded in Env; its fields are Env's.
+type familyEnv struct {
+	// OwnServiceAuth(issuers) returns "uses NAME against HOST, METHOD"
+	// when this capture is a read-only HTTP request that carries a token
+	// planted as the environment variable NAME, whole, in its one
+	// Authorization header, to the HOST that issuers ("NAME host" items)
+	// pairs with it, and nothing else planted; else "". See ownuse.go.
+	OwnServiceAuth func(issuers []any) string `expr:"OwnServiceAuth"`
+
+	// Downloaded is, for an exec, the file it runs (its program, or an
+	// argument naming a file: a script for a shell or interpreter, a
+	// program for the dynamic loader) and, for an open that reads, its
+	// file, when a process wrote that file in this trace after it had
+	// connected to a remote address: "FILE (written by EXE after it
+	// connected out)"; else "". See provenance.go.
+	Downloaded string `expr:"downloaded"`
+	// Dropped is, for an exec, its program when package code (not a
+	// package manager) wrote it in this trace, and DroppedBy that
+	// writer's executable; else "".
+	Dropped   string `expr:"dropped"`
+	DroppedBy string `expr:"dropped_by"`
+	// SiblingConnected is true for a process whose parent has another
+	// child that connected to a remote address before this event: the
+	// curl of "curl URL | sh" beside the shell.
+	SiblingConnected bool `expr:"sibling_connected"`
+	// PackageDir(path) is the install directory of the package path is
+	// in (up to node_modules/NAME, node_modules/@scope/NAME or
+	// site-packages/NAME), or ""; ProjectDir(path) the directory above
+	// its first node_modules, or "".
+	PackageDir func(string) string `expr:"PackageDir"`
+	ProjectDir func(string) string `expr:"ProjectDir"`
+}

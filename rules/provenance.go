@@ -1,0 +1,130 @@
+package rules
+
+import (
+	"strings"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+// provenance follows files and processes across the trace for the
+// behaviour families: which process last wrote each file and whether it
+// had connected out before (download then execute), whether package code
+// wrote it (a dropped binary), and which parents have a child that
+// connected out (the curl of "curl URL | sh" is the shell's sibling).
+type provenance struct {
+	// net holds the processes that connected to a remote address.
+	net map[*trace.Process]bool
+	// netChild holds the parents of such processes.
+	netChild map[*trace.Process]bool
+	// files maps a path to its last writer in this trace.
+	files map[string]writer
+}
+
+// writer is the process that last wrote a file.
+type writer struct {
+	exe string
+	net bool // it had connected out before writing
+	pkg bool // package code, not a package manager
+}
+
+func newProvenance() *provenance {
+	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer)}
+}
+
+// observe updates the state with e, caused by p, after the rules saw e.
+// env holds e's fields (Target and Modifies resolved).
+func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
+	if p == nil {
+		return
+	}
+	switch {
+	case e.Kind == trace.KindConnect && e.Remote() && (e.Ret >= 0 || e.Ret == -errEINPROGRESS):
+		pv.net[p] = true
+		if q := p.ParentProcess(); q != nil {
+			pv.netChild[q] = true
+		}
+	case env.Modifies && !env.Failed && env.Target != "":
+		pv.files[env.Target] = writer{exe: p.Exe, net: pv.net[p], pkg: env.Package}
+	}
+}
+
+// fill sets the provenance fields of env for e, caused by p: before the
+// rules see e.
+func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
+	env.Downloaded, env.Dropped, env.DroppedBy = "", "", ""
+	env.SiblingConnected = p != nil && p.ParentProcess() != nil && pv.netChild[p.ParentProcess()] && !pv.net[p]
+	if p == nil || len(pv.files) == 0 {
+		return
+	}
+	if e.Kind == trace.KindOpen {
+		if w, ok := pv.files[env.Path]; ok && w.net && !env.Writes {
+			env.Downloaded = downloadedDesc(env.Path, w)
+		}
+		return
+	}
+	for i, f := range pv.execFiles(e, env) {
+		w, ok := pv.files[f]
+		if !ok {
+			continue
+		}
+		if w.net && env.Downloaded == "" {
+			env.Downloaded = downloadedDesc(f, w)
+		}
+		if i == 0 && w.pkg && e.Kind == trace.KindExec {
+			env.Dropped, env.DroppedBy = f, w.exe
+		}
+	}
+}
+
+// execFiles returns the files an exec runs (other events: none): its
+// program and the arguments that name a file (a script for a shell or an
+// interpreter, a program for the dynamic loader).
+func (pv *provenance) execFiles(e *trace.Event, env *Env) []string {
+	if e.Kind != trace.KindExec {
+		return nil
+	}
+	files := []string{env.Path}
+	for _, a := range e.Argv[min(1, len(e.Argv)):] {
+		if a != "" && !strings.HasPrefix(a, "-") {
+			files = append(files, trace.Abs(trace.Abs(a, e.Cwd), env.ProcCwd))
+		}
+	}
+	return files
+}
+
+// downloadedDesc describes a file w wrote after it connected out.
+func downloadedDesc(f string, w writer) string {
+	return f + " (written by " + w.exe + " after it connected out)"
+}
+
+// packageDir returns the install directory of the package a path is in:
+// the path up to its last node_modules/NAME (node_modules/@scope/NAME),
+// or site-packages/NAME (dist-packages), or "" when it is in none.
+func packageDir(p string) string {
+	for _, marker := range []string{"/node_modules/", "/site-packages/", "/dist-packages/"} {
+		i := strings.LastIndex(p, marker)
+		if i < 0 {
+			continue
+		}
+		rest := p[i+len(marker):]
+		n := 1
+		if strings.HasPrefix(rest, "@") && marker == "/node_modules/" {
+			n = 2
+		}
+		parts := strings.SplitN(rest, "/", n+1)
+		if len(parts) < n || parts[n-1] == "" || strings.HasPrefix(parts[0], ".") {
+			return ""
+		}
+		return p[:i+len(marker)] + strings.Join(parts[:n], "/")
+	}
+	return ""
+}
+
+// projectDir returns the project a path belongs to: the directory above
+// its first node_modules, or "" when it has none.
+func projectDir(p string) string {
+	if i := strings.Index(p, "/node_modules/"); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
