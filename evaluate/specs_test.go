@@ -104,3 +104,35 @@ func TestRunSpecsCancelled(t *testing.T) {
 		t.Errorf("got total %d, %v; want 0, context.Canceled", r.Total, err)
 	}
 }
+
+// TestBenignList checks the list of real packages that make eval-benign
+// analyses: it parses, pins at least 55 distinct npm versions, and says for
+// each what its install step does and what to expect offline.
+func TestBenignList(t *testing.T) {
+	b, err := os.ReadFile("benign.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := ReadSpecs(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) < 55 {
+		t.Errorf("benign.txt lists %d specs, want at least 55", len(specs))
+	}
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if !strings.HasPrefix(s, "npm:") {
+			t.Errorf("%s: want an npm spec", s)
+		}
+		if seen[s] {
+			t.Errorf("%s listed twice", s)
+		}
+		seen[s] = true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "npm:") && !strings.Contains(line, "offline: ") {
+			t.Errorf("%q: want a comment saying what the install step does and \"offline: ...\"", line)
+		}
+	}
+}
