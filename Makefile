@@ -5,7 +5,7 @@ GO ?= go
 CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 export FUMEHOOD_CORPUS ?= $(CORPUS)
 
-.PHONY: help setup deps build test test-slow unit generate check-generate bench lint fmt
+.PHONY: help setup deps build test test-slow unit generate check-generate bench eval-benign lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,3 +40,6 @@ check-generate: generate ## fail if the committed eBPF objects are stale
 
 bench: build ## benchmarks, printed as ratios against baselines measured in the same run
 	deploy/bench.sh
+
+eval-benign: build ## the benign list of real packages through fumehood eval --specs (root, registry access): all must be benign
+	bin/fumehood eval --state /run/fumehood-benign --specs evaluate/benign.txt

@@ -100,6 +100,14 @@ func RunSpecs(ctx context.Context, an Analyzer, specs []string) (*SpecReport, er
 	return r, nil
 }
 
+// AllBenign reports whether the list passed: every spec was analysed and
+// judged benign. Suspicious fails it as malicious does -- a benign package
+// flagged for an analyst to look at is a false positive -- and so does an
+// analysis that failed, since it proves nothing either way.
+func (r *SpecReport) AllBenign() bool {
+	return r.Total > 0 && r.Benign == r.Total
+}
+
 func rate(a, b int) float64 {
 	if b == 0 {
 		return 0

@@ -54,10 +54,13 @@ func TestRunSpecs(t *testing.T) {
 		an                      bySpec
 		benign, susp, mal, errs int
 		fpr, malRate            float64
+		allBenign               bool
 	}{
-		{"all benign", bySpec{"npm:a@1.0.0": "benign", "npm:b@1.0.0": "benign", "npm:c@1.0.0": "benign", "npm:d@1.0.0": "benign", "npm:e@1.0.0": "benign"}, 5, 0, 0, 0, 0, 0},
-		{"one suspicious one malicious", bySpec{"npm:a@1.0.0": "benign", "npm:b@1.0.0": "suspicious", "npm:c@1.0.0": "malicious", "npm:d@1.0.0": "benign", "npm:e@1.0.0": "benign"}, 3, 1, 1, 0, 0.4, 0.2},
-		{"errors are not judged", bySpec{"npm:a@1.0.0": "malicious", "npm:b@1.0.0": "benign"}, 1, 0, 1, 3, 0.5, 0.5},
+		{"all benign", bySpec{"npm:a@1.0.0": "benign", "npm:b@1.0.0": "benign", "npm:c@1.0.0": "benign", "npm:d@1.0.0": "benign", "npm:e@1.0.0": "benign"}, 5, 0, 0, 0, 0, 0, true},
+		{"one suspicious one malicious", bySpec{"npm:a@1.0.0": "benign", "npm:b@1.0.0": "suspicious", "npm:c@1.0.0": "malicious", "npm:d@1.0.0": "benign", "npm:e@1.0.0": "benign"}, 3, 1, 1, 0, 0.4, 0.2, false},
+		{"suspicious alone fails", bySpec{"npm:a@1.0.0": "benign", "npm:b@1.0.0": "benign", "npm:c@1.0.0": "suspicious", "npm:d@1.0.0": "benign", "npm:e@1.0.0": "benign"}, 4, 1, 0, 0, 0.2, 0, false},
+		{"errors are not judged", bySpec{"npm:a@1.0.0": "malicious", "npm:b@1.0.0": "benign"}, 1, 0, 1, 3, 0.5, 0.5, false},
+		{"errors alone fail", bySpec{"npm:a@1.0.0": "benign", "npm:b@1.0.0": "benign", "npm:c@1.0.0": "benign", "npm:d@1.0.0": "benign"}, 4, 0, 0, 1, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +74,9 @@ func TestRunSpecs(t *testing.T) {
 			}
 			if r.FalsePositiveRate != tt.fpr || r.MaliciousRate != tt.malRate {
 				t.Errorf("rates: got %v %v, want %v %v", r.FalsePositiveRate, r.MaliciousRate, tt.fpr, tt.malRate)
+			}
+			if got := r.AllBenign(); got != tt.allBenign {
+				t.Errorf("AllBenign = %v, want %v", got, tt.allBenign)
 			}
 			if len(r.Results) != len(specs) {
 				t.Fatalf("got %d results, want %d", len(r.Results), len(specs))
@@ -96,5 +102,37 @@ func TestRunSpecsCancelled(t *testing.T) {
 	r, err := RunSpecs(ctx, bySpec{}, []string{"npm:a@1.0.0"})
 	if !errors.Is(err, context.Canceled) || r.Total != 0 {
 		t.Errorf("got total %d, %v; want 0, context.Canceled", r.Total, err)
+	}
+}
+
+// TestBenignList checks the list of real packages that make eval-benign
+// analyses: it parses, pins at least 55 distinct npm versions, and says for
+// each what its install step does and what to expect offline.
+func TestBenignList(t *testing.T) {
+	b, err := os.ReadFile("benign.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := ReadSpecs(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) < 55 {
+		t.Errorf("benign.txt lists %d specs, want at least 55", len(specs))
+	}
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if !strings.HasPrefix(s, "npm:") {
+			t.Errorf("%s: want an npm spec", s)
+		}
+		if seen[s] {
+			t.Errorf("%s listed twice", s)
+		}
+		seen[s] = true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "npm:") && !strings.Contains(line, "offline: ") {
+			t.Errorf("%q: want a comment saying what the install step does and \"offline: ...\"", line)
+		}
 	}
 }
