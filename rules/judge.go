@@ -112,10 +112,10 @@ func (j *judge) event(e *trace.Event) {
 		}
 	}
 	var s sender
-	if e.Addr != "" && captureKinds[e.Kind] {
+	if e.Addr != "" && e.Kind.Capture() {
 		s = j.senders[senderKey{e.Phase, e.Addr, e.Port}]
 	}
-	if j.tokens.active() && (captureKinds[e.Kind] || e.Kind == trace.KindSend) {
+	if j.tokens.active() && (e.Kind.Capture() || e.Kind == trace.KindSend) {
 		j.tokens.observe(e, s.pm || p != nil && p.pm)
 	}
 	refs := j.set.byKind[e.Kind]

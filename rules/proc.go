@@ -37,16 +37,10 @@ func newProcs() *procs {
 	return &procs{byKey: make(map[trace.ProcKey]*proc), byTGID: make(map[uint32]*proc)}
 }
 
-// captureKinds carry no process.
-var captureKinds = map[trace.Kind]bool{
-	trace.KindDNS: true, trace.KindHTTP: true, trace.KindTLS: true,
-	trace.KindTCP: true, trace.KindUDP: true, trace.KindLost: true,
-}
-
 // observe updates the process state with e and returns the process that
 // caused e, or nil for capture and lost events.
 func (ps *procs) observe(e *trace.Event) *proc {
-	if captureKinds[e.Kind] {
+	if e.Kind.Capture() || e.Kind == trace.KindLost {
 		return nil
 	}
 	if e.Phase != ps.phase {
