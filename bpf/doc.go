@@ -147,6 +147,8 @@
 // read from user memory at sys_enter: another thread can change them after
 // the read (TOCTOU), and a page not yet faulted in reads as empty. Treat
 // them as what the process asked for, not proof of what the kernel did.
+// What an open returned is not best-effort: Dev and Ino (and a /proc
+// file's owner) come from the kernel's file for the new descriptor.
 // So are a failed exec's Path and Argv (user memory at sys_enter).
 // Paths are as given, up to 1023 bytes: relative paths are left relative
 // (the exec event's Cwd lets rules resolve them; a later chdir is not

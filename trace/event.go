@@ -235,7 +235,7 @@ func (e *Event) String() string {
 			b.WriteString(" (path unread)")
 		}
 		if e.Ino != 0 {
-			fmt.Fprintf(&b, " ino=%d:%d", e.Dev, e.Ino)
+			fmt.Fprintf(&b, " file=%d:%d", e.Dev, e.Ino)
 		}
 	case KindMemRead:
 		fmt.Fprintf(&b, "pid=%d (tgid %d)", e.Arg, e.TargetPID)
