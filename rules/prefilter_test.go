@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fumehood/fumehood/trace"
 )
 
 func TestPrefilterChecks(t *testing.T) {
@@ -16,7 +18,12 @@ func TestPrefilterChecks(t *testing.T) {
 	}{
 		{`package_code && !writes && Glob(path, "~/.npmrc")`, true},
 		{`package_code && writes`, false},
-		{`!package_code || writes`, true}, // a disjunction is not prefiltered
+		{`!package_code || writes`, false},
+		{`!package_code || Base(path) == "x"`, true}, // an alternative without a check
+		{`package_code && (planted == "npm-token" || Glob(path, "~/.npmrc"))`, true},
+		{`package_code && (planted == "npm-token" || Glob(path, "~/.pypirc"))`, false},
+		{`planted != "" || path == "/etc/shadow"`, false},
+		{`planted != "x" && (kind == "memread" || proc_entry in ["environ", "mem"])`, false},
 		{`GlobAny(path, "~/.ssh/*", "/etc/*")`, false},
 		{`path in ["/etc/shadow", "/home/alex/.npmrc"]`, true},
 		{`path == "/etc/shadow" && package_code`, false},
@@ -57,8 +64,12 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 		for i := range tr.Events {
 			e := &tr.Events[i]
 			p := j.procs.observe(e)
+			if e.Kind == trace.KindPlant {
+				j.plant(e)
+			}
 			j.env.fill(e)
 			p.fill(&j.env)
+			j.fillAccess(&j.env, e, p)
 			for _, c := range s.rules {
 				for step, prog := range c.steps {
 					if !slices.Contains(c.kinds[step], e.Kind) || !j.run(prog, &j.env) {
