@@ -91,9 +91,11 @@ func identityHelper(dir string) {
 	f.Created = dir + "/created"
 	rawPathCall(unix.SYS_CREAT, f.Created, 0o600)
 
-	env, err := os.Open(fmt.Sprintf("/proc/%d/environ", f.ParentPID))
-	exitOn(err)
-	env.Close()
+	for _, p := range []string{fmt.Sprintf("/proc/%d/environ", f.ParentPID), fmt.Sprintf("/proc/%d/mem", f.ParentPID), "/proc/self/environ"} {
+		pf, err := os.Open(p)
+		exitOn(err)
+		pf.Close()
+	}
 	buf := make([]byte, 8)
 	local := []unix.Iovec{{Base: &buf[0], Len: uint64(len(buf))}}
 	remote := []unix.RemoteIovec{{Base: uintptr(0x10000), Len: len(buf)}} // the address may be unmapped: the call is what counts
@@ -185,9 +187,18 @@ func checkIdentity(t *testing.T, tr *Tracer, dir string) {
 	})
 	t.Run("proc", func(t *testing.T) {
 		parent := one(t, events, trace.KindExec, "exec of the helper", func(e *trace.Event) bool { return e.Path == helper }).PPID
-		environ := fmt.Sprintf("/proc/%d/environ", f.ParentPID)
-		if e := one(t, events, trace.KindOpen, environ, func(e *trace.Event) bool { return e.Path == environ }); e.TargetPID != parent || e.Path2 != "environ" {
-			t.Errorf("open %s: got target %d entry %q, want %d environ", environ, e.TargetPID, e.Path2, parent)
+		self := one(t, events, trace.KindExec, "exec of the helper", func(e *trace.Event) bool { return e.Path == helper }).TGID
+		for _, w := range []struct {
+			path, entry string
+			owner       uint32
+		}{
+			{fmt.Sprintf("/proc/%d/environ", f.ParentPID), "environ", parent},
+			{fmt.Sprintf("/proc/%d/mem", f.ParentPID), "mem", parent},
+			{"/proc/self/environ", "environ", self},
+		} {
+			if e := one(t, events, trace.KindOpen, w.path, func(e *trace.Event) bool { return e.Path == w.path }); e.TargetPID != w.owner || e.Path2 != w.entry {
+				t.Errorf("open %s: got target %d entry %q, want %d %s", w.path, e.TargetPID, e.Path2, w.owner, w.entry)
+			}
 		}
 		if e := one(t, events, trace.KindMemRead, "process_vm_readv", func(*trace.Event) bool { return true }); e.TargetPID != parent || e.Arg != int64(f.ParentPID) {
 			t.Errorf("process_vm_readv: got %s, want target %d", e.String(), parent)
