@@ -172,10 +172,8 @@ func (s *server) parseTraceQuery(id, raw string) (traceQuery, error) {
 		return traceQuery{}, err
 	}
 	q := traceQuery{Kind: trace.Kind(v.Get("kind"))}
-	for _, c := range q.Kind {
-		if (c < 'a' || c > 'z') && c != '_' {
-			return traceQuery{}, badRequest("kind must be an event kind such as exec or connect")
-		}
+	if q.Kind != "" && !q.Kind.Valid() {
+		return traceQuery{}, badRequest("kind must be an event kind such as exec or connect")
 	}
 	if p := v.Get("pid"); p != "" {
 		n, err := strconv.ParseUint(p, 10, 32)

@@ -8,72 +8,58 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/fumehood/fumehood/trace"
 )
 
 // ErrRecord means a ring buffer record could not be decoded.
 var ErrRecord = errors.New("bpf: malformed record")
 
-// Kind values of struct event (enum kind in c/probes.c).
-const (
-	kindExec    = 1
-	kindFork    = 2
-	kindExit    = 3
-	kindOpen    = 4
-	kindUnlink  = 5
-	kindRename  = 6
-	kindChmod   = 7
-	kindConnect = 8
-	kindSend    = 9
-	kindBind    = 10
-	kindListen  = 11
-	kindAccept  = 12
-	kindSetuid  = 13
-	kindPtrace  = 14
-	kindMemfd   = 15
-	kindMount   = 16
-	kindKill    = 17
-	kindChdir   = 18
-	kindWrite   = 19
-	kindLink    = 20
-)
-
+// kinds maps enum kind of c/probes.c to trace kinds (checked both ways by
+// TestKindsMatchProbes).
 var kinds = [...]trace.Kind{
-	kindExec:    trace.KindExec,
-	kindFork:    trace.KindFork,
-	kindExit:    trace.KindExit,
-	kindOpen:    trace.KindOpen,
-	kindUnlink:  trace.KindUnlink,
-	kindRename:  trace.KindRename,
-	kindChmod:   trace.KindChmod,
-	kindConnect: trace.KindConnect,
-	kindSend:    trace.KindSend,
-	kindBind:    trace.KindBind,
-	kindListen:  trace.KindListen,
-	kindAccept:  trace.KindAccept,
-	kindSetuid:  trace.KindSetuid,
-	kindPtrace:  trace.KindPtrace,
-	kindMemfd:   trace.KindMemfd,
-	kindMount:   trace.KindMount,
-	kindKill:    trace.KindKill,
-	kindChdir:   trace.KindChdir,
-	kindWrite:   trace.KindWrite,
-	kindLink:    trace.KindLink,
+	probesKindKIND_EXEC:    trace.KindExec,
+	probesKindKIND_FORK:    trace.KindFork,
+	probesKindKIND_EXIT:    trace.KindExit,
+	probesKindKIND_OPEN:    trace.KindOpen,
+	probesKindKIND_UNLINK:  trace.KindUnlink,
+	probesKindKIND_RENAME:  trace.KindRename,
+	probesKindKIND_CHMOD:   trace.KindChmod,
+	probesKindKIND_CONNECT: trace.KindConnect,
+	probesKindKIND_SEND:    trace.KindSend,
+	probesKindKIND_BIND:    trace.KindBind,
+	probesKindKIND_LISTEN:  trace.KindListen,
+	probesKindKIND_ACCEPT:  trace.KindAccept,
+	probesKindKIND_SETUID:  trace.KindSetuid,
+	probesKindKIND_PTRACE:  trace.KindPtrace,
+	probesKindKIND_MEMFD:   trace.KindMemfd,
+	probesKindKIND_MOUNT:   trace.KindMount,
+	probesKindKIND_KILL:    trace.KindKill,
+	probesKindKIND_CHDIR:   trace.KindChdir,
+	probesKindKIND_WRITE:   trace.KindWrite,
+	probesKindKIND_LINK:    trace.KindLink,
+	probesKindKIND_MEMREAD: trace.KindMemRead,
 }
 
-// calls names the syscall of setuid and link events (enum call in
-// c/probes.c); the send variants have values past its end.
+// calls names the syscall of setuid, link and open events (enum call of
+// c/probes.c; checked by TestCallsMatchProbes). The send variants and
+// openat, the usual open, are left unnamed.
 var calls = [...]string{
-	1:  "setuid",
-	2:  "setgid",
-	3:  "setreuid",
-	4:  "setregid",
-	5:  "setresuid",
-	6:  "setresgid",
-	7:  "link",
-	8:  "linkat",
-	9:  "symlink",
-	10: "symlinkat",
+	probesCallCALL_SETUID:            "setuid",
+	probesCallCALL_SETGID:            "setgid",
+	probesCallCALL_SETREUID:          "setreuid",
+	probesCallCALL_SETREGID:          "setregid",
+	probesCallCALL_SETRESUID:         "setresuid",
+	probesCallCALL_SETRESGID:         "setresgid",
+	probesCallCALL_LINK:              "link",
+	probesCallCALL_LINKAT:            "linkat",
+	probesCallCALL_SYMLINK:           "symlink",
+	probesCallCALL_SYMLINKAT:         "symlinkat",
+	probesCallCALL_OPEN:              "open",
+	probesCallCALL_CREAT:             "creat",
+	probesCallCALL_OPENAT2:           "openat2",
+	probesCallCALL_OPEN_BY_HANDLE_AT: "open_by_handle_at",
 }
 
 func callName(c uint8) string {
@@ -81,6 +67,12 @@ func callName(c uint8) string {
 		return calls[c]
 	}
 	return ""
+}
+
+// userDev converts a kernel-internal dev_t (MAJOR << 20 | MINOR, as in
+// super_block.s_dev) to the encoding stat(2) reports in st_dev.
+func userDev(k uint32) uint64 {
+	return unix.Mkdev(k>>20, k&(1<<20-1))
 }
 
 // Socket families of connect events.
@@ -131,67 +123,69 @@ func (d *decoder) decode(raw []byte, ev *trace.Event) error {
 		Start:    h.Start,
 	}
 	path, path2, argv := data[:pathEnd], data[pathEnd:path2End], data[path2End:argvEnd]
-	switch h.Kind {
-	case kindExec:
+	switch probesKind(h.Kind) {
+	case probesKindKIND_EXEC:
 		ev.Path = string(path)
 		ev.Cwd = string(path2)
 		ev.Argv = splitArgv(argv)
 		ev.Ret = h.Ret // a failed attempt: -errno
-	case kindFork:
+	case probesKindKIND_FORK:
 		ev.ChildPID = h.ChildPid
 		ev.ChildStart = h.ChildStart
-	case kindExit:
+	case probesKindKIND_EXIT:
 		ev.ExitCode = h.ExitCode
 		ev.Signal = h.Signal
-	case kindOpen, kindUnlink, kindRename, kindChmod:
+	case probesKindKIND_OPEN:
+		decodeOpen(h, path, path2, ev)
+	case probesKindKIND_UNLINK, probesKindKIND_RENAME, probesKindKIND_CHMOD:
 		ev.Path = string(path)
 		ev.Path2 = string(path2)
 		ev.Flags = h.Flags
 		ev.Mode = h.Mode
 		ev.Ret = h.Ret
-	case kindConnect, kindBind, kindAccept:
+	case probesKindKIND_CONNECT, probesKindKIND_BIND, probesKindKIND_ACCEPT:
 		ev.Ret = h.Ret
 		sockaddr(h, path, ev)
-	case kindSend:
+	case probesKindKIND_SEND:
 		ev.Ret = h.Ret
 		ev.Count = h.Count
 		sockaddr(h, path, ev)
 		if len(argv) > 0 {
 			ev.Data = bytes.Clone(argv)
 		}
-	case kindListen:
+	case probesKindKIND_LISTEN:
 		ev.Arg = h.Arg
 		ev.Ret = h.Ret
-	case kindSetuid:
+	case probesKindKIND_SETUID:
 		ev.Name = callName(h.Call)
 		ev.Arg = h.Arg
 		ev.Ret = h.Ret
-	case kindPtrace:
+	case probesKindKIND_PTRACE, probesKindKIND_MEMREAD:
 		ev.Arg = h.Arg
 		ev.TargetPID = h.TargetPid
 		ev.Ret = h.Ret
-	case kindMemfd:
+	case probesKindKIND_MEMFD:
 		ev.Name = string(path)
 		ev.Flags = h.Flags
 		ev.Ret = h.Ret
-	case kindMount:
+	case probesKindKIND_MOUNT:
 		ev.Path = string(path)
 		ev.Path2 = string(path2)
 		ev.Name = string(argv)
 		ev.Flags = h.Flags
 		ev.Ret = h.Ret
-	case kindKill:
+	case probesKindKIND_KILL:
 		ev.Arg = h.Arg
 		ev.TargetPID = h.TargetPid
 		ev.Signal = h.Signal
 		ev.Ret = h.Ret
-	case kindChdir:
+	case probesKindKIND_CHDIR:
 		ev.Path = string(path)
 		ev.Ret = h.Ret
-	case kindWrite:
+	case probesKindKIND_WRITE:
 		ev.Path = string(path)
 		ev.Count = h.Count
-	case kindLink:
+	case probesKindKIND_LINK:
 		ev.Name = callName(h.Call)
 		ev.Path = string(path)
 		ev.Path2 = string(path2)
@@ -199,6 +193,23 @@ func (d *decoder) decode(raw []byte, ev *trace.Event) error {
 		ev.Ret = h.Ret
 	}
 	return nil
+}
+
+// decodeOpen fills the fields of an open event.
+func decodeOpen(h *probesEvent, path, path2 []byte, ev *trace.Event) {
+	ev.Name = callName(h.Call)
+	ev.Path = string(path)
+	ev.Flags = h.Flags
+	ev.Mode = h.Mode
+	ev.Ret = h.Ret
+	ev.PathUnread = h.Note&uint8(probesNoteNOTE_PATH_UNREAD) != 0
+	if h.Ino != 0 {
+		ev.Dev, ev.Ino = userDev(h.Dev), h.Ino
+	}
+	if h.TargetPid != 0 {
+		ev.TargetPID = h.TargetPid
+		ev.Path2 = string(path2)
+	}
 }
 
 // sockaddr fills Family, Addr and Port from the address the probe read:

@@ -32,9 +32,9 @@ func comm(s string) (c [16]int8) {
 }
 
 // common is the header every test record shares.
-func common(kind uint8) probesEvent {
+func common(kind probesKind) probesEvent {
 	return probesEvent{
-		Kind: kind, Ktime: 1500, Start: 900, Cgroup: 4242,
+		Kind: uint8(kind), Ktime: 1500, Start: 900, Cgroup: 4242,
 		Pid: 11, Tgid: 10, Ppid: 1, Uid: 1000, Comm: comm("node"),
 	}
 }
@@ -53,55 +53,66 @@ func with(e trace.Event, f func(*trace.Event)) trace.Event {
 }
 
 func TestDecode(t *testing.T) {
-	inet := common(kindConnect)
+	inet := common(probesKindKIND_CONNECT)
 	inet.Family, inet.Port, inet.Ret = afInet, 443, -111
 	copy(inet.Addr[:], []byte{10, 0, 0, 7})
-	inet6 := common(kindConnect)
+	inet6 := common(probesKindKIND_CONNECT)
 	inet6.Family, inet6.Port = afInet6, 53
 	inet6.Addr = [16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}
-	unixc := common(kindConnect)
+	unixc := common(probesKindKIND_CONNECT)
 	unixc.Family = afUnix
-	other := common(kindConnect)
+	other := common(probesKindKIND_CONNECT)
 	other.Family = 16 // netlink: family only
-	open := common(kindOpen)
+	open := common(probesKindKIND_OPEN)
 	open.Flags, open.Mode, open.Ret = trace.OWronly|trace.OCreat|trace.OTrunc, 0o644, 3
-	fork := common(kindFork)
+	opened := common(probesKindKIND_OPEN)
+	opened.Ret, opened.Dev, opened.Ino = 3, 8<<20|1, 1234 // sda1
+	unread := common(probesKindKIND_OPEN)
+	unread.Call, unread.Note, unread.Ret = uint8(probesCallCALL_OPEN), uint8(probesNoteNOTE_PATH_UNREAD), 4
+	unread.Dev, unread.Ino = 0<<20|45, 9 // a tmpfs: anonymous device 0:45
+	byHandle := common(probesKindKIND_OPEN)
+	byHandle.Call, byHandle.Ret = uint8(probesCallCALL_OPEN_BY_HANDLE_AT), -1
+	procEnv := common(probesKindKIND_OPEN)
+	procEnv.Ret, procEnv.Dev, procEnv.Ino, procEnv.TargetPid = 3, 23, 5000, 77
+	memread := common(probesKindKIND_MEMREAD)
+	memread.Arg, memread.TargetPid, memread.Ret = 5, 4005, 4096
+	fork := common(probesKindKIND_FORK)
 	fork.ChildPid, fork.ChildStart = 12, 1400
-	exit := common(kindExit)
+	exit := common(probesKindKIND_EXIT)
 	exit.ExitCode, exit.Signal = 3, 0
-	killed := common(kindExit)
+	killed := common(probesKindKIND_EXIT)
 	killed.Signal = 9
-	chmod := common(kindChmod)
+	chmod := common(probesKindKIND_CHMOD)
 	chmod.Mode = 0o4755
-	unlink := common(kindUnlink)
+	unlink := common(probesKindKIND_UNLINK)
 	unlink.Flags, unlink.Ret = 0x200, -39
-	rename := common(kindRename)
-	send := common(kindSend)
+	rename := common(probesKindKIND_RENAME)
+	send := common(probesKindKIND_SEND)
 	send.Family, send.Port, send.Count, send.Ret = afInet, 53, 5, 5
 	copy(send.Addr[:], []byte{10, 0, 0, 53})
-	sendConnected := common(kindSend)
+	sendConnected := common(probesKindKIND_SEND)
 	sendConnected.Count, sendConnected.Ret = 6, 6
-	bind := common(kindBind)
+	bind := common(probesKindKIND_BIND)
 	bind.Family, bind.Port = afInet6, 8080
-	listen := common(kindListen)
+	listen := common(probesKindKIND_LISTEN)
 	listen.Arg = 3
-	accept := common(kindAccept)
+	accept := common(probesKindKIND_ACCEPT)
 	accept.Family, accept.Port, accept.Ret = afInet, 40000, 4
 	copy(accept.Addr[:], []byte{127, 0, 0, 1})
-	setresuid := common(kindSetuid)
+	setresuid := common(probesKindKIND_SETUID)
 	setresuid.Call, setresuid.Arg, setresuid.Ret = 5, 0, -1
-	ptrace := common(kindPtrace)
+	ptrace := common(probesKindKIND_PTRACE)
 	ptrace.Arg, ptrace.TargetPid = 16, 77
-	memfd := common(kindMemfd)
+	memfd := common(probesKindKIND_MEMFD)
 	memfd.Flags, memfd.Ret = 1, 5
-	mount := common(kindMount)
+	mount := common(probesKindKIND_MOUNT)
 	mount.Flags, mount.Ret = 6, -2
-	kill := common(kindKill)
+	kill := common(probesKindKIND_KILL)
 	kill.Arg, kill.TargetPid, kill.Signal = -1, 0xffffffff, 9
-	chdir := common(kindChdir)
-	write := common(kindWrite)
+	chdir := common(probesKindKIND_CHDIR)
+	write := common(probesKindKIND_WRITE)
 	write.Count = 3000
-	symlinkat := common(kindLink)
+	symlinkat := common(probesKindKIND_LINK)
 	symlinkat.Call = 10
 
 	tests := []struct {
@@ -109,11 +120,11 @@ func TestDecode(t *testing.T) {
 		raw  []byte
 		want trace.Event
 	}{
-		{"exec", record(common(kindExec), "/usr/bin/node", "/home/u/pkg", "node\x00-e\x00\x00x y\x00"),
+		{"exec", record(common(probesKindKIND_EXEC), "/usr/bin/node", "/home/u/pkg", "node\x00-e\x00\x00x y\x00"),
 			with(base(trace.KindExec), func(e *trace.Event) {
 				e.Path, e.Cwd, e.Argv = "/usr/bin/node", "/home/u/pkg", []string{"node", "-e", "", "x y"}
 			})},
-		{"exec argv cut at limit", record(common(kindExec), "/bin/sh", "/", "sh\x00-c\x00ech"),
+		{"exec argv cut at limit", record(common(probesKindKIND_EXEC), "/bin/sh", "/", "sh\x00-c\x00ech"),
 			with(base(trace.KindExec), func(e *trace.Event) {
 				e.Path, e.Cwd, e.Argv = "/bin/sh", "/", []string{"sh", "-c", "ech"}
 			})},
@@ -127,6 +138,22 @@ func TestDecode(t *testing.T) {
 			with(base(trace.KindOpen), func(e *trace.Event) {
 				e.Path, e.Flags, e.Mode, e.Ret = "out/a.txt", 0x241, 0o644, 3
 			})},
+		{"open identity", record(opened, "/home/u/./.aws/credentials", "", ""),
+			with(base(trace.KindOpen), func(e *trace.Event) {
+				e.Path, e.Ret, e.Dev, e.Ino = "/home/u/./.aws/credentials", 3, 0x801, 1234
+			})},
+		{"open path unread", record(unread, "/home/u/.npmrc", "", ""),
+			with(base(trace.KindOpen), func(e *trace.Event) {
+				e.Name, e.Path, e.PathUnread, e.Ret, e.Dev, e.Ino = "open", "/home/u/.npmrc", true, 4, 45, 9
+			})},
+		{"open by handle", record(byHandle, "", "", ""),
+			with(base(trace.KindOpen), func(e *trace.Event) { e.Name, e.Ret = "open_by_handle_at", -1 })},
+		{"open of a process's environ", record(procEnv, "/proc/self/environ", "environ", ""),
+			with(base(trace.KindOpen), func(e *trace.Event) {
+				e.Path, e.Path2, e.Ret, e.Dev, e.Ino, e.TargetPID = "/proc/self/environ", "environ", 3, 23, 5000, 77
+			})},
+		{"memread", record(memread, "", "", ""),
+			with(base(trace.KindMemRead), func(e *trace.Event) { e.Arg, e.TargetPID, e.Ret = 5, 4005, 4096 })},
 		{"unlink", record(unlink, "/tmp/d", "", ""),
 			with(base(trace.KindUnlink), func(e *trace.Event) { e.Path, e.Flags, e.Ret = "/tmp/d", 0x200, -39 })},
 		{"rename", record(rename, "a", "/tmp/b", ""),
@@ -206,7 +233,7 @@ func TestWriteEvent(t *testing.T) {
 }
 
 func TestDecodeCopiesStrings(t *testing.T) {
-	raw := record(common(kindOpen), "/etc/passwd", "", "")
+	raw := record(common(probesKindKIND_OPEN), "/etc/passwd", "", "")
 	d := decoder{bootWall: testBoot}
 	var ev trace.Event
 	if err := d.decode(raw, &ev); err != nil {
@@ -221,7 +248,7 @@ func TestDecodeCopiesStrings(t *testing.T) {
 }
 
 func TestDecodeMalformed(t *testing.T) {
-	good := record(common(kindOpen), "/etc/passwd", "", "")
+	good := record(common(probesKindKIND_OPEN), "/etc/passwd", "", "")
 	long := append([]byte(nil), good...)
 	// more than the record holds
 	binary.LittleEndian.PutUint16(long[unsafe.Offsetof(probesEvent{}.PathLen):], 200)
@@ -287,8 +314,8 @@ func TestOptionsDefaults(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(record(common(kindExec), "/bin/sh", "/", "sh\x00"))
-	f.Add(record(common(kindConnect), "\x00x", "", ""))
+	f.Add(record(common(probesKindKIND_EXEC), "/bin/sh", "/", "sh\x00"))
+	f.Add(record(common(probesKindKIND_CONNECT), "\x00x", "", ""))
 	d := decoder{bootWall: testBoot}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var ev trace.Event
@@ -303,8 +330,8 @@ func FuzzDecode(f *testing.F) {
 
 func BenchmarkDecode(b *testing.B) {
 	records := map[string][]byte{
-		"open": record(common(kindOpen), "/usr/lib/node_modules/pkg/lib/index.js", "", ""),
-		"exec": record(common(kindExec), "/usr/bin/node", "/home/u/pkg",
+		"open": record(common(probesKindKIND_OPEN), "/usr/lib/node_modules/pkg/lib/index.js", "", ""),
+		"exec": record(common(probesKindKIND_EXEC), "/usr/bin/node", "/home/u/pkg",
 			strings.Repeat("--some-argument\x00", 20)),
 	}
 	for name, raw := range records {
@@ -320,5 +347,23 @@ func BenchmarkDecode(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
+	}
+}
+
+func TestUserDev(t *testing.T) {
+	tests := []struct {
+		kernel uint32
+		want   uint64
+	}{
+		{0, 0},
+		{0<<20 | 45, 45},              // tmpfs, anonymous
+		{8<<20 | 1, 0x801},            // sda1
+		{259<<20 | 300, 0x11032c},     // nvme: minor above 255
+		{1<<20 | 0xfffff, 0xfff001ff}, // widest minor
+	}
+	for _, tt := range tests {
+		if got := userDev(tt.kernel); got != tt.want {
+			t.Errorf("userDev(%#x): got %#x, want %#x", tt.kernel, got, tt.want)
+		}
 	}
 }

@@ -8,13 +8,14 @@
 //
 // Only tracepoint-class hooks are used, because fentry/LSM may be denied
 // and kprobes missing: tp_btf sched_process_exec/fork/exit and the
-// syscalls tracepoints sys_enter_/sys_exit_ of openat, openat2, unlink,
+// syscalls tracepoints sys_enter_/sys_exit_ of open, creat, openat,
+// openat2, open_by_handle_at, unlink,
 // unlinkat, rmdir, rename, renameat, renameat2, chmod, fchmodat, fchmodat2,
 // connect, bind, listen, accept, accept4, sendto, sendmsg, sendmmsg,
 // setuid, setgid, setreuid, setregid, setresuid, setresgid, ptrace,
 // memfd_create, mount, kill, tkill, tgkill, chdir, fchdir, link, linkat,
 // symlink, symlinkat, write, pwrite64, writev, pwritev, pwritev2, execve,
-// execveat, and sys_enter_close. Load mounts tracefs at /sys/kernel/tracing when it is not
+// execveat, process_vm_readv, and sys_enter_close. Load mounts tracefs at /sys/kernel/tracing when it is not
 // mounted (the syscall tracepoints are resolved there). A syscall
 // tracepoint the kernel lacks is skipped with a warning; Probes lists what
 // is attached.
@@ -60,7 +61,28 @@
 //   - fork: only new processes, not threads; ChildPID and ChildStart.
 //   - exit: only when the last thread of a process exits (signal->live is
 //     zero); ExitCode and Signal from the task's exit_code.
-//   - open: Path, Flags, Mode (only with O_CREAT or O_TMPFILE), Ret.
+//   - open (open, creat, openat, openat2, open_by_handle_at): Path, Flags,
+//     Mode (only with O_CREAT or O_TMPFILE), Ret; Name is the syscall
+//     unless it is openat (creat's Flags are O_CREAT|O_WRONLY|O_TRUNC;
+//     open_by_handle_at has no Path). When the call returns a descriptor,
+//     the probe looks it up in the task's file table at sys_exit and
+//     records the file's identity: Dev (i_sb->s_dev, converted to
+//     stat(2)'s st_dev encoding by the decoder) and Ino (i_ino). So the
+//     file read is known whatever path was spelled: /proc/self/root/...,
+//     "..", "//", symlinks, hard links, a directory fd. When the path
+//     argument could not be read (bpf_probe_read_user_str failed, e.g. a
+//     page not faulted in yet), PathUnread is set and Path is the opened
+//     file's path walked from the kernel's dentries. For a file of
+//     /proc/PID (or /proc/PID/task/TID), TargetPID is the tgid of the
+//     process it belongs to (resolved from the proc inode, so /proc/self
+//     and a container's own pid numbers need no translation) and Path2
+//     the entry's name as the kernel knows it ("environ", "mem"), at most
+//     31 bytes. On overlayfs Dev/Ino are the overlay's; on tmpfs and ext4
+//     they equal what stat(2) reports.
+//   - memread (process_vm_readv): Arg is the target pid as given (in the
+//     caller's pid namespace), TargetPID its tgid as the kernel knows it,
+//     resolved at sys_enter with the kfunc bpf_task_from_vpid (0 on a
+//     kernel without it, 6.13+, or when no such process exists); Ret.
 //   - unlink (unlink, unlinkat, rmdir): Path, Ret; Flags is unlinkat's
 //     flag, and AT_REMOVEDIR (0x200) for rmdir.
 //   - rename: Path -> Path2, Ret; Flags is renameat2's flag.
@@ -125,6 +147,8 @@
 // read from user memory at sys_enter: another thread can change them after
 // the read (TOCTOU), and a page not yet faulted in reads as empty. Treat
 // them as what the process asked for, not proof of what the kernel did.
+// What an open returned is not best-effort: Dev and Ino (and a /proc
+// file's owner) come from the kernel's file for the new descriptor.
 // So are a failed exec's Path and Argv (user memory at sys_enter).
 // Paths are as given, up to 1023 bytes: relative paths are left relative
 // (the exec event's Cwd lets rules resolve them; a later chdir is not

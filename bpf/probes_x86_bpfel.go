@@ -18,6 +18,29 @@ type probesArgbuf struct {
 	B [4096]int8
 }
 
+type probesCall uint32
+
+const (
+	probesCallCALL_SETUID            probesCall = 1
+	probesCallCALL_SETGID            probesCall = 2
+	probesCallCALL_SETREUID          probesCall = 3
+	probesCallCALL_SETREGID          probesCall = 4
+	probesCallCALL_SETRESUID         probesCall = 5
+	probesCallCALL_SETRESGID         probesCall = 6
+	probesCallCALL_LINK              probesCall = 7
+	probesCallCALL_LINKAT            probesCall = 8
+	probesCallCALL_SYMLINK           probesCall = 9
+	probesCallCALL_SYMLINKAT         probesCall = 10
+	probesCallCALL_SENDTO            probesCall = 11
+	probesCallCALL_SENDMSG           probesCall = 12
+	probesCallCALL_SENDMMSG          probesCall = 13
+	probesCallCALL_WRITE             probesCall = 14
+	probesCallCALL_OPEN              probesCall = 15
+	probesCallCALL_CREAT             probesCall = 16
+	probesCallCALL_OPENAT2           probesCall = 17
+	probesCallCALL_OPEN_BY_HANDLE_AT probesCall = 18
+)
+
 type probesCwdbuf struct {
 	_ structs.HostLayout
 	B [2048]int8
@@ -34,6 +57,7 @@ type probesEvent struct {
 	Count      uint64
 	Arg        int64
 	Aux        uint64
+	Ino        uint64
 	Pid        uint32
 	Tgid       uint32
 	Ppid       uint32
@@ -44,6 +68,7 @@ type probesEvent struct {
 	Signal     int32
 	TargetPid  uint32
 	Aux2       uint32
+	Dev        uint32
 	Family     uint16
 	Port       uint16
 	PathLen    uint16
@@ -51,11 +76,44 @@ type probesEvent struct {
 	ArgvLen    uint16
 	Kind       uint8
 	Call       uint8
+	Note       uint8
 	Addr       [16]uint8
 	Comm       [16]int8
 	Data       [4096]int8
-	_          [4]byte
+	_          [7]byte
 }
+
+type probesKind uint32
+
+const (
+	probesKindKIND_EXEC    probesKind = 1
+	probesKindKIND_FORK    probesKind = 2
+	probesKindKIND_EXIT    probesKind = 3
+	probesKindKIND_OPEN    probesKind = 4
+	probesKindKIND_UNLINK  probesKind = 5
+	probesKindKIND_RENAME  probesKind = 6
+	probesKindKIND_CHMOD   probesKind = 7
+	probesKindKIND_CONNECT probesKind = 8
+	probesKindKIND_SEND    probesKind = 9
+	probesKindKIND_BIND    probesKind = 10
+	probesKindKIND_LISTEN  probesKind = 11
+	probesKindKIND_ACCEPT  probesKind = 12
+	probesKindKIND_SETUID  probesKind = 13
+	probesKindKIND_PTRACE  probesKind = 14
+	probesKindKIND_MEMFD   probesKind = 15
+	probesKindKIND_MOUNT   probesKind = 16
+	probesKindKIND_KILL    probesKind = 17
+	probesKindKIND_CHDIR   probesKind = 18
+	probesKindKIND_WRITE   probesKind = 19
+	probesKindKIND_LINK    probesKind = 20
+	probesKindKIND_MEMREAD probesKind = 21
+)
+
+type probesNote uint32
+
+const (
+	probesNoteNOTE_PATH_UNREAD probesNote = 1
+)
 
 type probesWagg struct {
 	_       structs.HostLayout
@@ -84,108 +142,119 @@ type probesWkey struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probesMapArgscratch        = "argscratch"
-	probesMapCwdscratch        = "cwdscratch"
-	probesMapLost              = "lost"
-	probesMapPending           = "pending"
-	probesMapRings             = "rings"
-	probesMapScratch           = "scratch"
-	probesMapTracked           = "tracked"
-	probesMapWpending          = "wpending"
-	probesMapWrites            = "writes"
-	probesMapWscratch          = "wscratch"
-	probesProgEnterAccept      = "enter_accept"
-	probesProgEnterAccept4     = "enter_accept4"
-	probesProgEnterBind        = "enter_bind"
-	probesProgEnterChdir       = "enter_chdir"
-	probesProgEnterChmod       = "enter_chmod"
-	probesProgEnterClose       = "enter_close"
-	probesProgEnterConnect     = "enter_connect"
-	probesProgEnterExecve      = "enter_execve"
-	probesProgEnterExecveat    = "enter_execveat"
-	probesProgEnterFchdir      = "enter_fchdir"
-	probesProgEnterFchmodat    = "enter_fchmodat"
-	probesProgEnterFchmodat2   = "enter_fchmodat2"
-	probesProgEnterKill        = "enter_kill"
-	probesProgEnterLink        = "enter_link"
-	probesProgEnterLinkat      = "enter_linkat"
-	probesProgEnterListen      = "enter_listen"
-	probesProgEnterMemfdCreate = "enter_memfd_create"
-	probesProgEnterMount       = "enter_mount"
-	probesProgEnterOpenat      = "enter_openat"
-	probesProgEnterOpenat2     = "enter_openat2"
-	probesProgEnterPtrace      = "enter_ptrace"
-	probesProgEnterPwrite64    = "enter_pwrite64"
-	probesProgEnterPwritev     = "enter_pwritev"
-	probesProgEnterPwritev2    = "enter_pwritev2"
-	probesProgEnterRename      = "enter_rename"
-	probesProgEnterRenameat    = "enter_renameat"
-	probesProgEnterRenameat2   = "enter_renameat2"
-	probesProgEnterRmdir       = "enter_rmdir"
-	probesProgEnterSendmmsg    = "enter_sendmmsg"
-	probesProgEnterSendmsg     = "enter_sendmsg"
-	probesProgEnterSendto      = "enter_sendto"
-	probesProgEnterSetgid      = "enter_setgid"
-	probesProgEnterSetregid    = "enter_setregid"
-	probesProgEnterSetresgid   = "enter_setresgid"
-	probesProgEnterSetresuid   = "enter_setresuid"
-	probesProgEnterSetreuid    = "enter_setreuid"
-	probesProgEnterSetuid      = "enter_setuid"
-	probesProgEnterSymlink     = "enter_symlink"
-	probesProgEnterSymlinkat   = "enter_symlinkat"
-	probesProgEnterTgkill      = "enter_tgkill"
-	probesProgEnterTkill       = "enter_tkill"
-	probesProgEnterUnlink      = "enter_unlink"
-	probesProgEnterUnlinkat    = "enter_unlinkat"
-	probesProgEnterWrite       = "enter_write"
-	probesProgEnterWritev      = "enter_writev"
-	probesProgExitAccept       = "exit_accept"
-	probesProgExitAccept4      = "exit_accept4"
-	probesProgExitBind         = "exit_bind"
-	probesProgExitChdir        = "exit_chdir"
-	probesProgExitChmod        = "exit_chmod"
-	probesProgExitConnect      = "exit_connect"
-	probesProgExitExecve       = "exit_execve"
-	probesProgExitExecveat     = "exit_execveat"
-	probesProgExitFchdir       = "exit_fchdir"
-	probesProgExitFchmodat     = "exit_fchmodat"
-	probesProgExitFchmodat2    = "exit_fchmodat2"
-	probesProgExitKill         = "exit_kill"
-	probesProgExitLink         = "exit_link"
-	probesProgExitLinkat       = "exit_linkat"
-	probesProgExitListen       = "exit_listen"
-	probesProgExitMemfdCreate  = "exit_memfd_create"
-	probesProgExitMount        = "exit_mount"
-	probesProgExitOpenat       = "exit_openat"
-	probesProgExitOpenat2      = "exit_openat2"
-	probesProgExitPtrace       = "exit_ptrace"
-	probesProgExitPwrite64     = "exit_pwrite64"
-	probesProgExitPwritev      = "exit_pwritev"
-	probesProgExitPwritev2     = "exit_pwritev2"
-	probesProgExitRename       = "exit_rename"
-	probesProgExitRenameat     = "exit_renameat"
-	probesProgExitRenameat2    = "exit_renameat2"
-	probesProgExitRmdir        = "exit_rmdir"
-	probesProgExitSendmmsg     = "exit_sendmmsg"
-	probesProgExitSendmsg      = "exit_sendmsg"
-	probesProgExitSendto       = "exit_sendto"
-	probesProgExitSetgid       = "exit_setgid"
-	probesProgExitSetregid     = "exit_setregid"
-	probesProgExitSetresgid    = "exit_setresgid"
-	probesProgExitSetresuid    = "exit_setresuid"
-	probesProgExitSetreuid     = "exit_setreuid"
-	probesProgExitSetuid       = "exit_setuid"
-	probesProgExitSymlink      = "exit_symlink"
-	probesProgExitSymlinkat    = "exit_symlinkat"
-	probesProgExitTgkill       = "exit_tgkill"
-	probesProgExitTkill        = "exit_tkill"
-	probesProgExitUnlink       = "exit_unlink"
-	probesProgExitUnlinkat     = "exit_unlinkat"
-	probesProgExitWrite        = "exit_write"
-	probesProgExitWritev       = "exit_writev"
-	probesProgSchedExec        = "sched_exec"
-	probesProgSchedExit        = "sched_exit"
-	probesProgSchedFork        = "sched_fork"
+	probesMapArgscratch           = "argscratch"
+	probesMapCwdscratch           = "cwdscratch"
+	probesMapLost                 = "lost"
+	probesMapPending              = "pending"
+	probesMapRings                = "rings"
+	probesMapScratch              = "scratch"
+	probesMapTracked              = "tracked"
+	probesMapWpending             = "wpending"
+	probesMapWrites               = "writes"
+	probesMapWscratch             = "wscratch"
+	probesProgEnterAccept         = "enter_accept"
+	probesProgEnterAccept4        = "enter_accept4"
+	probesProgEnterBind           = "enter_bind"
+	probesProgEnterChdir          = "enter_chdir"
+	probesProgEnterChmod          = "enter_chmod"
+	probesProgEnterClose          = "enter_close"
+	probesProgEnterConnect        = "enter_connect"
+	probesProgEnterCreat          = "enter_creat"
+	probesProgEnterExecve         = "enter_execve"
+	probesProgEnterExecveat       = "enter_execveat"
+	probesProgEnterFchdir         = "enter_fchdir"
+	probesProgEnterFchmodat       = "enter_fchmodat"
+	probesProgEnterFchmodat2      = "enter_fchmodat2"
+	probesProgEnterKill           = "enter_kill"
+	probesProgEnterLink           = "enter_link"
+	probesProgEnterLinkat         = "enter_linkat"
+	probesProgEnterListen         = "enter_listen"
+	probesProgEnterMemfdCreate    = "enter_memfd_create"
+	probesProgEnterMount          = "enter_mount"
+	probesProgEnterOpen           = "enter_open"
+	probesProgEnterOpenByHandleAt = "enter_open_by_handle_at"
+	probesProgEnterOpenat         = "enter_openat"
+	probesProgEnterOpenat2        = "enter_openat2"
+	probesProgEnterProcessVmReadv = "enter_process_vm_readv"
+	probesProgEnterPtrace         = "enter_ptrace"
+	probesProgEnterPwrite64       = "enter_pwrite64"
+	probesProgEnterPwritev        = "enter_pwritev"
+	probesProgEnterPwritev2       = "enter_pwritev2"
+	probesProgEnterRename         = "enter_rename"
+	probesProgEnterRenameat       = "enter_renameat"
+	probesProgEnterRenameat2      = "enter_renameat2"
+	probesProgEnterRmdir          = "enter_rmdir"
+	probesProgEnterSendmmsg       = "enter_sendmmsg"
+	probesProgEnterSendmsg        = "enter_sendmsg"
+	probesProgEnterSendto         = "enter_sendto"
+	probesProgEnterSetgid         = "enter_setgid"
+	probesProgEnterSetregid       = "enter_setregid"
+	probesProgEnterSetresgid      = "enter_setresgid"
+	probesProgEnterSetresuid      = "enter_setresuid"
+	probesProgEnterSetreuid       = "enter_setreuid"
+	probesProgEnterSetuid         = "enter_setuid"
+	probesProgEnterSymlink        = "enter_symlink"
+	probesProgEnterSymlinkat      = "enter_symlinkat"
+	probesProgEnterTgkill         = "enter_tgkill"
+	probesProgEnterTkill          = "enter_tkill"
+	probesProgEnterUnlink         = "enter_unlink"
+	probesProgEnterUnlinkat       = "enter_unlinkat"
+	probesProgEnterWrite          = "enter_write"
+	probesProgEnterWritev         = "enter_writev"
+	probesProgExitAccept          = "exit_accept"
+	probesProgExitAccept4         = "exit_accept4"
+	probesProgExitBind            = "exit_bind"
+	probesProgExitChdir           = "exit_chdir"
+	probesProgExitChmod           = "exit_chmod"
+	probesProgExitConnect         = "exit_connect"
+	probesProgExitCreat           = "exit_creat"
+	probesProgExitExecve          = "exit_execve"
+	probesProgExitExecveat        = "exit_execveat"
+	probesProgExitFchdir          = "exit_fchdir"
+	probesProgExitFchmodat        = "exit_fchmodat"
+	probesProgExitFchmodat2       = "exit_fchmodat2"
+	probesProgExitKill            = "exit_kill"
+	probesProgExitLink            = "exit_link"
+	probesProgExitLinkat          = "exit_linkat"
+	probesProgExitListen          = "exit_listen"
+	probesProgExitMemfdCreate     = "exit_memfd_create"
+	probesProgExitMount           = "exit_mount"
+	probesProgExitOpen            = "exit_open"
+	probesProgExitOpenByHandleAt  = "exit_open_by_handle_at"
+	probesProgExitOpenat          = "exit_openat"
+	probesProgExitOpenat2         = "exit_openat2"
+	probesProgExitProcessVmReadv  = "exit_process_vm_readv"
+	probesProgExitPtrace          = "exit_ptrace"
+	probesProgExitPwrite64        = "exit_pwrite64"
+	probesProgExitPwritev         = "exit_pwritev"
+	probesProgExitPwritev2        = "exit_pwritev2"
+	probesProgExitRename          = "exit_rename"
+	probesProgExitRenameat        = "exit_renameat"
+	probesProgExitRenameat2       = "exit_renameat2"
+	probesProgExitRmdir           = "exit_rmdir"
+	probesProgExitSendmmsg        = "exit_sendmmsg"
+	probesProgExitSendmsg         = "exit_sendmsg"
+	probesProgExitSendto          = "exit_sendto"
+	probesProgExitSetgid          = "exit_setgid"
+	probesProgExitSetregid        = "exit_setregid"
+	probesProgExitSetresgid       = "exit_setresgid"
+	probesProgExitSetresuid       = "exit_setresuid"
+	probesProgExitSetreuid        = "exit_setreuid"
+	probesProgExitSetuid          = "exit_setuid"
+	probesProgExitSymlink         = "exit_symlink"
+	probesProgExitSymlinkat       = "exit_symlinkat"
+	probesProgExitTgkill          = "exit_tgkill"
+	probesProgExitTkill           = "exit_tkill"
+	probesProgExitUnlink          = "exit_unlink"
+	probesProgExitUnlinkat        = "exit_unlinkat"
+	probesProgExitWrite           = "exit_write"
+	probesProgExitWritev          = "exit_writev"
+	probesProgSchedExec           = "sched_exec"
+	probesProgSchedExit           = "sched_exit"
+	probesProgSchedFork           = "sched_fork"
+	probesVarUnusedCall           = "unused_call"
+	probesVarUnusedKind           = "unused_kind"
+	probesVarUnusedNote           = "unused_note"
 )
 
 // loadProbes returns the embedded CollectionSpec for probes.
@@ -230,98 +299,106 @@ type probesSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probesProgramSpecs struct {
-	EnterAccept      *ebpf.ProgramSpec `ebpf:"enter_accept"`
-	EnterAccept4     *ebpf.ProgramSpec `ebpf:"enter_accept4"`
-	EnterBind        *ebpf.ProgramSpec `ebpf:"enter_bind"`
-	EnterChdir       *ebpf.ProgramSpec `ebpf:"enter_chdir"`
-	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
-	EnterClose       *ebpf.ProgramSpec `ebpf:"enter_close"`
-	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
-	EnterExecve      *ebpf.ProgramSpec `ebpf:"enter_execve"`
-	EnterExecveat    *ebpf.ProgramSpec `ebpf:"enter_execveat"`
-	EnterFchdir      *ebpf.ProgramSpec `ebpf:"enter_fchdir"`
-	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
-	EnterFchmodat2   *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
-	EnterKill        *ebpf.ProgramSpec `ebpf:"enter_kill"`
-	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
-	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
-	EnterListen      *ebpf.ProgramSpec `ebpf:"enter_listen"`
-	EnterMemfdCreate *ebpf.ProgramSpec `ebpf:"enter_memfd_create"`
-	EnterMount       *ebpf.ProgramSpec `ebpf:"enter_mount"`
-	EnterOpenat      *ebpf.ProgramSpec `ebpf:"enter_openat"`
-	EnterOpenat2     *ebpf.ProgramSpec `ebpf:"enter_openat2"`
-	EnterPtrace      *ebpf.ProgramSpec `ebpf:"enter_ptrace"`
-	EnterPwrite64    *ebpf.ProgramSpec `ebpf:"enter_pwrite64"`
-	EnterPwritev     *ebpf.ProgramSpec `ebpf:"enter_pwritev"`
-	EnterPwritev2    *ebpf.ProgramSpec `ebpf:"enter_pwritev2"`
-	EnterRename      *ebpf.ProgramSpec `ebpf:"enter_rename"`
-	EnterRenameat    *ebpf.ProgramSpec `ebpf:"enter_renameat"`
-	EnterRenameat2   *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
-	EnterRmdir       *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
-	EnterSendmmsg    *ebpf.ProgramSpec `ebpf:"enter_sendmmsg"`
-	EnterSendmsg     *ebpf.ProgramSpec `ebpf:"enter_sendmsg"`
-	EnterSendto      *ebpf.ProgramSpec `ebpf:"enter_sendto"`
-	EnterSetgid      *ebpf.ProgramSpec `ebpf:"enter_setgid"`
-	EnterSetregid    *ebpf.ProgramSpec `ebpf:"enter_setregid"`
-	EnterSetresgid   *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
-	EnterSetresuid   *ebpf.ProgramSpec `ebpf:"enter_setresuid"`
-	EnterSetreuid    *ebpf.ProgramSpec `ebpf:"enter_setreuid"`
-	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
-	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
-	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
-	EnterTgkill      *ebpf.ProgramSpec `ebpf:"enter_tgkill"`
-	EnterTkill       *ebpf.ProgramSpec `ebpf:"enter_tkill"`
-	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
-	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
-	EnterWrite       *ebpf.ProgramSpec `ebpf:"enter_write"`
-	EnterWritev      *ebpf.ProgramSpec `ebpf:"enter_writev"`
-	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
-	ExitAccept4      *ebpf.ProgramSpec `ebpf:"exit_accept4"`
-	ExitBind         *ebpf.ProgramSpec `ebpf:"exit_bind"`
-	ExitChdir        *ebpf.ProgramSpec `ebpf:"exit_chdir"`
-	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
-	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
-	ExitExecve       *ebpf.ProgramSpec `ebpf:"exit_execve"`
-	ExitExecveat     *ebpf.ProgramSpec `ebpf:"exit_execveat"`
-	ExitFchdir       *ebpf.ProgramSpec `ebpf:"exit_fchdir"`
-	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
-	ExitFchmodat2    *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
-	ExitKill         *ebpf.ProgramSpec `ebpf:"exit_kill"`
-	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
-	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
-	ExitListen       *ebpf.ProgramSpec `ebpf:"exit_listen"`
-	ExitMemfdCreate  *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
-	ExitMount        *ebpf.ProgramSpec `ebpf:"exit_mount"`
-	ExitOpenat       *ebpf.ProgramSpec `ebpf:"exit_openat"`
-	ExitOpenat2      *ebpf.ProgramSpec `ebpf:"exit_openat2"`
-	ExitPtrace       *ebpf.ProgramSpec `ebpf:"exit_ptrace"`
-	ExitPwrite64     *ebpf.ProgramSpec `ebpf:"exit_pwrite64"`
-	ExitPwritev      *ebpf.ProgramSpec `ebpf:"exit_pwritev"`
-	ExitPwritev2     *ebpf.ProgramSpec `ebpf:"exit_pwritev2"`
-	ExitRename       *ebpf.ProgramSpec `ebpf:"exit_rename"`
-	ExitRenameat     *ebpf.ProgramSpec `ebpf:"exit_renameat"`
-	ExitRenameat2    *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
-	ExitRmdir        *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
-	ExitSendmmsg     *ebpf.ProgramSpec `ebpf:"exit_sendmmsg"`
-	ExitSendmsg      *ebpf.ProgramSpec `ebpf:"exit_sendmsg"`
-	ExitSendto       *ebpf.ProgramSpec `ebpf:"exit_sendto"`
-	ExitSetgid       *ebpf.ProgramSpec `ebpf:"exit_setgid"`
-	ExitSetregid     *ebpf.ProgramSpec `ebpf:"exit_setregid"`
-	ExitSetresgid    *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
-	ExitSetresuid    *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
-	ExitSetreuid     *ebpf.ProgramSpec `ebpf:"exit_setreuid"`
-	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
-	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
-	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
-	ExitTgkill       *ebpf.ProgramSpec `ebpf:"exit_tgkill"`
-	ExitTkill        *ebpf.ProgramSpec `ebpf:"exit_tkill"`
-	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
-	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
-	ExitWrite        *ebpf.ProgramSpec `ebpf:"exit_write"`
-	ExitWritev       *ebpf.ProgramSpec `ebpf:"exit_writev"`
-	SchedExec        *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit        *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork        *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	EnterAccept         *ebpf.ProgramSpec `ebpf:"enter_accept"`
+	EnterAccept4        *ebpf.ProgramSpec `ebpf:"enter_accept4"`
+	EnterBind           *ebpf.ProgramSpec `ebpf:"enter_bind"`
+	EnterChdir          *ebpf.ProgramSpec `ebpf:"enter_chdir"`
+	EnterChmod          *ebpf.ProgramSpec `ebpf:"enter_chmod"`
+	EnterClose          *ebpf.ProgramSpec `ebpf:"enter_close"`
+	EnterConnect        *ebpf.ProgramSpec `ebpf:"enter_connect"`
+	EnterCreat          *ebpf.ProgramSpec `ebpf:"enter_creat"`
+	EnterExecve         *ebpf.ProgramSpec `ebpf:"enter_execve"`
+	EnterExecveat       *ebpf.ProgramSpec `ebpf:"enter_execveat"`
+	EnterFchdir         *ebpf.ProgramSpec `ebpf:"enter_fchdir"`
+	EnterFchmodat       *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
+	EnterFchmodat2      *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
+	EnterKill           *ebpf.ProgramSpec `ebpf:"enter_kill"`
+	EnterLink           *ebpf.ProgramSpec `ebpf:"enter_link"`
+	EnterLinkat         *ebpf.ProgramSpec `ebpf:"enter_linkat"`
+	EnterListen         *ebpf.ProgramSpec `ebpf:"enter_listen"`
+	EnterMemfdCreate    *ebpf.ProgramSpec `ebpf:"enter_memfd_create"`
+	EnterMount          *ebpf.ProgramSpec `ebpf:"enter_mount"`
+	EnterOpen           *ebpf.ProgramSpec `ebpf:"enter_open"`
+	EnterOpenByHandleAt *ebpf.ProgramSpec `ebpf:"enter_open_by_handle_at"`
+	EnterOpenat         *ebpf.ProgramSpec `ebpf:"enter_openat"`
+	EnterOpenat2        *ebpf.ProgramSpec `ebpf:"enter_openat2"`
+	EnterProcessVmReadv *ebpf.ProgramSpec `ebpf:"enter_process_vm_readv"`
+	EnterPtrace         *ebpf.ProgramSpec `ebpf:"enter_ptrace"`
+	EnterPwrite64       *ebpf.ProgramSpec `ebpf:"enter_pwrite64"`
+	EnterPwritev        *ebpf.ProgramSpec `ebpf:"enter_pwritev"`
+	EnterPwritev2       *ebpf.ProgramSpec `ebpf:"enter_pwritev2"`
+	EnterRename         *ebpf.ProgramSpec `ebpf:"enter_rename"`
+	EnterRenameat       *ebpf.ProgramSpec `ebpf:"enter_renameat"`
+	EnterRenameat2      *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
+	EnterRmdir          *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
+	EnterSendmmsg       *ebpf.ProgramSpec `ebpf:"enter_sendmmsg"`
+	EnterSendmsg        *ebpf.ProgramSpec `ebpf:"enter_sendmsg"`
+	EnterSendto         *ebpf.ProgramSpec `ebpf:"enter_sendto"`
+	EnterSetgid         *ebpf.ProgramSpec `ebpf:"enter_setgid"`
+	EnterSetregid       *ebpf.ProgramSpec `ebpf:"enter_setregid"`
+	EnterSetresgid      *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
+	EnterSetresuid      *ebpf.ProgramSpec `ebpf:"enter_setresuid"`
+	EnterSetreuid       *ebpf.ProgramSpec `ebpf:"enter_setreuid"`
+	EnterSetuid         *ebpf.ProgramSpec `ebpf:"enter_setuid"`
+	EnterSymlink        *ebpf.ProgramSpec `ebpf:"enter_symlink"`
+	EnterSymlinkat      *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
+	EnterTgkill         *ebpf.ProgramSpec `ebpf:"enter_tgkill"`
+	EnterTkill          *ebpf.ProgramSpec `ebpf:"enter_tkill"`
+	EnterUnlink         *ebpf.ProgramSpec `ebpf:"enter_unlink"`
+	EnterUnlinkat       *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
+	EnterWrite          *ebpf.ProgramSpec `ebpf:"enter_write"`
+	EnterWritev         *ebpf.ProgramSpec `ebpf:"enter_writev"`
+	ExitAccept          *ebpf.ProgramSpec `ebpf:"exit_accept"`
+	ExitAccept4         *ebpf.ProgramSpec `ebpf:"exit_accept4"`
+	ExitBind            *ebpf.ProgramSpec `ebpf:"exit_bind"`
+	ExitChdir           *ebpf.ProgramSpec `ebpf:"exit_chdir"`
+	ExitChmod           *ebpf.ProgramSpec `ebpf:"exit_chmod"`
+	ExitConnect         *ebpf.ProgramSpec `ebpf:"exit_connect"`
+	ExitCreat           *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitExecve          *ebpf.ProgramSpec `ebpf:"exit_execve"`
+	ExitExecveat        *ebpf.ProgramSpec `ebpf:"exit_execveat"`
+	ExitFchdir          *ebpf.ProgramSpec `ebpf:"exit_fchdir"`
+	ExitFchmodat        *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
+	ExitFchmodat2       *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
+	ExitKill            *ebpf.ProgramSpec `ebpf:"exit_kill"`
+	ExitLink            *ebpf.ProgramSpec `ebpf:"exit_link"`
+	ExitLinkat          *ebpf.ProgramSpec `ebpf:"exit_linkat"`
+	ExitListen          *ebpf.ProgramSpec `ebpf:"exit_listen"`
+	ExitMemfdCreate     *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
+	ExitMount           *ebpf.ProgramSpec `ebpf:"exit_mount"`
+	ExitOpen            *ebpf.ProgramSpec `ebpf:"exit_open"`
+	ExitOpenByHandleAt  *ebpf.ProgramSpec `ebpf:"exit_open_by_handle_at"`
+	ExitOpenat          *ebpf.ProgramSpec `ebpf:"exit_openat"`
+	ExitOpenat2         *ebpf.ProgramSpec `ebpf:"exit_openat2"`
+	ExitProcessVmReadv  *ebpf.ProgramSpec `ebpf:"exit_process_vm_readv"`
+	ExitPtrace          *ebpf.ProgramSpec `ebpf:"exit_ptrace"`
+	ExitPwrite64        *ebpf.ProgramSpec `ebpf:"exit_pwrite64"`
+	ExitPwritev         *ebpf.ProgramSpec `ebpf:"exit_pwritev"`
+	ExitPwritev2        *ebpf.ProgramSpec `ebpf:"exit_pwritev2"`
+	ExitRename          *ebpf.ProgramSpec `ebpf:"exit_rename"`
+	ExitRenameat        *ebpf.ProgramSpec `ebpf:"exit_renameat"`
+	ExitRenameat2       *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
+	ExitRmdir           *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
+	ExitSendmmsg        *ebpf.ProgramSpec `ebpf:"exit_sendmmsg"`
+	ExitSendmsg         *ebpf.ProgramSpec `ebpf:"exit_sendmsg"`
+	ExitSendto          *ebpf.ProgramSpec `ebpf:"exit_sendto"`
+	ExitSetgid          *ebpf.ProgramSpec `ebpf:"exit_setgid"`
+	ExitSetregid        *ebpf.ProgramSpec `ebpf:"exit_setregid"`
+	ExitSetresgid       *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
+	ExitSetresuid       *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
+	ExitSetreuid        *ebpf.ProgramSpec `ebpf:"exit_setreuid"`
+	ExitSetuid          *ebpf.ProgramSpec `ebpf:"exit_setuid"`
+	ExitSymlink         *ebpf.ProgramSpec `ebpf:"exit_symlink"`
+	ExitSymlinkat       *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitTgkill          *ebpf.ProgramSpec `ebpf:"exit_tgkill"`
+	ExitTkill           *ebpf.ProgramSpec `ebpf:"exit_tkill"`
+	ExitUnlink          *ebpf.ProgramSpec `ebpf:"exit_unlink"`
+	ExitUnlinkat        *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
+	ExitWrite           *ebpf.ProgramSpec `ebpf:"exit_write"`
+	ExitWritev          *ebpf.ProgramSpec `ebpf:"exit_writev"`
+	SchedExec           *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExit           *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedFork           *ebpf.ProgramSpec `ebpf:"sched_fork"`
 }
 
 // probesMapSpecs contains maps before they are loaded into the kernel.
@@ -344,6 +421,9 @@ type probesMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probesVariableSpecs struct {
+	UnusedCall *ebpf.VariableSpec `ebpf:"unused_call"`
+	UnusedKind *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedNote *ebpf.VariableSpec `ebpf:"unused_note"`
 }
 
 // probesObjects contains all objects after they have been loaded into the kernel.
@@ -397,104 +477,115 @@ func (m *probesMaps) Close() error {
 //
 // It can be passed to loadProbesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probesVariables struct {
+	UnusedCall *ebpf.Variable `ebpf:"unused_call"`
+	UnusedKind *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedNote *ebpf.Variable `ebpf:"unused_note"`
 }
 
 // probesPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadProbesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probesPrograms struct {
-	EnterAccept      *ebpf.Program `ebpf:"enter_accept"`
-	EnterAccept4     *ebpf.Program `ebpf:"enter_accept4"`
-	EnterBind        *ebpf.Program `ebpf:"enter_bind"`
-	EnterChdir       *ebpf.Program `ebpf:"enter_chdir"`
-	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
-	EnterClose       *ebpf.Program `ebpf:"enter_close"`
-	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
-	EnterExecve      *ebpf.Program `ebpf:"enter_execve"`
-	EnterExecveat    *ebpf.Program `ebpf:"enter_execveat"`
-	EnterFchdir      *ebpf.Program `ebpf:"enter_fchdir"`
-	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
-	EnterFchmodat2   *ebpf.Program `ebpf:"enter_fchmodat2"`
-	EnterKill        *ebpf.Program `ebpf:"enter_kill"`
-	EnterLink        *ebpf.Program `ebpf:"enter_link"`
-	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
-	EnterListen      *ebpf.Program `ebpf:"enter_listen"`
-	EnterMemfdCreate *ebpf.Program `ebpf:"enter_memfd_create"`
-	EnterMount       *ebpf.Program `ebpf:"enter_mount"`
-	EnterOpenat      *ebpf.Program `ebpf:"enter_openat"`
-	EnterOpenat2     *ebpf.Program `ebpf:"enter_openat2"`
-	EnterPtrace      *ebpf.Program `ebpf:"enter_ptrace"`
-	EnterPwrite64    *ebpf.Program `ebpf:"enter_pwrite64"`
-	EnterPwritev     *ebpf.Program `ebpf:"enter_pwritev"`
-	EnterPwritev2    *ebpf.Program `ebpf:"enter_pwritev2"`
-	EnterRename      *ebpf.Program `ebpf:"enter_rename"`
-	EnterRenameat    *ebpf.Program `ebpf:"enter_renameat"`
-	EnterRenameat2   *ebpf.Program `ebpf:"enter_renameat2"`
-	EnterRmdir       *ebpf.Program `ebpf:"enter_rmdir"`
-	EnterSendmmsg    *ebpf.Program `ebpf:"enter_sendmmsg"`
-	EnterSendmsg     *ebpf.Program `ebpf:"enter_sendmsg"`
-	EnterSendto      *ebpf.Program `ebpf:"enter_sendto"`
-	EnterSetgid      *ebpf.Program `ebpf:"enter_setgid"`
-	EnterSetregid    *ebpf.Program `ebpf:"enter_setregid"`
-	EnterSetresgid   *ebpf.Program `ebpf:"enter_setresgid"`
-	EnterSetresuid   *ebpf.Program `ebpf:"enter_setresuid"`
-	EnterSetreuid    *ebpf.Program `ebpf:"enter_setreuid"`
-	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
-	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
-	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
-	EnterTgkill      *ebpf.Program `ebpf:"enter_tgkill"`
-	EnterTkill       *ebpf.Program `ebpf:"enter_tkill"`
-	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
-	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
-	EnterWrite       *ebpf.Program `ebpf:"enter_write"`
-	EnterWritev      *ebpf.Program `ebpf:"enter_writev"`
-	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
-	ExitAccept4      *ebpf.Program `ebpf:"exit_accept4"`
-	ExitBind         *ebpf.Program `ebpf:"exit_bind"`
-	ExitChdir        *ebpf.Program `ebpf:"exit_chdir"`
-	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
-	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
-	ExitExecve       *ebpf.Program `ebpf:"exit_execve"`
-	ExitExecveat     *ebpf.Program `ebpf:"exit_execveat"`
-	ExitFchdir       *ebpf.Program `ebpf:"exit_fchdir"`
-	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
-	ExitFchmodat2    *ebpf.Program `ebpf:"exit_fchmodat2"`
-	ExitKill         *ebpf.Program `ebpf:"exit_kill"`
-	ExitLink         *ebpf.Program `ebpf:"exit_link"`
-	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
-	ExitListen       *ebpf.Program `ebpf:"exit_listen"`
-	ExitMemfdCreate  *ebpf.Program `ebpf:"exit_memfd_create"`
-	ExitMount        *ebpf.Program `ebpf:"exit_mount"`
-	ExitOpenat       *ebpf.Program `ebpf:"exit_openat"`
-	ExitOpenat2      *ebpf.Program `ebpf:"exit_openat2"`
-	ExitPtrace       *ebpf.Program `ebpf:"exit_ptrace"`
-	ExitPwrite64     *ebpf.Program `ebpf:"exit_pwrite64"`
-	ExitPwritev      *ebpf.Program `ebpf:"exit_pwritev"`
-	ExitPwritev2     *ebpf.Program `ebpf:"exit_pwritev2"`
-	ExitRename       *ebpf.Program `ebpf:"exit_rename"`
-	ExitRenameat     *ebpf.Program `ebpf:"exit_renameat"`
-	ExitRenameat2    *ebpf.Program `ebpf:"exit_renameat2"`
-	ExitRmdir        *ebpf.Program `ebpf:"exit_rmdir"`
-	ExitSendmmsg     *ebpf.Program `ebpf:"exit_sendmmsg"`
-	ExitSendmsg      *ebpf.Program `ebpf:"exit_sendmsg"`
-	ExitSendto       *ebpf.Program `ebpf:"exit_sendto"`
-	ExitSetgid       *ebpf.Program `ebpf:"exit_setgid"`
-	ExitSetregid     *ebpf.Program `ebpf:"exit_setregid"`
-	ExitSetresgid    *ebpf.Program `ebpf:"exit_setresgid"`
-	ExitSetresuid    *ebpf.Program `ebpf:"exit_setresuid"`
-	ExitSetreuid     *ebpf.Program `ebpf:"exit_setreuid"`
-	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
-	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
-	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
-	ExitTgkill       *ebpf.Program `ebpf:"exit_tgkill"`
-	ExitTkill        *ebpf.Program `ebpf:"exit_tkill"`
-	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
-	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
-	ExitWrite        *ebpf.Program `ebpf:"exit_write"`
-	ExitWritev       *ebpf.Program `ebpf:"exit_writev"`
-	SchedExec        *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit        *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork        *ebpf.Program `ebpf:"sched_fork"`
+	EnterAccept         *ebpf.Program `ebpf:"enter_accept"`
+	EnterAccept4        *ebpf.Program `ebpf:"enter_accept4"`
+	EnterBind           *ebpf.Program `ebpf:"enter_bind"`
+	EnterChdir          *ebpf.Program `ebpf:"enter_chdir"`
+	EnterChmod          *ebpf.Program `ebpf:"enter_chmod"`
+	EnterClose          *ebpf.Program `ebpf:"enter_close"`
+	EnterConnect        *ebpf.Program `ebpf:"enter_connect"`
+	EnterCreat          *ebpf.Program `ebpf:"enter_creat"`
+	EnterExecve         *ebpf.Program `ebpf:"enter_execve"`
+	EnterExecveat       *ebpf.Program `ebpf:"enter_execveat"`
+	EnterFchdir         *ebpf.Program `ebpf:"enter_fchdir"`
+	EnterFchmodat       *ebpf.Program `ebpf:"enter_fchmodat"`
+	EnterFchmodat2      *ebpf.Program `ebpf:"enter_fchmodat2"`
+	EnterKill           *ebpf.Program `ebpf:"enter_kill"`
+	EnterLink           *ebpf.Program `ebpf:"enter_link"`
+	EnterLinkat         *ebpf.Program `ebpf:"enter_linkat"`
+	EnterListen         *ebpf.Program `ebpf:"enter_listen"`
+	EnterMemfdCreate    *ebpf.Program `ebpf:"enter_memfd_create"`
+	EnterMount          *ebpf.Program `ebpf:"enter_mount"`
+	EnterOpen           *ebpf.Program `ebpf:"enter_open"`
+	EnterOpenByHandleAt *ebpf.Program `ebpf:"enter_open_by_handle_at"`
+	EnterOpenat         *ebpf.Program `ebpf:"enter_openat"`
+	EnterOpenat2        *ebpf.Program `ebpf:"enter_openat2"`
+	EnterProcessVmReadv *ebpf.Program `ebpf:"enter_process_vm_readv"`
+	EnterPtrace         *ebpf.Program `ebpf:"enter_ptrace"`
+	EnterPwrite64       *ebpf.Program `ebpf:"enter_pwrite64"`
+	EnterPwritev        *ebpf.Program `ebpf:"enter_pwritev"`
+	EnterPwritev2       *ebpf.Program `ebpf:"enter_pwritev2"`
+	EnterRename         *ebpf.Program `ebpf:"enter_rename"`
+	EnterRenameat       *ebpf.Program `ebpf:"enter_renameat"`
+	EnterRenameat2      *ebpf.Program `ebpf:"enter_renameat2"`
+	EnterRmdir          *ebpf.Program `ebpf:"enter_rmdir"`
+	EnterSendmmsg       *ebpf.Program `ebpf:"enter_sendmmsg"`
+	EnterSendmsg        *ebpf.Program `ebpf:"enter_sendmsg"`
+	EnterSendto         *ebpf.Program `ebpf:"enter_sendto"`
+	EnterSetgid         *ebpf.Program `ebpf:"enter_setgid"`
+	EnterSetregid       *ebpf.Program `ebpf:"enter_setregid"`
+	EnterSetresgid      *ebpf.Program `ebpf:"enter_setresgid"`
+	EnterSetresuid      *ebpf.Program `ebpf:"enter_setresuid"`
+	EnterSetreuid       *ebpf.Program `ebpf:"enter_setreuid"`
+	EnterSetuid         *ebpf.Program `ebpf:"enter_setuid"`
+	EnterSymlink        *ebpf.Program `ebpf:"enter_symlink"`
+	EnterSymlinkat      *ebpf.Program `ebpf:"enter_symlinkat"`
+	EnterTgkill         *ebpf.Program `ebpf:"enter_tgkill"`
+	EnterTkill          *ebpf.Program `ebpf:"enter_tkill"`
+	EnterUnlink         *ebpf.Program `ebpf:"enter_unlink"`
+	EnterUnlinkat       *ebpf.Program `ebpf:"enter_unlinkat"`
+	EnterWrite          *ebpf.Program `ebpf:"enter_write"`
+	EnterWritev         *ebpf.Program `ebpf:"enter_writev"`
+	ExitAccept          *ebpf.Program `ebpf:"exit_accept"`
+	ExitAccept4         *ebpf.Program `ebpf:"exit_accept4"`
+	ExitBind            *ebpf.Program `ebpf:"exit_bind"`
+	ExitChdir           *ebpf.Program `ebpf:"exit_chdir"`
+	ExitChmod           *ebpf.Program `ebpf:"exit_chmod"`
+	ExitConnect         *ebpf.Program `ebpf:"exit_connect"`
+	ExitCreat           *ebpf.Program `ebpf:"exit_creat"`
+	ExitExecve          *ebpf.Program `ebpf:"exit_execve"`
+	ExitExecveat        *ebpf.Program `ebpf:"exit_execveat"`
+	ExitFchdir          *ebpf.Program `ebpf:"exit_fchdir"`
+	ExitFchmodat        *ebpf.Program `ebpf:"exit_fchmodat"`
+	ExitFchmodat2       *ebpf.Program `ebpf:"exit_fchmodat2"`
+	ExitKill            *ebpf.Program `ebpf:"exit_kill"`
+	ExitLink            *ebpf.Program `ebpf:"exit_link"`
+	ExitLinkat          *ebpf.Program `ebpf:"exit_linkat"`
+	ExitListen          *ebpf.Program `ebpf:"exit_listen"`
+	ExitMemfdCreate     *ebpf.Program `ebpf:"exit_memfd_create"`
+	ExitMount           *ebpf.Program `ebpf:"exit_mount"`
+	ExitOpen            *ebpf.Program `ebpf:"exit_open"`
+	ExitOpenByHandleAt  *ebpf.Program `ebpf:"exit_open_by_handle_at"`
+	ExitOpenat          *ebpf.Program `ebpf:"exit_openat"`
+	ExitOpenat2         *ebpf.Program `ebpf:"exit_openat2"`
+	ExitProcessVmReadv  *ebpf.Program `ebpf:"exit_process_vm_readv"`
+	ExitPtrace          *ebpf.Program `ebpf:"exit_ptrace"`
+	ExitPwrite64        *ebpf.Program `ebpf:"exit_pwrite64"`
+	ExitPwritev         *ebpf.Program `ebpf:"exit_pwritev"`
+	ExitPwritev2        *ebpf.Program `ebpf:"exit_pwritev2"`
+	ExitRename          *ebpf.Program `ebpf:"exit_rename"`
+	ExitRenameat        *ebpf.Program `ebpf:"exit_renameat"`
+	ExitRenameat2       *ebpf.Program `ebpf:"exit_renameat2"`
+	ExitRmdir           *ebpf.Program `ebpf:"exit_rmdir"`
+	ExitSendmmsg        *ebpf.Program `ebpf:"exit_sendmmsg"`
+	ExitSendmsg         *ebpf.Program `ebpf:"exit_sendmsg"`
+	ExitSendto          *ebpf.Program `ebpf:"exit_sendto"`
+	ExitSetgid          *ebpf.Program `ebpf:"exit_setgid"`
+	ExitSetregid        *ebpf.Program `ebpf:"exit_setregid"`
+	ExitSetresgid       *ebpf.Program `ebpf:"exit_setresgid"`
+	ExitSetresuid       *ebpf.Program `ebpf:"exit_setresuid"`
+	ExitSetreuid        *ebpf.Program `ebpf:"exit_setreuid"`
+	ExitSetuid          *ebpf.Program `ebpf:"exit_setuid"`
+	ExitSymlink         *ebpf.Program `ebpf:"exit_symlink"`
+	ExitSymlinkat       *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitTgkill          *ebpf.Program `ebpf:"exit_tgkill"`
+	ExitTkill           *ebpf.Program `ebpf:"exit_tkill"`
+	ExitUnlink          *ebpf.Program `ebpf:"exit_unlink"`
+	ExitUnlinkat        *ebpf.Program `ebpf:"exit_unlinkat"`
+	ExitWrite           *ebpf.Program `ebpf:"exit_write"`
+	ExitWritev          *ebpf.Program `ebpf:"exit_writev"`
+	SchedExec           *ebpf.Program `ebpf:"sched_exec"`
+	SchedExit           *ebpf.Program `ebpf:"sched_exit"`
+	SchedFork           *ebpf.Program `ebpf:"sched_fork"`
 }
 
 func (p *probesPrograms) Close() error {
@@ -506,6 +597,7 @@ func (p *probesPrograms) Close() error {
 		p.EnterChmod,
 		p.EnterClose,
 		p.EnterConnect,
+		p.EnterCreat,
 		p.EnterExecve,
 		p.EnterExecveat,
 		p.EnterFchdir,
@@ -517,8 +609,11 @@ func (p *probesPrograms) Close() error {
 		p.EnterListen,
 		p.EnterMemfdCreate,
 		p.EnterMount,
+		p.EnterOpen,
+		p.EnterOpenByHandleAt,
 		p.EnterOpenat,
 		p.EnterOpenat2,
+		p.EnterProcessVmReadv,
 		p.EnterPtrace,
 		p.EnterPwrite64,
 		p.EnterPwritev,
@@ -550,6 +645,7 @@ func (p *probesPrograms) Close() error {
 		p.ExitChdir,
 		p.ExitChmod,
 		p.ExitConnect,
+		p.ExitCreat,
 		p.ExitExecve,
 		p.ExitExecveat,
 		p.ExitFchdir,
@@ -561,8 +657,11 @@ func (p *probesPrograms) Close() error {
 		p.ExitListen,
 		p.ExitMemfdCreate,
 		p.ExitMount,
+		p.ExitOpen,
+		p.ExitOpenByHandleAt,
 		p.ExitOpenat,
 		p.ExitOpenat2,
+		p.ExitProcessVmReadv,
 		p.ExitPtrace,
 		p.ExitPwrite64,
 		p.ExitPwritev,

@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 	case "probes":
 		// Usage: DIR. The probe set of issue 4; see probesHelper.
 		probesHelper(os.Args[1])
+	case "identity":
+		// Usage: DIR. Opens DIR's secret every way; see identityHelper.
+		identityHelper(os.Args[1])
 	case "holdwrite":
 		// Usage: FILE.
 		holdWriteHelper(os.Args[1])

@@ -21,7 +21,8 @@ import (
 	"path"
 )
 
-// Token is one planted secret value.
+// Token is one planted secret value. A value in several files has a Token
+// for each file, so that every file holding a secret is known.
 type Token struct {
 	Name  string `json:"name"`  // what it imitates, e.g. "npm-token"
 	Where string `json:"where"` // file path (in the sandbox) or "env:NAME"
@@ -115,6 +116,7 @@ func Generate(r io.Reader, p Profile) (*Set, error) {
 	ghToken := add("github-token", "env:GITHUB_TOKEN", "ghp_"+g.str(alnum, 36))
 	gitToken := add("git-credential", at(".git-credentials"), "ghp_"+g.str(alnum, 36))
 	file(".git-credentials", 0o600, fmt.Sprintf("https://%s:%s@%s\n", p.User, gitToken, p.GitHost))
+	add("git-config-credential", at(".gitconfig"), gitToken) // the same token, in a url rewrite
 	file(".gitconfig", 0o644, fmt.Sprintf("[user]\n\tname = %s\n\temail = %s@%s\n[credential]\n\thelper = store\n[url \"https://%s:%s@%s/\"]\n\tinsteadOf = https://%s/\n",
 		p.User, p.User, p.GitHost, p.User, gitToken, p.GitHost, p.GitHost))
 

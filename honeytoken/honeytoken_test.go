@@ -66,6 +66,27 @@ func TestGenerateShapes(t *testing.T) {
 	}
 }
 
+// TestEveryFileSecretIsAToken checks that a file holding a secret value
+// has a Token of its own: reads of it are known by the file's identity.
+func TestEveryFileSecretIsAToken(t *testing.T) {
+	s, err := Generate(rand.Reader, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := map[[2]string]bool{}
+	for _, tok := range s.Tokens {
+		where[[2]string{tok.Value, tok.Where}] = true
+	}
+	for _, f := range s.Files {
+		for _, tok := range s.Tokens {
+			at := profile.Home + "/" + f.Path
+			if strings.Contains(string(f.Data), tok.Value) && !where[[2]string{tok.Value, at}] {
+				t.Errorf("%s holds %s but no token names it", f.Path, tok.Name)
+			}
+		}
+	}
+}
+
 func TestGenerateFresh(t *testing.T) {
 	a, err := Generate(rand.Reader, profile)
 	if err != nil {

@@ -61,6 +61,23 @@ type Env struct {
 	Headers string `expr:"headers"` // http headers joined by "\n"
 	Data    string `expr:"data"`    // http body head, tcp/udp payload head
 
+	// Planted is the name of the planted secret (its plant event's Name)
+	// whose file a successful open returned, known by the file's identity
+	// (device, inode) whatever path was spelled; "" for other files and
+	// kinds. A file holding several secrets gives the first planted.
+	Planted string `expr:"planted"`
+	// PathUnread is true for an open whose path argument the probe could
+	// not read; path is then the kernel's path of the file opened.
+	PathUnread bool `expr:"path_unread"`
+	// ProcEntry is, for an open of a file of a process under /proc, the
+	// entry's name as the kernel knows it ("environ", "mem", "maps"),
+	// whatever path was spelled; "" otherwise.
+	ProcEntry string `expr:"proc_entry"`
+	// ForeignProc is true for an open of a /proc/PID file and for a
+	// memread (process_vm_readv) whose target process is neither the
+	// reader itself nor one of its descendants.
+	ForeignProc bool `expr:"foreign_proc"`
+
 	// Sender describes the process behind a capture event ("pid N
 	// cmdline"): the last one in the phase that connected or sent to the
 	// capture's destination; "" when none did or for other kinds.
@@ -416,6 +433,10 @@ func (env *Env) fill(e *trace.Event) {
 		env.Target = env.Path2
 	}
 	env.Modifies = env.Writes || e.Kind == trace.KindRename || e.Kind == trace.KindWrite || e.Kind == trace.KindLink
+	env.PathUnread, env.ProcEntry = e.PathUnread, ""
+	if e.Kind == trace.KindOpen && e.TargetPID != 0 {
+		env.ProcEntry, env.Path2 = e.Path2, "" // an entry's name, not a path
+	}
 	env.Family, env.Addr, env.Port = int(e.Family), e.Addr, int(e.Port)
 	env.Count = int(e.Count)
 	env.Arg, env.TargetPID, env.Signal = int(e.Arg), int(e.TargetPID), int(e.Signal)

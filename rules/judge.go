@@ -90,6 +90,9 @@ type judge struct {
 	// per event; cur is the event being judged.
 	dec decoder
 	cur *trace.Event
+	// planted maps the identity of each planted file to the name of the
+	// first secret planted in it.
+	planted map[trace.FileID]string
 	// senders maps a destination of the current phase to the last process
 	// that connected or sent to it: who is behind a capture.
 	senders map[senderKey]sender
@@ -114,6 +117,7 @@ func (j *judge) event(e *trace.Event) {
 	switch e.Kind {
 	case trace.KindPlant:
 		j.tokens.add(e)
+		j.plant(e)
 	case trace.KindConnect, trace.KindSend:
 		if e.Addr != "" && p != nil && (e.Ret >= 0 || e.Ret == -errEINPROGRESS) {
 			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
@@ -133,6 +137,7 @@ func (j *judge) event(e *trace.Event) {
 	}
 	env.fill(e)
 	fillProc(env, p, j.table.CommandRole() == trace.RolePackageManager)
+	j.fillAccess(env, e, p)
 	j.prov.fill(env, e, p)
 	defer j.prov.observe(e, p, env)
 	env.Sender, env.SenderPackageManager = s.desc, s.pm
@@ -173,6 +178,40 @@ func (j *judge) event(e *trace.Event) {
 		default:
 			st.sequence(c, r.step, e, p)
 		}
+	}
+}
+
+// plant records the identity of the file a plant event names.
+func (j *judge) plant(e *trace.Event) {
+	id := e.File()
+	if id.Ino == 0 {
+		return
+	}
+	if j.planted == nil {
+		j.planted = make(map[trace.FileID]string)
+	}
+	if _, ok := j.planted[id]; !ok {
+		j.planted[id] = e.Name
+	}
+}
+
+// fillAccess sets what env says about the file or process e, an event of
+// process p, reached: the planted secret an open returned, and whether a
+// process it read is foreign to p.
+func (j *judge) fillAccess(env *Env, e *trace.Event, p *trace.Process) {
+	env.Planted, env.ForeignProc = "", false
+	switch e.Kind {
+	case trace.KindOpen:
+		if e.Ino != 0 && e.Ret >= 0 {
+			env.Planted = j.planted[e.File()]
+		}
+	case trace.KindMemRead:
+	default:
+		return
+	}
+	if e.TargetPID != 0 && p != nil {
+		target := j.table.Current(e.TargetPID)
+		env.ForeignProc = target == nil || !target.Descends(p)
 	}
 }
 

@@ -243,3 +243,51 @@ rules:
 		t.Errorf("hits = %v, want the one exec with three arguments", got)
 	}
 }
+
+// TestAccessByIdentity checks what the judge derives from an open's file
+// identity and a read process: planted only for a successful open of a
+// planted file, whatever its path; foreign_proc only for a target that is
+// neither the reader nor its descendant.
+func TestAccessByIdentity(t *testing.T) {
+	s := mustLoad(t, `
+rules:
+  - id: got
+    description: d
+    rationale: r
+    severity: low
+    kinds: [open, memread]
+    match: kind != ""
+    detail: planted + "|" + proc_entry + "|" + string(foreign_proc)
+`)
+	b := &tb{}
+	b.add(trace.Event{Kind: trace.KindPlant, Phase: "setup", Name: "npm-token", Path: "/home/alex/.npmrc", Data: []byte("npm_0123456789"), Dev: 45, Ino: 7})
+	b.add(trace.Event{Kind: trace.KindPlant, Phase: "setup", Name: "npm-token", Path: "env:NPM_TOKEN", Data: []byte("npm_9876543210")})
+	b.exec(10, "/usr/bin/node", "node", "x.js")
+	b.fork(10, 11)
+	b.exec(11, "/usr/bin/node", "node", "child.js")
+	for _, e := range []trace.Event{
+		{Path: "/tmp/hard", Dev: 45, Ino: 7, Ret: 3},                          // a hard link of the planted file
+		{Path: "/home/alex/.npmrc", Dev: 45, Ino: 7, Ret: -13},                // failed: no identity counts
+		{Path: "/home/alex/.npmrc", Dev: 46, Ino: 7, Ret: 3},                  // another device
+		{Path: "/proc/self/environ", Path2: "environ", TargetPID: 10, Ret: 3}, // itself
+		{Path: "/proc/5/mem", Path2: "mem", TargetPID: 11, Ret: 3},            // its child
+		{Path: "/proc/1/environ", Path2: "environ", TargetPID: 1, Ret: 3},     // not seen: init
+		{Kind: trace.KindMemRead, Arg: 1, TargetPID: 1, Ret: 8},               // memread of init
+	} {
+		if e.Kind == "" {
+			e.Kind = trace.KindOpen
+		}
+		e.TGID, e.Start = 10, 10
+		b.add(e)
+	}
+	j := s.Judge(&b.tr)
+	var got []string
+	for _, ev := range j.Hits[0].Evidence {
+		_, d, _ := strings.Cut(ev, " — ")
+		got = append(got, d)
+	}
+	want := []string{"npm-token||false", "||false", "||false", "|environ|false", "|mem|false", "|environ|true", "||true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -10,8 +10,9 @@ import (
 // A prefilter is a necessary condition of one expression that Go checks
 // before the expression runs: the conjuncts at the top of the expression's
 // "&&" chain that are a boolean field, its negation, a Glob/GlobAny call on
-// a string field with literal patterns, or a comparison of a string field
-// with literals (==, in, startsWith, endsWith, contains). The expression
+// a string field with literal patterns, a comparison of a string field
+// with literals (==, !=, in, startsWith, endsWith, contains), or a "||"
+// chain of alternatives each of which has such conjuncts. The expression
 // still decides; the prefilter only skips the VM for events it would reject
 // anyway, which is most events for most rules. Write rules with such
 // conjuncts first to keep them fast.
@@ -19,10 +20,11 @@ type prefilter struct {
 	flags   []flagCheck
 	globs   []globCheck
 	strings []stringCheck
+	anys    [][]prefilter // each passes when one of its alternatives does
 }
 
-// stringCheck is a comparison of a string field with literals: ==, in,
-// startsWith, endsWith, contains.
+// stringCheck is a comparison of a string field with literals: ==, !=,
+// in, startsWith, endsWith, contains.
 type stringCheck struct {
 	get  func(*Env) string
 	op   string
@@ -35,6 +37,8 @@ func (c *stringCheck) pass(s string) bool {
 		switch c.op {
 		case "==", "in":
 			ok = s == l
+		case "!=":
+			ok = s != l
 		case "startsWith":
 			ok = strings.HasPrefix(s, l)
 		case "endsWith":
@@ -101,6 +105,7 @@ var boolFields = map[string]func(*Env) bool{
 	"failed":                 func(e *Env) bool { return e.Failed },
 	"exec_mode":              func(e *Env) bool { return e.ExecMode },
 	"main":                   func(e *Env) bool { return e.Main },
+	"foreign_proc":           func(e *Env) bool { return e.ForeignProc },
 }
 
 var stringFields = map[string]func(*Env) string{
@@ -110,6 +115,9 @@ var stringFields = map[string]func(*Env) string{
 	"exe":    func(e *Env) string { return e.Exe },
 	"name":   func(e *Env) string { return e.Name },
 	"kind":   func(e *Env) string { return e.Kind },
+	// what an open reached
+	"planted":    func(e *Env) string { return e.Planted },
+	"proc_entry": func(e *Env) string { return e.ProcEntry },
 }
 
 // newPrefilter derives the prefilter of src, which has compiled already.
@@ -120,39 +128,66 @@ func newPrefilter(src string) prefilter {
 	if err != nil {
 		return pf
 	}
-	var walk func(n ast.Node)
-	walk = func(n ast.Node) {
-		switch n := n.(type) {
-		case *ast.BinaryNode:
-			if n.Operator == "&&" || n.Operator == "and" {
-				walk(n.Left)
-				walk(n.Right)
-			} else if c, ok := stringCompare(n); ok {
+	pf.add(tree.Node)
+	return pf
+}
+
+// add adds the checks of the "&&" chain at n.
+func (pf *prefilter) add(n ast.Node) {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "and":
+			pf.add(n.Left)
+			pf.add(n.Right)
+		case "||", "or":
+			if alts, ok := alternatives(n); ok {
+				pf.anys = append(pf.anys, alts)
+			}
+		default:
+			if c, ok := stringCompare(n); ok {
 				pf.strings = append(pf.strings, c)
 			}
-		case *ast.IdentifierNode:
-			if get, ok := boolFields[n.Value]; ok {
-				pf.flags = append(pf.flags, flagCheck{get: get, want: true})
-			}
-		case *ast.UnaryNode:
-			if id, ok := n.Node.(*ast.IdentifierNode); ok && (n.Operator == "!" || n.Operator == "not") {
-				if get, ok := boolFields[id.Value]; ok {
-					pf.flags = append(pf.flags, flagCheck{get: get, want: false})
-				}
-			}
-		case *ast.CallNode:
-			if g, ok := globCall(n); ok {
-				pf.globs = append(pf.globs, g)
+		}
+	case *ast.IdentifierNode:
+		if get, ok := boolFields[n.Value]; ok {
+			pf.flags = append(pf.flags, flagCheck{get: get, want: true})
+		}
+	case *ast.UnaryNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok && (n.Operator == "!" || n.Operator == "not") {
+			if get, ok := boolFields[id.Value]; ok {
+				pf.flags = append(pf.flags, flagCheck{get: get, want: false})
 			}
 		}
+	case *ast.CallNode:
+		if g, ok := globCall(n); ok {
+			pf.globs = append(pf.globs, g)
+		}
 	}
-	walk(tree.Node)
-	return pf
+}
+
+// alternatives returns the prefilters of the alternatives of the "||"
+// chain at n; false when one of them has no check (it may pass anything).
+func alternatives(n ast.Node) ([]prefilter, bool) {
+	if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "||" || b.Operator == "or") {
+		left, ok := alternatives(b.Left)
+		if !ok {
+			return nil, false
+		}
+		right, ok := alternatives(b.Right)
+		return append(left, right...), ok
+	}
+	var pf prefilter
+	pf.add(n)
+	if len(pf.flags)+len(pf.globs)+len(pf.strings)+len(pf.anys) == 0 {
+		return nil, false
+	}
+	return []prefilter{pf}, true
 }
 
 func stringCompare(n *ast.BinaryNode) (stringCheck, bool) {
 	switch n.Operator {
-	case "==", "in", "startsWith", "endsWith", "contains":
+	case "==", "!=", "in", "startsWith", "endsWith", "contains":
 	default:
 		return stringCheck{}, false
 	}
@@ -233,7 +268,22 @@ func (pf *prefilter) pass(env *Env) bool {
 			return false
 		}
 	}
+	for _, alts := range pf.anys {
+		if !anyPasses(alts, env) {
+			return false
+		}
+	}
 	return true
+}
+
+// anyPasses reports whether one of the alternatives alts passes env.
+func anyPasses(alts []prefilter, env *Env) bool {
+	for i := range alts {
+		if alts[i].pass(env) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *globCheck) any(s string) bool {

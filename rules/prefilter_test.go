@@ -18,7 +18,12 @@ func TestPrefilterChecks(t *testing.T) {
 	}{
 		{`package_code && !writes && Glob(path, "~/.npmrc")`, true},
 		{`package_code && writes`, false},
-		{`!package_code || writes`, true}, // a disjunction is not prefiltered
+		{`!package_code || writes`, false},
+		{`!package_code || Base(path) == "x"`, true}, // an alternative without a check
+		{`package_code && (planted == "npm-token" || Glob(path, "~/.npmrc"))`, true},
+		{`package_code && (planted == "npm-token" || Glob(path, "~/.pypirc"))`, false},
+		{`planted != "" || path == "/etc/shadow"`, false},
+		{`planted != "x" && (kind == "memread" || proc_entry in ["environ", "mem"])`, false},
 		{`GlobAny(path, "~/.ssh/*", "/etc/*")`, false},
 		{`path in ["/etc/shadow", "/home/alex/.npmrc"]`, true},
 		{`path == "/etc/shadow" && package_code`, false},
@@ -59,8 +64,12 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 		for i := range tr.Events {
 			e := &tr.Events[i]
 			p := j.table.Feed(e)
+			if e.Kind == trace.KindPlant {
+				j.plant(e)
+			}
 			j.env.fill(e)
 			fillProc(&j.env, p, j.table.CommandRole() == trace.RolePackageManager)
+			j.fillAccess(&j.env, e, p)
 			for _, c := range s.rules {
 				for step, prog := range c.steps {
 					if !slices.Contains(c.kinds[step], e.Kind) || !j.run(prog, &j.env) {

@@ -238,17 +238,6 @@ func readLayer(fsys fs.FS, h io.Writer) ([]layerFile, error) {
 	return out, nil
 }
 
-var validKinds = map[trace.Kind]bool{
-	trace.KindExec: true, trace.KindFork: true, trace.KindExit: true, trace.KindOpen: true,
-	trace.KindUnlink: true, trace.KindRename: true, trace.KindChmod: true, trace.KindConnect: true,
-	trace.KindLost: true, trace.KindAlive: true, trace.KindDNS: true, trace.KindHTTP: true,
-	trace.KindTLS: true, trace.KindTCP: true, trace.KindUDP: true,
-	trace.KindSend: true, trace.KindBind: true, trace.KindListen: true, trace.KindAccept: true,
-	trace.KindSetuid: true, trace.KindPtrace: true, trace.KindMemfd: true, trace.KindMount: true,
-	trace.KindKill: true, trace.KindChdir: true, trace.KindWrite: true, trace.KindLink: true,
-	trace.KindPlant: true,
-}
-
 var severities = map[string]analysis.Severity{
 	"info": analysis.Info, "low": analysis.Low, "medium": analysis.Medium,
 	"high": analysis.High, "critical": analysis.Critical,
@@ -362,7 +351,7 @@ func parseKinds(kinds []string) ([]trace.Kind, error) {
 	}
 	out := make([]trace.Kind, 0, len(kinds))
 	for _, k := range kinds {
-		if !validKinds[trace.Kind(k)] {
+		if !trace.Kind(k).Valid() {
 			return nil, fmt.Errorf("kinds: unknown event kind %q", k)
 		}
 		out = append(out, trace.Kind(k))

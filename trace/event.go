@@ -2,45 +2,58 @@ package trace
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Kind names what an Event records.
+// Kind names what an Event records. Every kind is declared below and
+// listed in kinds; the probe kinds are also the members of enum kind in
+// bpf/c/probes.c (KIND_EXEC is "exec"), which a test of package bpf checks
+// against the decoder's table.
 type Kind string
 
-// Event kinds. Probe events come from eBPF; Lost is written by the ring
-// buffer reader when the kernel could not deliver events.
+// Event kinds. Probe events come from eBPF (package bpf); capture events
+// from the sinkhole; plant, alive and lost events from the pipeline and the
+// ring buffer reader.
 const (
 	KindExec    Kind = "exec"    // a process image was replaced: Path, Argv, Cwd
 	KindFork    Kind = "fork"    // a process was created: ChildPID, ChildStart
 	KindExit    Kind = "exit"    // a process ended: ExitCode, Signal
-	KindOpen    Kind = "open"    // openat/openat2: Path, Flags, Mode, Ret
+	KindOpen    Kind = "open"    // open/creat/openat/openat2/open_by_handle_at: Path, Flags, Mode, Ret, Dev, Ino (see Event)
 	KindUnlink  Kind = "unlink"  // unlink/unlinkat/rmdir: Path, Ret
 	KindRename  Kind = "rename"  // rename/renameat/renameat2: Path -> Path2, Ret
 	KindChmod   Kind = "chmod"   // chmod/fchmodat: Path, Mode, Ret
 	KindConnect Kind = "connect" // connect: Addr, Port, Family, Ret
-	KindLost    Kind = "lost"    // events the kernel dropped: Count
-	// Issue-4 probes.
-	KindSend   Kind = "send"   // sendto/sendmsg/sendmmsg: Family, Addr, Port (empty when connected), Count (bytes), Data (head, UDP)
-	KindBind   Kind = "bind"   // bind: Family, Addr, Port, Ret
-	KindListen Kind = "listen" // listen: Arg (fd), Ret
-	KindAccept Kind = "accept" // accept/accept4: Family, Addr, Port of the peer, Ret
-	KindSetuid Kind = "setuid" // setuid/setgid/setresuid/setresgid/setreuid/setregid: Name (syscall), Arg (new id), Ret
-	KindPtrace Kind = "ptrace" // ptrace: Arg (request), TargetPID, Ret
-	KindMemfd  Kind = "memfd"  // memfd_create: Name, Flags, Ret
-	KindMount  Kind = "mount"  // mount: Path2 (source), Path (target), Name (fs type), Flags, Ret
-	KindKill   Kind = "kill"   // kill/tkill/tgkill: TargetPID, Signal, Ret
-	KindChdir  Kind = "chdir"  // chdir/fchdir: Path, Ret
-	KindWrite  Kind = "write"  // bytes written to one file by one process, aggregated: Path, Count
-	KindLink   Kind = "link"   // link/linkat/symlink/symlinkat: Path (new), Path2 (target), Name (syscall), Ret
+	KindSend    Kind = "send"    // sendto/sendmsg/sendmmsg: Family, Addr, Port (empty when connected), Count (bytes), Data (head, UDP)
+	KindBind    Kind = "bind"    // bind: Family, Addr, Port, Ret
+	KindListen  Kind = "listen"  // listen: Arg (fd), Ret
+	KindAccept  Kind = "accept"  // accept/accept4: Family, Addr, Port of the peer, Ret
+	KindSetuid  Kind = "setuid"  // setuid/setgid/setresuid/setresgid/setreuid/setregid: Name (syscall), Arg (new id), Ret
+	KindPtrace  Kind = "ptrace"  // ptrace: Arg (request), TargetPID, Ret
+	KindMemfd   Kind = "memfd"   // memfd_create: Name, Flags, Ret
+	KindMount   Kind = "mount"   // mount: Path2 (source), Path (target), Name (fs type), Flags, Ret
+	KindKill    Kind = "kill"    // kill/tkill/tgkill: TargetPID, Signal, Ret
+	KindChdir   Kind = "chdir"   // chdir/fchdir: Path, Ret
+	KindWrite   Kind = "write"   // bytes written to one file by one process, aggregated: Path, Count
+	KindLink    Kind = "link"    // link/linkat/symlink/symlinkat: Path (new), Path2 (target), Name (syscall), Ret
+	// KindMemRead is process_vm_readv: Arg (the pid as the caller gave
+	// it, in its pid namespace), TargetPID (the tgid of that process as
+	// the kernel knows it, 0 when there is none), Ret (bytes read).
+	KindMemRead Kind = "memread"
+
+	// KindLost counts events the kernel or the reader dropped: Count.
+	KindLost Kind = "lost"
 
 	// KindPlant records a fake secret planted in the sandbox before the
 	// package ran, so that rules can recognise it leaving (also when a
-	// stored trace is re-judged): Name (what it imitates), Path (file, or
-	// "env:NAME"), Data (the value). Plant events come first in a trace.
+	// stored trace is re-judged) and being read: Name (what it imitates),
+	// Path (file, or "env:NAME"), Data (the value), and for a file Dev and
+	// Ino, its identity. A file holding several secrets has a plant event
+	// for each. Plant events come first in a trace.
 	KindPlant Kind = "plant"
 
 	// KindAlive marks a process still running when its phase ended (it was
@@ -57,15 +70,41 @@ const (
 	KindUDP  Kind = "udp"  // a datagram to a port other than DNS: Data
 )
 
-// Capture reports whether k is a sinkhole capture: what the package sent
-// over the network, recorded by no process.
-func (k Kind) Capture() bool {
-	switch k {
-	case KindDNS, KindHTTP, KindTLS, KindTCP, KindUDP:
-		return true
-	}
-	return false
+// source says where the events of a kind come from.
+type source uint8
+
+const (
+	fromProbe    source = iota + 1 // the eBPF probes
+	fromCapture                    // the sinkhole
+	fromPipeline                   // the worker or the ring buffer reader
+)
+
+// kinds is every Kind and its source.
+var kinds = map[Kind]source{
+	KindExec: fromProbe, KindFork: fromProbe, KindExit: fromProbe, KindOpen: fromProbe,
+	KindUnlink: fromProbe, KindRename: fromProbe, KindChmod: fromProbe, KindConnect: fromProbe,
+	KindSend: fromProbe, KindBind: fromProbe, KindListen: fromProbe, KindAccept: fromProbe,
+	KindSetuid: fromProbe, KindPtrace: fromProbe, KindMemfd: fromProbe, KindMount: fromProbe,
+	KindKill: fromProbe, KindChdir: fromProbe, KindWrite: fromProbe, KindLink: fromProbe,
+	KindMemRead: fromProbe,
+	KindLost:    fromPipeline, KindPlant: fromPipeline, KindAlive: fromPipeline,
+	KindDNS: fromCapture, KindHTTP: fromCapture, KindTLS: fromCapture, KindTCP: fromCapture, KindUDP: fromCapture,
 }
+
+// Kinds returns every event kind, sorted.
+func Kinds() []Kind {
+	return slices.Sorted(maps.Keys(kinds))
+}
+
+// Valid reports whether k is a kind of this package.
+func (k Kind) Valid() bool { return kinds[k] != 0 }
+
+// Probe reports whether events of kind k come from the eBPF probes.
+func (k Kind) Probe() bool { return kinds[k] == fromProbe }
+
+// Capture reports whether events of kind k are sinkhole captures, which
+// carry no process.
+func (k Kind) Capture() bool { return kinds[k] == fromCapture }
 
 // Open flags the rules care about (the values of <fcntl.h> on Linux).
 const (
@@ -97,12 +136,22 @@ type Event struct {
 	Start uint64 `json:"start,omitempty"`
 
 	Path  string   `json:"path,omitempty"`  // exec: the file executed; file events: the path argument
-	Path2 string   `json:"path2,omitempty"` // rename/link: the new path
+	Path2 string   `json:"path2,omitempty"` // rename/link: the new path; open of a /proc/PID file: the entry's name
 	Argv  []string `json:"argv,omitempty"`  // exec
 	Cwd   string   `json:"cwd,omitempty"`   // exec, and relative file paths
 	Flags int64    `json:"flags,omitempty"` // open flags
 	Mode  uint32   `json:"mode,omitempty"`  // open/chmod mode
 	Ret   int64    `json:"ret,omitempty"`   // syscall result: fd, 0 or -errno
+
+	// Dev and Ino identify the file a successful open returned (from the
+	// kernel's file of the new descriptor, whatever path was spelled) and
+	// a planted file. Dev is encoded as stat(2)'s st_dev.
+	Dev uint64 `json:"dev,omitempty"`
+	Ino uint64 `json:"ino,omitempty"`
+	// PathUnread marks an open whose path argument the probe could not
+	// read from user memory; Path is then the kernel's path of the file
+	// opened (when the open succeeded), or empty.
+	PathUnread bool `json:"path_unread,omitempty"`
 
 	ChildPID   uint32 `json:"child_pid,omitempty"`   // fork
 	ChildStart uint64 `json:"child_start,omitempty"` // fork
@@ -116,7 +165,7 @@ type Event struct {
 	Count uint64 `json:"count,omitempty"` // lost: number of events dropped; send/write: bytes
 
 	Arg       int64  `json:"arg,omitempty"`        // setuid: new id; ptrace: request; listen: fd
-	TargetPID uint32 `json:"target_pid,omitempty"` // kill, ptrace
+	TargetPID uint32 `json:"target_pid,omitempty"` // kill, ptrace: as given; memread, open of a /proc/PID file: the process's tgid
 
 	Name    string   `json:"name,omitempty"`    // dns: query name; http: Host; tls: SNI
 	QType   string   `json:"qtype,omitempty"`   // dns: A, AAAA, TXT, ...
@@ -128,6 +177,13 @@ type Event struct {
 
 // Proc returns the identity of the process that caused e.
 func (e *Event) Proc() ProcKey { return ProcKey{TGID: e.TGID, Start: e.Start} }
+
+// File returns the identity of the file an open returned or a plant
+// wrote; the zero FileID when e has none.
+func (e *Event) File() FileID { return FileID{Dev: e.Dev, Ino: e.Ino} }
+
+// FileID is a file's identity: its device (stat(2)'s st_dev) and inode.
+type FileID struct{ Dev, Ino uint64 }
 
 // Failed reports whether the syscall behind e returned an error.
 func (e *Event) Failed() bool { return e.Ret < 0 }
@@ -172,6 +228,17 @@ func (e *Event) String() string {
 		}
 	case KindOpen:
 		fmt.Fprintf(&b, "%s flags=%#x", e.Path, e.Flags)
+		if e.Name != "" {
+			fmt.Fprintf(&b, " via %s", e.Name)
+		}
+		if e.PathUnread {
+			b.WriteString(" (path unread)")
+		}
+		if e.Ino != 0 {
+			fmt.Fprintf(&b, " file=%d:%d", e.Dev, e.Ino)
+		}
+	case KindMemRead:
+		fmt.Fprintf(&b, "pid=%d (tgid %d)", e.Arg, e.TargetPID)
 	case KindRename:
 		fmt.Fprintf(&b, "%s -> %s", e.Path, e.Path2)
 	case KindChmod:

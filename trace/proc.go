@@ -182,6 +182,9 @@ func (t *Table) Processes() []*Process { return t.order }
 // Process returns the process with key k, or nil.
 func (t *Table) Process(k ProcKey) *Process { return t.procs[k] }
 
+// Current returns the latest process of tgid in the phase being fed, or nil.
+func (t *Table) Current(tgid uint32) *Process { return t.byTGID[tgid] }
+
 // Feed updates the table with e, the next event of the trace, and returns
 // the process that caused it as of e, or nil for events of no process
 // (captures, lost counts, plants).

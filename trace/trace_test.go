@@ -112,3 +112,56 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func TestKinds(t *testing.T) {
+	all := Kinds()
+	if len(all) == 0 || !KindOpen.Valid() || Kind("opn").Valid() || Kind("").Valid() {
+		t.Fatalf("Kinds() = %v; Valid(open, opn, \"\") = %v %v %v", all, KindOpen.Valid(), Kind("opn").Valid(), Kind("").Valid())
+	}
+	for _, k := range all {
+		if !k.Valid() {
+			t.Errorf("%s listed but not valid", k)
+		}
+		if k.Probe() && k.Capture() {
+			t.Errorf("%s both probe and capture", k)
+		}
+	}
+	for k, want := range map[Kind][2]bool{
+		KindOpen: {true, false}, KindMemRead: {true, false}, KindHTTP: {false, true},
+		KindDNS: {false, true}, KindPlant: {false, false}, KindLost: {false, false},
+	} {
+		if got := [2]bool{k.Probe(), k.Capture()}; got != want {
+			t.Errorf("%s: got Probe, Capture = %v, want %v", k, got, want)
+		}
+	}
+}
+
+// TestOpenIdentityJSON checks the JSON names of an open's identity
+// fields and that they are left out when zero.
+func TestOpenIdentityJSON(t *testing.T) {
+	var b bytes.Buffer
+	events := []Event{
+		{Seq: 1, Kind: KindOpen, Path: "/home/alex/.npmrc", Dev: 45, Ino: 1001, PathUnread: true, Name: "open"},
+		{Seq: 2, Kind: KindOpen, Path: "/etc/hosts", Ret: -2},
+	}
+	if err := Encode(&b, &Trace{Events: events}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.Contains(lines[0], `"dev":45,"ino":1001,"path_unread":true`) {
+		t.Errorf("open with identity: got %s", lines[0])
+	}
+	if strings.Contains(lines[1], "dev") || strings.Contains(lines[1], "ino") || strings.Contains(lines[1], "path_unread") {
+		t.Errorf("open without identity: got %s", lines[1])
+	}
+	if got, want := events[0].String(), "#1 open /home/alex/.npmrc flags=0x0 via open (path unread) file=45:1001"; got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
+	tr, err := Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Events[0].File(); got != (FileID{Dev: 45, Ino: 1001}) || !tr.Events[0].PathUnread {
+		t.Errorf("decoded: got %+v unread=%v", got, tr.Events[0].PathUnread)
+	}
+}

@@ -8,10 +8,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/honeytoken"
 	"github.com/fumehood/fumehood/sandbox"
+	"github.com/fumehood/fumehood/trace"
 )
 
 // baseEnv is the environment of a developer's shell. CI is deliberately
@@ -65,6 +69,27 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 		return l, fmt.Errorf("prepare offline cache: %w", err)
 	}
 	return l, chownTree(hostHome)
+}
+
+// plantEvents returns a plant event for each planted secret; one in a file
+// carries the identity of the file written under hostHome. The workspace
+// is one tmpfs that the sandbox mounts, so stat(2) here gives the device
+// and inode its opens record (see bpf: the probe's s_dev converted to
+// st_dev's encoding).
+func plantEvents(tokens []honeytoken.Token, hostHome string, at time.Time) ([]trace.Event, error) {
+	events := make([]trace.Event, 0, len(tokens))
+	for _, tok := range tokens {
+		e := trace.Event{Time: at, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value)}
+		if rel, ok := strings.CutPrefix(tok.Where, home+"/"); ok {
+			var st syscall.Stat_t
+			if err := syscall.Stat(filepath.Join(hostHome, rel), &st); err != nil {
+				return nil, fmt.Errorf("plant %s: %w", tok.Where, err)
+			}
+			e.Dev, e.Ino = st.Dev, st.Ino
+		}
+		events = append(events, e)
+	}
+	return events, nil
 }
 
 // writeFiles writes files under dir, creating parents, owned by the sandbox

@@ -199,9 +199,9 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 
 	tr := &trace.Trace{}
-	planted := make([]trace.Event, 0, len(hs.Tokens))
-	for _, tok := range hs.Tokens {
-		planted = append(planted, trace.Event{Time: a.Started, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value)})
+	planted, err := plantEvents(hs.Tokens, hostHome, a.Started)
+	if err != nil {
+		return nil, err
 	}
 	tr.Append("setup", planted)
 	captured := 0

@@ -23,6 +23,8 @@
 #define AF_INET 2
 #define AF_INET6 10
 
+/* Event kinds: each KIND_X is trace.Kind "x" (see trace/event.go; a test
+ * in ../kinds_test.go checks the two against each other). */
 enum kind {
 	KIND_EXEC = 1,
 	KIND_FORK = 2,
@@ -44,6 +46,7 @@ enum kind {
 	KIND_CHDIR = 18,
 	KIND_WRITE = 19,
 	KIND_LINK = 20,
+	KIND_MEMREAD = 21,
 };
 
 /* Which syscall of a kind (struct event.call): names setuid and link
@@ -63,7 +66,24 @@ enum call {
 	CALL_SENDMSG = 12,
 	CALL_SENDMMSG = 13,
 	CALL_WRITE = 14,
+	CALL_OPEN = 15,
+	CALL_CREAT = 16,
+	CALL_OPENAT2 = 17,
+	CALL_OPEN_BY_HANDLE_AT = 18,
 };
+
+/* Bits of struct event.note. */
+enum note {
+	/* open: the path argument could not be read from user memory (a page
+	 * not faulted in, a bad pointer); path is then the kernel's path of
+	 * the file opened, when the open succeeded. */
+	NOTE_PATH_UNREAD = 1,
+};
+
+/* Keep the enums in BTF so that bpf2go generates their Go constants. */
+const enum kind *unused_kind __attribute__((unused));
+const enum call *unused_call __attribute__((unused));
+const enum note *unused_note __attribute__((unused));
 
 #define SEND_DATA 128    /* payload bytes kept of a datagram */
 #define SEND_MSGS 4      /* messages of one sendmmsg recorded */
@@ -91,6 +111,7 @@ struct event {
 	__u64 count;       /* send/write: bytes */
 	__s64 arg;         /* setuid: new id; ptrace: request; listen: fd; kill: pid as given */
 	__u64 aux;         /* sys_enter -> sys_exit scratch (a user pointer); not decoded */
+	__u64 ino;         /* open: inode number of the file opened */
 	__u32 pid;         /* thread id */
 	__u32 tgid;
 	__u32 ppid;        /* real parent's tgid */
@@ -101,6 +122,7 @@ struct event {
 	__s32 signal;
 	__u32 target_pid;  /* kill, ptrace */
 	__u32 aux2;        /* sys_enter -> sys_exit scratch; not decoded */
+	__u32 dev;         /* open: its device (i_sb->s_dev: MAJOR << 20 | MINOR) */
 	__u16 family;
 	__u16 port;        /* host byte order */
 	__u16 path_len;
@@ -108,6 +130,7 @@ struct event {
 	__u16 argv_len;
 	__u8 kind;
 	__u8 call;         /* enum call */
+	__u8 note;         /* enum note bits */
 	__u8 addr[16];     /* inet: 4 bytes; inet6: 16 bytes */
 	char comm[16];
 	char data[DATA_LEN];
@@ -386,6 +409,24 @@ static __always_inline __u32 file_path(char *dst, struct file *file, struct task
 	return dpath(dst, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), task);
 }
 
+/* fd_file returns the struct file of the current task's descriptor fd. */
+static __always_inline struct file *fd_file(__u64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u32 file_type(struct file *f)
+{
+	return BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -596,36 +637,134 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-static __always_inline void open_common(const char *path, __s64 flags, __u32 mode)
+/* --- opens: the path as given and the file the kernel returned -------- */
+
+#define PROC_SUPER_MAGIC 0x9fa0
+#define PROC_NAME_LEN 32 /* bytes kept of the name of a /proc entry opened */
+#define O_CREAT 0x40
+#define O_TMPFILE 0x410000
+
+/* open_common parks an open event of syscall call: the path as given (none
+ * for open_by_handle_at), flags, and mode when the call may create. */
+static __always_inline void open_common(__u8 call, const char *path, __s64 flags, __u32 mode)
 {
 	long slot;
 	struct event *e = begin(KIND_OPEN, &slot);
 	if (!e)
 		return;
-	read_user_path(e, path, 0);
+	e->call = call;
+	if (path) {
+		long n = bpf_probe_read_user_str(e->data, PATH_LEN, path);
+		e->path_len = str_len(n);
+		if (n < 0)
+			e->note |= NOTE_PATH_UNREAD;
+	}
 	e->flags = flags;
-	if (flags & (0x40 | 0x410000)) /* O_CREAT | O_TMPFILE */
+	if (flags & (O_CREAT | O_TMPFILE))
 		e->mode = mode;
 	park(e, slot);
 }
 
+/* proc_owner returns the tgid of the process a /proc/PID (or
+ * /proc/PID/task/TID) file belongs to, 0 for any other inode or when that
+ * process is gone. */
+static __always_inline __u32 proc_owner(struct inode *inode)
+{
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+		return 0;
+	struct proc_inode *pi = container_of(inode, struct proc_inode, vfs_inode);
+	struct hlist_node *first = BPF_CORE_READ(pi, pid, tasks[PIDTYPE_PID].first);
+	if (!first)
+		return 0;
+	struct task_struct *t = container_of(first, struct task_struct, pid_links[PIDTYPE_PID]);
+	return BPF_CORE_READ(t, tgid);
+}
+
+/* open_identity records what the kernel opened, f: its device and inode;
+ * for a /proc/PID file the owner's tgid (target_pid) and the entry's name
+ * (path2); and f's path when the path argument could not be read. */
+static __always_inline void open_identity(struct event *e, struct file *f)
+{
+	if (!f)
+		return;
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (e->note & NOTE_PATH_UNREAD)
+		e->path_len = file_path(e->data, f, (struct task_struct *)bpf_get_current_task_btf());
+	__u32 owner = proc_owner(inode);
+	if (!owner)
+		return;
+	e->target_pid = owner;
+	__u32 at = e->path_len & (PATH_LEN - 1); /* path_len < PATH_LEN */
+	const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	e->path2_len = str_len(bpf_probe_read_kernel_str(&e->data[at], PROC_NAME_LEN, name));
+}
+
+/* open_exit completes a parked open; a new descriptor (ret >= 0) is
+ * looked up in the task's file table for the file's identity. */
+static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct event *e = bpf_map_lookup_elem(&pending, &tid);
+	if (!e)
+		return;
+	if (ctx->ret >= 0)
+		open_identity(e, fd_file(ctx->ret));
+	finish(ctx);
+}
+
+#define OPEN_EXIT_PROBE(name)                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)     \
+	{                                                         \
+		open_exit(ctx);                                   \
+		return 0;                                         \
+	}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	open_common(CALL_OPEN, (const char *)ctx->args[0], (__s64)ctx->args[1], (__u32)ctx->args[2]);
+	return 0;
+}
+OPEN_EXIT_PROBE(open)
+
+/* creat(path, mode) is open(path, O_CREAT | O_WRONLY | O_TRUNC, mode). */
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	open_common(CALL_CREAT, (const char *)ctx->args[0], O_CREAT | 0x1 | 0x200, (__u32)ctx->args[1]);
+	return 0;
+}
+OPEN_EXIT_PROBE(creat)
+
 SEC("tracepoint/syscalls/sys_enter_openat")
 int enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	open_common((const char *)ctx->args[1], (__s64)ctx->args[2], (__u32)ctx->args[3]);
+	open_common(0, (const char *)ctx->args[1], (__s64)ctx->args[2], (__u32)ctx->args[3]);
 	return 0;
 }
-EXIT_PROBE(openat)
+OPEN_EXIT_PROBE(openat)
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_how how = {};
 	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	open_common((const char *)ctx->args[1], (__s64)how.flags, (__u32)how.mode);
+	open_common(CALL_OPENAT2, (const char *)ctx->args[1], (__s64)how.flags, (__u32)how.mode);
 	return 0;
 }
-EXIT_PROBE(openat2)
+OPEN_EXIT_PROBE(openat2)
+
+/* open_by_handle_at(mount_fd, handle, flags) names no path. */
+SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
+int enter_open_by_handle_at(struct trace_event_raw_sys_enter *ctx)
+{
+	open_common(CALL_OPEN_BY_HANDLE_AT, 0, (__s64)ctx->args[2], 0);
+	return 0;
+}
+OPEN_EXIT_PROBE(open_by_handle_at)
 
 static __always_inline void path_common(__u8 kind, const char *p, const char *p2, __s64 flags, __u32 mode)
 {
@@ -834,24 +973,6 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 
 /* --- send ------------------------------------------------------------- */
 
-/* fd_file returns the struct file of the current task's descriptor fd. */
-static __always_inline struct file *fd_file(__u64 fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
-static __always_inline __u32 file_type(struct file *f)
-{
-	return BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
-}
-
 /* is_dgram reports whether f is a datagram socket. */
 static __always_inline int is_dgram(struct file *f)
 {
@@ -1041,6 +1162,32 @@ int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 EXIT_PROBE(ptrace)
+
+/* process_vm_readv(pid, ...): Arg is the pid as given (in the caller's pid
+ * namespace), TargetPID the tgid the kernel knows it by (0 when no such
+ * process), Ret the bytes read. */
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+
+SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
+int enter_process_vm_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	long slot;
+	struct event *e = begin(KIND_MEMREAD, &slot);
+	if (!e)
+		return 0;
+	e->arg = (__s32)ctx->args[0];
+	if (bpf_task_from_vpid) { /* a __weak kfunc: 0 where the kernel lacks it */
+		struct task_struct *t = bpf_task_from_vpid((__s32)ctx->args[0]);
+		if (t) {
+			e->target_pid = t->tgid;
+			bpf_task_release(t);
+		}
+	}
+	park(e, slot);
+	return 0;
+}
+EXIT_PROBE(process_vm_readv)
 
 SEC("tracepoint/syscalls/sys_enter_memfd_create")
 int enter_memfd_create(struct trace_event_raw_sys_enter *ctx)

@@ -133,8 +133,7 @@ func printNetwork(w io.Writer, t *trace.Trace) {
 	}
 	var lines []string
 	for i := range t.Events {
-		switch e := &t.Events[i]; e.Kind {
-		case trace.KindDNS, trace.KindHTTP, trace.KindTLS, trace.KindTCP, trace.KindUDP:
+		if e := &t.Events[i]; e.Kind.Capture() {
 			lines = append(lines, e.String())
 		}
 	}

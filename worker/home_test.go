@@ -1,0 +1,56 @@
+package worker
+
+import (
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fumehood/fumehood/honeytoken"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// TestPlantEventsCarryIdentity checks that every secret planted in a file
+// has a plant event with that file's device and inode, and env secrets
+// none.
+func TestPlantEventsCarryIdentity(t *testing.T) {
+	hostHome := t.TempDir()
+	hs, err := honeytoken.Generate(rand.Reader, honeytoken.Profile{User: user, Home: home, NPMRegistryHost: "registry.test", GitHost: gitHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not root: the files are written, only their owner stays.
+	if err := writeFiles(hostHome, hs.Files); err != nil && !errors.Is(err, os.ErrPermission) {
+		t.Fatal(err)
+	}
+	events, err := plantEvents(hs.Tokens, hostHome, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != len(hs.Tokens) {
+		t.Fatalf("got %d plant events, want %d", len(events), len(hs.Tokens))
+	}
+	for _, e := range events {
+		if e.Kind != trace.KindPlant {
+			t.Errorf("%s: kind %s, want plant", e.Name, e.Kind)
+		}
+		rel, inFile := strings.CutPrefix(e.Path, home+"/")
+		if !inFile {
+			if e.File() != (trace.FileID{}) {
+				t.Errorf("%s (%s): got identity %d:%d, want none", e.Name, e.Path, e.Dev, e.Ino)
+			}
+			continue
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(hostHome, rel), &st); err != nil {
+			t.Fatal(err)
+		}
+		if want := (trace.FileID{Dev: st.Dev, Ino: st.Ino}); e.File() != want || want.Ino == 0 {
+			t.Errorf("%s (%s): got %d:%d, want %d:%d", e.Name, e.Path, e.Dev, e.Ino, want.Dev, want.Ino)
+		}
+	}
+}
