@@ -13,7 +13,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -78,14 +77,6 @@ func (g *gen) str(alphabet string, n int) string {
 		b[i] = alphabet[k.Int64()]
 	}
 	return string(b)
-}
-
-func (g *gen) hex(n int) string {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(g.r, b); err != nil && g.err == nil {
-		g.err = err
-	}
-	return hex.EncodeToString(b)
 }
 
 // Generate makes a fresh Set for p, drawing randomness from r (crypto/rand's
