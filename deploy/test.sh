@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 export FUMEHOOD_CORPUS="${FUMEHOOD_CORPUS:-$(cd .. && pwd)/shared/corpus}"
+adversarial="${FUMEHOOD_CORPUS_ADVERSARIAL:-$(cd .. && pwd)/shared/corpus-adversarial}"
 
 t0=$SECONDS
 # stage NAME CMD...: runs CMD and prints its duration, also when it fails.
@@ -25,6 +26,7 @@ lint() {
 	unformatted=$(gofmt -l $(git ls-files '*.go'))
 	[ -z "$unformatted" ] || { echo "gofmt needed:"; echo "$unformatted"; return 1; }
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 }
 
 # tests runs go test through gotestsum (a go tool of go.mod): one line per
@@ -41,9 +43,11 @@ tests() {
 }
 
 # The corpus evaluations as an analyst runs them: each fails below 100%.
+# The adversarial corpus holds one evasive sample per family of techniques.
 evaluation() {
 	go build -o bin/fumehood ./cmd/fumehood
 	bin/fumehood eval --state /run/fumehood-eval "$FUMEHOOD_CORPUS"
+	bin/fumehood eval --state /run/fumehood-eval "$adversarial"
 }
 
 # Every fuzz target of a parser of untrusted input, briefly (the seed
@@ -64,6 +68,6 @@ fuzz() {
 stage "set-up (deploy/setup.sh deps)" deploy/setup.sh deps
 stage lint lint
 stage tests tests
-stage "fumehood eval $FUMEHOOD_CORPUS" evaluation
+stage "fumehood eval $FUMEHOOD_CORPUS $adversarial" evaluation
 stage "fuzz ($FUZZTIME each)" fuzz
 printf '==> all stages: %ds\n' $((SECONDS - t0)) >&2

@@ -139,6 +139,10 @@ type Env struct {
 	// ProcCwd is the working directory of the process's last exec,
 	// followed through chdir.
 	ProcCwd string `expr:"proc_cwd"`
+	// CommandCwd is the working directory of the phase's command (the
+	// package manager's, the project being installed into; the importer's
+	// in the import phase), "" before it started.
+	CommandCwd string `expr:"command_cwd"`
 	// Package is true when Role is package_code.
 	Package bool `expr:"package_code"`
 

@@ -136,7 +136,7 @@ func (j *judge) event(e *trace.Event) {
 		return
 	}
 	env.fill(e)
-	fillProc(env, p, j.table.CommandRole() == trace.RolePackageManager)
+	fillProc(env, p, j.table)
 	j.fillAccess(env, e, p)
 	j.prov.fill(env, e, p)
 	defer j.prov.observe(e, p, env)

@@ -68,7 +68,7 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 				j.plant(e)
 			}
 			j.env.fill(e)
-			fillProc(&j.env, p, j.table.CommandRole() == trace.RolePackageManager)
+			fillProc(&j.env, p, j.table)
 			j.fillAccess(&j.env, e, p)
 			for _, c := range s.rules {
 				for step, prog := range c.steps {

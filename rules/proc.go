@@ -6,9 +6,13 @@ import "github.com/fumehood/fumehood/trace"
 // the event as of that event (trace.Table.Feed), or nil for events of no
 // process (captures, lost counts, plants). Roles come from the table's
 // provenance, never from names: see the trace package documentation.
-// managerPhase is true when the phase's command is the package manager
-// (install), where package code is an install script.
-func fillProc(env *Env, p *trace.Process, managerPhase bool) {
+// t is the table being fed: its phase command is the package manager in
+// the install phase, where package code is an install script.
+func fillProc(env *Env, p *trace.Process, t *trace.Table) {
+	env.CommandCwd = ""
+	if c := t.Command(); c != nil {
+		env.CommandCwd = c.Cwd
+	}
 	if p == nil {
 		env.Exe, env.Cmdline, env.Proc, env.Role = "", "", "", ""
 		env.ParentExe, env.ParentCmdline = "", ""
@@ -31,5 +35,5 @@ func fillProc(env *Env, p *trace.Process, managerPhase bool) {
 	env.Ancestors, env.Ancestry = p.AncestorExes(), p.Ancestry()
 	env.Main = p.Main
 	env.Package = p.Role == trace.RolePackageCode
-	env.InInstallScript = env.Package && managerPhase
+	env.InInstallScript = env.Package && t.CommandRole() == trace.RolePackageManager
 }

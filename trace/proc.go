@@ -182,6 +182,11 @@ func (t *Table) Processes() []*Process { return t.order }
 // Process returns the process with key k, or nil.
 func (t *Table) Process(k ProcKey) *Process { return t.procs[k] }
 
+// Command returns the phase command's process (init's first child, or the
+// phase's first exec without phase metadata) of the phase being fed, or nil
+// before it is seen.
+func (t *Table) Command() *Process { return t.command }
+
 // Current returns the latest process of tgid in the phase being fed, or nil.
 func (t *Table) Current(tgid uint32) *Process { return t.byTGID[tgid] }
 
