@@ -63,23 +63,32 @@ type globCheck struct {
 	patterns []globPattern
 }
 
-// globPattern is a glob with its literal prefix and suffix taken out, so
-// that most paths are rejected by two string comparisons.
+// globPattern is a glob with its literal prefix, suffix and inner literal
+// runs taken out, so that most paths are rejected by a few string
+// comparisons before the glob itself runs ("**/.cursor/**" has neither
+// prefix nor suffix, but every match contains "/.cursor/").
 type globPattern struct {
 	home           bool // the pattern started with "~/"
 	pattern        string
 	prefix, suffix string
+	inner          []string
 }
 
 func newGlobPattern(p string) globPattern {
 	g := globPattern{pattern: p}
 	rest, home := strings.CutPrefix(p, "~/")
 	g.home = home
-	if i := strings.IndexAny(rest, "*?"); i >= 0 {
-		g.prefix = rest[:i]
-		g.suffix = rest[strings.LastIndexAny(rest, "*?")+1:]
-	} else {
+	i := strings.IndexAny(rest, "*?")
+	if i < 0 {
 		g.prefix, g.suffix = rest, rest
+		return g
+	}
+	j := strings.LastIndexAny(rest, "*?")
+	g.prefix, g.suffix = rest[:i], rest[j+1:]
+	for _, lit := range strings.FieldsFunc(rest[i:j+1], func(r rune) bool { return r == '*' || r == '?' }) {
+		if len(lit) > 1 {
+			g.inner = append(g.inner, lit)
+		}
 	}
 	return g
 }
@@ -90,6 +99,11 @@ func (g *globPattern) match(s string) bool {
 	}
 	if !g.home && !strings.HasPrefix(s, g.prefix) {
 		return false
+	}
+	for _, lit := range g.inner {
+		if !strings.Contains(s, lit) {
+			return false
+		}
 	}
 	return glob(s, g.pattern)
 }
