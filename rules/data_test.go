@@ -3,6 +3,8 @@ package rules
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -158,5 +160,31 @@ func TestOverrideLayerFixtures(t *testing.T) {
 	plain, _ := Load(base)
 	if s.Version() == plain.Version() {
 		t.Error("Version() ignores the override layer")
+	}
+}
+
+// Default loads the directories FUMEHOOD_RULES names after the builtin
+// rules, and refuses a directory that is not there.
+func TestDefaultOverrides(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "local.yaml"), []byte("lists: [{name: temp_dirs, append: true, items: [/scratch]}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(OverridesEnv, "")
+	builtin, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(OverridesEnv, dir)
+	s, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Version() == builtin.Version() {
+		t.Error("Default() ignored the override directory")
+	}
+	t.Setenv(OverridesEnv, filepath.Join(dir, "missing"))
+	if _, err := Default(); err == nil {
+		t.Error("Default() accepted a missing override directory")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"reflect"
 	"slices"
@@ -139,6 +140,28 @@ func Builtin(overrides ...fs.FS) (*Set, error) {
 		return nil, fmt.Errorf("builtin rules: %w", err)
 	}
 	return Load(sub, overrides...)
+}
+
+// OverridesEnv names the environment variable that lists the analyst's
+// override directories (separated by ':'), loaded in order after the
+// builtin rules by Default: they redefine or extend lists and macros and
+// add rules.
+const OverridesEnv = "FUMEHOOD_RULES"
+
+// Default returns the rule set the commands judge with: Builtin with the
+// directories OverridesEnv names as override layers.
+func Default() (*Set, error) {
+	var layers []fs.FS
+	for _, dir := range strings.Split(os.Getenv(OverridesEnv), ":") {
+		if dir == "" {
+			continue
+		}
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("%s: %w", OverridesEnv, err)
+		}
+		layers = append(layers, os.DirFS(dir))
+	}
+	return Builtin(layers...)
 }
 
 // layerFile is one rule file of one layer.

@@ -38,7 +38,7 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("%w: analyses need root (containerd, eBPF, network namespaces)", ErrNotReady)
 	}
-	rs, err := rules.Builtin()
+	rs, err := rules.Default()
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ func cmdRules(ctx context.Context, e *env, args []string) (int, error) {
 	if len(args) == 0 || len(args) > 2 {
 		return 0, usagef("usage: fumehood rules list|test [DIR]")
 	}
-	rs, err := rules.Builtin()
+	rs, err := rules.Default()
 	if len(args) == 2 {
 		rs, err = rules.Load(os.DirFS(args[1]))
 	}

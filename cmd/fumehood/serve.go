@@ -68,7 +68,7 @@ func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (*farm
 	if err := checkRedis(ctx, o.redis, o.data, startRedis, e.log); err != nil {
 		return nil, err
 	}
-	rs, err := rules.Builtin()
+	rs, err := rules.Default()
 	if err != nil {
 		return nil, err
 	}
