@@ -32,6 +32,7 @@ else
 fi
 # Leave the cgroup (its processes move back to the root) before removing it.
 trap 'echo $$ >"$(dirname "$cg")/cgroup.procs" 2>/dev/null || true; rmdir "$cg" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 echo $$ >"$cg/cgroup.procs"
 echo "==> test-slow: this shell and its children in $cg (half a core); FUMEHOOD_CPUS=0.5" >&2
 export FUMEHOOD_CPUS=0.5
