@@ -25,6 +25,12 @@
 // downloaded, never built; an sdist that declares them only in setup.py
 // brings none.
 //
+// Commands also say what package code each phase should run, for the
+// worker's coverage: Command.Scripts (npm lifecycle scripts read from
+// package.json on the host, with the node-gyp default for a binding.gyp;
+// a PyPI sdist's build) and Command.Entries (the entry points the import
+// command loads, each in a fresh process started with a known argv).
+//
 // Registry URLs come from configuration only (Config, FUMEHOOD_NPM_REGISTRY,
 // FUMEHOOD_PYPI_INDEX, the host npm's configuration). ecosystem must not
 // import sandbox, bpf or worker.

@@ -223,6 +223,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)
 	}
 
+	a.Coverage = coverage(cmds, a.Phases, tr.Events)
 	j := p.rules.Judge(tr)
 	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
 	a.Trace = tr
