@@ -14,6 +14,11 @@
 // without running anything: npm.Pack honours "files" but not .npmignore;
 // pypi.Pack reads name and version statically from pyproject.toml,
 // setup.cfg or literal setup() arguments and writes a minimal PKG-INFO.
+// A PyPI source tree or archive whose setup.py computes its name or
+// version is a Dynamic artifact: MetadataCommand is a sandbox phase that
+// runs its build backend's metadata step, and Learn reads the name,
+// version and requirements from the report it leaves (see pypi's doc).
+// Registry sdists must carry PKG-INFO.
 //
 // Dependencies: npm dependencies are resolved by the host's npm with
 // --ignore-scripts in a temporary project that lists them (never the

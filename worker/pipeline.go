@@ -156,10 +156,6 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := ecosystem.Commands(art, layout)
-	if err != nil {
-		return nil, err
-	}
 
 	mounts := []sandbox.Mount{
 		{Source: hostHome, Target: home},
@@ -204,13 +200,14 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 	tr.Append("setup", planted)
 	captured := 0
-	for _, c := range cmds {
+	var cmds []ecosystem.Command
+	detonate := func(c ecosystem.Command) error {
 		ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
 			Args: c.Argv, Env: append(slices.Clone(env), c.Env...), Cwd: c.Cwd,
 			Mounts: mounts, NetNS: netns,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("phase %s: %w", c.Phase, err)
+			return fmt.Errorf("phase %s: %w", c.Phase, err)
 		}
 		if sink != nil {
 			all := sink.Events()
@@ -221,6 +218,34 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		tr.Append(c.Phase, events)
 		a.Phases = append(a.Phases, ph)
 		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)
+		return nil
+	}
+	if art.Dynamic {
+		mc, err := ecosystem.MetadataCommand(art, layout)
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, mc)
+		if err := detonate(mc); err != nil {
+			return nil, err
+		}
+		if art, err = p.learnMetadata(ctx, art, layout, ws.Dir); err != nil {
+			return nil, err
+		}
+		a.Package.Name, a.Package.Version = ecosystem.CanonicalName(art.Ecosystem, art.Name), art.Version
+	}
+	rest, err := ecosystem.Commands(art, layout)
+	if err != nil {
+		return nil, err
+	}
+	cmds = append(cmds, rest...)
+	for _, c := range rest {
+		if art.Dynamic {
+			break // no metadata, no install: coverage says what did not run
+		}
+		if err := detonate(c); err != nil {
+			return nil, err
+		}
 	}
 
 	a.Coverage = coverage(cmds, a.Phases, tr.Events)

@@ -22,6 +22,11 @@ type Meta struct {
 	// Modules are the top-level import names it installs: top_level.txt,
 	// else derived from RECORD or the archive's package directories.
 	Modules []string
+	// Dynamic is set for a source archive without PKG-INFO (a source
+	// tree whose setup.py computes its name or version): Name and Version
+	// are empty until the build backend's metadata step tells them (see
+	// MetadataArgv, ParseReport).
+	Dynamic bool
 	// Build is, for an sdist, what pip runs to build it (package code):
 	// the build backend pyproject.toml declares, else "setup.py". Wheels
 	// install without running anything ("").
@@ -137,11 +142,13 @@ func checkSdist(file string, lim archive.Limits) (Meta, error) {
 			requires = b
 		}
 	}
+	var m Meta
 	if meta == nil {
-		return Meta{}, fmt.Errorf("sdist has no PKG-INFO at its top: %w", archive.ErrBadArtifact)
-	}
-	m, err := parseMetadata(meta)
-	if err != nil {
+		if root = sourceRoot(c.Names); root == "" {
+			return Meta{}, fmt.Errorf("sdist has no PKG-INFO, setup.py or pyproject.toml at its top: %w", archive.ErrBadArtifact)
+		}
+		m.Dynamic = true
+	} else if m, err = parseMetadata(meta); err != nil {
 		return Meta{}, err
 	}
 	m.Build = sdistBuild(pyproject, slices.Contains(c.Names, root+"/setup.py"))
@@ -161,6 +168,18 @@ func checkSdist(file string, lim archive.Limits) (Meta, error) {
 	}
 	m.Modules = identifiers(m.Modules)
 	return m, nil
+}
+
+// sourceRoot is the top directory of a source archive without PKG-INFO
+// that holds setup.py or pyproject.toml ("" when none does).
+func sourceRoot(names []string) string {
+	for _, n := range names {
+		dir, base := path.Split(n)
+		if (base == "setup.py" || base == "pyproject.toml") && dir != "" && strings.Count(dir, "/") == 1 {
+			return strings.TrimSuffix(dir, "/")
+		}
+	}
+	return ""
 }
 
 // parseMetadata reads Name, Version and Requires-Dist from core metadata
