@@ -1,7 +1,15 @@
 // Package analysis holds the record of one analysis: which package was
-// detonated, how each phase ended, the verdict and the rule hits with their
-// evidence. It is the document `fumehood analyze --json` prints and the API
-// serves. It imports only trace.
+// detonated, how each phase ended, how much of the package's code ran
+// (Coverage), the verdict and the rule hits with their evidence. It is
+// the document `fumehood analyze --json` prints and the API serves. It
+// imports only trace.
+//
+// Exit codes (Analysis.ExitCode): 0 benign, 1 suspicious, 2 malicious,
+// and ExitNoCoverage (5) for a benign verdict with coverage "none": the
+// rules judged a trace in which none of the package's code ran, which is
+// no evidence that the package is harmless (a package that refuses the
+// sandbox's platform or engines may run elsewhere). A partial coverage
+// keeps the verdict's code; the report says what did not run.
 package analysis
 
 import (
@@ -31,6 +39,22 @@ func (v Verdict) ExitCode() int {
 	default:
 		return 2
 	}
+}
+
+// ExitNoCoverage is the exit code of a benign verdict on an analysis in
+// which none of the package's code ran: nothing was judged, so it is not
+// a pass (see Analysis.ExitCode).
+const ExitNoCoverage = 5
+
+// ExitCode is the process exit code `fumehood analyze` uses for a: its
+// verdict's (0 benign, 1 suspicious, 2 malicious), except that a benign
+// verdict with coverage "none" exits ExitNoCoverage. Records made before
+// coverage existed (empty Level) exit by their verdict.
+func (a *Analysis) ExitCode() int {
+	if a.Verdict == Benign && a.Coverage.Level == CoverageNone {
+		return ExitNoCoverage
+	}
+	return a.Verdict.ExitCode()
 }
 
 // Severity ranks a rule hit.
@@ -84,12 +108,14 @@ type Phase struct {
 
 // Analysis is the record of one analysis.
 type Analysis struct {
-	ID       string    `json:"id"`
-	Package  Package   `json:"package"`
-	Verdict  Verdict   `json:"verdict"`
-	Score    int       `json:"score"`
-	Hits     []Hit     `json:"hits"`
-	Phases   []Phase   `json:"phases"`
+	ID      string  `json:"id"`
+	Package Package `json:"package"`
+	Verdict Verdict `json:"verdict"`
+	Score   int     `json:"score"`
+	Hits    []Hit   `json:"hits"`
+	Phases  []Phase `json:"phases"`
+	// Coverage says how much of the package's own code the phases ran.
+	Coverage Coverage  `json:"coverage"`
 	Rules    string    `json:"rules_version"`
 	Sandbox  Sandbox   `json:"sandbox"`
 	Started  time.Time `json:"started"`

@@ -14,6 +14,11 @@
 // without running anything: npm.Pack honours "files" but not .npmignore;
 // pypi.Pack reads name and version statically from pyproject.toml,
 // setup.cfg or literal setup() arguments and writes a minimal PKG-INFO.
+// A PyPI source tree or archive whose setup.py computes its name or
+// version is a Dynamic artifact: MetadataCommand is a sandbox phase that
+// runs its build backend's metadata step, and Learn reads the name,
+// version and requirements from the report it leaves (see pypi's doc).
+// Registry sdists must carry PKG-INFO.
 //
 // Dependencies: npm dependencies are resolved by the host's npm with
 // --ignore-scripts in a temporary project that lists them (never the
@@ -24,6 +29,12 @@
 // METADATA, sdists' PKG-INFO or egg-info requires.txt) and are
 // downloaded, never built; an sdist that declares them only in setup.py
 // brings none.
+//
+// Commands also say what package code each phase should run, for the
+// worker's coverage: Command.Scripts (npm lifecycle scripts read from
+// package.json on the host, with the node-gyp default for a binding.gyp;
+// a PyPI sdist's build) and Command.Entries (the entry points the import
+// command loads, each in a fresh process started with a known argv).
 //
 // Registry URLs come from configuration only (Config, FUMEHOOD_NPM_REGISTRY,
 // FUMEHOOD_PYPI_INDEX, the host npm's configuration). ecosystem must not

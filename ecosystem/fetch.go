@@ -40,6 +40,15 @@ type Artifact struct {
 	// against. npm keys cached packuments by URL, so the offline install
 	// (Commands) must name the registry Prepare filled the cache from.
 	Registry string
+	// Dynamic is set for a PyPI source tree or archive whose name or
+	// version only its build backend can tell (setup.py computes it):
+	// Name and Version are empty until Learn reads them from the
+	// sandboxed metadata phase (MetadataCommand).
+	Dynamic bool
+	// Requires are, for a PyPI artifact whose metadata Learn read, the
+	// requirements its build backend declared; nil: read from the
+	// artifact.
+	Requires []string
 }
 
 // Fetch produces the artifact of t in workDir (an existing directory):
@@ -79,8 +88,11 @@ func Fetch(ctx context.Context, cfg Config, t Target, workDir string) (Artifact,
 	if err != nil {
 		return Artifact{}, fmt.Errorf("fetch %s: %w", t, err)
 	}
-	a.Name, a.Version, err = readManifest(t.Ecosystem, a.File, lim)
-	if err == nil && t.Path == "" && !sameVersion(t, a) {
+	a.Name, a.Version, a.Dynamic, err = readManifest(t.Ecosystem, a.File, lim)
+	switch {
+	case err == nil && t.Path == "" && a.Dynamic:
+		err = fmt.Errorf("a registry sdist must carry PKG-INFO: %w", ErrBadArtifact)
+	case err == nil && t.Path == "" && !sameVersion(t, a):
 		err = fmt.Errorf("the artifact says it is %s %s: %w", a.Name, a.Version, ErrBadArtifact)
 	}
 	if err != nil {
@@ -170,12 +182,12 @@ func copyFile(src, dst string, max int64) (retErr error) {
 }
 
 // readManifest checks the archive and returns the name and version its
-// manifest declares.
-func readManifest(eco, file string, lim archive.Limits) (string, string, error) {
+// manifest declares, or dynamic for a PyPI source archive without one.
+func readManifest(eco, file string, lim archive.Limits) (name, version string, dynamic bool, err error) {
 	if eco == NPM {
 		m, err := npm.Check(file, lim)
-		return m.Name, m.Version, err
+		return m.Name, m.Version, false, err
 	}
 	m, err := pypi.Check(file, lim)
-	return m.Name, m.Version, err
+	return m.Name, m.Version, m.Dynamic, err
 }

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -274,7 +275,7 @@ func TestFetchNPMRegistry(t *testing.T) {
 			}
 			sum := sha256.Sum256(tt.wantSum)
 			want := Artifact{Ecosystem: NPM, Name: tg.Name, Version: tg.Version, File: a.File, Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(tt.wantSum)), Registry: reg.srv.URL + "/"}
-			if a != want {
+			if !reflect.DeepEqual(a, want) {
 				t.Errorf("Fetch: got %+v, want %+v", a, want)
 			}
 			if filepath.Dir(a.File) != work {

@@ -35,6 +35,9 @@ func Prepare(ctx context.Context, cfg Config, a Artifact, cacheDir string) error
 		if err != nil {
 			return fmt.Errorf("prepare %s: %w", a.Name, err)
 		}
+		if a.Requires != nil {
+			m.Requires = a.Requires
+		}
 		if len(m.Requires) == 0 {
 			return nil
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestFetchRealNPM(t *testing.T) {
 	// The digest of the published tarball never changes.
 	want := Artifact{Ecosystem: NPM, Name: "is-number", Version: "7.0.0", File: a.File, Size: 3730,
 		Digest: "sha256:7b75c1057198cf97696909a9bee176c9c5e9bcb5b03bf3ecef2f484defadd51e", Registry: cfg.NPMRegistry}
-	if a != want {
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("Fetch: got %+v, want %+v", a, want)
 	}
 }

@@ -164,7 +164,9 @@ func parsePath(s string) (Target, error) {
 const sniffLimit = 10000
 
 // sniffTarGz tells an npm tarball from an sdist by the manifest one
-// level down: package.json or PKG-INFO. Only headers are read.
+// level down: package.json, or PKG-INFO (else setup.py or pyproject.toml:
+// a source archive whose metadata its build backend computes). Only
+// headers are read.
 func sniffTarGz(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -176,6 +178,7 @@ func sniffTarGz(p string) (string, error) {
 		return "", fmt.Errorf("not gzip: %w", err)
 	}
 	tr := tar.NewReader(zr)
+	python := false
 	for i := 0; i < sniffLimit; i++ {
 		h, err := tr.Next()
 		if err != nil {
@@ -190,7 +193,12 @@ func sniffTarGz(p string) (string, error) {
 			return NPM, nil
 		case "PKG-INFO":
 			return PyPI, nil
+		case "setup.py", "pyproject.toml":
+			python = true
 		}
 	}
-	return "", errors.New("neither package.json nor PKG-INFO one level down: cannot tell npm from pypi")
+	if python {
+		return PyPI, nil
+	}
+	return "", errors.New("neither package.json nor PKG-INFO, setup.py or pyproject.toml one level down: cannot tell npm from pypi")
 }

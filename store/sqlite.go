@@ -106,7 +106,7 @@ func (s *sqliteStore) Close() error {
 // recordCols are the columns scanRecord reads, in its order.
 const recordCols = `a.seq, a.id, a.ecosystem, a.name, a.version, a.digest, a.rules, a.status, a.verdict, a.score,
 	a.error, a.spec, a.artifact, a.trace_digest, a.batch_id, a.webhook, a.submitted, a.updated, a.started,
-	a.finished, a.attempts, a.hits, a.phases, a.sandbox`
+	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -116,11 +116,11 @@ func scanRecord(sc scanner) (*Record, int64, error) {
 		r                                     Record
 		seq                                   int64
 		submitted, updated, started, finished int64
-		hits, phases, sandbox                 string
+		hits, phases, sandbox, coverage       string
 	)
 	err := sc.Scan(&seq, &r.ID, &r.Package.Ecosystem, &r.Package.Name, &r.Package.Version, &r.Package.Digest,
 		&r.Rules, &r.Status, &r.Verdict, &r.Score, &r.Error, &r.Spec, &r.Artifact, &r.TraceDigest, &r.BatchID,
-		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox)
+		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -134,6 +134,9 @@ func scanRecord(sc scanner) (*Record, int64, error) {
 	}
 	if err := json.Unmarshal([]byte(sandbox), &r.Sandbox); err != nil {
 		return nil, 0, fmt.Errorf("record %s: sandbox: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(coverage), &r.Coverage); err != nil {
+		return nil, 0, fmt.Errorf("record %s: coverage: %w", r.ID, err)
 	}
 	return &r, seq, nil
 }
@@ -236,14 +239,18 @@ func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	if err != nil {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
+	coverage, err := jsonText(r.Coverage)
+	if err != nil {
+		return fmt.Errorf("create record %s: %w", r.ID, err)
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
 		verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-		finished, attempts, hits, phases, sandbox)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		finished, attempts, hits, phases, sandbox, coverage)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		r.ID, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Package.Digest, r.Rules, r.Status,
 		r.Verdict, r.Score, r.Error, r.Spec, r.Artifact, r.TraceDigest, r.BatchID, r.Webhook,
-		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox)
+		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage)
 	if err != nil {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
@@ -361,6 +368,10 @@ func (s *sqliteStore) Complete(ctx context.Context, a *analysis.Analysis, traceD
 	if err != nil {
 		return fmt.Errorf("complete %s: %w", a.ID, err)
 	}
+	coverage, err := jsonText(a.Coverage)
+	if err != nil {
+		return fmt.Errorf("complete %s: %w", a.ID, err)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("complete %s: %w", a.ID, err)
@@ -377,10 +388,10 @@ func (s *sqliteStore) Complete(ctx context.Context, a *analysis.Analysis, traceD
 		ecosystem = coalesce(nullif(?, ''), ecosystem), name = coalesce(nullif(?, ''), name),
 		version = coalesce(nullif(?, ''), version), digest = coalesce(nullif(?, ''), digest),
 		rules = ?, status = 'done', verdict = ?, score = ?, error = '', trace_digest = ?, updated = ?,
-		started = ?, finished = ?, hits = ?, phases = ?, sandbox = ?
+		started = ?, finished = ?, hits = ?, phases = ?, sandbox = ?, coverage = ?
 		WHERE id = ?`,
 		a.Package.Ecosystem, a.Package.Name, a.Package.Version, a.Package.Digest,
-		a.Rules, a.Verdict, a.Score, traceDigest, now(), nanos(a.Started), nanos(a.Finished), hits, phases, sandbox, a.ID)
+		a.Rules, a.Verdict, a.Score, traceDigest, now(), nanos(a.Started), nanos(a.Finished), hits, phases, sandbox, coverage, a.ID)
 	if err != nil {
 		return fmt.Errorf("complete %s: %w", a.ID, err)
 	}

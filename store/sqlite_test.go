@@ -70,6 +70,7 @@ func finished(id string, v analysis.Verdict, rules ...string) *analysis.Analysis
 		Rules:    "rules-1",
 		Phases:   []analysis.Phase{{Name: "install", Command: []string{"npm", "install"}, DurationMS: 1200, Events: 40}},
 		Sandbox:  analysis.Sandbox{Image: "sandbox:1", Probes: []string{"tracepoint"}, Network: "sinkhole", User: "alex"},
+		Coverage: analysis.Coverage{Level: analysis.CoveragePartial, InstallOK: true, Imports: []analysis.ImportRun{{Entry: "require", Ran: true, ExitCode: 1}}, Reason: "entry point require failed (exit 1)"},
 		Started:  base.Add(time.Second),
 		Finished: base.Add(5 * time.Second),
 	}

@@ -44,7 +44,7 @@ func DefaultPolicy() Policy {
 			"/usr/bin/git", "/usr/lib/git-core/", "/usr/bin/uname",
 			"/sbin/ldconfig", "/usr/sbin/ldconfig", "/sbin/ldconfig.real",
 		},
-		ManagerPhases: []string{"install"},
+		ManagerPhases: []string{"install", "metadata"},
 	}
 }
 

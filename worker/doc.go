@@ -11,6 +11,14 @@
 // trace; the process table built while judging marks them runtime and is
 // stored with the trace (trace.Trace.Processes).
 //
+// After the phases it measures coverage (coverage.go): which install
+// scripts ecosystem.Commands declares the package manager ran — a direct
+// child of the phase's command whose argv runs the script — and which
+// import entry points exited 0, each in the process the import command
+// started for it. Parents and exit statuses come from the kernel's exec
+// and exit events, never from the package's output; children is the one
+// function that reads them, to be switched to the trace's process table.
+//
 // It declares the small interfaces it needs (Sandbox, Tracer, Network) so
 // its logic is tested without root; cmd/fumehood wires the real ones.
 // Infrastructure failures are returned as errors (a queue retries them);

@@ -65,8 +65,10 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 	if err := copyFile(art.File, host(l.Artifact)); err != nil {
 		return l, err
 	}
-	if err := ecosystem.Prepare(ctx, p.cfg.Ecosystem, art, host(l.Cache)); err != nil {
-		return l, fmt.Errorf("prepare offline cache: %w", err)
+	if !art.Dynamic { // its requirements are known after its metadata phase
+		if err := p.prepare(ctx, art, l, hostHome); err != nil {
+			return l, err
+		}
 	}
 	return l, chownTree(hostHome)
 }
@@ -90,6 +92,16 @@ func plantEvents(tokens []honeytoken.Token, hostHome string, at time.Time) ([]tr
 		events = append(events, e)
 	}
 	return events, nil
+}
+
+// prepare fills the offline package cache of layout l (under hostHome on
+// the host) for art.
+func (p *Pipeline) prepare(ctx context.Context, art ecosystem.Artifact, l ecosystem.Layout, hostHome string) error {
+	cache := filepath.Join(hostHome, l.Cache[len(home):])
+	if err := ecosystem.Prepare(ctx, p.cfg.Ecosystem, art, cache); err != nil {
+		return fmt.Errorf("prepare offline cache: %w", err)
+	}
+	return chownTree(cache)
 }
 
 // writeFiles writes files under dir, creating parents, owned by the sandbox

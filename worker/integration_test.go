@@ -1,7 +1,10 @@
 package worker_test
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -350,4 +353,84 @@ func assertNoLeftovers(t *testing.T, addr string) {
 	for _, l := range left {
 		t.Errorf("left behind: %s", l)
 	}
+}
+
+// TestComputedVersion analyses PyPI projects whose setup.py computes the
+// version (from a VERSION file; by exec of version.py): as a source
+// directory and as a source archive without PKG-INFO. The metadata phase
+// runs setup.py in the sandbox and the analysis ends with the right name
+// and version, installed and imported.
+func TestComputedVersion(t *testing.T) {
+	m := openMachine(t, nil)
+	tests := []struct{ dir, name, version string }{
+		{"version-file", "ver-file", "1.4.2"},
+		{"version-exec", "ver-exec", "0.9.1"},
+	}
+	for _, tt := range tests {
+		src := filepath.Join("testdata", "packages", tt.dir)
+		for _, target := range []string{src, sourceArchive(t, src)} {
+			t.Run(filepath.Base(target), func(t *testing.T) {
+				a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: ecosystem.PyPI, Path: target})
+				if err != nil {
+					t.Fatalf("analyze: %v", err)
+				}
+				if a.Package.Name != tt.name || a.Package.Version != tt.version {
+					t.Errorf("package %s %s, want %s %s", a.Package.Name, a.Package.Version, tt.name, tt.version)
+				}
+				var phases []string
+				for _, p := range a.Phases {
+					phases = append(phases, p.Name)
+				}
+				if got := strings.Join(phases, ","); got != "metadata,install,import" {
+					t.Errorf("phases %s, want metadata,install,import", got)
+				}
+				if a.Verdict != analysis.Benign || a.Coverage.Level != analysis.CoverageFull {
+					t.Errorf("verdict %s, coverage %+v; want benign with full coverage (%s)", a.Verdict, a.Coverage, describeHits(a))
+				}
+			})
+		}
+	}
+}
+
+// sourceArchive packs the tree at dir as NAME.tar.gz with a NAME/ root
+// and no PKG-INFO, the way a source host's archive download is made.
+func sourceArchive(t *testing.T, dir string) string {
+	t.Helper()
+	base := filepath.Base(dir)
+	out := filepath.Join(t.TempDir(), base+".tar.gz")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: base + "/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

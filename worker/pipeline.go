@@ -157,10 +157,6 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := ecosystem.Commands(art, layout)
-	if err != nil {
-		return nil, err
-	}
 
 	mounts := []sandbox.Mount{
 		{Source: hostHome, Target: home},
@@ -205,13 +201,14 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 	tr.Append("setup", planted)
 	captured := 0
-	for _, c := range cmds {
+	var cmds []ecosystem.Command
+	detonate := func(c ecosystem.Command) error {
 		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
 			Args: c.Argv, Env: append(slices.Clone(env), c.Env...), Cwd: c.Cwd,
 			Mounts: mounts, NetNS: netns,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("phase %s: %w", c.Phase, err)
+			return fmt.Errorf("phase %s: %w", c.Phase, err)
 		}
 		if sink != nil {
 			all := sink.Events()
@@ -223,8 +220,37 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		tr.Phases = append(tr.Phases, info)
 		a.Phases = append(a.Phases, ph)
 		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)
+		return nil
+	}
+	if art.Dynamic {
+		mc, err := ecosystem.MetadataCommand(art, layout)
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, mc)
+		if err := detonate(mc); err != nil {
+			return nil, err
+		}
+		if art, err = p.learnMetadata(ctx, art, layout, ws.Dir); err != nil {
+			return nil, err
+		}
+		a.Package.Name, a.Package.Version = ecosystem.CanonicalName(art.Ecosystem, art.Name), art.Version
+	}
+	rest, err := ecosystem.Commands(art, layout)
+	if err != nil {
+		return nil, err
+	}
+	cmds = append(cmds, rest...)
+	for _, c := range rest {
+		if art.Dynamic {
+			break // no metadata, no install: coverage says what did not run
+		}
+		if err := detonate(c); err != nil {
+			return nil, err
+		}
 	}
 
+	a.Coverage = coverage(cmds, a.Phases, tr.Events)
 	j := p.rules.Judge(tr)
 	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
 	tr.Processes = j.Table.Processes()
@@ -281,11 +307,12 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 
 // phaseInfo names the phase's container init (host pid initPID; its start
 // time from its first event, 0 when none was recorded) and the role of
-// the command it runs: the package manager for an install, package code
-// for the phases that load the package in-process.
+// the command it runs: the package manager for an install and for pip's
+// metadata step, package code for the phases that load the package
+// in-process.
 func phaseInfo(phase string, initPID int, events []trace.Event) trace.PhaseInfo {
 	info := trace.PhaseInfo{Name: phase, Init: trace.ProcKey{TGID: uint32(initPID)}, Command: trace.RolePackageCode}
-	if phase == ecosystem.PhaseInstall {
+	if phase == ecosystem.PhaseInstall || phase == ecosystem.PhaseMetadata {
 		info.Command = trace.RolePackageManager
 	}
 	for i := range events {

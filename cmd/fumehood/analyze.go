@@ -68,7 +68,7 @@ func cmdAnalyze(ctx context.Context, e *env, args []string) (int, error) {
 	} else {
 		printSummary(e.stdout, a)
 	}
-	return a.Verdict.ExitCode(), nil
+	return a.ExitCode(), nil
 }
 
 func writeTrace(path string, t *trace.Trace) error {
@@ -88,7 +88,12 @@ func printSummary(w io.Writer, a *analysis.Analysis) {
 	p := a.Package
 	fmt.Fprintf(w, "%s:%s@%s  %s\n", p.Ecosystem, p.Name, p.Version, p.Digest)
 	fmt.Fprintf(w, "analysis %s\n\n", a.ID)
-	fmt.Fprintf(w, "verdict: %s (score %d, rules %s)\n\n", strings.ToUpper(string(a.Verdict)), a.Score, a.Rules)
+	fmt.Fprintf(w, "verdict: %s (score %d, rules %s%s)\n", strings.ToUpper(string(a.Verdict)), a.Score, a.Rules, coverageNote(a.Coverage))
+	if a.Verdict == analysis.Benign && a.Coverage.Level == analysis.CoverageNone {
+		fmt.Fprintln(w, "  none of the package's code ran: this verdict judged nothing (exit code 5)")
+	}
+	printCoverage(w, a.Coverage)
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "phases:")
 	for _, ph := range a.Phases {
 		state := fmt.Sprintf("exit %d", ph.ExitCode)
@@ -119,6 +124,41 @@ func printSummary(w io.Writer, a *analysis.Analysis) {
 		for _, ev := range h.Evidence {
 			fmt.Fprintf(w, "      %s\n", ev)
 		}
+	}
+}
+
+// coverageNote is the coverage part of the verdict line, e.g.
+// "; coverage: none — install failed before scripts: npm ERR! ...".
+func coverageNote(c analysis.Coverage) string {
+	if c.Level == "" {
+		return "" // a record from before coverage was measured
+	}
+	note := "; coverage: " + string(c.Level)
+	if c.Reason != "" {
+		note += " — " + c.Reason
+	}
+	return note
+}
+
+// printCoverage lists the declared scripts and the entry points with
+// whether each ran.
+func printCoverage(w io.Writer, c analysis.Coverage) {
+	for _, s := range c.Scripts {
+		state := "did not run"
+		if s.Ran {
+			state = "ran, " + analysis.ExitStatus(s.ExitCode, s.Signal)
+		}
+		fmt.Fprintf(w, "  script  %-8s %-12s %q: %s\n", s.Phase, s.Name, s.Command, state)
+	}
+	for _, im := range c.Imports {
+		state := "not run"
+		switch {
+		case im.OK:
+			state = "ok"
+		case im.Ran:
+			state = "failed, " + analysis.ExitStatus(im.ExitCode, im.Signal)
+		}
+		fmt.Fprintf(w, "  import  %-21s %s\n", im.Entry, state)
 	}
 }
 

@@ -241,7 +241,7 @@ func (c *client) followAnalysis(ctx context.Context, e *env, sr api.SubmitRespon
 		switch rec.Status {
 		case store.Done:
 			printSummary(e.stdout, &rec.Analysis)
-			return rec.Verdict.ExitCode(), nil
+			return rec.ExitCode(), nil
 		case store.Failed:
 			return 0, fmt.Errorf("analysis %s failed: %s: %w", rec.ID, rec.Error, ecosystem.ErrBadArtifact)
 		}
@@ -361,7 +361,7 @@ func cmdStatus(ctx context.Context, e *env, args []string) (int, error) {
 		if !*asJSON {
 			printSummary(e.stdout, &rec.Analysis)
 		}
-		return rec.Verdict.ExitCode(), nil
+		return rec.ExitCode(), nil
 	case store.Failed:
 		return 0, fmt.Errorf("analysis %s failed: %s: %w", rec.ID, rec.Error, ecosystem.ErrBadArtifact)
 	}

@@ -18,12 +18,26 @@ func InstallArgv(artifact, cache, registry string) []string {
 
 // importScript loads the package twice in separate node processes:
 // CommonJS require() and an ESM import(), so each entry point runs in a
-// fresh interpreter. It exits non-zero when either failed.
+// fresh interpreter whose exit status is its own. It exits non-zero when
+// either failed, and ends with exit so that sh starts the last node as a
+// child too rather than exec'ing it.
 const importScript = `node -e "$1"; cjs=$?; node --input-type=module -e "$2"; esm=$?; exit $((cjs | esm))`
 
-// ImportArgv loads the package name from the project directory (the
-// current directory of the command).
-func ImportArgv(name string) []string {
+// Entry is one entry point the import command loads: a node process the
+// command starts as its direct child with exactly Argv.
+type Entry struct {
+	Name string // require or import
+	Argv []string
+}
+
+// Import returns the command that loads the package name from the
+// project directory (the current directory of the command), and the
+// entry points it loads, each in its own node process.
+func Import(name string) (argv []string, entries []Entry) {
 	q, _ := json.Marshal(name) // a string always marshals
-	return []string{"sh", "-c", importScript, "sh", "require(" + string(q) + ")", "await import(" + string(q) + ")"}
+	cjs, esm := "require("+string(q)+")", "await import("+string(q)+")"
+	return []string{"sh", "-c", importScript, "sh", cjs, esm}, []Entry{
+		{Name: "require", Argv: []string{"node", "-e", cjs}},
+		{Name: "import", Argv: []string{"node", "--input-type=module", "-e", esm}},
+	}
 }

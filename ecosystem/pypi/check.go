@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,35 @@ type Meta struct {
 	// Modules are the top-level import names it installs: top_level.txt,
 	// else derived from RECORD or the archive's package directories.
 	Modules []string
+	// Dynamic is set for a source archive without PKG-INFO (a source
+	// tree whose setup.py computes its name or version): Name and Version
+	// are empty until the build backend's metadata step tells them (see
+	// MetadataArgv, ParseReport).
+	Dynamic bool
+	// Build is, for an sdist, what pip runs to build it (package code):
+	// the build backend pyproject.toml declares, else "setup.py". Wheels
+	// install without running anything ("").
+	Build string
+}
+
+// buildBackendRE finds build-system.build-backend in pyproject.toml (the
+// key is only valid in that table).
+var buildBackendRE = regexp.MustCompile(`(?m)^\s*build-backend\s*=\s*["']([^"']+)["']`)
+
+// legacyBackend is what pip builds an sdist with when pyproject.toml
+// declares no backend and there is no setup.py either.
+const legacyBackend = "setuptools.build_meta:__legacy__"
+
+// sdistBuild names what builds an sdist, from its root's pyproject.toml
+// (nil when absent) and whether it has a setup.py.
+func sdistBuild(pyproject []byte, hasSetupPy bool) string {
+	if m := buildBackendRE.FindSubmatch(pyproject); m != nil {
+		return string(m[1])
+	}
+	if hasSetupPy {
+		return "setup.py"
+	}
+	return legacyBackend
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -87,7 +117,7 @@ func checkSdist(file string, lim archive.Limits) (Meta, error) {
 		parts := strings.Split(n, "/")
 		switch {
 		case len(parts) == 2:
-			return parts[1] == "PKG-INFO"
+			return parts[1] == "PKG-INFO" || parts[1] == "pyproject.toml"
 		case len(parts) == 3 || len(parts) == 4 && parts[1] == "src":
 			return strings.HasSuffix(parts[len(parts)-2], ".egg-info") &&
 				(parts[len(parts)-1] == "top_level.txt" || parts[len(parts)-1] == "requires.txt")
@@ -98,25 +128,30 @@ func checkSdist(file string, lim archive.Limits) (Meta, error) {
 	if err != nil {
 		return Meta{}, err
 	}
-	var meta, top, requires []byte
+	var meta, top, requires, pyproject []byte
 	var root string
 	for n, b := range c.Files {
 		switch path.Base(n) {
 		case "PKG-INFO":
 			meta, root = b, path.Dir(n)
+		case "pyproject.toml":
+			pyproject = b
 		case "top_level.txt":
 			top = b
 		case "requires.txt":
 			requires = b
 		}
 	}
+	var m Meta
 	if meta == nil {
-		return Meta{}, fmt.Errorf("sdist has no PKG-INFO at its top: %w", archive.ErrBadArtifact)
-	}
-	m, err := parseMetadata(meta)
-	if err != nil {
+		if root = sourceRoot(c.Names); root == "" {
+			return Meta{}, fmt.Errorf("sdist has no PKG-INFO, setup.py or pyproject.toml at its top: %w", archive.ErrBadArtifact)
+		}
+		m.Dynamic = true
+	} else if m, err = parseMetadata(meta); err != nil {
 		return Meta{}, err
 	}
+	m.Build = sdistBuild(pyproject, slices.Contains(c.Names, root+"/setup.py"))
 	if len(m.Requires) == 0 && requires != nil {
 		m.Requires = parseRequiresTxt(requires)
 	}
@@ -133,6 +168,18 @@ func checkSdist(file string, lim archive.Limits) (Meta, error) {
 	}
 	m.Modules = identifiers(m.Modules)
 	return m, nil
+}
+
+// sourceRoot is the top directory of a source archive without PKG-INFO
+// that holds setup.py or pyproject.toml ("" when none does).
+func sourceRoot(names []string) string {
+	for _, n := range names {
+		dir, base := path.Split(n)
+		if (base == "setup.py" || base == "pyproject.toml") && dir != "" && strings.Count(dir, "/") == 1 {
+			return strings.TrimSuffix(dir, "/")
+		}
+	}
+	return ""
 }
 
 // parseMetadata reads Name, Version and Requires-Dist from core metadata

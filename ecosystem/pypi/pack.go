@@ -1,6 +1,7 @@
 package pypi
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -21,11 +22,16 @@ var (
 // skipped are names never packed, at any depth.
 var skipped = []string{".git", ".hg", ".svn", "__pycache__", "*.pyc", "node_modules", ".tox", ".nox", ".venv", ".eggs"}
 
+// ErrNoStaticMetadata: a source tree's name or version is computed (by
+// setup.py, or declared dynamic), so only its build backend can tell it.
+var ErrNoStaticMetadata = errors.New("no static name and version")
+
 // StaticNameVersion reads the distribution name and version from the
 // source tree at dir without running anything: pyproject.toml's
 // [project] table, else setup.cfg's [metadata], else string literals
-// passed as name= and version= to setup() in setup.py. A version that is
-// computed (dynamic, read from a file) cannot be read and is an error.
+// passed as name= and version= to setup() in setup.py. A name or version
+// that is computed (dynamic, read from a file) cannot be read: the error
+// then wraps ErrNoStaticMetadata and archive.ErrBadArtifact.
 func StaticNameVersion(dir string) (name, version string, err error) {
 	for _, src := range []struct{ file, section string }{{"pyproject.toml", "project"}, {"setup.cfg", "metadata"}} {
 		b, err := os.ReadFile(filepath.Join(dir, src.file))
@@ -61,12 +67,28 @@ func StaticNameVersion(dir string) (name, version string, err error) {
 		}
 	}
 	if err := ValidName(name); err != nil {
-		return "", "", fmt.Errorf("no static distribution name in %s: %v: %w", filepath.Base(dir), err, archive.ErrBadArtifact)
+		return "", "", fmt.Errorf("no static distribution name in %s: %v: %w: %w", filepath.Base(dir), err, ErrNoStaticMetadata, archive.ErrBadArtifact)
 	}
 	if err := ValidVersion(version); err != nil {
-		return "", "", fmt.Errorf("no static version in %s: %v: %w", filepath.Base(dir), err, archive.ErrBadArtifact)
+		return "", "", fmt.Errorf("no static version in %s: %v: %w: %w", filepath.Base(dir), err, ErrNoStaticMetadata, archive.ErrBadArtifact)
 	}
 	return name, version, nil
+}
+
+// sourceBase names the archive of a source tree whose name or version
+// only its build backend can tell: its directory's name, made a valid
+// file name.
+func sourceBase(dir string) string {
+	base := strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, filepath.Base(dir))
+	if strings.Trim(base, ".") == "" {
+		return "source"
+	}
+	return base
 }
 
 // SdistBase is the PEP 625 base name of an sdist: NAME-VERSION with the
@@ -80,13 +102,19 @@ func SdistBase(name, version string) string {
 // setup.py: every regular file under a NAME-VERSION/ root, except VCS
 // directories, caches, node_modules and sample.json beside the manifest,
 // plus a PKG-INFO written from the static name and version (kept when
-// the tree has its own). Symbolic links are skipped.
+// the tree has its own). Symbolic links are skipped. A tree whose name or
+// version is computed is packed under its directory's name without
+// PKG-INFO; its Meta is Dynamic.
 func Pack(dir, workDir string, lim archive.Limits) (string, Meta, error) {
 	name, version, err := StaticNameVersion(dir)
-	if err != nil {
+	dynamic := errors.Is(err, ErrNoStaticMetadata)
+	if err != nil && !dynamic {
 		return "", Meta{}, err
 	}
 	root := SdistBase(name, version)
+	if dynamic {
+		root = sourceBase(dir)
+	}
 	var members []archive.Member
 	var total int64
 	hasPKGInfo := false
@@ -125,7 +153,7 @@ func Pack(dir, workDir string, lim archive.Limits) (string, Meta, error) {
 	if err != nil {
 		return "", Meta{}, fmt.Errorf("pack %s: %w", filepath.Base(dir), err)
 	}
-	if !hasPKGInfo {
+	if !hasPKGInfo && !dynamic {
 		pkgInfo := fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n", name, version)
 		members = append([]archive.Member{{Name: root + "/PKG-INFO", Data: []byte(pkgInfo)}}, members...)
 	}

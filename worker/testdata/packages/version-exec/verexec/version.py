@@ -1,0 +1,1 @@
+__version__ = '.'.join(map(str, (0, 9, 1)))
