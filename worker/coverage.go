@@ -21,19 +21,20 @@ type child struct {
 }
 
 // children returns the processes that the phase's command — the process
-// of the phase's first exec, which the pipeline started — started
-// directly, in the order of their first exec, with how they ended.
-//
-// It reads exec and exit events alone (a parent is the ppid the kernel
-// recorded at exec, which nothing in the child's control changes), so
-// that it can later read the trace's process table instead.
-func children(events []trace.Event, phase string) []child {
+// of the phase's first exec outside the container's init (init, whose host
+// pid the pipeline recorded in the phase metadata, runs the command as its
+// child) — started directly, in the order of their first exec, with how
+// they ended. It reads exec and exit events alone: a parent is the ppid
+// the kernel recorded at exec, which nothing in the child's control
+// changes, and a child's first exec is the script it was started for
+// (the process table keeps only the last).
+func children(events []trace.Event, phase string, init uint32) []child {
 	var root uint32
 	var order []trace.ProcKey
 	byKey := map[trace.ProcKey]*child{}
 	for i := range events {
 		e := &events[i]
-		if e.Phase != phase || e.TGID == 0 {
+		if e.Phase != phase || e.TGID == 0 || e.TGID == init {
 			continue
 		}
 		switch {
@@ -60,12 +61,12 @@ func children(events []trace.Event, phase string) []child {
 // that runs it, and each entry point of an import command, by the exit
 // status of its own process. phases are those that ran, in the order of
 // cmds (fewer when the analysis stopped early).
-func coverage(cmds []ecosystem.Command, phases []analysis.Phase, events []trace.Event) analysis.Coverage {
+func coverage(cmds []ecosystem.Command, phases []analysis.Phase, tr *trace.Trace) analysis.Coverage {
 	var c analysis.Coverage
 	for i, cmd := range cmds {
 		var kids []child
 		if i < len(phases) {
-			kids = children(events, cmd.Phase)
+			kids = children(tr.Events, cmd.Phase, phaseInit(tr, cmd.Phase))
 		}
 		for _, s := range cmd.Scripts {
 			c.Scripts = append(c.Scripts, scriptRun(cmd.Phase, s, kids))
@@ -212,4 +213,15 @@ func clean(s string) string {
 		s = string(r[:maxReasonLine]) + "…"
 	}
 	return s
+}
+
+// phaseInit returns the host pid of phase's container init as the pipeline
+// recorded it, or 0 for a trace without phase metadata.
+func phaseInit(tr *trace.Trace, phase string) uint32 {
+	for _, ph := range tr.Phases {
+		if ph.Name == phase {
+			return ph.Init.TGID
+		}
+	}
+	return 0
 }

@@ -157,7 +157,7 @@ func TestCoverage(t *testing.T) {
 			for _, e := range p.events {
 				tr.Append(e.Phase, []trace.Event{e})
 			}
-			checkGolden(t, tt.name, coverage(cmds, tt.phases, tr.Events))
+			checkGolden(t, tt.name, coverage(cmds, tt.phases, tr))
 		})
 	}
 }
@@ -179,7 +179,30 @@ func TestCoverageRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "recorded", coverage(cmds, []analysis.Phase{{Name: "install"}, {Name: "import"}}, tr.Events))
+	checkGolden(t, "recorded", coverage(cmds, []analysis.Phase{{Name: "install"}, {Name: "import"}}, tr))
+}
+
+// TestCoverageAfterInit: the container's init (named in the phase
+// metadata) execs before the phase's command; the command, not init, is
+// the process whose children are the scripts.
+func TestCoverageAfterInit(t *testing.T) {
+	tgz := writeTarGz(t, t.TempDir(), "demo-1.0.0.tgz", map[string]string{"package/package.json": `{"name":"demo","version":"1.0.0","scripts":{"postinstall":"node setup.js"}}`})
+	cmds, err := ecosystem.Commands(ecosystem.Artifact{Ecosystem: ecosystem.NPM, Name: "demo", Version: "1.0.0", File: tgz}, testLayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p procs
+	init := p.exec("install", 0, "/", "/bin/sh", "-c", "init")
+	npm := p.exec("install", init, project, "node", "/usr/bin/npm", "install")
+	sh := p.exec("install", npm, pkgDir, "sh", "-c", "node setup.js")
+	p.exit("install", sh, 0, 0)
+	p.exit("install", npm, 0, 0)
+	tr := &trace.Trace{Phases: []trace.PhaseInfo{{Name: "install", Init: trace.ProcKey{TGID: init}, Command: trace.RolePackageManager}}}
+	tr.Append("install", p.events)
+	c := coverage(cmds[:1], []analysis.Phase{{Name: "install"}}, tr)
+	if len(c.Scripts) != 1 || !c.Scripts[0].Ran {
+		t.Errorf("scripts = %+v, want the postinstall run", c.Scripts)
+	}
 }
 
 func checkGolden(t *testing.T, name string, c analysis.Coverage) {

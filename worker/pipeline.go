@@ -250,7 +250,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		}
 	}
 
-	a.Coverage = coverage(cmds, a.Phases, tr.Events)
+	a.Coverage = coverage(cmds, a.Phases, tr)
 	j := p.rules.Judge(tr)
 	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
 	tr.Processes = j.Table.Processes()
