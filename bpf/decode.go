@@ -62,6 +62,31 @@ var calls = [...]string{
 	probesCallCALL_OPEN_BY_HANDLE_AT: "open_by_handle_at",
 }
 
+// fdTypes maps enum fdtype of c/probes.c to trace's descriptor types
+// (checked by TestFDTypesMatchProbes).
+var fdTypes = [...]trace.FDType{
+	probesFdtypeFDT_CLOSED: trace.FDClosed,
+	probesFdtypeFDT_FILE:   trace.FDFile,
+	probesFdtypeFDT_PIPE:   trace.FDPipe,
+	probesFdtypeFDT_CHAR:   trace.FDChar,
+	probesFdtypeFDT_UNIX:   trace.FDUnix,
+	probesFdtypeFDT_INET:   trace.FDInet,
+	probesFdtypeFDT_SOCKET: trace.FDSocket,
+	probesFdtypeFDT_OTHER:  trace.FDOther,
+}
+
+// stdio converts struct event.stdio (an enum fdtype per four bits, fd 0
+// lowest) to trace.Stdio; a value the table lacks is FDUnknown.
+func stdio(s uint16) trace.Stdio {
+	var t [3]trace.FDType
+	for fd := range t {
+		if v := s >> (4 * fd) & 0xf; int(v) < len(fdTypes) {
+			t[fd] = fdTypes[v]
+		}
+	}
+	return trace.NewStdio(t[0], t[1], t[2])
+}
+
 func callName(c uint8) string {
 	if int(c) < len(calls) {
 		return calls[c]
@@ -104,8 +129,9 @@ func (d *decoder) decode(raw []byte, ev *trace.Event) error {
 	pathEnd := int(h.PathLen)
 	path2End := pathEnd + int(h.Path2Len)
 	argvEnd := path2End + int(h.ArgvLen)
-	if argvEnd > len(data) {
-		return fmt.Errorf("record of %d data bytes, lengths need %d: %w", len(data), argvEnd, ErrRecord)
+	binEnd := argvEnd + int(h.BinLen)
+	if binEnd > len(data) {
+		return fmt.Errorf("record of %d data bytes, lengths need %d: %w", len(data), binEnd, ErrRecord)
 	}
 	if int(h.Kind) >= len(kinds) || kinds[h.Kind] == "" {
 		return fmt.Errorf("unknown kind %d: %w", h.Kind, ErrRecord)
@@ -128,6 +154,8 @@ func (d *decoder) decode(raw []byte, ev *trace.Event) error {
 		ev.Path = string(path)
 		ev.Cwd = string(path2)
 		ev.Argv = splitArgv(argv)
+		ev.Path2 = string(data[argvEnd:binEnd])
+		ev.Stdio = stdio(h.Stdio)
 		ev.Ret = h.Ret // a failed attempt: -errno
 	case probesKindKIND_FORK:
 		ev.ChildPID = h.ChildPid

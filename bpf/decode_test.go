@@ -15,13 +15,20 @@ import (
 var testBoot = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // record builds a raw record the way the probes write one: the header of h
-// followed by path, path2 (or cwd) and argv.
-func record(h probesEvent, path, path2, argv string) []byte {
-	h.PathLen = uint16(len(path))
-	h.Path2Len = uint16(len(path2))
-	h.ArgvLen = uint16(len(argv))
+// followed by its data regions, in order path, path2 (or cwd), argv and
+// bin (those not given are empty).
+func record(h probesEvent, regions ...string) []byte {
+	lens := [...]*uint16{&h.PathLen, &h.Path2Len, &h.ArgvLen, &h.BinLen}
+	for i, r := range regions {
+		*lens[i] = uint16(len(r))
+	}
 	raw := append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&h)), headerLen)...)
-	return append(raw, path+path2+argv...)
+	return append(raw, strings.Join(regions, "")...)
+}
+
+// stdioBits packs enum fdtype values as struct event.stdio does.
+func stdioBits(in, out, err probesFdtype) uint16 {
+	return uint16(in) | uint16(out)<<4 | uint16(err)<<8
 }
 
 func comm(s string) (c [16]int8) {
@@ -114,6 +121,10 @@ func TestDecode(t *testing.T) {
 	write.Count = 3000
 	symlinkat := common(probesKindKIND_LINK)
 	symlinkat.Call = 10
+	shell := common(probesKindKIND_EXEC)
+	shell.Stdio = stdioBits(probesFdtypeFDT_INET, probesFdtypeFDT_INET, probesFdtypeFDT_CLOSED)
+	oddStdio := common(probesKindKIND_EXEC)
+	oddStdio.Stdio = stdioBits(probesFdtypeFDT_PIPE, 15, probesFdtypeFDT_UNIX) // 15: no such fdtype
 
 	tests := []struct {
 		name string
@@ -127,6 +138,16 @@ func TestDecode(t *testing.T) {
 		{"exec argv cut at limit", record(common(probesKindKIND_EXEC), "/bin/sh", "/", "sh\x00-c\x00ech"),
 			with(base(trace.KindExec), func(e *trace.Event) {
 				e.Path, e.Cwd, e.Argv = "/bin/sh", "/", []string{"sh", "-c", "ech"}
+			})},
+		{"exec of a symlink with socket stdio", record(shell, "/tmp/update-check", "/", "update-check\x00", "/usr/bin/dash"),
+			with(base(trace.KindExec), func(e *trace.Event) {
+				e.Path, e.Cwd, e.Argv, e.Path2 = "/tmp/update-check", "/", []string{"update-check"}, "/usr/bin/dash"
+				e.Stdio = trace.NewStdio(trace.FDInet, trace.FDInet, trace.FDClosed)
+			})},
+		{"exec stdio of an unknown type", record(oddStdio, "/bin/sh", "/", "sh\x00"),
+			with(base(trace.KindExec), func(e *trace.Event) {
+				e.Path, e.Cwd, e.Argv = "/bin/sh", "/", []string{"sh"}
+				e.Stdio = trace.NewStdio(trace.FDPipe, trace.FDUnknown, trace.FDUnix)
 			})},
 		{"fork", record(fork, "", "", ""),
 			with(base(trace.KindFork), func(e *trace.Event) { e.ChildPID, e.ChildStart = 12, 1400 })},
@@ -252,6 +273,8 @@ func TestDecodeMalformed(t *testing.T) {
 	long := append([]byte(nil), good...)
 	// more than the record holds
 	binary.LittleEndian.PutUint16(long[unsafe.Offsetof(probesEvent{}.PathLen):], 200)
+	longBin := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint16(longBin[unsafe.Offsetof(probesEvent{}.BinLen):], 1)
 	tests := []struct {
 		name string
 		raw  []byte
@@ -259,6 +282,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"empty", nil},
 		{"short header", good[:headerLen-1]},
 		{"lengths past the end", long},
+		{"bin past the end", longBin},
 		{"unknown kind", record(common(0), "", "", "")},
 		{"kind out of range", record(common(200), "", "", "")},
 	}
@@ -329,10 +353,12 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
+	execBench := common(probesKindKIND_EXEC)
+	execBench.Stdio = stdioBits(probesFdtypeFDT_UNIX, probesFdtypeFDT_UNIX, probesFdtypeFDT_UNIX)
 	records := map[string][]byte{
 		"open": record(common(probesKindKIND_OPEN), "/usr/lib/node_modules/pkg/lib/index.js", "", ""),
-		"exec": record(common(probesKindKIND_EXEC), "/usr/bin/node", "/home/u/pkg",
-			strings.Repeat("--some-argument\x00", 20)),
+		"exec": record(execBench, "/usr/bin/node", "/home/u/pkg",
+			strings.Repeat("--some-argument\x00", 20), "/usr/local/bin/node"),
 	}
 	for name, raw := range records {
 		b.Run(name, func(b *testing.B) {

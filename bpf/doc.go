@@ -50,7 +50,14 @@
 //     mm arg_start..arg_end, at most 2048 bytes (the last argument may be
 //     cut); Cwd is walked from task->fs->pwd up to the task's root, at most
 //     48 components and 1023 bytes (a longer cwd keeps its tail), dentry
-//     names cut at 255 bytes.
+//     names cut at 255 bytes. Path2 is the program the kernel loaded
+//     (bprm->file once symlinks and #! interpreters are followed), walked
+//     from its dentry the same way (a memfd by its pseudo name). Stdio is
+//     the type of the new image's descriptors 0, 1 and 2 (after
+//     close-on-exec), from files->fdt->fd[i]->f_inode->i_mode and, for a
+//     socket, its family: closed, file, pipe, char, unix, inet (inet and
+//     inet6), socket (another family), other; the record carries an enum
+//     fdtype per four bits.
 //   - exec attempts that fail (execve, execveat): Path is the filename as
 //     given (relative to the cwd, or for execveat to its dirfd, which is
 //     not resolved), Cwd as above, Argv read from the caller's argv array
@@ -152,9 +159,10 @@
 // So are a failed exec's Path and Argv (user memory at sys_enter).
 // Paths are as given, up to 1023 bytes: relative paths are left relative
 // (the exec event's Cwd lets rules resolve them; a later chdir is not
-// traced), and dirfd arguments are not resolved. Exec Path (bprm->filename)
-// and Cwd come from kernel memory. Argv is user memory of the new image,
-// which the process itself may rewrite later but not before the probe runs.
+// traced), and dirfd arguments are not resolved. Exec Path (bprm->filename),
+// Cwd, the program loaded and Stdio come from kernel memory. Argv is user
+// memory of the new image, which the process itself may rewrite later but
+// not before the probe runs.
 //
 // # Regenerating
 //

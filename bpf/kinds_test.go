@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,24 @@ func TestCallsMatchProbes(t *testing.T) {
 		}
 		if got, want := calls[v.Value], strings.ToLower(strings.TrimPrefix(v.Name, "CALL_")); got != want {
 			t.Errorf("%s = %d: got name %q, want %q", v.Name, v.Value, got, want)
+		}
+	}
+}
+
+// TestFDTypesMatchProbes checks the decoder's table against enum fdtype of
+// the probes: FDT_INET is trace's descriptor type named "inet", and every
+// member of the table is in the enum.
+func TestFDTypesMatchProbes(t *testing.T) {
+	values := probeEnum(t, "fdtype")
+	for _, v := range values {
+		want := strings.ToLower(strings.TrimPrefix(v.Name, "FDT_"))
+		if v.Value >= uint64(len(fdTypes)) || fdTypes[v.Value].String() != want {
+			t.Errorf("%s = %d: decoder table has no descriptor type %q there", v.Name, v.Value, want)
+		}
+	}
+	for i, ft := range fdTypes {
+		if ft != trace.FDUnknown && !slices.ContainsFunc(values, func(v btf.EnumValue) bool { return v.Value == uint64(i) }) {
+			t.Errorf("decoder table: fdTypes[%d] = %q is not in enum fdtype", i, ft)
 		}
 	}
 }

@@ -74,14 +74,29 @@ type probesEvent struct {
 	PathLen    uint16
 	Path2Len   uint16
 	ArgvLen    uint16
+	BinLen     uint16
+	Stdio      uint16
 	Kind       uint8
 	Call       uint8
 	Note       uint8
 	Addr       [16]uint8
 	Comm       [16]int8
-	Data       [4096]int8
-	_          [7]byte
+	Data       [5120]int8
+	_          [3]byte
 }
+
+type probesFdtype uint32
+
+const (
+	probesFdtypeFDT_CLOSED probesFdtype = 1
+	probesFdtypeFDT_FILE   probesFdtype = 2
+	probesFdtypeFDT_PIPE   probesFdtype = 3
+	probesFdtypeFDT_CHAR   probesFdtype = 4
+	probesFdtypeFDT_UNIX   probesFdtype = 5
+	probesFdtypeFDT_INET   probesFdtype = 6
+	probesFdtypeFDT_SOCKET probesFdtype = 7
+	probesFdtypeFDT_OTHER  probesFdtype = 8
+)
 
 type probesKind uint32
 
@@ -253,6 +268,7 @@ const (
 	probesProgSchedExit           = "sched_exit"
 	probesProgSchedFork           = "sched_fork"
 	probesVarUnusedCall           = "unused_call"
+	probesVarUnusedFdtype         = "unused_fdtype"
 	probesVarUnusedKind           = "unused_kind"
 	probesVarUnusedNote           = "unused_note"
 )
@@ -421,9 +437,10 @@ type probesMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probesVariableSpecs struct {
-	UnusedCall *ebpf.VariableSpec `ebpf:"unused_call"`
-	UnusedKind *ebpf.VariableSpec `ebpf:"unused_kind"`
-	UnusedNote *ebpf.VariableSpec `ebpf:"unused_note"`
+	UnusedCall   *ebpf.VariableSpec `ebpf:"unused_call"`
+	UnusedFdtype *ebpf.VariableSpec `ebpf:"unused_fdtype"`
+	UnusedKind   *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedNote   *ebpf.VariableSpec `ebpf:"unused_note"`
 }
 
 // probesObjects contains all objects after they have been loaded into the kernel.
@@ -477,9 +494,10 @@ func (m *probesMaps) Close() error {
 //
 // It can be passed to loadProbesObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probesVariables struct {
-	UnusedCall *ebpf.Variable `ebpf:"unused_call"`
-	UnusedKind *ebpf.Variable `ebpf:"unused_kind"`
-	UnusedNote *ebpf.Variable `ebpf:"unused_note"`
+	UnusedCall   *ebpf.Variable `ebpf:"unused_call"`
+	UnusedFdtype *ebpf.Variable `ebpf:"unused_fdtype"`
+	UnusedKind   *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedNote   *ebpf.Variable `ebpf:"unused_note"`
 }
 
 // probesPrograms contains all programs after they have been loaded into the kernel.

@@ -46,6 +46,9 @@ func TestMain(m *testing.M) {
 	case "identity":
 		// Usage: DIR. Opens DIR's secret every way; see identityHelper.
 		identityHelper(os.Args[1])
+	case "stdio":
+		// Usage: socketpair|pipe|tcp SHELL ADDR. See stdioHelper.
+		stdioHelper(os.Args[1], os.Args[2], os.Args[3])
 	case "holdwrite":
 		// Usage: FILE.
 		holdWriteHelper(os.Args[1])

@@ -22,7 +22,7 @@ type Env struct {
 	Phase string `expr:"phase"`
 	Comm  string `expr:"comm"`
 	Path  string `expr:"path"`  // exec: file executed; file events: path argument
-	Path2 string `expr:"path2"` // rename: new path
+	Path2 string `expr:"path2"` // rename: new path; "" for exec (see binary)
 	// Argv is the event's argv for exec and alive events.
 	Argv   []string `expr:"argv"`
 	Cwd    string   `expr:"cwd"`
@@ -77,6 +77,22 @@ type Env struct {
 	// memread (process_vm_readv) whose target process is neither the
 	// reader itself nor one of its descendants.
 	ForeignProc bool `expr:"foreign_proc"`
+
+	// Binary is, for an exec, the program the kernel loaded: the file
+	// executed after symlinks and #! interpreters ("/usr/bin/dash" for a
+	// symlink named update-check to /bin/sh); "" for a failed attempt and
+	// a trace recorded without it.
+	Binary string `expr:"binary"`
+	// Stdin, Stdout and Stderr are, for an exec, what descriptors 0, 1
+	// and 2 referred to: "closed", "file", "pipe", "char", "unix",
+	// "inet", "socket" or "other" (trace.FDType); "" when not recorded.
+	Stdin  string `expr:"stdin"`
+	Stdout string `expr:"stdout"`
+	Stderr string `expr:"stderr"`
+	// NetStdio is true for an exec whose stdin or stdout is an inet or
+	// inet6 socket: the program reads from or writes to a network peer
+	// directly. (node's child stdio are unix socketpairs, not inet.)
+	NetStdio bool `expr:"net_stdio"`
 
 	// Sender describes the process behind a capture event ("pid N
 	// cmdline"): the last one in the phase that connected or sent to the
@@ -437,6 +453,7 @@ func (env *Env) fill(e *trace.Event) {
 		env.Target = env.Path2
 	}
 	env.Modifies = env.Writes || e.Kind == trace.KindRename || e.Kind == trace.KindWrite || e.Kind == trace.KindLink
+	env.fillExec(e)
 	env.PathUnread, env.ProcEntry = e.PathUnread, ""
 	if e.Kind == trace.KindOpen && e.TargetPID != 0 {
 		env.ProcEntry, env.Path2 = e.Path2, "" // an entry's name, not a path
@@ -458,6 +475,18 @@ func (env *Env) fill(e *trace.Event) {
 	if len(e.Data) > 0 {
 		env.Data = string(e.Data)
 	}
+}
+
+// fillExec sets the fields only exec events have: the program loaded (the
+// event's Path2, so path2 is cleared) and the standard descriptors.
+func (env *Env) fillExec(e *trace.Event) {
+	env.Binary = ""
+	if e.Kind == trace.KindExec {
+		env.Binary, env.Path2 = env.Path2, ""
+	}
+	in, out := e.Stdio.FD(0), e.Stdio.FD(1)
+	env.Stdin, env.Stdout, env.Stderr = in.String(), out.String(), e.Stdio.FD(2).String()
+	env.NetStdio = in == trace.FDInet || out == trace.FDInet
 }
 
 // Linux errno values of failures that mean "no such file".

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/fumehood/fumehood/trace"
 )
 
 func TestGlob(t *testing.T) {
@@ -91,4 +93,20 @@ func FuzzDecoded(f *testing.F) {
 			t.Errorf("decoded(%d bytes) returned %d bytes, want at most %d", len(s), len(got), maxDecoded)
 		}
 	})
+}
+
+func TestFillExecStdio(t *testing.T) {
+	var env Env
+	env.fill(&trace.Event{Kind: trace.KindExec, Path: "/tmp/update-check", Path2: "/usr/bin/dash",
+		Stdio: trace.NewStdio(trace.FDUnix, trace.FDInet, trace.FDClosed)})
+	if env.Binary != "/usr/bin/dash" || env.Path2 != "" {
+		t.Errorf("exec: binary %q path2 %q, want /usr/bin/dash and none", env.Binary, env.Path2)
+	}
+	if env.Stdin != "unix" || env.Stdout != "inet" || env.Stderr != "closed" || !env.NetStdio {
+		t.Errorf("exec: stdio %q %q %q net %v, want unix inet closed and net", env.Stdin, env.Stdout, env.Stderr, env.NetStdio)
+	}
+	env.fill(&trace.Event{Kind: trace.KindRename, Path: "/a", Path2: "/b"})
+	if env.Binary != "" || env.Path2 != "/b" || env.Stdin != "" || env.NetStdio {
+		t.Errorf("rename: binary %q path2 %q stdin %q net %v, want only path2 /b", env.Binary, env.Path2, env.Stdin, env.NetStdio)
+	}
 }

@@ -120,6 +120,7 @@ var boolFields = map[string]func(*Env) bool{
 	"exec_mode":              func(e *Env) bool { return e.ExecMode },
 	"main":                   func(e *Env) bool { return e.Main },
 	"foreign_proc":           func(e *Env) bool { return e.ForeignProc },
+	"net_stdio":              func(e *Env) bool { return e.NetStdio },
 }
 
 var stringFields = map[string]func(*Env) string{

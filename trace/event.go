@@ -20,7 +20,7 @@ type Kind string
 // from the sinkhole; plant, alive and lost events from the pipeline and the
 // ring buffer reader.
 const (
-	KindExec    Kind = "exec"    // a process image was replaced: Path, Argv, Cwd
+	KindExec    Kind = "exec"    // a process image was replaced: Path, Argv, Cwd, Path2 (the program loaded), Stdio
 	KindFork    Kind = "fork"    // a process was created: ChildPID, ChildStart
 	KindExit    Kind = "exit"    // a process ended: ExitCode, Signal
 	KindOpen    Kind = "open"    // open/creat/openat/openat2/open_by_handle_at: Path, Flags, Mode, Ret, Dev, Ino (see Event)
@@ -136,12 +136,19 @@ type Event struct {
 	Start uint64 `json:"start,omitempty"`
 
 	Path  string   `json:"path,omitempty"`  // exec: the file executed; file events: the path argument
-	Path2 string   `json:"path2,omitempty"` // rename/link: the new path; open of a /proc/PID file: the entry's name
+	Path2 string   `json:"path2,omitempty"` // rename/link: the new path; open of a /proc/PID file: the entry's name; exec: see below
 	Argv  []string `json:"argv,omitempty"`  // exec
 	Cwd   string   `json:"cwd,omitempty"`   // exec, and relative file paths
-	Flags int64    `json:"flags,omitempty"` // open flags
-	Mode  uint32   `json:"mode,omitempty"`  // open/chmod mode
-	Ret   int64    `json:"ret,omitempty"`   // syscall result: fd, 0 or -errno
+	// For an exec, Path2 is the program the kernel loaded: the file
+	// executed after symlinks and #! interpreters, by its path from the
+	// process's root ("/usr/bin/dash" for Path "/tmp/x/update-check", a
+	// symlink to /bin/sh), so no name the process chose hides what runs.
+	// Stdio is what its descriptors 0, 1 and 2 referred to then, in JSON
+	// "inet,inet,char" (see FDType). Both are empty for a failed attempt.
+	Stdio Stdio  `json:"stdio,omitempty"`
+	Flags int64  `json:"flags,omitempty"` // open flags
+	Mode  uint32 `json:"mode,omitempty"`  // open/chmod mode
+	Ret   int64  `json:"ret,omitempty"`   // syscall result: fd, 0 or -errno
 
 	// Dev and Ino identify the file a successful open returned (from the
 	// kernel's file of the new descriptor, whatever path was spelled) and
@@ -216,8 +223,14 @@ func (e *Event) String() string {
 	switch e.Kind {
 	case KindExec:
 		fmt.Fprintf(&b, "%s %s", e.Path, quoteArgv(e.Argv))
+		if e.Path2 != "" && e.Path2 != e.Path {
+			fmt.Fprintf(&b, " loaded=%s", e.Path2)
+		}
 		if e.Cwd != "" {
 			fmt.Fprintf(&b, " cwd=%s", e.Cwd)
+		}
+		if e.Stdio != 0 {
+			fmt.Fprintf(&b, " stdio=%s", e.Stdio)
 		}
 	case KindFork:
 		fmt.Fprintf(&b, "child=%d", e.ChildPID)

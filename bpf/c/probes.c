@@ -17,7 +17,7 @@
 #define ARGV_LEN 2048   /* bytes of argv (NUL-separated), arg_start..arg_end */
 #define CWD_DEPTH 48    /* path components walked for the cwd */
 #define NAME_LEN 256    /* bytes of one dentry name read */
-#define DATA_LEN (2 * PATH_LEN + ARGV_LEN)
+#define DATA_LEN (3 * PATH_LEN + ARGV_LEN)
 
 #define AF_UNIX 1
 #define AF_INET 2
@@ -80,10 +80,25 @@ enum note {
 	NOTE_PATH_UNREAD = 1,
 };
 
+/* What a standard descriptor of an exec'd program refers to (struct
+ * event.stdio); each FDT_X is trace.FDType "x" (checked by a test in
+ * ../kinds_test.go). 0 is left for "not recorded". */
+enum fdtype {
+	FDT_CLOSED = 1,
+	FDT_FILE = 2,   /* regular file */
+	FDT_PIPE = 3,
+	FDT_CHAR = 4,   /* character device: a tty, /dev/null */
+	FDT_UNIX = 5,   /* AF_UNIX socket (libuv's child stdio "pipes" are socketpairs) */
+	FDT_INET = 6,   /* AF_INET or AF_INET6 socket */
+	FDT_SOCKET = 7, /* a socket of another family */
+	FDT_OTHER = 8,  /* directory, block device, anonymous inode */
+};
+
 /* Keep the enums in BTF so that bpf2go generates their Go constants. */
 const enum kind *unused_kind __attribute__((unused));
 const enum call *unused_call __attribute__((unused));
 const enum note *unused_note __attribute__((unused));
+const enum fdtype *unused_fdtype __attribute__((unused));
 
 #define SEND_DATA 128    /* payload bytes kept of a datagram */
 #define SEND_MSGS 4      /* messages of one sendmmsg recorded */
@@ -92,14 +107,17 @@ const enum note *unused_note __attribute__((unused));
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 #define S_IFREG 0100000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
 #define SOCK_DGRAM 2
 
 /*
  * One record. The header is fixed; the variable part data[] holds, in
  * order, path (path_len bytes; memfd: the name), then path2 or cwd
  * (path2_len bytes), then argv (argv_len bytes; mount: the fs type; send:
- * the payload head). Only the used prefix of data[] is written to the
- * ring buffer. Lengths exclude any NUL terminator.
+ * the payload head), then bin (bin_len bytes; exec: the program the kernel
+ * loaded). Only the used prefix of data[] is written to the ring buffer.
+ * Lengths exclude any NUL terminator.
  */
 struct event {
 	__u64 ktime;       /* CLOCK_MONOTONIC ns */
@@ -128,6 +146,8 @@ struct event {
 	__u16 path_len;
 	__u16 path2_len;
 	__u16 argv_len;
+	__u16 bin_len;
+	__u16 stdio;       /* exec: enum fdtype of fd 0, 1, 2 in bits 0-3, 4-7, 8-11 */
 	__u8 kind;
 	__u8 call;         /* enum call */
 	__u8 note;         /* enum note bits */
@@ -235,7 +255,7 @@ static __always_inline struct event *new_event(__u8 kind, __u64 cg)
 
 static __always_inline __u32 data_used(const struct event *e)
 {
-	return (__u32)e->path_len + e->path2_len + e->argv_len;
+	return (__u32)e->path_len + e->path2_len + e->argv_len + e->bin_len;
 }
 
 /* emit copies the used part of e to the ring buffer of slot. */
@@ -427,6 +447,58 @@ static __always_inline __u32 file_type(struct file *f)
 	return BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
 }
 
+/* socket_fdtype classifies the socket file f by its address family. */
+static __always_inline __u16 socket_fdtype(struct file *f)
+{
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	switch (BPF_CORE_READ(sock, sk, __sk_common.skc_family)) {
+	case AF_UNIX:
+		return FDT_UNIX;
+	case AF_INET:
+	case AF_INET6:
+		return FDT_INET;
+	default:
+		return FDT_SOCKET;
+	}
+}
+
+/* fdtype classifies the current task's descriptor fd (enum fdtype). */
+static __always_inline __u16 fdtype(__u64 fd)
+{
+	struct file *f = fd_file(fd);
+	if (!f)
+		return FDT_CLOSED;
+	switch (file_type(f)) {
+	case S_IFREG:
+		return FDT_FILE;
+	case S_IFIFO:
+		return FDT_PIPE;
+	case S_IFCHR:
+		return FDT_CHAR;
+	case S_IFSOCK:
+		return socket_fdtype(f);
+	default:
+		return FDT_OTHER;
+	}
+}
+
+/* stdio_types packs the types of the current task's descriptors 0, 1 and
+ * 2, four bits each (struct event.stdio). */
+static __always_inline __u16 stdio_types(void)
+{
+	return fdtype(0) | fdtype(1) << 4 | fdtype(2) << 8;
+}
+
+/* read_bin writes the path of the program the kernel loaded for bprm (after
+ * symlinks and #! interpreters) into the bin region of e. */
+static __always_inline void read_bin(struct event *e, struct linux_binprm *bprm, struct task_struct *task)
+{
+	__u32 at = data_used(e);
+	if (at > 2 * PATH_LEN + ARGV_LEN)
+		return;
+	e->bin_len = file_path(&e->data[at], BPF_CORE_READ(bprm, file), task);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -459,6 +531,8 @@ int BPF_PROG(sched_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 		if (bpf_probe_read_user(&e->data[at], n, (void *)as) == 0)
 			e->argv_len = n;
 	}
+	read_bin(e, bprm, task);
+	e->stdio = stdio_types();
 	emit(e, slot);
 	/* The exec succeeded: drop the attempt parked at sys_enter, keyed by
 	 * the thread id it had (a non-leader thread takes the leader's). */
