@@ -36,7 +36,8 @@ type request struct {
 	body                  []byte // the first headMax bytes
 	close                 bool   // the connection ends after the response
 	expect100             bool
-	bodyLen               int64 // -1: chunked
+	bodyLen               int64  // -1: chunked
+	upgrade, wsKey        string // Upgrade and Sec-WebSocket-Key
 }
 
 func readLine(br *bufio.Reader) (string, error) {
@@ -101,6 +102,10 @@ func readHead(br *bufio.Reader) (*request, error) {
 			}
 		case "expect":
 			r.expect100 = strings.EqualFold(v, "100-continue")
+		case "upgrade":
+			r.upgrade = v
+		case "sec-websocket-key":
+			r.wsKey = v
 		}
 	}
 	r.close = !keepAlive
@@ -148,6 +153,11 @@ func (s *Sinkhole) serveHTTP(w io.Writer, br *bufio.Reader, dst netip.AddrPort, 
 			}
 		}
 		bodyErr := r.readBody(br)
+		ws := bodyErr == nil && r.webSocket()
+		if ws {
+			// What the package sends after the upgrade is the body.
+			r.body = append(r.body, serveWebSocket(w, br, r.wsKey, headMax-len(r.body))...)
+		}
 		name := r.host
 		if name == "" {
 			name = sni
@@ -162,7 +172,7 @@ func (s *Sinkhole) serveHTTP(w io.Writer, br *bufio.Reader, dst netip.AddrPort, 
 			Headers: r.headers,
 			Data:    r.body,
 		})
-		if bodyErr != nil {
+		if bodyErr != nil || ws {
 			return
 		}
 		if _, err := io.WriteString(w, response(r, time.Now())); err != nil || r.close {

@@ -250,3 +250,59 @@ func FuzzUDPEvents(f *testing.F) {
 		}
 	})
 }
+
+// wsFrame is a client frame: masked with key as RFC 6455 requires.
+func wsFrame(opcode byte, payload []byte, key [4]byte) []byte {
+	f := []byte{0x80 | opcode}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	default:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	}
+	f = append(f, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i&3])
+	}
+	return f
+}
+
+// TestWebSocket: a client that upgrades and sends masked frames (without
+// waiting for the answer, as a hasty sender does) gets the handshake
+// answer, and the capture holds the payloads unmasked, in order.
+func TestWebSocket(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	req := "GET /v2/stream HTTP/1.1\r\nHost: live.example.invalid\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	in := []byte(req)
+	in = append(in, wsFrame(0x1, []byte(`{"samples":[1,2,3]}`), [4]byte{0x37, 0xfa, 0x21, 0x3d})...)
+	in = append(in, wsFrame(0x2, []byte(long), [4]byte{9, 8, 7, 6})...)
+	in = append(in, wsFrame(wsClose, nil, [4]byte{1, 2, 3, 4})...)
+	in = append(in, wsFrame(0x1, []byte("after close"), [4]byte{1, 2, 3, 4})...)
+	s := &Sinkhole{rec: newRecorder(10, 1<<20)}
+	var out strings.Builder
+	s.serveHTTP(&out, bufio.NewReader(strings.NewReader(string(in))), netip.MustParseAddrPort("192.0.2.77:80"), "")
+	// The accept value of RFC 6455's own example key.
+	if !strings.HasPrefix(out.String(), "HTTP/1.1 101 ") || !strings.Contains(out.String(), "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") {
+		t.Errorf("answer = %q, want 101 with the RFC's accept value", out.String())
+	}
+	evs := s.rec.snapshot()
+	if len(evs) != 1 || evs[0].Kind != trace.KindHTTP {
+		t.Fatalf("events = %+v, want one http capture", evs)
+	}
+	if got, want := string(evs[0].Data), `{"samples":[1,2,3]}`+long; got != want {
+		t.Errorf("data = %q, want the unmasked payloads %q", got, want)
+	}
+}
+
+// FuzzReadFrame: any bytes give an error or a payload within the bound.
+func FuzzReadFrame(f *testing.F) {
+	f.Add(wsFrame(0x1, []byte("hello"), [4]byte{1, 2, 3, 4}), 3)
+	f.Add([]byte{0x82, 0xff, 0, 0, 0, 0, 0, 0, 0, 9}, 100)
+	f.Fuzz(func(t *testing.T, b []byte, keep int) {
+		_, payload, _ := readFrame(bufio.NewReader(strings.NewReader(string(b))), keep)
+		if len(payload) > max(keep, 0) {
+			t.Errorf("payload of %d bytes, bound %d", len(payload), keep)
+		}
+	})
+}
