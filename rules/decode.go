@@ -130,6 +130,9 @@ func (d *decoder) views(s string) []view {
 	for _, z := range d.streams(s) {
 		vs.add(view{text: z.text, how: z.how})
 	}
+	for _, a := range numberArrays(s) {
+		vs.add(a)
+	}
 	for _, t := range texts {
 		for _, run := range encodedRuns(t.text) {
 			for _, b := range runDecodings(run) {
@@ -144,6 +147,69 @@ func (d *decoder) views(s string) []view {
 		}
 	}
 	return vs.out
+}
+
+// minArray is the fewest numbers an array needs to be read as bytes.
+const minArray = 8
+
+// numberArrays reads the JSON-style arrays of integers in s ("[110,112,
+// 109]") as bytes, the character codes a script builds a string from, and
+// as the running sums of their elements (a delta-coded string: each number
+// the difference from the previous byte). Arrays shorter than minArray or
+// with an element outside a byte (as codes or as sums) give no view.
+func numberArrays(s string) []view {
+	var out []view
+	for {
+		i := strings.IndexByte(s, '[')
+		if i < 0 {
+			return out
+		}
+		s = s[i+1:]
+		j := strings.IndexByte(s, ']')
+		if j < 0 {
+			return out
+		}
+		codes, sums, ok := arrayBytes(s[:j])
+		if !ok {
+			continue
+		}
+		if codes != nil {
+			out = append(out, view{text: string(codes), how: "number array"})
+		}
+		if sums != nil {
+			out = append(out, view{text: string(sums), how: "delta-coded number array"})
+		}
+		s = s[j+1:]
+	}
+}
+
+// arrayBytes parses a comma-separated list of integers; codes is nil when
+// an element is not a byte, sums when a running sum is not.
+func arrayBytes(list string) (codes, sums []byte, ok bool) {
+	parts := strings.Split(list, ",")
+	if len(parts) < minArray {
+		return nil, nil, false
+	}
+	codes, sums = make([]byte, 0, len(parts)), make([]byte, 0, len(parts))
+	sum := 0
+	for _, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return nil, nil, false
+		}
+		if codes != nil && n >= 0 && n <= 255 {
+			codes = append(codes, byte(n))
+		} else {
+			codes = nil
+		}
+		sum += n
+		if sums != nil && sum >= 0 && sum <= 255 {
+			sums = append(sums, byte(sum))
+		} else {
+			sums = nil
+		}
+	}
+	return codes, sums, codes != nil || sums != nil
 }
 
 // viewSet collects views within the bounds.

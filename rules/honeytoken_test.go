@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,6 +125,9 @@ func TestHoneytokenForms(t *testing.T) {
 		{"raw deflate", deflated(t, "token="+htNPM), "as plain in deflate"},
 		{"brotli", brotlied(t, "token="+htNPM), "as plain in brotli"},
 		{"gzip of base64", gz(t, b64(base64.StdEncoding, htAWS)), "as base64 in gzip"},
+		{"character codes", `{"c":` + codes(htNPM, false) + `}`, "as plain in number array"},
+		{"delta-coded character codes", `{"samples":` + codes(`{"K":"`+htAWS+`"}`, true) + `}`, "as plain in delta-coded number array"},
+		{"XOR of character codes", codes(string(xorBytes(htNPM, 0x21)), false), "as plain XOR 0x21 in number array"},
 
 		{"a token of the same shape", "/c?t=npm_" + strings.Repeat("Ab1", 12), ""},
 		{"the prefix only", "npm_Q3vX", ""},
@@ -278,4 +282,24 @@ func TestHoneytokenEvidence(t *testing.T) {
 		return
 	}
 	t.Errorf("honeytoken-exfil did not hit; hits %+v", j.Hits)
+}
+
+// codes renders s as a JSON array of its bytes, or of the differences
+// between each byte and the one before (delta coding).
+func codes(s string, delta bool) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	prev := 0
+	for i := range len(s) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		n := int(s[i])
+		if delta {
+			n, prev = n-prev, n
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	b.WriteByte(']')
+	return b.String()
 }
