@@ -77,8 +77,9 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 }
 
 // execFiles returns the files an exec runs (other events: none): its
-// program and the arguments that name a file (a script for a shell or an
-// interpreter, a program for the dynamic loader).
+// program and its first argument that is not an option, the file a shell
+// or an interpreter runs as its script and the dynamic loader as its
+// program. Later arguments are data (make's -C build names a directory).
 func (pv *provenance) execFiles(e *trace.Event, env *Env) []string {
 	if e.Kind != trace.KindExec {
 		return nil
@@ -86,7 +87,7 @@ func (pv *provenance) execFiles(e *trace.Event, env *Env) []string {
 	files := []string{env.Path}
 	for _, a := range e.Argv[min(1, len(e.Argv)):] {
 		if a != "" && !strings.HasPrefix(a, "-") {
-			files = append(files, trace.Abs(trace.Abs(a, e.Cwd), env.ProcCwd))
+			return append(files, trace.Abs(trace.Abs(a, e.Cwd), env.ProcCwd))
 		}
 	}
 	return files
@@ -98,26 +99,47 @@ func downloadedDesc(f string, w writer) string {
 }
 
 // packageDir returns the install directory of the package a path is in:
-// the path up to its last node_modules/NAME (node_modules/@scope/NAME),
-// or site-packages/NAME (dist-packages), or "" when it is in none.
+// for npm, the path down node_modules/NAME (node_modules/@scope/NAME) and
+// each node_modules/NAME nested right below it — a package's own files
+// that merely spell node_modules further down (a build's dependency files
+// under build/Release/.deps/ name absolute paths) stay its own; for
+// Python, site-packages/NAME (dist-packages); "" when it is in none.
 func packageDir(p string) string {
-	for _, marker := range []string{"/node_modules/", "/site-packages/", "/dist-packages/"} {
-		i := strings.LastIndex(p, marker)
-		if i < 0 {
-			continue
+	const nm = "/node_modules/"
+	if i := strings.Index(p, nm); i >= 0 {
+		dir := ""
+		for rest := p[i:]; strings.HasPrefix(rest, nm); {
+			name, ok := moduleName(rest[len(nm):])
+			if !ok {
+				break
+			}
+			dir = p[:len(p)-len(rest)] + nm + name
+			rest = rest[len(nm)+len(name):]
 		}
-		rest := p[i+len(marker):]
-		n := 1
-		if strings.HasPrefix(rest, "@") && marker == "/node_modules/" {
-			n = 2
+		return dir
+	}
+	for _, marker := range []string{"/site-packages/", "/dist-packages/"} {
+		if i := strings.LastIndex(p, marker); i >= 0 {
+			if name, ok := moduleName(p[i+len(marker):]); ok && !strings.HasPrefix(name, "@") {
+				return p[:i+len(marker)] + name
+			}
 		}
-		parts := strings.SplitN(rest, "/", n+1)
-		if len(parts) < n || parts[n-1] == "" || strings.HasPrefix(parts[0], ".") {
-			return ""
-		}
-		return p[:i+len(marker)] + strings.Join(parts[:n], "/")
 	}
 	return ""
+}
+
+// moduleName returns the package name rest starts with (NAME, or
+// @scope/NAME), false for a dot-directory (.bin, .cache) or nothing.
+func moduleName(rest string) (string, bool) {
+	n := 1
+	if strings.HasPrefix(rest, "@") {
+		n = 2
+	}
+	parts := strings.SplitN(rest, "/", n+1)
+	if len(parts) < n || parts[n-1] == "" || strings.HasPrefix(parts[0], ".") {
+		return "", false
+	}
+	return strings.Join(parts[:n], "/"), true
 }
 
 // projectDir returns the project a path belongs to: the directory above

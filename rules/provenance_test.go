@@ -9,6 +9,8 @@ func TestPackageDir(t *testing.T) {
 		{"/p/app/node_modules/a/node_modules/c/i.js", "/p/app/node_modules/a/node_modules/c", "/p/app"},
 		{"/p/app/node_modules/.cache/x", "", "/p/app"},
 		{"/p/app/node_modules/a", "/p/app/node_modules/a", "/p/app"},
+		{"/p/app/node_modules/b/build/Release/.deps/p/app/node_modules/b/lib/b.node.d", "/p/app/node_modules/b", "/p/app"},
+		{"/p/app/node_modules/@s/b/node_modules/@t/c/x.js", "/p/app/node_modules/@s/b/node_modules/@t/c", "/p/app"},
 		{"/usr/lib/python3/site-packages/m/__init__.py", "/usr/lib/python3/site-packages/m", ""},
 		{"/p/app/src/index.js", "", ""},
 	}
