@@ -37,8 +37,9 @@ tests() {
 	go tool gotestsum --format pkgname-and-test-fails --jsonfile "$json" -- \
 		-count=1 -timeout 70m -p 1 ./... || rc=$?
 	echo "slowest tests:" >&2
-	go tool gotestsum tool slowest --jsonfile "$json" --threshold 2s | head -15 >&2
-	rm -f "$json"
+	go tool gotestsum tool slowest --jsonfile "$json" --threshold 2s >"$json.slow" || true
+	head -15 "$json.slow" >&2
+	rm -f "$json" "$json.slow"
 	return $rc
 }
 
