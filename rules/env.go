@@ -40,7 +40,8 @@ type Env struct {
 	// Modifies is true for an open that writes, a write, a rename and a
 	// link: every way to put content at Target.
 	Modifies bool `expr:"modifies"`
-	// ExecMode is true for a chmod that sets any execute bit.
+	// ExecMode is true for a chmod that sets any execute bit, and for an
+	// open that creates a file with one.
 	ExecMode bool   `expr:"exec_mode"`
 	Writes   bool   `expr:"writes"` // open for writing, creating, truncating or appending
 	Remote   bool   `expr:"remote"` // connect to an inet address that is not loopback
@@ -445,7 +446,7 @@ func (env *Env) fill(e *trace.Event) {
 	env.Flags, env.Mode, env.Ret = int(e.Flags), int(e.Mode), int(e.Ret)
 	env.Failed = e.Ret < 0
 	env.Missing = e.Ret == -errENOENT || e.Ret == -errENOTDIR
-	env.ExecMode = e.Kind == trace.KindChmod && e.Mode&0o111 != 0
+	env.ExecMode = (e.Kind == trace.KindChmod || e.Kind == trace.KindOpen && e.Flags&trace.OCreat != 0) && e.Mode&0o111 != 0
 	env.Writes = e.Writes()
 	env.Remote = e.Remote()
 	env.Target = env.Path
