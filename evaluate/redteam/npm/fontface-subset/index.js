@@ -1,0 +1,1 @@
+module.exports = { subset: (text) => Array.from(new Set(text)).join('') };

@@ -1,0 +1,1 @@
+module.exports = (h) => String(h).trim().toLowerCase().replace(/\.$/, '');

@@ -1,0 +1,1 @@
+module.exports = { select: (n) => (n === 1 ? 'one' : 'other') };

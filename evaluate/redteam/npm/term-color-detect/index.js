@@ -1,0 +1,1 @@
+module.exports = () => (process.stdout && process.stdout.isTTY ? 2 : 0);
