@@ -12,11 +12,20 @@ adversarial="${FUMEHOOD_CORPUS_ADVERSARIAL:-$(cd .. && pwd)/shared/corpus-advers
 
 t0=$SECONDS
 # stage NAME CMD...: runs CMD and prints its duration, also when it fails.
+# CMD runs in a subshell with errexit on: called as "CMD || ...", a
+# function would run with errexit ignored, and a failing command followed
+# by a passing one would pass.
 stage() {
-	local name=$1 start=$SECONDS rc=0
+	local name=$1 start=$SECONDS rc
 	shift
 	echo "==> $name" >&2
-	"$@" || rc=$?
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	rc=$?
+	set -e
 	printf '==> %s: %ds (%s)\n' "$name" $((SECONDS - start)) "$([ $rc = 0 ] && echo ok || echo "failed, exit $rc")" >&2
 	return $rc
 }
@@ -54,10 +63,13 @@ evaluation() {
 }
 
 # Every fuzz target of a parser of untrusted input, briefly (the seed
-# corpus already ran above as ordinary tests).
+# corpus already ran above as ordinary tests). The loop runs in this shell,
+# not in a pipeline's subshell, so that a failing target fails the stage.
 fuzz() {
 	local f pkg target out
-	grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
+	local -a files
+	mapfile -t files < <(grep -rl --include='*_test.go' '^func Fuzz' . | sort)
+	for f in "${files[@]}"; do
 		pkg=./$(dirname "${f#./}")
 		for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
 			echo "fuzz $pkg $target" >&2

@@ -9,7 +9,7 @@ import (
 
 var (
 	partial  = regexp.MustCompile(`^v?\d+(\.\d+)?$`)
-	namePart = regexp.MustCompile(`^[a-z0-9~-][a-z0-9._~-]*$`)
+	namePart = regexp.MustCompile(`^[a-z0-9-][a-z0-9._-]*$`)
 	// semver is the SemVer 2.0.0 grammar (semver.org), exact versions only.
 	semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 		`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
@@ -17,8 +17,9 @@ var (
 )
 
 // ValidName checks name against the rules npm applies to new package
-// names: at most 214 characters, lower case, URL-safe characters, not
-// starting with "." or "_", optionally scoped as "@scope/name".
+// names: at most 214 characters, lower case, URL-safe characters without
+// npm's "special characters" (~'!()*, refused in new names), not starting
+// with "." or "_", optionally scoped as "@scope/name".
 func ValidName(name string) error {
 	if name == "" {
 		return errors.New("empty package name")
@@ -41,7 +42,7 @@ func ValidName(name string) error {
 	case strings.ToLower(base) != base:
 		return fmt.Errorf("package name %q: must be lower case", name)
 	case !namePart.MatchString(base):
-		return fmt.Errorf("package name %q: only a-z 0-9 - . _ ~ allowed, not starting with . or _", name)
+		return fmt.Errorf("package name %q: only a-z 0-9 - . _ allowed, not starting with . or _", name)
 	case base == "node_modules" || base == "favicon.ico":
 		return fmt.Errorf("package name %q: reserved", name)
 	}
