@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fumehood/fumehood/analysis"
@@ -73,7 +75,7 @@ func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 			s.Close()
 		}
 	}()
-	if err := migrate(ctx, w); err != nil {
+	if err := migrateLocked(ctx, w, abs); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	key, err := s.secret(ctx, "cursor-key")
@@ -82,6 +84,24 @@ func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	}
 	s.cursor = cursorSigner{key: key}
 	return s, nil
+}
+
+// migrateLocked migrates db while holding an exclusive flock on path+".lock".
+// SQLite's busy timeout does not cover every lock a fresh database takes
+// (switching a new file to WAL returns SQLITE_BUSY at once to a concurrent
+// opener), so openers of one file, in this process or others, take turns.
+// The lock is a separate file: closing any descriptor of the database file
+// itself would drop the POSIX locks SQLite holds on it.
+func migrateLocked(ctx context.Context, db *sql.DB, path string) error {
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	return migrate(ctx, db)
 }
 
 // secret returns the random 32-byte value stored under name, creating it
