@@ -153,16 +153,50 @@ func self() (owner, error) {
 
 // startTime reads field 22 (starttime) of /proc/pid/stat.
 func startTime(pid int) (uint64, error) {
+	return statField(pid, 22)
+}
+
+// parentPID reads field 4 (ppid) of /proc/pid/stat.
+func parentPID(pid int) (int, error) {
+	v, err := statField(pid, 4)
+	return int(v), err
+}
+
+// statField reads numeric field n (1-based, as proc(5) numbers them; n > 2)
+// of /proc/pid/stat.
+func statField(pid, n int) (uint64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, fmt.Errorf("read start time of %d: %w", pid, err)
+		return 0, fmt.Errorf("read stat of %d: %w", pid, err)
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	fields := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(fields) < 20 {
+	if i < 0 || len(fields) < n-2 {
 		return 0, fmt.Errorf("parse /proc/%d/stat: unexpected format", pid)
 	}
-	return strconv.ParseUint(fields[19], 10, 64)
+	return strconv.ParseUint(fields[n-3], 10, 64)
+}
+
+// OwnedElsewhere reports whether labels (of a container or a snapshot) name
+// a living owner that is neither this process nor one of its descendants:
+// a run in progress of another program sharing the containerd namespace.
+func OwnedElsewhere(labels map[string]string) bool {
+	o, ok := ownerFromLabels(labels)
+	if !ok || !o.alive() {
+		return false
+	}
+	self := os.Getpid()
+	for pid := o.PID; pid > 1; {
+		if pid == self {
+			return false
+		}
+		ppid, err := parentPID(pid)
+		if err != nil {
+			return false
+		}
+		pid = ppid
+	}
+	return true
 }
 
 func (o owner) labels() map[string]string {

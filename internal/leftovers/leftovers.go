@@ -14,6 +14,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/fumehood/fumehood/sandbox"
 )
 
 // Namespace is the containerd namespace fumehood works in.
@@ -21,6 +22,8 @@ const Namespace = "fumehood"
 
 // Find returns one line per leftover: containers and active snapshots in
 // containerd at addr, cgroup dirs, and entries and mounts under stateDir.
+// What a living process outside this one's descendants owns (another
+// program's run in progress, sharing containerd) is not a leftover of ours.
 func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
 	c, err := containerd.New(addr)
 	if err != nil {
@@ -33,11 +36,20 @@ func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
+	elsewhere := map[string]bool{}
 	for _, ct := range cs {
+		labels, err := ct.Labels(ctx)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if sandbox.OwnedElsewhere(labels) {
+			elsewhere[ct.ID()] = true
+			continue
+		}
 		out = append(out, "container "+ct.ID())
 	}
 	err = c.SnapshotService("overlayfs").Walk(ctx, func(_ context.Context, info snapshots.Info) error {
-		if info.Kind != snapshots.KindCommitted {
+		if info.Kind != snapshots.KindCommitted && !sandbox.OwnedElsewhere(info.Labels) {
 			out = append(out, "snapshot "+info.Name)
 		}
 		return nil
@@ -47,7 +59,7 @@ func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
 	}
 	ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup/unified", Namespace))
 	for _, e := range ents {
-		if e.IsDir() {
+		if e.IsDir() && !elsewhere[e.Name()] {
 			out = append(out, "cgroup "+e.Name())
 		}
 	}
