@@ -14,7 +14,8 @@ import (
 )
 
 // ImageRecipe is the script that builds the sandbox image's root
-// filesystem: `recipe.sh ROOTFS MIRROR`.
+// filesystem: `recipe.sh ROOTFS DOWNLOADS MIRROR REGISTRY` (the Debian
+// mirror and the npm registry URLs).
 //
 //go:embed image/recipe.sh
 var ImageRecipe []byte
