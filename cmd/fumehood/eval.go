@@ -134,7 +134,7 @@ func printSpecReport(w io.Writer, r *evaluate.SpecReport) {
 			fmt.Fprintf(w, "%-10s %s: %s\n", "error", res.Spec, res.Error)
 			continue
 		}
-		fmt.Fprintf(w, "%-10s %s (score %d)\n", res.Verdict, res.Spec, res.Score)
+		fmt.Fprintf(w, "%-10s %s (score %d%s)\n", res.Verdict, res.Spec, res.Score, coverageNote(res.Coverage))
 		for _, h := range res.Hits {
 			fmt.Fprintf(w, "           %s %s: %s\n", h.Severity, h.Rule, h.Summary)
 		}
