@@ -90,8 +90,8 @@ func TestRuntime(t *testing.T) {
 				t.Fatalf("want install and import to exit 0; got:\n%s", describeHits(a))
 			}
 			tt.check(t, a)
-			if a.Verdict != analysis.Benign {
-				t.Errorf("verdict %s, want benign:\n%s", a.Verdict, describeHits(a))
+			if a.Verdict != analysis.Benign || a.Coverage.Level != analysis.CoverageFull {
+				t.Errorf("verdict %s, coverage %+v; want benign with full coverage:\n%s", a.Verdict, a.Coverage, describeHits(a))
 			}
 		})
 	}
