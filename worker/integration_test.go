@@ -107,11 +107,11 @@ func describeHits(a *analysis.Analysis) string {
 	return b.String()
 }
 
-// hostileCase is a package that attacks the machine itself and the check of
-// its install phase.
+// hostileCase is a package that attacks the machine or the observation
+// itself, and the check of its analysis.
 type hostileCase struct {
 	pkg   string
-	check func(t *testing.T, install analysis.Phase)
+	check func(t *testing.T, a *analysis.Analysis)
 }
 
 // limitHostile gives hostile packages small limits, so that each meets one.
@@ -126,17 +126,44 @@ func limitHostile(c *worker.Config) {
 // with a verdict and leave the host unharmed.
 func TestHostile(t *testing.T) {
 	runHostile(t, openMachine(t, limitHostile), []hostileCase{
-		{"memhog", func(t *testing.T, p analysis.Phase) {
-			if p.ExitCode == 0 || p.TimedOut {
+		{"memhog", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; p.ExitCode == 0 || p.TimedOut {
 				t.Errorf("memory hog not stopped by the memory limit: %+v", p)
 			}
 		}},
-		{"diskfill", func(t *testing.T, p analysis.Phase) {
-			if p.TimedOut || !strings.Contains(p.Output, "No space left on device") {
+		{"diskfill", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; p.TimedOut || !strings.Contains(p.Output, "No space left on device") {
 				t.Errorf("disk filler not stopped by the workspace size: %+v", p)
 			}
 		}},
+		// 14,000 datagrams to one destination, then a token to another:
+		// the sinkhole's per-destination budget keeps the token's capture.
+		{"udpflood", func(t *testing.T, a *analysis.Analysis) {
+			exfilIn(t, a, trace.KindTCP)
+		}},
+		// One datagram to each of 12,000 destinations drowns the sinkhole's
+		// phase budget; the probes' copy of what was sent keeps the token.
+		{"sinkblind", func(t *testing.T, a *analysis.Analysis) {
+			exfilIn(t, a, trace.KindSend)
+		}},
 	})
+}
+
+// exfilIn checks that a is malicious with a honeytoken-exfil hit among
+// whose evidence is an event of kind k.
+func exfilIn(t *testing.T, a *analysis.Analysis, k trace.Kind) {
+	t.Helper()
+	for _, h := range a.Hits {
+		for _, seq := range h.Events {
+			if e := a.Trace.Event(seq); h.Rule == "honeytoken-exfil" && e != nil && e.Kind == k {
+				if a.Verdict != analysis.Malicious {
+					t.Errorf("verdict %s, want malicious", a.Verdict)
+				}
+				return
+			}
+		}
+	}
+	t.Errorf("no honeytoken-exfil hit on a %s event; verdict %s, hits:\n%s", k, a.Verdict, describeHits(a))
 }
 
 // TestHostileEndless runs hostile packages that never end by themselves:
@@ -147,13 +174,13 @@ func TestHostileEndless(t *testing.T) {
 		limitHostile(c)
 		c.PhaseTimeout = 20 * time.Second
 	}), []hostileCase{
-		{"forkbomb", func(t *testing.T, p analysis.Phase) {
-			if !p.TimedOut && p.ExitCode == 0 {
+		{"forkbomb", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; !p.TimedOut && p.ExitCode == 0 {
 				t.Errorf("fork bomb ended cleanly: %+v", p)
 			}
 		}},
-		{"sleeper", func(t *testing.T, p analysis.Phase) {
-			if !p.TimedOut {
+		{"sleeper", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; !p.TimedOut {
 				t.Errorf("never-exiting install not timed out: %+v", p)
 			}
 		}},
@@ -174,7 +201,7 @@ func runHostile(t *testing.T, m *worker.Machine, tests []hostileCase) {
 			if a.Verdict == "" || len(a.Phases) == 0 {
 				t.Fatalf("no verdict: %+v", a)
 			}
-			tt.check(t, a.Phases[0])
+			tt.check(t, a)
 			var after syscall.Statfs_t
 			if err := syscall.Statfs("/", &after); err != nil {
 				t.Fatal(err)

@@ -46,12 +46,14 @@ type Network interface {
 }
 
 // Sinkhole is one analysis's network: the namespace its containers join,
-// the resolver they use, the CA they trust, and what it captured.
+// the resolver they use, the CA they trust, and what it captured in each
+// phase (Take: the captures since the last Take, within the phase's
+// budgets).
 type Sinkhole interface {
 	NetNSPath() string
 	ResolvConf() string
 	CACertPEM() []byte
-	Events() []trace.Event
+	Take() []trace.Event
 	Close() error
 }
 
@@ -200,7 +202,6 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		return nil, err
 	}
 	tr.Append("setup", planted)
-	captured := 0
 	var cmds []ecosystem.Command
 	detonate := func(c ecosystem.Command) error {
 		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
@@ -211,11 +212,9 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 			return fmt.Errorf("phase %s: %w", c.Phase, err)
 		}
 		if sink != nil {
-			all := sink.Events()
-			events = mergeByTime(events, all[captured:])
-			captured = len(all)
+			events = mergeByTime(events, sink.Take())
 		}
-		ph.Events = len(events)
+		ph.Events, ph.Lost = len(events), lost(events)
 		tr.Append(c.Phase, events)
 		tr.Phases = append(tr.Phases, info)
 		a.Phases = append(a.Phases, ph)
@@ -293,16 +292,21 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 	for _, s := range res.Survivors {
 		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})
 	}
-	var lost uint64
-	for i := range events {
-		if events[i].Kind == trace.KindLost {
-			lost += events[i].Count
-		}
-	}
 	return info, analysis.Phase{
 		Name: c.Phase, Command: c.Argv, ExitCode: res.ExitCode, TimedOut: res.TimedOut, OOMKilled: res.OOMKilled,
-		DurationMS: res.Duration.Milliseconds(), Lost: lost, Survivors: len(res.Survivors), Output: out.String(),
+		DurationMS: res.Duration.Milliseconds(), Survivors: len(res.Survivors), Output: out.String(),
 	}, events, nil
+}
+
+// lost returns what the tracer and the sinkhole dropped of events.
+func lost(events []trace.Event) uint64 {
+	var n uint64
+	for i := range events {
+		if events[i].Kind == trace.KindLost {
+			n += events[i].Count
+		}
+	}
+	return n
 }
 
 // phaseInfo names the phase's container init (host pid initPID; its start
