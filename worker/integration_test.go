@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/bpf"
 	"github.com/fumehood/fumehood/deploy"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/evaluate"
@@ -145,6 +147,25 @@ func TestHostile(t *testing.T) {
 		// phase budget; the probes' copy of what was sent keeps the token.
 		{"sinkblind", func(t *testing.T, a *analysis.Analysis) {
 			exfilIn(t, a, trace.KindSend)
+		}},
+		// 300,000 opens: the tracer keeps its byte budget, counts the
+		// rest as lost opens, and still records the exec that follows.
+		{"openflood", func(t *testing.T, a *analysis.Analysis) {
+			var size int
+			var lostOpens uint64
+			after := false
+			for i := range a.Trace.Events {
+				e := &a.Trace.Events[i]
+				size += e.Size()
+				after = after || e.Kind == trace.KindExec && slices.Contains(e.Argv, "after-the-flood")
+				if e.Kind == trace.KindLost && e.Name == string(trace.KindOpen) {
+					lostOpens += e.Count
+				}
+			}
+			if limit := len(a.Phases) * bpf.DefaultMaxBytes; size > limit || lostOpens == 0 || !after || a.Verdict == analysis.Benign {
+				t.Errorf("trace of %d MiB (limit %d MiB), %d opens lost, exec after the flood recorded %v, verdict %s; want within the limit, lost opens counted, the exec, not benign",
+					size>>20, limit>>20, lostOpens, after, a.Verdict)
+			}
 		}},
 	})
 }

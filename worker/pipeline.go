@@ -334,6 +334,9 @@ func (p *Pipeline) profile() honeytoken.Profile {
 
 // mergeByTime merges two time-ordered event lists.
 func mergeByTime(a, b []trace.Event) []trace.Event {
+	if len(b) == 0 {
+		return a // no capture: no copy of a flood of probe events
+	}
 	out := make([]trace.Event, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
