@@ -28,14 +28,19 @@
 // cgroup and gives it a fresh ring buffer in the array of ring buffers
 // rings, indexed by slot: one package's flood fills only its own buffer.
 // Ring buffer reserve failures (and a full map of pending syscalls) are
-// counted per slot in a per-CPU array (lost); events beyond
-// Options.MaxEvents and malformed records are dropped in userspace and
-// counted too. One reader goroutine per recording decodes with
-// ringbuf.Reader.ReadInto and a reused record; it never blocks on a
-// consumer, so the kernel side only loses when the ring itself is full. Recording.Stop unregisters the
-// cgroup, removes the ring from the array (the kernel waits for running
-// probes then), drains it and appends one trace.KindLost event when
-// anything was lost.
+// counted per slot in a per-CPU array (lost); malformed records are
+// dropped in userspace and counted too. One reader goroutine per recording
+// decodes with ringbuf.Reader.ReadInto and a reused record; it never
+// blocks on a consumer, so the kernel side only loses when the ring itself
+// is full. What a recording keeps in memory is bounded by a budget a flood
+// cannot spend on behalf of the rest: Options.MaxEvents events and
+// Options.MaxBytes bytes (96 MiB, counted with trace.Event.Size), and no
+// kind of event more than half of the bytes, so 1.1 million opens leave
+// room for the execs, forks and sends that follow them. Recording.Stop
+// unregisters the cgroup, removes the ring from the array (the kernel
+// waits for running probes then), drains it and appends trace.KindLost
+// events when anything was lost: one per kind the budget refused (Name is
+// the kind) and one for what the kernel could not deliver.
 //
 // # Events
 //

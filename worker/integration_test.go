@@ -394,7 +394,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // assertNoLeftovers checks that nothing of ours is left.
 func assertNoLeftovers(t *testing.T, addr string) {
 	t.Helper()
-	left, err := leftovers.Find(context.Background(), addr, stateDir)
+	left, err := leftovers.Find(context.Background(), addr, stateDir, "")
 	if err != nil {
 		t.Error(err)
 	}

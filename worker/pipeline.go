@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -26,6 +25,7 @@ import (
 // Sandbox runs phases in containers (sandbox.Sandbox).
 type Sandbox interface {
 	NewWorkspace(id string, sizeBytes int64) (*sandbox.Workspace, error)
+	NewWorkDir(id string) (*sandbox.WorkDir, error)
 	Run(ctx context.Context, p sandbox.Phase, beforeMain func(cgroupID uint64) error) (sandbox.Result, error)
 }
 
@@ -60,7 +60,8 @@ type Sinkhole interface {
 // Config is how the pipeline runs an analysis.
 type Config struct {
 	Ecosystem ecosystem.Config
-	// WorkDir holds per-analysis downloads; each analysis removes its own.
+	// WorkDir holds per-analysis downloads (sandbox.Config.WorkRoot); each
+	// analysis removes its own, and the sandbox reaps those of dead runs.
 	WorkDir        string
 	Image          string
 	Limits         sandbox.Limits
@@ -131,16 +132,14 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 	a := &analysis.Analysis{ID: id, Started: time.Now().UTC()}
 	log := p.log.With("analysis", a.ID)
-	dir := filepath.Join(p.cfg.WorkDir, a.ID)
 	// A run of this id that was killed (a re-delivered farm task) left
-	// its downloads here; Fetch refuses to overwrite them.
-	if err := os.RemoveAll(dir); err != nil {
+	// its downloads there; NewWorkDir starts afresh.
+	wd, err := p.sandbox.NewWorkDir(a.ID)
+	if err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("work dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
+	defer wd.Close()
+	dir := wd.Dir
 
 	art, err := ecosystem.Fetch(ctx, p.cfg.Ecosystem, t, dir)
 	if err != nil {
