@@ -84,8 +84,23 @@ type compiled struct {
 	min      int
 	// match rules
 	detail *vm.Program
-	// unless is the step index of the match rule's unless clause, or 0
+	// unless is the step index of the unless clause (after the match or
+	// the sequence's steps), or 0
 	unless int
+}
+
+// isSequence reports whether c is a sequence rule.
+func (c *compiled) isSequence() bool {
+	return !c.isCount && c.chainLen() > 1
+}
+
+// chainLen is the number of steps a match completes: a match rule's one,
+// a sequence's steps (the unless clause is not one of them).
+func (c *compiled) chainLen() int {
+	if c.unless > 0 {
+		return c.unless
+	}
+	return len(c.steps)
 }
 
 // The YAML form of a rule file.
@@ -110,7 +125,8 @@ type ruleDoc struct {
 	// a match rule and appended to its evidence line.
 	Detail string `yaml:"detail"`
 	// Unless drops a match rule's evidence events of every process that
-	// has, anywhere in the trace, an event matching it.
+	// has, anywhere in the trace, an event matching it; of a sequence
+	// rule, the chains whose first step was such a process's.
 	Unless *stepDoc `yaml:"unless"`
 }
 
@@ -290,8 +306,11 @@ func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 	if forms != 1 {
 		return nil, errors.New("exactly one of match, sequence and count is required")
 	}
-	if (rd.Detail != "" || rd.Unless != nil) && rd.Match == "" {
-		return nil, errors.New("detail and unless belong to match rules")
+	if rd.Detail != "" && rd.Match == "" {
+		return nil, errors.New("detail belongs to match rules")
+	}
+	if rd.Unless != nil && rd.Count != nil {
+		return nil, errors.New("unless belongs to match and sequence rules")
 	}
 	add := func(kinds []string, src, what string) error {
 		ks, err := parseKinds(kinds)
@@ -319,12 +338,6 @@ func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 		var err error
 		if c.detail, err = compileString(rd.Detail, data); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
-		}
-		if rd.Unless != nil {
-			if err := add(rd.Unless.Kinds, rd.Unless.Match, "unless"); err != nil {
-				return nil, err
-			}
-			c.unless = 1
 		}
 	case rd.Sequence != nil:
 		if len(rd.Kinds) > 0 {
@@ -363,6 +376,12 @@ func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 		}
 		if c.distinct, err = compileString(ct.Distinct, data); err != nil {
 			return nil, fmt.Errorf("count distinct: %w", err)
+		}
+	}
+	if rd.Unless != nil {
+		c.unless = len(c.steps)
+		if err := add(rd.Unless.Kinds, rd.Unless.Match, "unless"); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil
