@@ -27,6 +27,12 @@ type familyEnv struct {
 	// child that connected to a remote address before this event: the
 	// curl of "curl URL | sh" beside the shell.
 	SiblingConnected bool `expr:"sibling_connected"`
+	// AncestorConnected is true for a process one of whose ancestors in
+	// package code (up to the first package manager or runtime process)
+	// connected to a remote address before this event: the relay that
+	// feeds a shell what a remote party sends, directly or through a pty
+	// helper.
+	AncestorConnected bool `expr:"ancestor_connected"`
 	// PackageDir(path) is the install directory of the package path is
 	// in (up to node_modules/NAME, node_modules/@scope/NAME or
 	// site-packages/NAME), or ""; ProjectDir(path) the directory above

@@ -53,6 +53,7 @@ func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
 func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 	env.Downloaded, env.Dropped, env.DroppedBy = "", "", ""
 	env.SiblingConnected = p != nil && p.ParentProcess() != nil && pv.netChild[p.ParentProcess()] && !pv.net[p]
+	env.AncestorConnected = pv.ancestorConnected(p)
 	if p == nil || len(pv.files) == 0 {
 		return
 	}
@@ -74,6 +75,20 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 			env.Dropped, env.DroppedBy = f, w.exe
 		}
 	}
+}
+
+// ancestorConnected reports whether an ancestor of p in package code
+// connected out.
+func (pv *provenance) ancestorConnected(p *trace.Process) bool {
+	if p == nil || len(pv.net) == 0 {
+		return false
+	}
+	for q := p.ParentProcess(); q != nil && q.Role == trace.RolePackageCode; q = q.ParentProcess() {
+		if pv.net[q] {
+			return true
+		}
+	}
+	return false
 }
 
 // execFiles returns the files an exec runs (other events: none): its
