@@ -214,7 +214,7 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 	if err := data.validate(); err != nil {
 		return nil, err
 	}
-	s := &Set{policy: trace.DefaultPolicy()}
+	s := &Set{}
 	seen := make(map[string]string)
 	for _, f := range files {
 		for _, rd := range f.doc.Rules {
@@ -232,6 +232,10 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 	}
 	if len(s.rules) == 0 {
 		return nil, fmt.Errorf("no rules under the given file system: %w", ErrInvalid)
+	}
+	var err error
+	if s.policy, err = data.policy(); err != nil {
+		return nil, err
 	}
 	s.byKind = index(s.rules)
 	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
@@ -432,6 +436,10 @@ func compileString(src string, data *ruleData) (*vm.Program, error) {
 // Version identifies the rule set: a sha256 of its rule files' names and
 // contents.
 func (s *Set) Version() string { return s.version }
+
+// Policy returns the data process roles are decided from, read from the
+// lists writable_dirs and package_manager_executables.
+func (s *Set) Policy() trace.Policy { return s.policy }
 
 // Rules returns the rules of the set, in file order.
 func (s *Set) Rules() []Rule {
