@@ -42,7 +42,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	j.env.Opaque = func(s string) string { return j.dec.memo(memoOpaque, s, j.dec.opaque) }
 	j.env.OwnServiceAuth = func(issuers []any) string { return j.tokens.ownServiceUse(j.cur, issuers) }
 	j.env.PackageDir, j.env.ProjectDir = packageDir, projectDir
-	j.prov = newProvenance()
+	j.prov = newProvenance(s.runners)
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
 		if c.isCount {

@@ -58,8 +58,11 @@ type Set struct {
 	byKind  map[trace.Kind][]ref
 	version string
 	// policy decides process roles (writable directories, package
-	// manager helpers): data, for rule files to override later.
+	// manager helpers): the lists of roles.yaml.
 	policy trace.Policy
+	// runners are the programs (base names) whose first argument that is
+	// not an option is a file they run: the list script_runners.
+	runners map[string]bool
 }
 
 // ref names one matcher of one rule: the rule's index and the step (0 for
@@ -236,6 +239,10 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 	var err error
 	if s.policy, err = data.policy(); err != nil {
 		return nil, err
+	}
+	s.runners = make(map[string]bool)
+	for _, r := range data.lists["script_runners"] {
+		s.runners[r] = true
 	}
 	s.byKind = index(s.rules)
 	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
@@ -453,7 +460,7 @@ func (s *Set) Rules() []Rule {
 // only returns a set holding just rule i, sharing its compiled programs.
 func (s *Set) only(i int) *Set {
 	rules := []*compiled{s.rules[i]}
-	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy}
+	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy, runners: s.runners}
 }
 
 // index maps each event kind to the matchers that look at it. Later steps
