@@ -55,6 +55,7 @@ type tokens struct {
 	names  []string // "NAME (PATH)" per token
 	values []string
 	wheres []string // the plant's path, or "env:NAME", per token
+	issuer []string // the host the plant says issued it, or "", per token
 	index  map[string][]pattern
 	folded map[string][]pattern // lowercased plain and hex forms, for DNS names
 	delta  map[string][]pattern // neighbour differences of every form: XOR
@@ -64,6 +65,10 @@ type tokens struct {
 	dirty              bool
 	dec                *decoder
 	join               joiner
+	// named holds the addresses DNS was asked at: the sinkhole answers
+	// every name with the address it serves DNS from, so a connection
+	// to another address was not made to a name (see ownServiceUse).
+	named map[string]bool
 }
 
 // active reports whether the trace planted anything to look for.
@@ -77,6 +82,7 @@ func (t *tokens) add(e *trace.Event) {
 	t.names = append(t.names, e.Name+" ("+e.Path+")")
 	t.values = append(t.values, string(e.Data))
 	t.wheres = append(t.wheres, e.Path)
+	t.issuer = append(t.issuer, strings.ToLower(e.Addr))
 	t.dirty = true
 }
 
@@ -227,6 +233,12 @@ func deltas(s string) string {
 // (theft, or a token used for its own service) and is not joined: the
 // same header on several requests is not a secret split over them.
 func (t *tokens) observe(e *trace.Event, pm bool) {
+	if e.Kind == trace.KindDNS && e.Addr != "" {
+		if t.named == nil {
+			t.named = make(map[string]bool)
+		}
+		t.named[e.Addr] = true
+	}
 	if pm {
 		return
 	}
