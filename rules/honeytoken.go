@@ -65,10 +65,6 @@ type tokens struct {
 	dirty              bool
 	dec                *decoder
 	join               joiner
-	// named holds the addresses DNS was asked at: the sinkhole answers
-	// every name with the address it serves DNS from, so a connection
-	// to another address was not made to a name (see ownServiceUse).
-	named map[string]bool
 }
 
 // active reports whether the trace planted anything to look for.
@@ -233,12 +229,6 @@ func deltas(s string) string {
 // (theft, or a token used for its own service) and is not joined: the
 // same header on several requests is not a secret split over them.
 func (t *tokens) observe(e *trace.Event, pm bool) {
-	if e.Kind == trace.KindDNS && e.Addr != "" {
-		if t.named == nil {
-			t.named = make(map[string]bool)
-		}
-		t.named[e.Addr] = true
-	}
 	if pm {
 		return
 	}

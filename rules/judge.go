@@ -40,7 +40,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	j.env.Honeytoken = j.tokens.find
 	j.env.HoneytokenJoined = func() string { return j.tokens.joined(j.cur) }
 	j.env.Opaque = func(s string) string { return j.dec.memo(memoOpaque, s, j.dec.opaque) }
-	j.env.OwnServiceAuth = func(issuers []any) string { return j.tokens.ownServiceUse(j.cur, issuers) }
+	j.env.OwnServiceAuth = func(issuers, named []any) string { return j.tokens.ownServiceUse(j.cur, issuers, named) }
 	j.env.PackageDir, j.env.ProjectDir = packageDir, projectDir
 	j.prov = newProvenance(s.runners)
 	j.states = make([]ruleState, len(s.rules))

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/fumehood/fumehood/trace"
@@ -26,14 +27,14 @@ var readMethods = map[string]bool{"GET": true, "HEAD": true}
 // as user or password), a value planted only as the environment variable
 // NAME, HOST issued it (the plant names HOST, as the sandbox does for a
 // token of its configured registry, or issuers pairs NAME with HOST), no other part of the request
-// carries a planted value, and the request went where HOST resolves: the
-// address the sinkhole answers names with, not an address the package
-// chose (a custom lookup or a proxy that carries the issuer's name in the
-// Host header and SNI to another machine); else "". A token read from a
+// carries a planted value, and the request went where HOST resolves: one
+// of named, the addresses the sinkhole answers every name with, not an
+// address the package chose (a custom lookup or a proxy that carries the
+// issuer's name in the Host header and SNI to another machine); else "". A token read from a
 // file (planted there too), encoded, sent elsewhere or in a write stays
 // theft.
-func (t *tokens) ownServiceUse(e *trace.Event, issuers []any) string {
-	if e == nil || e.Kind != trace.KindHTTP || !readMethods[strings.ToUpper(e.Method)] || !t.active() || !t.named[e.Addr] {
+func (t *tokens) ownServiceUse(e *trace.Event, issuers, named []any) string {
+	if e == nil || e.Kind != trace.KindHTTP || !readMethods[strings.ToUpper(e.Method)] || !t.active() || !slices.Contains(named, any(e.Addr)) {
 		return ""
 	}
 	auth, rest, ok := splitAuth(e.Headers)
