@@ -291,8 +291,8 @@ func TestHostileFileName(t *testing.T) {
 	if code == 0 || code > 2 {
 		t.Fatalf("exit %d, want a non-benign verdict\n%s\n%s", code, out, stderr)
 	}
-	if n := strings.Count(out, "verdict:"); n != 1 || strings.Contains(out, "\nno rule hits") || strings.ContainsRune(out, '\x1b') {
-		t.Errorf("report shows %d verdicts, a fake \"no rule hits\" or an escape:\n%s", n, out)
+	if n := strings.Count(out, "\nverdict:"); n != 1 || strings.Contains(out, "\nno rule hits") || strings.ContainsRune(out, '\x1b') {
+		t.Errorf("report shows %d verdict lines, a fake \"no rule hits\" line or an escape:\n%s", n, out)
 	}
 	if !strings.Contains(out, `verdict: BENIGN (score 0, rules builtin)\n\nno rule hits\n\x1b[8m.desktop`) {
 		t.Errorf("the file name is not shown escaped:\n%s", out)
