@@ -292,7 +292,11 @@ func (e *Event) String() string {
 	case KindDNS:
 		fmt.Fprintf(&b, "%s %s", e.QType, e.Name)
 	case KindHTTP:
-		fmt.Fprintf(&b, "%s http://%s%s", e.Method, e.Name, e.URI)
+		if strings.Contains(e.URI, "://") { // absolute form, as a proxy is asked
+			fmt.Fprintf(&b, "%s %s", e.Method, e.URI)
+		} else {
+			fmt.Fprintf(&b, "%s http://%s%s", e.Method, e.Name, e.URI)
+		}
 		if len(e.Data) > 0 {
 			fmt.Fprintf(&b, " body=%q", truncate(e.Data, 120))
 		}
