@@ -87,6 +87,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkUIDRange("/etc"); err != nil {
+		return nil, err
+	}
 	c, err := client.New(cfg.Address, client.WithDefaultNamespace(cfg.Namespace))
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", cfg.Address, err)
