@@ -76,17 +76,17 @@ func DefaultCPUs() float64 {
 
 // Phase is one command to run in a fresh container.
 type Phase struct {
-	ID       string   // unique container id, e.g. "<analysis-id>-install"
-	Args     []string // the main command
-	Env      []string // its environment; PATH is added if missing
-	Cwd      string   // its working directory, default "/"
+	ID   string   // unique container id, e.g. "<analysis-id>-install"
+	Args []string // the main command
+	Env  []string // its environment; PATH is added if missing
+	Cwd  string   // its working directory, default "/"
 	// User is the command's "uid:gid", numeric and not root (a
 	// Workspace's User); "" runs it as a uid slot claimed for the run.
 	User     string
 	Account  Account // names User in /etc/passwd and /etc/group; zero: no entry
 	Hostname string  // default "localhost"
 	Mounts   []Mount
-	Files    []File // written into the container's root filesystem
+	Files    []File        // written into the container's root filesystem
 	NetNS    string        // path of a network namespace to join; "" = a new one with loopback only
 	Limits   Limits        //
 	Timeout  time.Duration // wall clock for the whole phase, then everything is killed
@@ -191,7 +191,7 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	}
 	ctr, err := s.client.NewContainer(ctx, p.ID,
 		client.WithContainerLabels(labels),
-		client.WithNewSpec(specOpts(p, uid, gid)...),
+		client.WithNewSpec(specOpts(p, uid, gid, s.oomGuard)...),
 	)
 	if err != nil {
 		return res, fmt.Errorf("run %s: create container: %w", p.ID, err)

@@ -43,40 +43,66 @@ func parseUser(u string) (uid, gid uint32, err error) {
 const initPath = "/sbin/init"
 
 // initCaps are init's capabilities: what it needs to start the command as
-// the package's user (set its ids, empty its bounding set) and to give it
-// back an ordinary OOM score (init's own is initOOMScoreAdj, and lowering a
-// score needs CAP_SYS_RESOURCE). The command gets none of them.
-var initCaps = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_RESOURCE"}
+// the package's user (set its ids, empty its bounding set). The command
+// gets none of them.
+var initCaps = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"}
 
-// initOOMScoreAdj makes init the last process the OOM killer would pick
-// (never): a package that fills the container's memory cannot end the
-// observation by getting init killed.
-const initOOMScoreAdj = -1000
+// OOM scores (oom_score_adj). With the guard, init's is -1000 (the OOM
+// killer never picks it: a package that fills the container's memory
+// cannot end the observation by getting init killed) and init, holding
+// CAP_SYS_RESOURCE for that alone, gives the command an ordinary 0 it
+// cannot lower. The guard needs CAP_SYS_RESOURCE, which some hosts' root
+// lacks (a container or VM sandbox): there init keeps 0 and the command
+// starts at 1000, the OOM killer's first choice, which package code may
+// lower back to 0 (only CAP_SYS_RESOURCE pins a floor); init ending early
+// is then still recorded (Result.InitDied).
+const (
+	initOOMScoreAdj    = -1000
+	commandOOMScoreAdj = 0
+	unguardedOOMScore  = 1000
+)
+
+// hostCanGuardOOM reports whether this process's root may lower OOM
+// scores (CAP_SYS_RESOURCE in its effective set), as runc, its child, must
+// to give init -1000.
+func hostCanGuardOOM() bool {
+	var hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[unix.CAP_SYS_RESOURCE/32].Effective&(1<<(unix.CAP_SYS_RESOURCE%32)) != 0
+}
 
 // initEnv is init's environment: the command's, followed by what init
 // needs to start it, which init removes before it does (see init.c).
-func initEnv(p Phase, uid, gid uint32) []string {
+func initEnv(p Phase, uid, gid uint32, oom int) []string {
 	var exec strings.Builder
 	for _, a := range p.Args {
 		exec.WriteString(strconv.Itoa(len(a)) + ":" + a + ",")
 	}
 	return append(withPath(p.Env),
-		"INIT_EXEC="+exec.String(),
-		fmt.Sprintf("INIT_USER=%d:%d", uid, gid),
-		"INIT_CWD="+p.Cwd,
+		"PID1_EXEC="+exec.String(),
+		fmt.Sprintf("PID1_USER=%d:%d", uid, gid),
+		"PID1_CWD="+p.Cwd,
+		"PID1_OOM="+strconv.Itoa(oom),
 	)
 }
 
 // specOpts is the hardened spec of a phase's container; its process is
-// init, which starts the phase's command as uid:gid.
-func specOpts(p Phase, uid, gid uint32) []oci.SpecOpts {
+// init, which starts the phase's command as uid:gid. guard gives init its
+// OOM guard (see initOOMScoreAdj).
+func specOpts(p Phase, uid, gid uint32, guard bool) []oci.SpecOpts {
+	caps, oom := initCaps, unguardedOOMScore
+	if guard {
+		caps, oom = append(slices.Clone(initCaps), "CAP_SYS_RESOURCE"), commandOOMScoreAdj
+	}
 	opts := []oci.SpecOpts{
 		oci.WithProcessArgs(initPath),
-		oci.WithEnv(initEnv(p, uid, gid)),
+		oci.WithEnv(initEnv(p, uid, gid, oom)),
 		oci.WithProcessCwd("/"),
 		oci.WithUIDGID(0, 0),
-		withCapabilities(initCaps),
-		withOOMScoreAdj(initOOMScoreAdj),
+		withCapabilities(caps),
 		oci.WithNoNewPrivileges,
 		seccomp.WithDefaultProfile(),
 		withSyscallsDenied(deniedSyscalls...),
@@ -98,6 +124,9 @@ func specOpts(p Phase, uid, gid uint32) []oci.SpecOpts {
 	}
 	if p.NetNS != "" {
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: p.NetNS}))
+	}
+	if guard {
+		opts = append(opts, withOOMScoreAdj(initOOMScoreAdj))
 	}
 	return opts
 }

@@ -49,7 +49,7 @@ func TestSpecHardening(t *testing.T) {
 		Limits: Limits{MemoryBytes: 64 << 20, Pids: 32, CPUs: 0.5},
 	}
 	ctx := namespaces.WithNamespace(context.Background(), "test")
-	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1001)...)
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1001, true)...)
 	if err != nil {
 		t.Fatalf("GenerateSpec: %v", err)
 	}
@@ -62,14 +62,15 @@ func TestSpecHardening(t *testing.T) {
 	if got, want := s.Process.Args, []string{"/sbin/init"}; !slices.Equal(got, want) {
 		t.Errorf("init args: got %q, want %q", got, want)
 	}
-	wantEnv := []string{imagePath, "HOME=/home/alex", "INIT_EXEC=3:npm,7:install,5:a,b:c,", "INIT_USER=1000:1001", "INIT_CWD=/home/alex/app"}
+	wantEnv := []string{imagePath, "HOME=/home/alex", "PID1_EXEC=3:npm,7:install,5:a,b:c,", "PID1_USER=1000:1001", "PID1_CWD=/home/alex/app", "PID1_OOM=0"}
 	if got := s.Process.Env; !slices.Equal(got, wantEnv) {
 		t.Errorf("init env: got %q, want %q", got, wantEnv)
 	}
 	c := s.Process.Capabilities
+	wantCaps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_RESOURCE"}
 	for name, set := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted} {
-		if !slices.Equal(set, initCaps) {
-			t.Errorf("%s capabilities: got %v, want %v", name, set, initCaps)
+		if !slices.Equal(set, wantCaps) {
+			t.Errorf("%s capabilities: got %v, want %v", name, set, wantCaps)
 		}
 	}
 	for name, set := range map[string][]string{"inheritable": c.Inheritable, "ambient": c.Ambient} {
@@ -145,6 +146,26 @@ func TestSpecHardening(t *testing.T) {
 		if want := []specs.LinuxSeccompAction{specs.ActErrno}; !slices.Equal(actions, want) {
 			t.Errorf("seccomp rules for %s: got %v, want %v", name, actions, want)
 		}
+	}
+}
+
+// TestSpecUnguarded: where root lacks CAP_SYS_RESOURCE, init gets neither
+// that capability nor an OOM score, and the command starts at 1000.
+func TestSpecUnguarded(t *testing.T) {
+	p := Phase{ID: "x", Args: []string{"true"}, Cwd: "/"}
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1000, false)...)
+	if err != nil {
+		t.Fatalf("GenerateSpec: %v", err)
+	}
+	if got := s.Process.Capabilities.Permitted; !slices.Equal(got, initCaps) {
+		t.Errorf("permitted capabilities: got %v, want %v", got, initCaps)
+	}
+	if s.Process.OOMScoreAdj != nil {
+		t.Errorf("init oom_score_adj: got %d, want none", *s.Process.OOMScoreAdj)
+	}
+	if !slices.Contains(s.Process.Env, "PID1_OOM=1000") {
+		t.Errorf("init env %q: want the command at PID1_OOM=1000", s.Process.Env)
 	}
 }
 

@@ -1,10 +1,11 @@
 // init: pid 1 of a fumehood sandbox container (installed as /sbin/init).
 //
-// It starts as root with CAP_SETUID, CAP_SETGID, CAP_SETPCAP and
-// CAP_SYS_RESOURCE only, and with the oom_score_adj of -1000 the runtime gave
-// it. It forks the phase's command, which (in the child, before exec) resets
-// its oom_score_adj to 0, empties its capability bounding set, takes the
-// package's uid and gid and the working directory, and execs. Package code
+// It starts as root with CAP_SETUID, CAP_SETGID and CAP_SETPCAP only (and
+// CAP_SYS_RESOURCE, with the oom_score_adj of -1000 the runtime gave it, where
+// the host's root has that capability). It forks the phase's command, which
+// (in the child, before exec) sets its own oom_score_adj, empties its
+// capability bounding set, takes the package's uid and gid and the working
+// directory, and execs. Package code
 // thus never shares init's uid: it cannot signal, ptrace or open the /proc
 // files of init, nor change its OOM score.
 //
@@ -16,9 +17,10 @@
 //
 // Its instructions come in its environment, which nothing but the host and
 // init itself can read, and leave it before the command runs:
-//   INIT_EXEC  the command's argv as netstrings ("3:npm,7:install,")
-//   INIT_USER  "uid:gid" of the command
-//   INIT_CWD   the command's working directory
+//   PID1_EXEC  the command's argv as netstrings ("3:npm,7:install,")
+//   PID1_USER  "uid:gid" of the command
+//   PID1_CWD   the command's working directory
+//   PID1_OOM   the command's oom_score_adj
 // so that /proc/1/cmdline reads "/sbin/init", as on any machine.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,7 +65,7 @@ static char **netstrings(char *s) {
 		unsigned long len = strtoul(s, &end, 10);
 		if (end == s || *end != ':' || strlen(end + 1) < len + 1 || end[1 + len] != ',') {
 			errno = EINVAL;
-			die("INIT_EXEC");
+			die("PID1_EXEC");
 		}
 		end[1 + len] = '\0';
 		if (n + 2 > cap)
@@ -73,15 +75,15 @@ static char **netstrings(char *s) {
 	}
 	if (n == 0) {
 		errno = EINVAL;
-		die("INIT_EXEC");
+		die("PID1_EXEC");
 	}
 	argv[n] = NULL;
 	return argv;
 }
 
-static void child(char **argv, uid_t uid, gid_t gid, const char *cwd) {
+static void child(char **argv, uid_t uid, gid_t gid, const char *cwd, const char *oom) {
 	int fd = open("/proc/self/oom_score_adj", O_WRONLY);
-	if (fd < 0 || write(fd, "0", 1) != 1)
+	if (fd < 0 || write(fd, oom, strlen(oom)) < 0)
 		die("oom_score_adj");
 	close(fd);
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
@@ -104,12 +106,12 @@ int main(void) {
 		fprintf(stderr, "init: must be run as PID 1\n");
 		return 1;
 	}
-	char **argv = netstrings(take("INIT_EXEC"));
-	char *user = take("INIT_USER"), *cwd = take("INIT_CWD");
+	char **argv = netstrings(take("PID1_EXEC"));
+	char *user = take("PID1_USER"), *cwd = take("PID1_CWD"), *oom = take("PID1_OOM");
 	unsigned long uid, gid;
 	if (sscanf(user, "%lu:%lu", &uid, &gid) != 2 || uid == 0 || gid == 0) {
 		errno = EINVAL;
-		die("INIT_USER");
+		die("PID1_USER");
 	}
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -120,7 +122,7 @@ int main(void) {
 		die("fork");
 	if (cmd == 0) {
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
-		child(argv, (uid_t)uid, (gid_t)gid, cwd);
+		child(argv, (uid_t)uid, (gid_t)gid, cwd, oom);
 	}
 	for (;;) {
 		int st;
