@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,18 +50,18 @@ func (a Account) check() error {
 func (s *Sandbox) rootsDir() string { return filepath.Join(s.state, "root") }
 
 // mountRoot mounts the active snapshot key at dir as an overlay of its
-// own, and returns the mount that gives it to the container. The layers
+// own, the container's root (its spec's root path). The layers
 // are named to the kernel as /proc/self/fd/N of descriptors held only for
 // the mount call, and an overlay shows its options as given: the
 // container's /proc/self/mountinfo names none of the host's directories
 // (containerd's own mount of the snapshot would show them all).
-func mountRoot(ctx context.Context, sn snapshots.Snapshotter, key, dir string) (mount.Mount, error) {
+func mountRoot(ctx context.Context, sn snapshots.Snapshotter, key, dir string) error {
 	ms, err := sn.Mounts(ctx, key)
 	if err != nil {
-		return mount.Mount{}, fmt.Errorf("root mounts: %w", err)
+		return fmt.Errorf("root mounts: %w", err)
 	}
 	if len(ms) != 1 || ms[0].Type != "overlay" {
-		return mount.Mount{}, fmt.Errorf("root mounts: want one overlay, got %+v", ms)
+		return fmt.Errorf("root mounts: want one overlay, got %+v", ms)
 	}
 	var opts []string
 	var fds []int
@@ -84,7 +84,7 @@ func mountRoot(ctx context.Context, sn snapshots.Snapshotter, key, dir string) (
 		case ok && (k == "upperdir" || k == "workdir"):
 			h, err := hide(v)
 			if err != nil {
-				return mount.Mount{}, err
+				return err
 			}
 			o = k + "=" + h
 		case ok && k == "lowerdir":
@@ -92,7 +92,7 @@ func mountRoot(ctx context.Context, sn snapshots.Snapshotter, key, dir string) (
 			for _, l := range strings.Split(v, ":") {
 				h, err := hide(l)
 				if err != nil {
-					return mount.Mount{}, err
+					return err
 				}
 				hs = append(hs, h)
 			}
@@ -101,19 +101,21 @@ func mountRoot(ctx context.Context, sn snapshots.Snapshotter, key, dir string) (
 		opts = append(opts, o)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return mount.Mount{}, fmt.Errorf("root mount point: %w", err)
+		return fmt.Errorf("root mount point: %w", err)
 	}
 	if err := unix.Mount("overlay", dir, "overlay", 0, strings.Join(opts, ",")); err != nil {
-		return mount.Mount{}, errors.Join(fmt.Errorf("mount root: %w", err), os.Remove(dir))
+		return errors.Join(fmt.Errorf("mount root: %w", err), os.Remove(dir))
 	}
-	return mount.Mount{Type: "bind", Source: dir, Options: []string{"rbind", "rw"}}, nil
+	return nil
 }
 
 // unmountRoot unmounts and removes a root mount point; one already gone is
 // not an error.
 func unmountRoot(dir string) error {
-	if err := unmountUnder(dir); err != nil {
-		return err
+	if m, err := mountinfo.Mounted(dir); err == nil && m {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmount root: %w", err)
+		}
 	}
 	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove root mount point: %w", err)

@@ -18,9 +18,10 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/image-spec/identity"
 )
@@ -189,9 +190,10 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
+	root := filepath.Join(s.rootsDir(), p.ID)
 	ctr, err := s.client.NewContainer(ctx, p.ID,
 		client.WithContainerLabels(labels),
-		client.WithNewSpec(specOpts(p, uid, gid, s.oomGuard)...),
+		client.WithNewSpec(append(specOpts(p, uid, gid, s.oomGuard), oci.WithRootFSPath(root))...),
 	)
 	if err != nil {
 		return res, fmt.Errorf("run %s: create container: %w", p.ID, err)
@@ -210,14 +212,19 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		retErr = errors.Join(retErr, err)
 	}()
 	// The container's root: a fresh snapshot of the image, mounted here
-	// (see mountRoot) with the phase's files in it.
-	if _, err := sn.Prepare(ctx, p.ID, identity.ChainID(diffIDs).String(), snapshots.WithLabels(labels)); err != nil {
+	// (see mountRoot) with the phase's files in it. No container refers
+	// to the snapshot, so a lease keeps containerd's garbage collector
+	// from it; one left by a crash expires.
+	leaseCtx, endLease, err := s.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(p.Timeout+2*teardownTimeout+time.Hour))
+	if err != nil {
+		return res, fmt.Errorf("run %s: lease: %w", p.ID, err)
+	}
+	r.endLease = endLease
+	if _, err := sn.Prepare(leaseCtx, p.ID, identity.ChainID(diffIDs).String(), snapshots.WithLabels(labels)); err != nil {
 		return res, fmt.Errorf("run %s: prepare snapshot: %w", p.ID, err)
 	}
-	r.snapshot = p.ID
-	r.root = filepath.Join(s.rootsDir(), p.ID)
-	rootfs, err := mountRoot(ctx, sn, p.ID, r.root)
-	if err != nil {
+	r.snapshot, r.root = p.ID, root
+	if err := mountRoot(ctx, sn, p.ID, root); err != nil {
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
 	if err := seed(r.root, p, uid, gid); err != nil {
@@ -225,7 +232,7 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	}
 
 	report := newExitReport()
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, p.Output, report)), client.WithRootFS([]mount.Mount{rootfs}))
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, p.Output, report)))
 	if err != nil {
 		return res, fmt.Errorf("run %s: create task: %w", p.ID, err)
 	}
@@ -322,6 +329,7 @@ type running struct {
 	cgroup   string                   // cgroups path, e.g. "/fumehood/<id>"
 	snapshot string                   // the root's snapshot key, once prepared
 	root     string                   // the root's mount point, once made
+	endLease func(context.Context) error
 	log      *slog.Logger
 }
 
@@ -406,6 +414,11 @@ func (r *running) teardown(ctx context.Context, sn snapshots.Snapshotter) (oom i
 	if r.snapshot != "" {
 		if err := sn.Remove(ctx, r.snapshot); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove snapshot: %w", err))
+		}
+	}
+	if r.endLease != nil {
+		if err := r.endLease(ctx); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("end lease: %w", err))
 		}
 	}
 	if len(errs) > 0 {
