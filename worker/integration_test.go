@@ -29,7 +29,14 @@ import (
 	"github.com/fumehood/fumehood/worker"
 )
 
-const stateDir = "/run/fumehood-test"
+// stateDir is this test process's own (see testenv.StateDir).
+var stateDir = testenv.StateDir("test")
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.RemoveStateDirs()
+	os.Exit(code)
+}
 
 // openMachine loads the real machine: containerd, the imported image, eBPF.
 // It keeps the production limits (worker.DefaultConfig, whose CPU limit
@@ -227,7 +234,11 @@ func runHostile(t *testing.T, m *worker.Machine, tests []hostileCase) {
 			if err := syscall.Statfs("/", &after); err != nil {
 				t.Fatal(err)
 			}
-			if used := (int64(before.Bavail) - int64(after.Bavail)) * before.Bsize; used > 128<<20 {
+			// A package's writes go to the workspace tmpfs (1 GiB): one
+			// that escaped it, as the disk filler would, takes more than
+			// 768 MiB of the host's disk. Less than that is other
+			// programs on a shared machine (builds, downloads).
+			if used := (int64(before.Bavail) - int64(after.Bavail)) * before.Bsize; used > 768<<20 {
 				t.Errorf("host disk shrank by %d MiB", used>>20)
 			}
 		})

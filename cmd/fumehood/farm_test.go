@@ -99,7 +99,7 @@ func (f *farm) token(role string) string {
 // stateDir returns the state dir of one farm process. It is the same in
 // every run (its netns directory stays a mount point, as /run/netns does),
 // and what a killed run left there is reaped by the next start.
-func stateDir(name string) string { return "/run/fumehood-e2e-" + name }
+func stateDir(name string) string { return testenv.StateDir("e2e-" + name) }
 
 // proc is a farm process; stop ends it with SIGTERM (SIGKILL after 60 s).
 type proc struct {
