@@ -1,5 +1,5 @@
 // Package testenv gates tests that need the real machine: root, containerd,
-// eBPF, Redis. Outside CI a missing requirement skips the test; in CI
+// eBPF, Redis, a browser. Outside CI a missing requirement skips the test; in CI
 // (CI=true) it fails it, so that a broken CI set-up cannot pass by skipping.
 package testenv
 
@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -136,4 +137,17 @@ func WaitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Chromium requires a headless-capable Chromium (Debian's chromium, which
+// deploy/setup.sh installs) and returns its path.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Require(t, false, "chromium on PATH (apt-get install chromium)")
+	return ""
 }
