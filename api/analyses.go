@@ -187,12 +187,49 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.Store.Get(r.Context(), r.PathValue("id"))
+	doc, err := s.analysisDocument(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// diffAgainst answers GET /v1/analyses/{id}/diff?against=ID: how {id}
+// behaves differently from ID.
+func (s *server) diffAgainst(w http.ResponseWriter, r *http.Request) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err == nil {
+		err = checkParams(v, "against")
+	}
+	if err == nil && v.Get("against") == "" {
+		err = badRequest("against is required: the id of the analysis to compare with")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.diff(r.Context(), v.Get("against"), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// diffPackages answers GET /v1/diff?from=&to=[&ecosystem=&name=].
+func (s *server) diffPackages(w http.ResponseWriter, r *http.Request) {
+	from, to, err := s.diffQuery(r.Context(), r.URL.RawQuery)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.diff(r.Context(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {

@@ -226,3 +226,102 @@ func (s *server) tracePage(ctx context.Context, id, raw string) (TraceResponse, 
 	}
 	return resp, q, nil
 }
+
+// diff compares the behaviour of analysis from with that of to.
+func (s *server) diff(ctx context.Context, from, to string) (analysis.Changes, error) {
+	var bs [2]report.Behaviour
+	for i, id := range []string{from, to} {
+		rec, tr, err := s.loadTrace(ctx, id)
+		if err != nil {
+			return analysis.Changes{}, err
+		}
+		bs[i] = report.Summarise(&rec.Analysis, tr, report.Build(&rec.Analysis, tr))
+	}
+	return report.Diff(from, bs[0], to, bs[1]), nil
+}
+
+// diffQuery reads the two analyses a diff compares: from and to as
+// analysis ids, or with ecosystem and name as versions of that package
+// (its newest done analysis of each).
+func (s *server) diffQuery(ctx context.Context, raw string) (from, to string, err error) {
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", "", badRequest("query string: %v", err)
+	}
+	if err := checkParams(v, "from", "to", "ecosystem", "name"); err != nil {
+		return "", "", err
+	}
+	from, to = v.Get("from"), v.Get("to")
+	if from == "" || to == "" {
+		return "", "", badRequest("from and to are required: analysis ids, or versions with ecosystem and name")
+	}
+	eco, name := v.Get("ecosystem"), v.Get("name")
+	if eco == "" && name == "" {
+		return from, to, nil
+	}
+	pkg, err := s.packageHistory(ctx, eco, name)
+	if err != nil {
+		return "", "", err
+	}
+	ids := map[string]string{}
+	for _, ver := range pkg.Versions {
+		if ver.Status == store.Done && ids[ver.Version] == "" {
+			ids[ver.Version] = ver.ID
+		}
+	}
+	for _, ver := range []*string{&from, &to} {
+		id := ids[*ver]
+		if id == "" {
+			return "", "", fmt.Errorf("no finished analysis of %s:%s version %q: %w", eco, pkg.Name, *ver, store.ErrNotFound)
+		}
+		*ver = id
+	}
+	return from, to, nil
+}
+
+// previous returns the analysis a record's changes_from_previous compares
+// against: the newest finished analysis of another version of its package
+// submitted before it, or "" when there is none.
+func (s *server) previous(ctx context.Context, rec *store.Record) (string, error) {
+	if rec.Status != store.Done || rec.Package.Name == "" || rec.Package.Version == "" {
+		return "", nil
+	}
+	recs, err := s.Store.Versions(ctx, rec.Package.Ecosystem, rec.Package.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range recs { // newest first
+		if r.Status == store.Done && r.TraceDigest != "" && r.Package.Version != rec.Package.Version && r.Submitted.Before(rec.Submitted) {
+			return r.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// AnalysisResponse answers GET /v1/analyses/{id}: the record and, when an
+// earlier version of the package was analysed, how this one behaves
+// differently from the newest such.
+type AnalysisResponse struct {
+	*store.Record
+	ChangesFromPrevious *analysis.Changes `json:"changes_from_previous,omitempty"`
+}
+
+// analysisDocument returns the record of id with its changes from the
+// previous version.
+func (s *server) analysisDocument(ctx context.Context, id string) (AnalysisResponse, error) {
+	rec, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return AnalysisResponse{}, err
+	}
+	resp := AnalysisResponse{Record: rec}
+	prev, err := s.previous(ctx, rec)
+	if err != nil || prev == "" {
+		return resp, err
+	}
+	c, err := s.diff(ctx, prev, rec.ID)
+	if err != nil {
+		return AnalysisResponse{}, err
+	}
+	resp.ChangesFromPrevious = &c
+	return resp, nil
+}

@@ -32,6 +32,7 @@ func (s *server) pageRoutes() {
 	m.Handle("GET /analyses/{id}/trace", s.page(store.RoleRead, s.tracePageHTML))
 	m.Handle("GET /packages/{eco}/{name...}", s.page(store.RoleRead, s.packagePage))
 	m.Handle("GET /batches/{id}", s.page(store.RoleRead, s.batchPage))
+	m.Handle("GET /diff", s.page(store.RoleRead, s.diffPage))
 }
 
 type pageHandler func(w http.ResponseWriter, r *http.Request, p ui.Page)
@@ -207,6 +208,8 @@ type analysisPageData struct {
 	Report  *report.Report
 	Network []netRow
 	Files   []fileRow
+	// Changes is how it differs from the previous analysed version.
+	Changes *analysis.Changes
 }
 
 // netRow is a network item with its process (nil: no known sender).
@@ -290,12 +293,13 @@ func (s *server) analysisPage(w http.ResponseWriter, r *http.Request, p ui.Page)
 		return
 	}
 	id := r.PathValue("id")
-	rec, err := s.Store.Get(r.Context(), id)
+	doc, err := s.analysisDocument(r.Context(), id)
 	if err != nil {
 		s.pageFail(w, r, p, err)
 		return
 	}
-	d := analysisPageData{Record: rec, Hits: hitViews(rec.Hits)}
+	rec := doc.Record
+	d := analysisPageData{Record: rec, Hits: hitViews(rec.Hits), Changes: doc.ChangesFromPrevious}
 	if rec.TraceDigest != "" {
 		if rec, d.Report, err = s.analysisReport(r.Context(), id); err != nil {
 			s.pageFail(w, r, p, err)
@@ -369,4 +373,31 @@ func (s *server) batchPage(w http.ResponseWriter, r *http.Request, p ui.Page) {
 	p.Title = "Batch " + b.ID
 	p.Data = b
 	s.render(w, r, http.StatusOK, "batch", p)
+}
+
+// diffPageData is the data of /diff.
+type diffPageData struct {
+	From, To *store.Record
+	Changes  analysis.Changes
+}
+
+func (s *server) diffPage(w http.ResponseWriter, r *http.Request, p ui.Page) {
+	from, to, err := s.diffQuery(r.Context(), r.URL.RawQuery)
+	if err != nil {
+		s.pageFail(w, r, p, err)
+		return
+	}
+	d := diffPageData{}
+	if d.Changes, err = s.diff(r.Context(), from, to); err == nil {
+		if d.From, err = s.Store.Get(r.Context(), from); err == nil {
+			d.To, err = s.Store.Get(r.Context(), to)
+		}
+	}
+	if err != nil {
+		s.pageFail(w, r, p, err)
+		return
+	}
+	p.Title = "Diff"
+	p.Data = d
+	s.render(w, r, http.StatusOK, "diff", p)
 }

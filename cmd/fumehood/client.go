@@ -29,7 +29,9 @@ type clientOpts struct {
 
 func (o *clientOpts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.server, "server", envOr("FUMEHOOD_SERVER", "http://127.0.0.1:8080"), "farm API base `URL` (FUMEHOOD_SERVER)")
-	fs.StringVar(&o.token, "token", os.Getenv("FUMEHOOD_TOKEN"), "API bearer `token` (FUMEHOOD_TOKEN)")
+	// The default is read when used, not shown: usage output never
+	// prints the token.
+	fs.StringVar(&o.token, "token", "", "API bearer `token` (default $FUMEHOOD_TOKEN)")
 	fs.DurationVar(&o.poll, "poll", 2*time.Second, "how often --wait asks for progress")
 }
 
@@ -46,7 +48,10 @@ func (o *clientOpts) client() (*client, error) {
 		return nil, usagef("--server %q is not an http(s) URL", o.server)
 	}
 	if o.token == "" {
-		return nil, usagef("no API token: set --token or FUMEHOOD_TOKEN (fumehood token create --role submit)")
+		o.token = os.Getenv("FUMEHOOD_TOKEN")
+	}
+	if o.token == "" {
+		return nil, usagef("no API token: set --token or FUMEHOOD_TOKEN (fumehood token create --role submit --name NAME)")
 	}
 	return &client{base: strings.TrimRight(o.server, "/"), token: o.token, http: &http.Client{Timeout: 5 * time.Minute}}, nil
 }

@@ -86,6 +86,11 @@ func (f *fakeFarm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.Verdicts = map[analysis.Verdict]int{analysis.Benign: 2, analysis.Suspicious: 1}
 		}
 		enc.Encode(api.BatchResponse{Batch: store.Batch{ID: "b1"}, Progress: p})
+	case r.URL.Path == "/v1/diff":
+		f.bodies["diff?"] = r.URL.RawQuery
+		enc.Encode(analysis.Changes{From: "a0", To: "a1",
+			Network: analysis.Change{Added: []string{"install http POST evil.example/\x1b[2J"}},
+			Scripts: analysis.ScriptChanges{Added: []string{"install postinstall: node x.js"}}})
 	default:
 		w.WriteHeader(404)
 	}
