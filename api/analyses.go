@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/internal/netpolicy"
+	"github.com/fumehood/fumehood/osv"
 	"github.com/fumehood/fumehood/store"
 	"github.com/fumehood/fumehood/trace"
 )
@@ -327,4 +329,32 @@ func formBool(v map[string][]string, k string) (bool, error) {
 		return false, badRequest("field %s must be true or false", k)
 	}
 	return b, nil
+}
+
+// osvRecord answers GET /v1/analyses/{id}/osv: the OSV record of a
+// malicious or suspicious analysis; 404 for a benign or unfinished one.
+func (s *server) osvRecord(w http.ResponseWriter, r *http.Request) {
+	if err := noParams(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, err := s.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rec.Status != store.Done {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("analysis %s is %s: an OSV record needs a finished analysis", rec.ID, rec.Status))
+		return
+	}
+	o, err := osv.FromAnalysis(&rec.Analysis, rec.Updated)
+	if errors.Is(err, osv.ErrBenign) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("analysis %s is benign: there is no finding to export as OSV", rec.ID))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
 }

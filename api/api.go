@@ -136,6 +136,7 @@ func (s *server) routes() {
 	m.Handle("GET /v1/analyses/{id}/report", s.auth(store.RoleRead, s.report))
 	m.Handle("GET /v1/analyses/{id}/diff", s.auth(store.RoleRead, s.diffAgainst))
 	m.Handle("GET /v1/diff", s.auth(store.RoleRead, s.diffPackages))
+	m.Handle("GET /v1/analyses/{id}/osv", s.auth(store.RoleRead, s.osvRecord))
 	m.Handle("GET /v1/packages/{eco}/{name...}", s.auth(store.RoleRead, s.versions))
 	m.Handle("POST /v1/batches", s.auth(store.RoleSubmit, s.createBatch))
 	m.Handle("GET /v1/batches/{id}", s.auth(store.RoleRead, s.getBatch))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"slices"
@@ -136,5 +137,35 @@ func TestDiff(t *testing.T) {
 			t.Errorf("%s: %d, lacks the added POST\n%s", path, resp.StatusCode, h.logs)
 		}
 		checkHTML(t, path, body)
+	}
+}
+
+func TestOSV(t *testing.T) {
+	h := newHarness(t)
+	mal := seedFixture(t, h.st, h.blobs)
+	benign := h.seed("npm", "left-pad", "1.3.0", analysis.Benign, "", 3)
+	queued, _, _ := h.sched.Submit(context.Background(), Submission{Spec: "npm:later@1.0.0"})
+	var o struct {
+		ID       string `json:"id"`
+		Summary  string `json:"summary"`
+		Affected []struct {
+			Package  struct{ Ecosystem, Name string }
+			Versions []string
+		}
+	}
+	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+mal.ID+"/osv", "", &o); resp.StatusCode != 200 {
+		t.Fatalf("osv of a malicious analysis: got %d", resp.StatusCode)
+	}
+	if o.ID != "x_fumehood-"+mal.ID || o.Summary != "Malicious code in ngx-form-kit (npm)" || len(o.Affected) != 1 ||
+		o.Affected[0].Package.Name != "ngx-form-kit" || o.Affected[0].Versions[0] != "4.1.3" {
+		t.Errorf("osv record %+v", o)
+	}
+	for id, want := range map[string]string{benign.ID: "is benign", queued.ID: "is queued", "absent": "not found"} {
+		resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+id+"/osv", "", nil)
+		var e errorBody
+		json.NewDecoder(resp.Body).Decode(&e)
+		if resp.StatusCode != 404 || !strings.Contains(e.Error.Message, want) {
+			t.Errorf("osv of %s: got %d %q, want 404 saying %q", id, resp.StatusCode, e.Error.Message, want)
+		}
 	}
 }

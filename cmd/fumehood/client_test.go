@@ -86,6 +86,11 @@ func (f *fakeFarm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.Verdicts = map[analysis.Verdict]int{analysis.Benign: 2, analysis.Suspicious: 1}
 		}
 		enc.Encode(api.BatchResponse{Batch: store.Batch{ID: "b1"}, Progress: p})
+	case r.URL.Path == "/v1/analyses/a1/osv":
+		io.WriteString(w, `{"schema_version":"1.7.5","id":"x_fumehood-a1","summary":"Malicious code in evil (npm)"}`)
+	case r.URL.Path == "/v1/analyses/b0/osv":
+		w.WriteHeader(404)
+		io.WriteString(w, `{"error":{"code":"not_found","message":"analysis b0 is benign: there is no finding to export as OSV"}}`)
 	case r.URL.Path == "/v1/diff":
 		f.bodies["diff?"] = r.URL.RawQuery
 		enc.Encode(analysis.Changes{From: "a0", To: "a1",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/api"
 	"github.com/fumehood/fumehood/api/ui"
 	"github.com/fumehood/fumehood/ecosystem"
 )
@@ -111,4 +113,37 @@ func printChanges(w io.Writer, c analysis.Changes) {
 			fmt.Fprintf(w, "  ~ %s\n", ui.Plain(x))
 		}
 	}
+}
+
+func cmdReport(ctx context.Context, e *env, args []string) (int, error) {
+	fs := newFlags(e, "report")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: fumehood report [flags] ID --osv\n\nPrints the OSV record of a malicious or suspicious analysis (the form of the OpenSSF\nmalicious-packages database); a benign analysis has none.")
+		fs.PrintDefaults()
+	}
+	var o clientOpts
+	o.register(fs)
+	asOSV := fs.Bool("osv", false, "print the analysis as an OSV record")
+	if err := parseFlags(fs, args); err != nil {
+		return 0, err
+	}
+	if fs.NArg() != 1 || !*asOSV {
+		fs.Usage()
+		return 0, usagef("want one analysis id and --osv")
+	}
+	c, err := o.client()
+	if err != nil {
+		return 0, err
+	}
+	var rec json.RawMessage
+	if err := c.do(ctx, http.MethodGet, api.StatusURL(fs.Arg(0))+"/osv", "", nil, &rec); err != nil {
+		return 0, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, rec, "", "  "); err != nil {
+		return 0, err
+	}
+	out.WriteByte('\n')
+	_, err = e.stdout.Write(out.Bytes())
+	return 0, err
 }

@@ -86,3 +86,18 @@ func TestTokenNotInUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestReportOSV(t *testing.T) {
+	startFarm(t)
+	code, out, errOut := runCLI(t, "report", "a1", "--osv")
+	if code != 0 || !strings.Contains(out, `"id": "x_fumehood-a1"`) {
+		t.Errorf("report a1 --osv: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "report", "b0", "--osv")
+	if code != exitBadInput || out != "" || !strings.Contains(errOut, "is benign") {
+		t.Errorf("report of a benign analysis: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, _ := runCLI(t, "report", "a1"); code != exitBadInput {
+		t.Errorf("report without --osv: exit %d, want %d", code, exitBadInput)
+	}
+}

@@ -45,6 +45,7 @@ func commands() []command {
 		{"status", "print an analysis of a farm", cmdStatus},
 		{"rejudge", "re-judge stored analyses of a farm with its current rules", cmdRejudge},
 		{"diff", "compare the behaviour of two analyses or two versions of a package", cmdDiff},
+		{"report", "print an analysis of a farm as an OSV record", cmdReport},
 		{"token", "create an API token of a farm", cmdToken},
 	}
 }
