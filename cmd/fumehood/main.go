@@ -138,8 +138,11 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 // errorCode maps an error to an exit code: bad input 3, everything else 4.
 func errorCode(err error) int {
-	var u usageError
-	if errors.As(err, &u) || isBadInput(err) {
+	var (
+		u  usageError
+		ae *apiError
+	)
+	if errors.As(err, &u) || isBadInput(err) || errors.As(err, &ae) && ae.status < 500 {
 		return exitBadInput
 	}
 	return exitInfra
