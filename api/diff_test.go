@@ -41,7 +41,7 @@ func seedEarlier(t *testing.T, h *harness, later *store.Record) *store.Record {
 			cut.Events = append(cut.Events, e)
 		}
 	}
-	cut.Processes = trace.BuildTable(cut, trace.DefaultPolicy()).Processes()
+	cut.Processes = trace.BuildTable(cut, h.rules.Policy()).Processes()
 	var buf bytes.Buffer
 	if err := trace.Encode(&buf, cut); err != nil {
 		t.Fatal(err)

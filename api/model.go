@@ -142,7 +142,7 @@ func severity(s Summary) int {
 }
 
 // loadTrace reads the record and the stored trace of analysis id; a trace
-// stored before the process table gets one built with the default policy.
+// stored before the process table gets one built with the rules' policy.
 func (s *server) loadTrace(ctx context.Context, id string) (*store.Record, *trace.Trace, error) {
 	rec, rc, err := s.openTrace(ctx, id)
 	if err != nil {
@@ -154,7 +154,7 @@ func (s *server) loadTrace(ctx context.Context, id string) (*store.Record, *trac
 		return nil, nil, fmt.Errorf("trace of %s: %w", id, err)
 	}
 	if tr.Processes == nil {
-		tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
+		tr.Processes = trace.BuildTable(tr, s.Rules.Policy()).Processes()
 	}
 	return rec, tr, nil
 }

@@ -207,7 +207,7 @@ func TestPagesHostile(t *testing.T) {
 		{Seq: 5, Time: t0, Phase: "install", Kind: trace.KindDNS, Addr: "203.0.113.9", Port: 53, Name: evil, QType: "TXT"},
 	}
 	tr := &trace.Trace{Events: evs}
-	tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
+	tr.Processes = trace.BuildTable(tr, h.rules.Policy()).Processes()
 	var buf bytes.Buffer
 	if err := trace.Encode(&buf, tr); err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func release(v, token, uuid, tmp string, extra ...trace.Event) (*analysis.Analys
 	out := &trace.Trace{Phases: tr.Phases}
 	out.Append("install", evs)
 	out.Events[0].Phase = "setup"
-	out.Processes = trace.BuildTable(out, trace.DefaultPolicy()).Processes()
+	out.Processes = trace.BuildTable(out, testPolicy()).Processes()
 	return a, out
 }
 

@@ -157,13 +157,11 @@ type sender struct {
 	port uint16
 }
 
-// Build makes the report of analysis a from its trace tr. A trace stored
-// without its process table gets one built with the default policy.
+// Build makes the report of analysis a from its trace tr and the process
+// table stored with it (tr.Processes): for a trace stored without one, the
+// caller builds it first (trace.BuildTable with its rules' policy).
 func Build(a *analysis.Analysis, tr *trace.Trace) *Report {
 	procs := tr.Processes
-	if procs == nil {
-		procs = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
-	}
 	b := &builder{
 		a: a, r: &Report{Phases: []*Phase{}, Scripts: []Script{}, Timeline: []Moment{}},
 		byKey: make(map[trace.ProcKey]*Process, len(procs)), byTGID: make(map[uint32]*Process),

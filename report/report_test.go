@@ -6,10 +6,20 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/trace"
 )
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+
+// testPolicy is the role policy of the built-in rules.
+func testPolicy() trace.Policy {
+	rs, err := rules.Builtin()
+	if err != nil {
+		panic(err)
+	}
+	return rs.Policy()
+}
 
 // install is a small install phase: init (1) runs npm (2), which searches
 // PATH for sh, runs the postinstall shell (3), which runs node x.js (4);
@@ -49,7 +59,7 @@ func install() (*analysis.Analysis, *trace.Trace) {
 		ev(trace.Event{Kind: trace.KindExit, TGID: 2}),
 	}
 	tr := &trace.Trace{Phases: []trace.PhaseInfo{{Name: "install", Init: trace.ProcKey{TGID: 1, Start: 1000}, Command: trace.RolePackageManager}}, Events: evs}
-	tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
+	tr.Processes = trace.BuildTable(tr, testPolicy()).Processes()
 	a := &analysis.Analysis{
 		Hits: []analysis.Hit{{Rule: "exfil", Events: []uint64{16}}, {Rule: "dns", Events: []uint64{14, 16}}},
 		Coverage: analysis.Coverage{Scripts: []analysis.ScriptRun{
@@ -155,8 +165,8 @@ func paths(fs []*File) []string {
 	return out
 }
 
-// TestBuildBounds feeds a process that connects and writes far more than
-// a page shows, and a trace without a stored table.
+// TestBuildBounds feeds a process that connects far more than a page
+// shows.
 func TestBuildBounds(t *testing.T) {
 	tr := &trace.Trace{}
 	var evs []trace.Event
@@ -165,6 +175,7 @@ func TestBuildBounds(t *testing.T) {
 		evs = append(evs, trace.Event{Kind: trace.KindConnect, TGID: 9, Start: 9, Family: 2, Addr: "192.0.2.1", Port: uint16(i)})
 	}
 	tr.Append("install", evs)
+	tr.Processes = trace.BuildTable(tr, testPolicy()).Processes()
 	r := Build(&analysis.Analysis{}, tr)
 	p := r.Phases[0].Roots[0]
 	if len(p.Network) != maxPerProcess || p.Dropped != 3*MaxTimeline-maxPerProcess {

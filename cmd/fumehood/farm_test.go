@@ -596,7 +596,7 @@ func sameSet(a, b []string) bool {
 // whose container exists, if any: the worker owning state is mid-analysis.
 func running(tb testing.TB, addr, state string) string {
 	tb.Helper()
-	left, err := leftovers.Find(context.Background(), addr, state)
+	left, err := leftovers.Find(context.Background(), addr, state, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -621,7 +621,7 @@ func ownLeftovers(tb testing.TB, addr string, states, ids []string) []string {
 	tb.Helper()
 	var out []string
 	for _, s := range states {
-		left, err := leftovers.Find(context.Background(), addr, s)
+		left, err := leftovers.Find(context.Background(), addr, s, "")
 		if err != nil {
 			tb.Fatal(err)
 		}
