@@ -559,7 +559,7 @@ func TestList(t *testing.T) {
 		})
 	}
 	for _, q := range []string{"verdict=evil", "status=lost", "ecosystem=cargo", "limit=0", "limit=1001", "limit=x",
-		"since=yesterday", "since=1h", "since=2999-01-01", "cursor=forged", "cursor=c7.00000000", "color=red", "name=a&name=b", "name=" + strings.Repeat("a", 600), "%zz"} {
+		"since=yesterday", "since=-1h", "since=2999-01-01", "since=1000000h", "cursor=forged", "cursor=c7.00000000", "color=red", "name=a&name=b", "name=" + strings.Repeat("a", 600), "%zz"} {
 		_, resp := list(q)
 		if resp.StatusCode != 400 {
 			t.Errorf("?%s: got %d, want 400", q, resp.StatusCode)

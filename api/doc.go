@@ -4,6 +4,12 @@
 // history, create, follow and cancel batches, list the rules and the dead
 // tasks; plus /healthz and /metrics (Prometheus).
 //
+// The same listener serves the analyst pages (pages.go, rendered by
+// package api/ui): /analyses, /analyses/{id}, /analyses/{id}/trace,
+// /packages/{eco}/{name}, /batches/{id}, /signin. Each page runs the query
+// of its JSON endpoint (model.go) and renders the answer, so that a page
+// never shows what the API would not.
+//
 // It talks to the store (store.Store, store.Blobs) and to a Scheduler it
 // declares itself (the consumer-side interface of what it calls); it never
 // touches the sandbox or the probes. cmd/fumehood wires the real ones.
@@ -22,17 +28,30 @@
 // A missing or unknown token is 401, a role too low 403. Neither the token
 // nor the Authorization header is ever logged.
 //
+// Pages take the bearer token too, or a browser session (session.go): a
+// cookie naming the token by its hash, with an expiry, HMAC-signed with a
+// key of the store (store.Store.Secret), so that every serve process of
+// the farm accepts it after a restart; each request checks the token
+// again, so revoking it ends its sessions. Pages without either redirect
+// to /signin.
+//
 // # Errors and limits
 //
 // Every error is {"error": {"code": CODE, "message": TEXT}} with a 4xx
 // code for the caller's mistakes (bad_request, unauthorized, forbidden,
 // not_found, method_not_allowed, too_large) and 5xx for ours (internal,
-// unavailable). JSON bodies reject unknown fields and are limited to
+// unavailable); pages answer the same classes as HTML. JSON bodies reject unknown fields and are limited to
 // Config.MaxBody bytes, uploads to Config.MaxUpload; query strings reject
 // unknown parameters. Cursors are opaque: List cursors are the store's
 // (tampering is store.ErrCursor), trace cursors are HMAC-signed here over
 // the analysis, the filter and the position, so a cursor from another
-// query or edited by hand is 400.
+// query or edited by hand is 400. Both keys are the store's, so cursors
+// hold across restarts and between serve processes.
+//
+// # Logs
+//
+// Every request is logged at info with its method, path, status, duration
+// and a request id, which the answer carries in X-Request-Id.
 //
 // # Metrics
 //

@@ -135,7 +135,7 @@ func (s *Scheduler) Submit(ctx context.Context, sub Submission) (*store.Record, 
 	if sub.Upload != nil {
 		rec, err = s.upload(ctx, sub)
 	} else {
-		rec, err = registryRecord(sub.Spec)
+		rec, err = s.registryRecord(sub.Spec)
 	}
 	if err != nil {
 		return nil, false, err
@@ -165,8 +165,10 @@ func key(r *store.Record) store.Key {
 }
 
 // registryRecord validates a registry spec into a record. Paths are
-// refused before ecosystem.Parse could look at them.
-func registryRecord(spec string) (*store.Record, error) {
+// refused before ecosystem.Parse could look at them, and PyPI specs when
+// the farm has no PyPI index to fetch them from (at submission, not as a
+// failed analysis later).
+func (s *Scheduler) registryRecord(spec string) (*store.Record, error) {
 	spec = strings.TrimSpace(spec)
 	if !strings.HasPrefix(spec, ecosystem.NPM+":") && !strings.HasPrefix(spec, ecosystem.PyPI+":") {
 		return nil, fmt.Errorf("%q: a farm takes registry specs (npm:NAME@VERSION, pypi:NAME==VERSION) or uploads, not paths: %w", clip(spec), ecosystem.ErrBadSpec)
@@ -174,6 +176,9 @@ func registryRecord(spec string) (*store.Record, error) {
 	t, err := ecosystem.Parse(spec)
 	if err != nil {
 		return nil, err
+	}
+	if t.Ecosystem == ecosystem.PyPI && !s.eco.HasPyPI() {
+		return nil, fmt.Errorf("%q: this farm has no PyPI index (its operator sets FUMEHOOD_PYPI_INDEX): %w", clip(spec), ecosystem.ErrBadSpec)
 	}
 	return &store.Record{
 		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: t.Ecosystem, Name: ecosystem.CanonicalName(t.Ecosystem, t.Name), Version: t.Version}},
@@ -360,7 +365,7 @@ func (s *Scheduler) specs(ctx context.Context, b *store.Batch, specs []string, f
 	recs := make([]*store.Record, 0, len(specs))
 	seen := map[string]bool{}
 	for _, sp := range specs {
-		rec, err := registryRecord(sp)
+		rec, err := s.registryRecord(sp)
 		if err != nil {
 			return nil, err
 		}

@@ -50,7 +50,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]Option{WithEcosystem(ecosystem.Config{NPMRegistry: loopbackRegistry})}, opts...)
+	opts = append([]Option{WithEcosystem(ecosystem.Config{NPMRegistry: loopbackRegistry, PyPIIndex: loopbackRegistry + "simple/"})}, opts...)
 	e := &env{st: st, blobs: blobs, redis: opt, insp: asynq.NewInspector(opt), s: New(opt, st, blobs, rulesVersion, opts...)}
 	t.Cleanup(func() {
 		e.s.Close()
@@ -585,5 +585,22 @@ func TestRequeue(t *testing.T) {
 	}
 	if n, err := e.s.Requeue(ctx); err != nil || n != 0 {
 		t.Errorf("second Requeue = %d, %v; want 0", n, err)
+	}
+}
+
+// TestSubmitPyPIWithoutIndex checks that a farm without a PyPI index
+// refuses PyPI specs at submission, alone and in a batch.
+func TestSubmitPyPIWithoutIndex(t *testing.T) {
+	t.Setenv("FUMEHOOD_PYPI_INDEX", "")
+	e := newEnv(t, WithEcosystem(ecosystem.Config{NPMRegistry: loopbackRegistry}))
+	ctx := context.Background()
+	if _, _, err := e.s.Submit(ctx, Submission{Spec: "pypi:requests==2.31.0"}); !errors.Is(err, ecosystem.ErrBadSpec) || !strings.Contains(err.Error(), "no PyPI index") {
+		t.Errorf("Submit pypi spec: err %v, want ErrBadSpec naming the missing index", err)
+	}
+	if _, err := e.s.SubmitBatch(ctx, BatchRequest{Specs: []string{"npm:a@1.0.0", "pypi:b==1.0"}}); !errors.Is(err, ecosystem.ErrBadSpec) {
+		t.Errorf("SubmitBatch with a pypi spec: err %v, want ErrBadSpec", err)
+	}
+	if _, _, err := e.s.Submit(ctx, Submission{Spec: "npm:a@1.0.0"}); err != nil {
+		t.Errorf("Submit npm spec: %v", err)
 	}
 }

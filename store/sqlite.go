@@ -78,7 +78,7 @@ func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	if err := migrateLocked(ctx, w, abs); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	key, err := s.secret(ctx, "cursor-key")
+	key, err := s.Secret(ctx, "cursor-key")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -104,9 +104,9 @@ func migrateLocked(ctx context.Context, db *sql.DB, path string) error {
 	return migrate(ctx, db)
 }
 
-// secret returns the random 32-byte value stored under name, creating it
+// Secret returns the random 32-byte value stored under name, creating it
 // the first time; all processes sharing the database read the same one.
-func (s *sqliteStore) secret(ctx context.Context, name string) ([]byte, error) {
+func (s *sqliteStore) Secret(ctx context.Context, name string) ([]byte, error) {
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
 	if _, err := s.w.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", name, fresh); err != nil {
@@ -501,6 +501,12 @@ func (s *sqliteStore) listSQL(q Query) (query string, args []any, limit int, err
 		from, k = "hits h JOIN analyses a ON a.seq = h.seq", "h"
 		where, args = append(where, "h.rule = ?"), append(args, q.Rule)
 	}
+	if q.Batch != "" {
+		// A batch's items, including the analyses of other submissions
+		// it de-duplicated onto.
+		from += " JOIN batch_items i ON i.analysis_id = a.id"
+		where, args = append(where, "i.batch_id = ?"), append(args, q.Batch)
+	}
 	for _, f := range []struct{ col, v string }{
 		{"a.ecosystem", q.Ecosystem}, {"a.name", q.Name}, {"a.verdict", string(q.Verdict)}, {"a.status", string(q.Status)},
 	} {
@@ -700,8 +706,11 @@ func (s *sqliteStore) CreateToken(ctx context.Context, hash []byte, role Role, n
 	if len(hash) == 0 {
 		return fmt.Errorf("create token %s: empty hash", name)
 	}
-	res, err := s.w.ExecContext(ctx, "INSERT INTO tokens (hash, role, name, created) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-		hash, role, name, now())
+	// One statement: a name in use (or the same hash) inserts nothing.
+	res, err := s.w.ExecContext(ctx, `INSERT INTO tokens (hash, role, name, created)
+		SELECT ?, ?, ?, ? WHERE ? = '' OR NOT EXISTS (SELECT 1 FROM tokens WHERE name = ?)
+		ON CONFLICT (hash) DO NOTHING`,
+		hash, role, name, now(), name, name)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", name, err)
 	}
@@ -709,6 +718,37 @@ func (s *sqliteStore) CreateToken(ctx context.Context, hash []byte, role Role, n
 		return fmt.Errorf("create token %s: %w", name, ErrExists)
 	}
 	return nil
+}
+
+func (s *sqliteStore) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT name, role, created FROM tokens ORDER BY created, name")
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var (
+			t       Token
+			created int64
+		)
+		if err := rows.Scan(&t.Name, &t.Role, &created); err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		t.Created = fromNanos(created)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) RevokeToken(ctx context.Context, name string) error {
+	if name == "" {
+		return fmt.Errorf("revoke token: no name: %w", ErrNotFound)
+	}
+	return s.update(ctx, "revoke token", name, "DELETE FROM tokens WHERE name = ?", name)
 }
 
 func (s *sqliteStore) TokenRole(ctx context.Context, hash []byte) (Role, error) {

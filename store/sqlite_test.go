@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -606,6 +607,72 @@ func TestTokens(t *testing.T) {
 		if _, err := st.TokenRole(ctx, []byte(h)); !errors.Is(err, ErrNotFound) {
 			t.Errorf("TokenRole(%q): err %v, want ErrNotFound", h, err)
 		}
+	}
+	if err := st.CreateToken(ctx, []byte("h-other"), RoleRead, "read"); !errors.Is(err, ErrExists) {
+		t.Errorf("CreateToken with a name in use: err %v, want ErrExists", err)
+	}
+	for _, h := range []string{"h-anon1", "h-anon2"} {
+		if err := st.CreateToken(ctx, []byte(h), RoleRead, ""); err != nil {
+			t.Errorf("CreateToken without a name: %v", err)
+		}
+	}
+	list, err := st.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tok := range list {
+		names = append(names, tok.Name+":"+string(tok.Role))
+	}
+	if want := []string{"read:read", "submit:submit", "admin:admin", ":read", ":read"}; !slices.Equal(names, want) {
+		t.Errorf("Tokens = %q, want %q", names, want)
+	}
+	if err := st.RevokeToken(ctx, "submit"); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if _, err := st.TokenRole(ctx, []byte("h-submit")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked token: err %v, want ErrNotFound", err)
+	}
+	for _, name := range []string{"submit", "", "absent"} {
+		if err := st.RevokeToken(ctx, name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RevokeToken(%q): err %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+// TestSecret checks that a secret is made once and shared by every opener
+// of the database, across reopening.
+func TestSecret(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	a, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := a.Secret(ctx, "session-key")
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("Secret = %x, %v; want 32 bytes", k1, err)
+	}
+	k2, err := b.Secret(ctx, "session-key")
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Errorf("second opener's Secret = %x, %v; want %x", k2, err, k1)
+	}
+	b.Close()
+	c, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if k3, err := c.Secret(ctx, "session-key"); err != nil || !bytes.Equal(k1, k3) {
+		t.Errorf("Secret after reopening = %x, %v; want %x", k3, err, k1)
+	}
+	if other, _ := c.Secret(ctx, "other"); bytes.Equal(other, k1) {
+		t.Errorf("two names share a secret")
 	}
 }
 

@@ -64,6 +64,7 @@ type Query struct {
 	Rule      string           `json:"rule,omitempty"` // analyses with a hit of this rule
 	Status    Status           `json:"status,omitempty"`
 	Since     time.Time        `json:"since,omitempty"` // submitted at or after
+	Batch     string           `json:"batch,omitempty"` // the items of this batch
 	Limit     int              `json:"limit,omitempty"` // page size; 0 = 50, at most 1000
 	Cursor    string           `json:"cursor,omitempty"`
 }
@@ -98,6 +99,13 @@ const (
 	RoleAdmin  Role = "admin"
 )
 
+// Token describes an API token; its secret is never stored.
+type Token struct {
+	Name    string    `json:"name"`
+	Role    Role      `json:"role"`
+	Created time.Time `json:"created"`
+}
+
 // Store is the database of analyses, batches and tokens.
 type Store interface {
 	// Create stores a new queued record. ErrExists if its ID exists.
@@ -130,10 +138,22 @@ type Store interface {
 	// ("cancelled"); it returns the ids it cancelled.
 	CancelBatch(ctx context.Context, id string) ([]string, error)
 
-	// CreateToken stores a token's hash (never the token) with its role.
+	// CreateToken stores a token's hash (never the token) with its role
+	// and name; ErrExists when the hash, or a name other than "", is
+	// taken.
 	CreateToken(ctx context.Context, hash []byte, role Role, name string) error
 	// TokenRole returns the role of the token with this hash.
 	TokenRole(ctx context.Context, hash []byte) (Role, error)
+	// Tokens lists the tokens (never their hashes), oldest first.
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken deletes the tokens named name; ErrNotFound when there
+	// is none.
+	RevokeToken(ctx context.Context, name string) error
+
+	// Secret returns the random 32-byte key stored under name, made the
+	// first time it is asked for: every process sharing the store signs
+	// with the same keys (cursors, browser sessions), across restarts.
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	Close() error
 }

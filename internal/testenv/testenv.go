@@ -1,5 +1,5 @@
 // Package testenv gates tests that need the real machine: root, containerd,
-// eBPF, Redis. Outside CI a missing requirement skips the test; in CI
+// eBPF, Redis, a browser. Outside CI a missing requirement skips the test; in CI
 // (CI=true) it fails it, so that a broken CI set-up cannot pass by skipping.
 package testenv
 
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -174,4 +175,17 @@ func RemoveStateDirs() {
 	for _, d := range dirs {
 		os.RemoveAll(d)
 	}
+}
+
+// Chromium requires a headless-capable Chromium (Debian's chromium, which
+// deploy/setup.sh installs) and returns its path.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Require(t, false, "chromium on PATH (apt-get install chromium)")
+	return ""
 }
