@@ -69,6 +69,9 @@ type Config struct {
 	// CursorKey signs trace cursors; nil makes a random one (cursors then
 	// die with the process). Give every API replica the same key.
 	CursorKey []byte
+	// Firewall serves /v1/policy and /v1/audit; nil: no registry
+	// firewall, those answer 404.
+	Firewall Firewall
 }
 
 type server struct {
@@ -114,6 +117,12 @@ func (s *server) routes() {
 	m.Handle("DELETE /v1/batches/{id}", s.auth(store.RoleSubmit, s.cancelBatch))
 	m.Handle("GET /v1/rules", s.auth(store.RoleRead, s.rules))
 	m.Handle("GET /v1/tasks/archived", s.auth(store.RoleAdmin, s.archived))
+	if s.Firewall != nil {
+		m.Handle("POST /v1/policy", s.auth(store.RoleAdmin, s.addOverride))
+		m.Handle("GET /v1/policy", s.auth(store.RoleRead, s.listOverrides))
+		m.Handle("DELETE /v1/policy/{id}", s.auth(store.RoleAdmin, s.deleteOverride))
+		m.Handle("GET /v1/audit", s.auth(store.RoleRead, s.audit))
+	}
 }
 
 // ServeHTTP logs each request (never its headers) and answers unknown
