@@ -58,8 +58,12 @@ func (s *server) addOverride(w http.ResponseWriter, r *http.Request) {
 	if req.Ecosystem == "" {
 		req.Ecosystem = "npm"
 	}
+	who := tokenOf(r.Context()).Name
+	if who == "" {
+		who = "an unnamed admin token"
+	}
 	o := &store.Override{Ecosystem: req.Ecosystem, Name: req.Name, Versions: req.Versions, Action: req.Action,
-		Reason: req.Reason, Who: tokenOf(r.Context()).Name}
+		Reason: req.Reason, Who: who}
 	if err := s.Firewall.AddOverride(r.Context(), o); err != nil {
 		s.fail(w, r, err)
 		return

@@ -119,7 +119,7 @@ func (p Policy) Decide(f Facts, overrides []store.Override, now time.Time) Decis
 		judged = newest
 	}
 	if judged != nil && p.bad(judged.Verdict) {
-		return Decision{State: Blocked, Reason: fmt.Sprintf("judged %s (rules %s)", judged.Verdict, judged.Rules), Analysis: judged}
+		return Decision{State: Blocked, Reason: fmt.Sprintf("judged %s by rule set %s", judged.Verdict, judged.Rules), Analysis: judged}
 	}
 	if current != nil && current.ExitCode() == 0 {
 		return Decision{State: Admitted, Reason: "analysed benign", Analysis: current}

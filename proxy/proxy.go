@@ -601,7 +601,7 @@ func (s *Server) refuse(w http.ResponseWriter, name, v string, d Decision) {
 	}
 	msg := fmt.Sprintf("fumehood firewall: %s@%s is %s: %s", name, v, d.State, d.Reason)
 	if len(ref.Rules) > 0 {
-		msg += " (rules " + strings.Join(ref.Rules, ", ") + ")"
+		msg += " (hits: " + strings.Join(ref.Rules, ", ") + ")"
 	}
 	if ref.Analysis != "" {
 		msg += "; analysis " + ref.Analysis
@@ -692,6 +692,10 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		npmError(w, http.StatusServiceUnavailable, "request cancelled")
+		return
+	}
 	s.log.ErrorContext(r.Context(), "proxy: request failed", "path", r.URL.Path, "err", err)
 	npmError(w, http.StatusInternalServerError, "internal error")
 }

@@ -124,10 +124,14 @@ func (u *upstreamRegistry) serve(w http.ResponseWriter, r *http.Request) {
 			integrity = sri(pv.tgz)
 		}
 		sha := sha1.Sum(pv.tgz)
-		vs[v] = map[string]any{"name": name, "version": v, "description": "a package", "scripts": pv.scripts,
+		doc := map[string]any{"name": name, "version": v, "description": "a package",
 			"dependencies": map[string]string{}, "dist": map[string]any{
 				"tarball":   u.srv.URL + "/" + name + "/-/" + ecosystemTarballName(name, v),
 				"integrity": integrity, "shasum": hex.EncodeToString(sha[:])}}
+		if pv.scripts != nil {
+			doc["scripts"] = pv.scripts
+		}
+		vs[v] = doc
 		times[v] = pv.published.UTC().Format(time.RFC3339Nano)
 		newest = maxTime(newest, pv.published)
 	}

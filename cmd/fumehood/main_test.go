@@ -64,6 +64,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"serve", "--feed", "/nonexistent/watch.txt"}, exitBadInput, "--feed"},
 		{[]string{"serve", "--feed", "testdata/watch-bad.txt"}, exitBadInput, "line 2"},
 		{[]string{"serve", "--feed", "testdata/watch.txt", "--feed-every", "10ms"}, exitBadInput, "--feed-every"},
+		{[]string{"proxy", "--workers", "2"}, exitBadInput, "flag provided but not defined: -workers"},
+		{[]string{"proxy", "extra"}, exitBadInput, "takes no arguments"},
+		{[]string{"proxy", "--quarantine", "soon"}, exitBadInput, "flag -quarantine"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -84,6 +85,15 @@ func Redis(t testing.TB) string {
 	}
 	Require(t, err == nil, "redis at "+addr)
 	return addr
+}
+
+// Tool requires an executable on PATH (npm, node ...) and returns its
+// path.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, name+" on PATH")
+	return p
 }
 
 // Corpus requires the shared corpus of samples and returns its directory:
