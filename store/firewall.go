@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,7 +23,8 @@ type Firewall interface {
 	// Tarballs returns the recorded tarballs of a package.
 	Tarballs(ctx context.Context, ecosystem, name string) ([]Tarball, error)
 	// RegistryRecords returns every registry record of a package, of any
-	// status and rule set, newest first.
+	// status and rule set, newest first: identity, status, verdict, hits,
+	// coverage, error and times (no phases, no sandbox).
 	RegistryRecords(ctx context.Context, ecosystem, name string) ([]*Record, error)
 
 	// AddOverride stores o under a new id, created now; o is updated.
@@ -132,19 +134,33 @@ func (s *sqliteStore) Tarballs(ctx context.Context, ecosystem, name string) ([]T
 	return out, nil
 }
 
+// RegistryRecords reads only what admission needs (identity, status,
+// verdict, hits, coverage, times): a firewall asks for it on every
+// request. Phases and sandbox are left empty.
 func (s *sqliteStore) RegistryRecords(ctx context.Context, ecosystem, name string) ([]*Record, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+recordCols+` FROM analyses a
-		WHERE a.ecosystem = ? AND a.name = ? AND a.source = 'registry'
-		ORDER BY a.submitted DESC, a.seq DESC`, ecosystem, name)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, version, digest, rules, status, verdict, score, error, spec, artifact,
+			submitted, finished, hits, coverage
+		FROM analyses WHERE ecosystem = ? AND name = ? AND source = 'registry'
+		ORDER BY submitted DESC, seq DESC`, ecosystem, name)
 	if err != nil {
 		return nil, fmt.Errorf("registry records of %s: %w", name, err)
 	}
 	defer rows.Close()
 	var out []*Record
 	for rows.Next() {
-		r, _, err := scanRecord(rows)
-		if err != nil {
+		r := &Record{Source: FromRegistry}
+		r.Package.Ecosystem, r.Package.Name = ecosystem, name
+		var (
+			submitted, finished int64
+			hits, coverage      string
+		)
+		if err := rows.Scan(&r.ID, &r.Package.Version, &r.Package.Digest, &r.Rules, &r.Status, &r.Verdict, &r.Score,
+			&r.Error, &r.Spec, &r.Artifact, &submitted, &finished, &hits, &coverage); err != nil {
 			return nil, fmt.Errorf("registry records of %s: %w", name, err)
+		}
+		r.Submitted, r.Finished = fromNanos(submitted), fromNanos(finished)
+		if err := errors.Join(json.Unmarshal([]byte(hits), &r.Hits), json.Unmarshal([]byte(coverage), &r.Coverage)); err != nil {
+			return nil, fmt.Errorf("registry records of %s: record %s: %w", name, r.ID, err)
 		}
 		out = append(out, r)
 	}
