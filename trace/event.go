@@ -51,9 +51,11 @@ const (
 	// KindPlant records a fake secret planted in the sandbox before the
 	// package ran, so that rules can recognise it leaving (also when a
 	// stored trace is re-judged) and being read: Name (what it imitates),
-	// Path (file, or "env:NAME"), Data (the value), and for a file Dev and
-	// Ino, its identity. A file holding several secrets has a plant event
-	// for each. Plant events come first in a trace.
+	// Path (file, or "env:NAME"), Data (the value), for a file Dev and
+	// Ino, its identity, and Addr the host that issued the value when the
+	// sandbox knows it (the configured registry, for a registry token). A
+	// file holding several secrets has a plant event for each. Plant events
+	// come first in a trace.
 	KindPlant Kind = "plant"
 
 	// KindAlive marks a process still running when its phase ended (it was
