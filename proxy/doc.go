@@ -73,6 +73,22 @@
 // drops and counts. Reads are anonymous unless Config.Authenticate is set,
 // then every request needs a bearer token (npm's _authToken).
 //
+// # Monitoring (Server.Monitor)
+//
+// The firewall can follow the registry's replication changes feed (a
+// CouchDB _changes feed): each changed package the policy selects
+// (FollowAll, FollowWatch a watch list, FollowUsed the packages with a
+// tarball the firewall served) has its packument fetched afresh and the
+// analysis of every held version queued at feed priority, exactly as an
+// install would, from the firewall's bytes. The feed's sequence is kept
+// in the store (store.Firewall.SetFeedSeq) after each batch is queued:
+// a restart resumes with no gap, and may queue a batch twice, which is
+// idempotent. A feed never followed starts at its end ("now"). The lag
+// from publication to verdict of what the monitor queued is observed
+// (fumehood_proxy_publication_to_verdict_seconds) when the firewall next
+// looks at the package; the monitor looks again at packages with
+// analyses outstanding after every poll.
+//
 // proxy imports scheduler (the submission type), store, analysis and
 // ecosystem; it never touches the sandbox, the probes or the worker.
 package proxy

@@ -14,6 +14,7 @@ type Metrics struct {
 	tarballs  *prometheus.CounterVec
 	versions  *prometheus.CounterVec
 	latency   prometheus.Histogram
+	lag       prometheus.Histogram
 	upstream  *prometheus.CounterVec
 	auditLost prometheus.Counter
 }
@@ -33,6 +34,11 @@ func NewMetrics() *Metrics {
 			Help:    "From the firewall queueing the analysis of a held version to its verdict.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 3600},
 		}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "fumehood_proxy_publication_to_verdict_seconds",
+			Help:    "From a version's publication to the verdict on it, for the versions the changes-feed monitor queued (p50 and p99 by histogram_quantile).",
+			Buckets: []float64{30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400},
+		}),
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fumehood_proxy_upstream_requests_total", Help: "Requests to the upstream registry, by kind and result (fetched, not_modified, not_found, integrity, error).",
 		}, []string{"kind", "result"}),
@@ -40,7 +46,7 @@ func NewMetrics() *Metrics {
 			Name: "fumehood_proxy_audit_lost_total", Help: "Audit entries dropped (queue full or store failing).",
 		}),
 	}
-	m.reg.MustRegister(m.tarballs, m.versions, m.latency, m.upstream, m.auditLost)
+	m.reg.MustRegister(m.tarballs, m.versions, m.latency, m.lag, m.upstream, m.auditLost)
 	for _, s := range []State{Admitted, Held, Blocked} {
 		m.tarballs.WithLabelValues(string(s))
 		m.versions.WithLabelValues(string(s))

@@ -88,9 +88,16 @@ type Server struct {
 	closed    bool
 
 	mu       sync.Mutex
-	inflight map[string]bool      // name@version being fetched and queued
-	waiting  map[string]time.Time // analysis id → when the firewall queued it
-	renders  map[string][]byte    // rendered packuments by ETag
+	inflight map[string]bool    // name@version being fetched and queued
+	waiting  map[string]waiting // analyses the firewall queued, by id
+	renders  map[string][]byte  // rendered packuments by ETag
+}
+
+// waiting is an analysis the firewall queued and has not seen judged.
+type waiting struct {
+	name      string
+	queued    time.Time
+	published time.Time // of the version, when the monitor queued it
 }
 
 // maxRenders bounds the rendered packuments kept.
@@ -127,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 		sem:       make(chan struct{}, 4),
 		audit:     make(chan store.AuditEntry, 4096),
 		auditDone: make(chan struct{}),
-		inflight:  map[string]bool{}, waiting: map[string]time.Time{}, renders: map[string][]byte{},
+		inflight:  map[string]bool{}, waiting: map[string]waiting{}, renders: map[string][]byte{},
 	}
 	go s.auditLoop()
 	return s, nil
@@ -298,7 +305,8 @@ func (s *Server) decide(ctx context.Context, p *packument) (map[string]Decision,
 	return ds, facts, nil
 }
 
-// observe records the verdict latency of an analysis the firewall queued,
+// observe records the verdict latency of an analysis the firewall queued
+// (and, for one the monitor queued, the lag from publication to verdict),
 // once, when a decision first rests on its verdict.
 func (s *Server) observe(d Decision) {
 	a := d.Analysis
@@ -306,11 +314,15 @@ func (s *Server) observe(d Decision) {
 		return
 	}
 	s.mu.Lock()
-	queued, ok := s.waiting[a.ID]
+	w, ok := s.waiting[a.ID]
 	delete(s.waiting, a.ID)
 	s.mu.Unlock()
-	if ok && !a.Finished.IsZero() {
-		s.metrics.latency.Observe(max(0, a.Finished.Sub(queued)).Seconds())
+	if !ok || a.Finished.IsZero() {
+		return
+	}
+	s.metrics.latency.Observe(max(0, a.Finished.Sub(w.queued)).Seconds())
+	if !w.published.IsZero() {
+		s.metrics.lag.Observe(max(0, a.Finished.Sub(w.published)).Seconds())
 	}
 }
 
@@ -338,7 +350,7 @@ func (s *Server) servePackument(w http.ResponseWriter, r *http.Request, who, nam
 		case d.State == Admitted:
 			admitted = append(admitted, v)
 		case d.Queue:
-			s.queue(p, v, scheduler.QueueInteractive)
+			s.queueFrom(p, v, scheduler.QueueInteractive, time.Time{})
 		}
 		if d.State != Admitted {
 			s.record(who, name, v, "packument", d)
@@ -457,7 +469,7 @@ func (s *Server) decideOne(ctx context.Context, p *packument, v string) (Decisio
 // to HoldWait for it to be decided.
 func (s *Server) hold(ctx context.Context, p *packument, v string, d Decision) Decision {
 	if d.Queue {
-		s.queue(p, v, scheduler.QueueInteractive)
+		s.queueFrom(p, v, scheduler.QueueInteractive, time.Time{})
 	}
 	if s.cfg.HoldWait <= 0 {
 		return d
@@ -513,9 +525,11 @@ func (s *Server) ensureTarball(ctx context.Context, p *packument, ver *version, 
 	return tb, nil
 }
 
-// queue fetches a held version's bytes and submits their analysis on the
-// queue q, in the background; a version already on its way is left.
-func (s *Server) queue(p *packument, v, q string) {
+// queueFrom fetches a held version's bytes and submits their analysis on
+// the queue q, in the background; a version already on its way is left.
+// published is the version's publication time when the monitor queues it
+// (for the lag metric), zero otherwise.
+func (s *Server) queueFrom(p *packument, v, q string, published time.Time) {
 	key := p.name + "@" + v
 	s.mu.Lock()
 	if s.inflight[key] {
@@ -540,13 +554,13 @@ func (s *Server) queue(p *packument, v, q string) {
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Minute)
 		defer cancel()
-		if err := s.submit(ctx, p, v, q); err != nil {
+		if err := s.submit(ctx, p, v, q, published); err != nil {
 			s.log.WarnContext(ctx, "proxy: analysis not queued", "name", p.name, "version", v, "err", err)
 		}
 	}()
 }
 
-func (s *Server) submit(ctx context.Context, p *packument, v, q string) error {
+func (s *Server) submit(ctx context.Context, p *packument, v, q string, published time.Time) error {
 	_, facts, err := s.decide(ctx, p)
 	if err != nil {
 		return err
@@ -563,7 +577,7 @@ func (s *Server) submit(ctx context.Context, p *packument, v, q string) error {
 	if rec.Status != store.Done && rec.Status != store.Failed {
 		s.mu.Lock()
 		if _, ok := s.waiting[rec.ID]; !ok {
-			s.waiting[rec.ID] = queued
+			s.waiting[rec.ID] = waiting{name: p.name, queued: queued, published: published}
 		}
 		s.mu.Unlock()
 	}

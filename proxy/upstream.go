@@ -54,9 +54,7 @@ type cached struct {
 // ttl, else fetched (with If-None-Match of the cached ETag; a 304 keeps
 // the cached document). Concurrent requests of one name share a fetch.
 func (u *upstream) packument(ctx context.Context, name string) (*packument, error) {
-	u.mu.Lock()
-	c := u.cache[name]
-	u.mu.Unlock()
+	c := u.cached(name)
 	if c != nil && time.Since(c.fetched) < u.ttl {
 		return c.doc, nil
 	}
@@ -114,6 +112,13 @@ func (u *upstream) fetch(ctx context.Context, name string, old *cached) (*packum
 	u.metrics.upstream.WithLabelValues("packument", "fetched").Inc()
 	u.put(name, &cached{doc: doc, etag: resp.Header.Get("ETag"), fetched: time.Now()})
 	return doc, nil
+}
+
+// cached returns name's cache entry, nil when there is none.
+func (u *upstream) cached(name string) *cached {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.cache[name]
 }
 
 // put caches c, dropping the stalest entry when the cache is full.

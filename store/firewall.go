@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,11 @@ type Firewall interface {
 	Overrides(ctx context.Context, ecosystem, name string) ([]Override, error)
 	// DeleteOverride removes an override: ErrNotFound if there is none.
 	DeleteOverride(ctx context.Context, id string) error
+
+	// FeedSeq returns where the changes feed named feed stands ("" when
+	// it was never followed); SetFeedSeq records it.
+	FeedSeq(ctx context.Context, feed string) (string, error)
+	SetFeedSeq(ctx context.Context, feed, seq string) error
 
 	// AppendAudit stores audit entries (ids and missing times are set).
 	AppendAudit(ctx context.Context, es []AuditEntry) error
@@ -217,6 +223,26 @@ func (s *sqliteStore) Overrides(ctx context.Context, ecosystem, name string) ([]
 
 func (s *sqliteStore) DeleteOverride(ctx context.Context, id string) error {
 	return s.update(ctx, "delete override", id, "DELETE FROM firewall_overrides WHERE id = ?", id)
+}
+
+func (s *sqliteStore) FeedSeq(ctx context.Context, feed string) (string, error) {
+	var seq string
+	err := s.r.QueryRowContext(ctx, "SELECT seq FROM firewall_feeds WHERE feed = ?", feed).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("feed %s: %w", feed, err)
+	}
+	return seq, nil
+}
+
+func (s *sqliteStore) SetFeedSeq(ctx context.Context, feed, seq string) error {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO firewall_feeds (feed, seq, updated) VALUES (?, ?, ?)
+		ON CONFLICT (feed) DO UPDATE SET seq = excluded.seq, updated = excluded.updated`, feed, seq, now()); err != nil {
+		return fmt.Errorf("feed %s: %w", feed, err)
+	}
+	return nil
 }
 
 func (s *sqliteStore) AppendAudit(ctx context.Context, es []AuditEntry) (retErr error) {

@@ -129,3 +129,22 @@ func TestFirewallAudit(t *testing.T) {
 		t.Errorf("blocked entry = %+v", e)
 	}
 }
+
+func TestFirewallFeedSeq(t *testing.T) {
+	ctx := context.Background()
+	fw := openTest(t).(Firewall)
+	if seq, err := fw.FeedSeq(ctx, "npm"); err != nil || seq != "" {
+		t.Errorf("FeedSeq of a new feed = %q, %v; want empty", seq, err)
+	}
+	for _, seq := range []string{"41", `"42-g1AAAA"`} {
+		if err := fw.SetFeedSeq(ctx, "npm", seq); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := fw.FeedSeq(ctx, "npm"); err != nil || got != seq {
+			t.Errorf("FeedSeq = %q, %v; want %q", got, err, seq)
+		}
+	}
+	if got, _ := fw.FeedSeq(ctx, "other"); got != "" {
+		t.Errorf("FeedSeq of another feed = %q", got)
+	}
+}

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/fumehood/fumehood/api"
+	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/proxy"
+	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
 )
 
@@ -20,6 +24,18 @@ type proxyOpts struct {
 	quarantine, holdWait     time.Duration
 	packumentTTL             time.Duration
 	blockSuspicious, auth    bool
+	changes, follow, watch   string
+	mon                      *proxy.MonitorConfig // check's reading of the monitor flags
+}
+
+// check validates the flags before anything is opened.
+func (o *proxyOpts) check() error {
+	if o.quarantine < 0 || o.holdWait < 0 {
+		return usagef("--quarantine and --hold-wait must not be negative")
+	}
+	var err error
+	o.mon, err = o.monitorConfig()
+	return err
 }
 
 func (o *proxyOpts) register(fs *flag.FlagSet, listenDefault string) {
@@ -32,13 +48,19 @@ func (o *proxyOpts) register(fs *flag.FlagSet, listenDefault string) {
 	fs.DurationVar(&o.packumentTTL, "packument-ttl", proxy.DefaultPackumentTTL, "serve an upstream packument this long before revalidating it")
 	fs.BoolVar(&o.blockSuspicious, "block-suspicious", false, "block versions judged suspicious too (default: held until the window ends)")
 	fs.BoolVar(&o.auth, "npm-proxy-auth", false, "the firewall's reads need a token of the farm (npm's _authToken)")
+	fs.StringVar(&o.changes, "npm-changes", envOr("FUMEHOOD_NPM_CHANGES", ""),
+		"follow the registry's replication changes feed at `URL` (a CouchDB database; FUMEHOOD_NPM_CHANGES): new versions are analysed at feed priority")
+	fs.StringVar(&o.follow, "monitor", proxy.FollowUsed, "which changed packages the monitor analyses: all, watch (--monitor-watch) or used (installed through the firewall)")
+	fs.StringVar(&o.watch, "monitor-watch", "", "watch list `FILE` of --monitor watch (npm:NAME per line)")
 }
 
 // firewall is a running registry firewall.
 type firewall struct {
-	px  *proxy.Server
-	srv *http.Server
-	ln  net.Listener
+	px      *proxy.Server
+	srv     *http.Server
+	ln      net.Listener
+	monitor chan error // nil without a changes feed to follow
+	cancel  context.CancelFunc
 }
 
 // start makes the firewall on f's store and scheduler and starts serving
@@ -51,9 +73,6 @@ func (o *proxyOpts) start(ctx context.Context, e *env, f *farmParts, analysisURL
 	upstream := o.upstream
 	if upstream == "" {
 		upstream = f.eco.NPMRegistry
-	}
-	if o.quarantine < 0 || o.holdWait < 0 {
-		return nil, usagef("--quarantine and --hold-wait must not be negative")
 	}
 	cfg := proxy.Config{
 		Upstream: upstream, Policy: proxy.Policy{Quarantine: o.quarantine, BlockSuspicious: o.blockSuspicious, Rules: f.rules.Version()},
@@ -76,7 +95,56 @@ func (o *proxyOpts) start(ctx context.Context, e *env, f *farmParts, analysisURL
 	}
 	e.log.Info("npm firewall", "listen", ln.Addr().String(), "upstream", upstream, "quarantine", o.quarantine, "hold_wait", o.holdWait)
 	fmt.Fprintf(e.stderr, "fumehood npm firewall on http://%s (upstream %s, quarantine %v)\n", ln.Addr(), upstream, o.quarantine)
-	return &firewall{px: px, srv: &http.Server{Handler: px, ReadHeaderTimeout: 10 * time.Second}, ln: ln}, nil
+	w := &firewall{px: px, srv: &http.Server{Handler: px, ReadHeaderTimeout: 10 * time.Second}, ln: ln, cancel: func() {}}
+	if o.mon != nil {
+		var mctx context.Context
+		mctx, w.cancel = context.WithCancel(ctx)
+		w.monitor = make(chan error, 1)
+		go func() {
+			err := px.Monitor(mctx, *o.mon)
+			if err != nil {
+				e.log.Error("npm changes monitor stopped", "err", err)
+			}
+			w.monitor <- err
+		}()
+	}
+	return w, nil
+}
+
+// monitorConfig is the changes-feed monitor the flags ask for, nil for
+// none.
+func (o *proxyOpts) monitorConfig() (*proxy.MonitorConfig, error) {
+	if o.changes == "" {
+		return nil, nil
+	}
+	cfg := &proxy.MonitorConfig{Changes: o.changes, Follow: o.follow}
+	switch o.follow {
+	case proxy.FollowAll, proxy.FollowUsed:
+		if o.watch != "" {
+			return nil, usagef("--monitor-watch goes with --monitor watch")
+		}
+	case proxy.FollowWatch:
+		f, err := os.Open(o.watch)
+		if err != nil {
+			return nil, usageError{"--monitor-watch: " + err.Error()}
+		}
+		defer f.Close()
+		list, err := scheduler.ParseWatchList(f)
+		if err != nil {
+			return nil, usageError{"--monitor-watch " + o.watch + ": " + err.Error()}
+		}
+		for _, p := range list {
+			if name, ok := strings.CutPrefix(p, ecosystem.NPM+":"); ok {
+				cfg.Watch = append(cfg.Watch, name)
+			}
+		}
+		if len(cfg.Watch) == 0 {
+			return nil, usagef("--monitor-watch %s names no npm package", o.watch)
+		}
+	default:
+		return nil, usagef("--monitor %q: want all, watch or used", o.follow)
+	}
+	return cfg, nil
 }
 
 // serve serves until the server is shut down.
@@ -88,9 +156,15 @@ func (w *firewall) serve() error {
 	return err
 }
 
-// stop shuts the listener down, then the firewall's background work.
+// stop shuts the listener and the monitor down, then the firewall's
+// background work.
 func (w *firewall) stop(ctx context.Context) error {
-	return errors.Join(w.srv.Shutdown(ctx), w.px.Close())
+	err := w.srv.Shutdown(ctx)
+	w.cancel()
+	if w.monitor != nil {
+		err = errors.Join(err, <-w.monitor)
+	}
+	return errors.Join(err, w.px.Close())
 }
 
 // cmdProxy runs the registry firewall alone, against a farm's Redis and
@@ -110,6 +184,9 @@ func cmdProxy(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	if fs.NArg() != 0 {
 		return 0, usagef("proxy takes no arguments")
+	}
+	if err := po.check(); err != nil {
+		return 0, err
 	}
 	f, err := o.openFarm(ctx, e, false)
 	if err != nil {

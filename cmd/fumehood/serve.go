@@ -236,6 +236,11 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	if fs.NArg() != 0 {
 		return 0, usagef("serve takes no arguments")
 	}
+	if po.listen != "" {
+		if err := po.check(); err != nil {
+			return 0, err
+		}
+	}
 	if *public == "" {
 		*public = "http://" + *listen
 	}

@@ -44,3 +44,11 @@ CREATE TABLE firewall_audit (
 );
 CREATE INDEX firewall_audit_at      ON firewall_audit (at, id);
 CREATE INDEX firewall_audit_package ON firewall_audit (ecosystem, name, at, id);
+
+-- Where each registry changes feed the firewall follows stands: a restart
+-- resumes there, with no gap.
+CREATE TABLE firewall_feeds (
+	feed    TEXT   PRIMARY KEY,
+	seq     TEXT   NOT NULL,
+	updated BIGINT NOT NULL
+);
