@@ -158,16 +158,9 @@ func (s *Server) Close() error {
 
 // ServeHTTP serves GET and HEAD of packuments (/NAME, /@SCOPE/NAME,
 // /@SCOPE%2fNAME) and tarballs (/NAME/-/FILE.tgz), /-/ping and the
-// metrics at /-/fumehood/metrics.
+// metrics at /-/fumehood/metrics. Decisions go to the audit log, failures
+// to the logger.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.serve(sw, r)
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "proxy request", slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Duration("took", time.Since(start)))
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.EscapedPath()
 	switch {
 	case p == "/-/ping":
@@ -697,6 +690,8 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error
 		npmError(w, http.StatusNotFound, "not found")
 	case errors.Is(err, errTooLarge):
 		npmError(w, http.StatusBadGateway, "the upstream's answer is too large")
+	case errors.Is(err, errElsewhere):
+		npmError(w, http.StatusBadGateway, "the upstream names a tarball on another host; the firewall fetches from its upstream only")
 	case errors.Is(err, context.Canceled):
 		npmError(w, http.StatusServiceUnavailable, "request cancelled")
 	default:
@@ -746,22 +741,4 @@ func clip(s string) string {
 		return s[:100] + "..."
 	}
 	return s
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
 }

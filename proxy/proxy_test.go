@@ -345,6 +345,14 @@ func TestPaths(t *testing.T) {
 			}
 		}
 	}
+	// A packument naming a tarball on another host: not fetched.
+	h.up.publish("elsewhere", "1.0.0", tarball(t, "elsewhere", "1.0.0", nil), time.Now().Add(-1000*time.Hour))
+	h.up.mu.Lock()
+	h.up.tarballHost = "http://127.0.0.1:9"
+	h.up.mu.Unlock()
+	if resp, b := h.get("/elsewhere/-/elsewhere-1.0.0.tgz", "Authorization", "Bearer good"); resp.StatusCode != http.StatusBadGateway || h.up.count("tarball") != 1 {
+		t.Errorf("tarball off the upstream: %d %s, upstream tarball requests %d", resp.StatusCode, b, h.up.count("tarball"))
+	}
 	req, _ := http.NewRequest(http.MethodPut, h.srv.URL+"/@s%2fp", strings.NewReader("{}"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

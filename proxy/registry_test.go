@@ -42,6 +42,9 @@ type upstreamRegistry struct {
 	// requests counts packument fetches by result (200, 304) and
 	// tarball fetches ("tarball").
 	requests map[string]int
+	// tarballHost, when set, is the host packuments name for tarballs
+	// (default the registry's own).
+	tarballHost string
 }
 
 type pubVersion struct {
@@ -124,9 +127,13 @@ func (u *upstreamRegistry) serve(w http.ResponseWriter, r *http.Request) {
 			integrity = sri(pv.tgz)
 		}
 		sha := sha1.Sum(pv.tgz)
+		host := u.srv.URL
+		if u.tarballHost != "" {
+			host = u.tarballHost
+		}
 		doc := map[string]any{"name": name, "version": v, "description": "a package",
 			"dependencies": map[string]string{}, "dist": map[string]any{
-				"tarball":   u.srv.URL + "/" + name + "/-/" + ecosystemTarballName(name, v),
+				"tarball":   host + "/" + name + "/-/" + ecosystemTarballName(name, v),
 				"integrity": integrity, "shasum": hex.EncodeToString(sha[:])}}
 		if pv.scripts != nil {
 			doc["scripts"] = pv.scripts

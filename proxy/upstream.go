@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ var (
 	errUpstreamNotFound = errors.New("not in the upstream registry")
 	errIntegrity        = errors.New("bytes do not match the registry's integrity")
 	errTooLarge         = errors.New("too large")
+	errElsewhere        = errors.New("a tarball URL off the upstream")
 )
 
 // maxPackument bounds an upstream packument.
@@ -139,7 +141,14 @@ func (u *upstream) put(name string, c *cached) {
 
 // tarball downloads v's tarball, at most max bytes, checks it against
 // the registry's integrity and puts it in blobs; it returns its digest.
+// The tarball must be on the upstream's host: one upstream, whatever a
+// packument says.
 func (u *upstream) tarball(ctx context.Context, v *version, blobs store.Blobs, max int64) (_ string, retErr error) {
+	base, err1 := url.Parse(u.base)
+	tu, err2 := url.Parse(v.Tarball)
+	if err1 != nil || err2 != nil || tu.Scheme != base.Scheme || tu.Host != base.Host {
+		return "", fmt.Errorf("%s: %w: %s", v.File, errElsewhere, v.Tarball)
+	}
 	h, want, err := npm.Integrity(v.SRI, v.Shasum)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", v.File, err)
