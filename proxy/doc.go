@@ -44,7 +44,8 @@
 // the version waits for the window.
 //
 // GET of /NAME/-/FILE.tgz serves an admitted version's bytes from the
-// blob store (fetched once; ETag is their digest). A blocked version is
+// blob store (fetched once, from the upstream's own host whatever URL a
+// packument names; ETag is their digest). A blocked version is
 // 403 with an npm-style JSON error ({"error": ...} plus state, reason,
 // verdict, rules and the analysis URL); a held one 403 with its state
 // and decided_by, the end of its window; with HoldWait the request first
