@@ -303,15 +303,15 @@ func (s *Server) decide(ctx context.Context, p *packument) (map[string]Decision,
 // once, when a decision first rests on its verdict.
 func (s *Server) observe(d Decision) {
 	a := d.Analysis
-	if a == nil || a.Status != store.Done {
+	if a == nil || (a.Status != store.Done && a.Status != store.Failed) {
 		return
 	}
 	s.mu.Lock()
 	w, ok := s.waiting[a.ID]
 	delete(s.waiting, a.ID)
 	s.mu.Unlock()
-	if !ok || a.Finished.IsZero() {
-		return
+	if !ok || a.Status != store.Done || a.Finished.IsZero() {
+		return // a failed analysis has no verdict to time
 	}
 	s.metrics.latency.Observe(max(0, a.Finished.Sub(w.queued)).Seconds())
 	if !w.published.IsZero() {
