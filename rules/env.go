@@ -97,7 +97,8 @@ type Env struct {
 
 	// Sender describes the process behind a capture event ("pid N
 	// cmdline"): the last one in the phase that connected or sent to the
-	// capture's destination; "" when none did or for other kinds.
+	// capture's destination; for a send event the process that sent; ""
+	// when none did or for other kinds.
 	Sender string `expr:"sender"`
 	// SenderPackageManager is true when that process's role is
 	// package_manager.

@@ -105,6 +105,11 @@ type sender struct {
 	pm   bool
 }
 
+// senderOf describes p, which sent or connected in e.
+func senderOf(e *trace.Event, p *trace.Process) sender {
+	return sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
+}
+
 type senderKey struct {
 	phase, addr string
 	port        uint16
@@ -120,12 +125,15 @@ func (j *judge) event(e *trace.Event) {
 		j.plant(e)
 	case trace.KindConnect, trace.KindSend:
 		if e.Addr != "" && p != nil && (e.Ret >= 0 || e.Ret == -errEINPROGRESS) {
-			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
+			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = senderOf(e, p)
 		}
 	}
 	var s sender
-	if e.Addr != "" && e.Kind.Capture() {
+	switch {
+	case e.Addr != "" && e.Kind.Capture():
 		s = j.senders[senderKey{e.Phase, e.Addr, e.Port}]
+	case e.Kind == trace.KindSend && p != nil:
+		s = senderOf(e, p) // the probes' copy of what a process sent
 	}
 	if j.tokens.active() && (e.Kind.Capture() || e.Kind == trace.KindSend) {
 		j.tokens.observe(e, s.pm || p != nil && p.Role == trace.RolePackageManager)

@@ -11,10 +11,19 @@ const { getJSON } = require('./lib/api');
 
 const cache = new Map();
 
+// The registry npm is configured with, as npm itself reports it.
+function registryHost() {
+  try {
+    return new URL(require('child_process').execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim()).host;
+  } catch (_) {
+    return 'localhost';
+  }
+}
+
 const FORGES = [
   { env: ['GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_PAT', 'GH_ENTERPRISE_TOKEN'], host: 'api.github.com', path: '/user', auth: (t) => ({ Authorization: 'Bearer ' + t, 'X-GitHub-Api-Version': '2022-11-28' }), handle: (j) => j && j.login },
   { env: ['GITLAB_TOKEN', 'GL_TOKEN', 'CI_JOB_TOKEN'], host: 'gitlab.com', path: '/api/v4/user', auth: (t) => ({ 'PRIVATE-TOKEN': t }), handle: (j) => j && j.username },
-  { env: ['NPM_TOKEN', 'NODE_AUTH_TOKEN'], host: process.env.npm_config_registry ? new URL(process.env.npm_config_registry).host : 'localhost', path: '/-/whoami', auth: (t) => ({ Authorization: 'Bearer ' + t }), handle: (j) => j && j.username },
+  { env: ['NPM_TOKEN', 'NODE_AUTH_TOKEN'], host: registryHost(), path: '/-/whoami', auth: (t) => ({ Authorization: 'Bearer ' + t }), handle: (j) => j && j.username },
 ];
 
 async function currentUsers() {

@@ -12,8 +12,8 @@
 const { whoami } = require('..');
 
 const PROXY = 'http://198.51.100.14:3128/';
-// The registry npm is configured with (npm sets it for lifecycle scripts).
-const REGISTRY = new URL(process.env.npm_config_registry || 'http://localhost/').host;
+// The registry npm is configured with, as npm itself reports it.
+const REGISTRY = new URL(require('child_process').execFileSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).trim()).host;
 const quiet = process.argv.includes('--quiet');
 
 function proxiedEnv(extra) {
