@@ -84,16 +84,22 @@ type ProcessesResponse struct {
 	Processes []*trace.Process `json:"processes"`
 }
 
-// Version is one analysed version in a package's history.
+// Version is one analysed version in a package's history: a registry
+// version, or an uploaded artifact (source "upload", uploaded_by the
+// token's name) that never replaces it; claims_registry marks an upload
+// of a name and version the farm also holds from the registry.
 type Version struct {
-	ID        string           `json:"id"`
-	Version   string           `json:"version"`
-	Digest    string           `json:"digest,omitempty"`
-	Status    store.Status     `json:"status"`
-	Verdict   analysis.Verdict `json:"verdict,omitempty"`
-	Score     int              `json:"score"`
-	Rules     string           `json:"rules_version,omitempty"`
-	Submitted time.Time        `json:"submitted"`
+	ID             string           `json:"id"`
+	Version        string           `json:"version"`
+	Source         store.Source     `json:"source"`
+	UploadedBy     string           `json:"uploaded_by,omitempty"`
+	ClaimsRegistry bool             `json:"claims_registry,omitempty"`
+	Digest         string           `json:"digest,omitempty"`
+	Status         store.Status     `json:"status"`
+	Verdict        analysis.Verdict `json:"verdict,omitempty"`
+	Score          int              `json:"score"`
+	Rules          string           `json:"rules_version,omitempty"`
+	Submitted      time.Time        `json:"submitted"`
 }
 
 // PackageResponse answers GET /v1/packages/{eco}/{name}.
@@ -177,7 +183,7 @@ func (s *server) readSubmission(w http.ResponseWriter, r *http.Request) (Submiss
 		if name == "." || name == "/" || name == "" {
 			name = "artifact"
 		}
-		return Submission{Ecosystem: eco, FileName: name, Upload: f, Force: force, Webhook: hook},
+		return Submission{Ecosystem: eco, FileName: name, Upload: f, UploadedBy: tokenOf(r.Context()).Name, Force: force, Webhook: hook},
 			func() { f.Close(); form.RemoveAll() }, nil
 	default:
 		return Submission{}, nop, badRequest("content type must be application/json or multipart/form-data")

@@ -75,6 +75,9 @@ type Config struct {
 	// CursorKey signs trace cursors; nil uses the store's key
 	// (store.Store.Secret), which every serve process of the farm shares.
 	CursorKey []byte
+	// Firewall serves /v1/policy and /v1/audit; nil: no registry
+	// firewall, those answer 404.
+	Firewall Firewall
 }
 
 type server struct {
@@ -147,6 +150,12 @@ func (s *server) routes() {
 	m.Handle("GET /v1/rules", s.auth(store.RoleRead, s.rules))
 	m.Handle("GET /v1/tasks/archived", s.auth(store.RoleAdmin, s.archived))
 	s.pageRoutes()
+	if s.Firewall != nil {
+		m.Handle("POST /v1/policy", s.auth(store.RoleAdmin, s.addOverride))
+		m.Handle("GET /v1/policy", s.auth(store.RoleRead, s.listOverrides))
+		m.Handle("DELETE /v1/policy/{id}", s.auth(store.RoleAdmin, s.deleteOverride))
+		m.Handle("GET /v1/audit", s.auth(store.RoleRead, s.audit))
+	}
 }
 
 // ServeHTTP logs each request (never its headers) and answers unknown

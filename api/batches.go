@@ -48,7 +48,7 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if (req.Rejudge != nil || req.Rerun != nil) && rank(roleOf(r.Context())) < rank(store.RoleAdmin) {
+	if (req.Rejudge != nil || req.Rerun != nil) && rank(tokenOf(r.Context()).Role) < rank(store.RoleAdmin) {
 		writeError(w, http.StatusForbidden, "forbidden", "re-judging or re-running stored analyses needs the admin role")
 		return
 	}

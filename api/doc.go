@@ -21,9 +21,22 @@
 // store.TokenRole): the lookup is by hash, so no comparison ever runs on
 // the secret. Roles are ordered read < submit < admin:
 //
-//	read    GET analyses, traces, packages, batches, rules
+//	read    GET analyses, traces, packages, batches, rules; GET /v1/policy, /v1/audit
 //	submit  POST /v1/analyses, POST /v1/batches (specs, lockfile), DELETE /v1/batches/{id}
-//	admin   POST /v1/batches with "rejudge" or "rerun", GET /v1/tasks/archived
+//	admin   POST /v1/batches with "rejudge" or "rerun", GET /v1/tasks/archived,
+//	        POST /v1/policy, DELETE /v1/policy/{id}
+//
+// The uploader of an upload is the token's name (store.Record.UploadedBy),
+// as is who set a registry firewall override.
+//
+// # Registry firewall
+//
+// With Config.Firewall (package proxy's Admin), POST /v1/policy takes
+// {"ecosystem" (default npm), "name", "versions" (a version or semver
+// range; none: every version), "action" (allow or deny), "reason"} and
+// answers 201 with the stored override; GET /v1/policy?name= lists them,
+// DELETE /v1/policy/{id} removes one; GET /v1/audit?name=&state=&since=&limit=
+// pages back through the firewall's decisions.
 //
 // A missing or unknown token is 401, a role too low 403. Neither the token
 // nor the Authorization header is ever logged.

@@ -86,7 +86,8 @@ func (s *server) packageHistory(ctx context.Context, eco, name string) (PackageR
 	resp := PackageResponse{Ecosystem: eco, Name: name, Versions: []Version{}}
 	for _, rec := range recs {
 		resp.Versions = append(resp.Versions, Version{
-			ID: rec.ID, Version: rec.Package.Version, Digest: rec.Package.Digest, Status: rec.Status,
+			ID: rec.ID, Version: rec.Package.Version, Source: rec.Source, UploadedBy: rec.UploadedBy,
+			ClaimsRegistry: rec.ClaimsRegistry, Digest: rec.Package.Digest, Status: rec.Status,
 			Verdict: rec.Verdict, Score: rec.Score, Rules: rec.Rules, Submitted: rec.Submitted,
 		})
 	}

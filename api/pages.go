@@ -43,12 +43,12 @@ type pageHandler func(w http.ResponseWriter, r *http.Request, p ui.Page)
 func (s *server) page(need store.Role, h pageHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var (
-			p    ui.Page
-			role store.Role
-			err  error
+			p   ui.Page
+			t   store.Token
+			err error
 		)
 		if tok, ok := bearer(r); ok {
-			role, err = s.Store.TokenRole(r.Context(), HashToken(tok))
+			t, err = s.Store.Token(r.Context(), HashToken(tok))
 			if errors.Is(err, store.ErrNotFound) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="fumehood", error="invalid_token"`)
 				s.renderError(w, r, p, http.StatusUnauthorized, "unknown token")
@@ -56,7 +56,7 @@ func (s *server) page(need store.Role, h pageHandler) http.Handler {
 			}
 		} else {
 			p.Session = true
-			role, err = s.sessionRole(r.Context(), r)
+			t, err = s.sessionToken(r.Context(), r)
 			if errors.Is(err, store.ErrNotFound) {
 				if _, cerr := r.Cookie(sessionCookie); cerr == nil {
 					clearSession(w, r) // expired, forged or of a revoked token
@@ -69,12 +69,12 @@ func (s *server) page(need store.Role, h pageHandler) http.Handler {
 			s.pageFail(w, r, p, err)
 			return
 		}
-		p.Role = string(role)
-		if rank(role) < rank(need) {
+		p.Role = string(t.Role)
+		if rank(t.Role) < rank(need) {
 			s.renderError(w, r, p, http.StatusForbidden, "this page needs the "+string(need)+" role")
 			return
 		}
-		h(w, r.WithContext(withRole(r.Context(), role)), p)
+		h(w, r.WithContext(withToken(r.Context(), t)), p)
 	})
 }
 
@@ -152,7 +152,7 @@ func (s *server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	next := safeNext(r.PostForm.Get("next"))
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
-	_, err := s.Store.TokenRole(r.Context(), HashToken(tok))
+	_, err := s.Store.Token(r.Context(), HashToken(tok))
 	if tok == "" || errors.Is(err, store.ErrNotFound) {
 		s.render(w, r, http.StatusUnauthorized, "signin", ui.Page{Title: "Sign in",
 			Data: signinPage{Next: next, Problem: "unknown token"}})

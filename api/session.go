@@ -87,20 +87,20 @@ func clearSession(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 
-// sessionRole returns the role of the token the request's session cookie
+// sessionToken returns the token the request's session cookie
 // names; store.ErrNotFound when there is no valid session.
-func (s *server) sessionRole(ctx context.Context, r *http.Request) (store.Role, error) {
+func (s *server) sessionToken(ctx context.Context, r *http.Request) (store.Token, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", store.ErrNotFound
+		return store.Token{}, store.ErrNotFound
 	}
 	key, err := s.key(ctx, sessionKeyName)
 	if err != nil {
-		return "", err
+		return store.Token{}, err
 	}
 	hash, err := openSession(key, c.Value, time.Now())
 	if err != nil {
-		return "", store.ErrNotFound
+		return store.Token{}, store.ErrNotFound
 	}
-	return s.Store.TokenRole(ctx, hash)
+	return s.Store.Token(ctx, hash)
 }

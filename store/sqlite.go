@@ -44,10 +44,11 @@ type sqliteStore struct {
 //
 // Records are listed newest first by (Submitted, insertion order); every
 // List filter has an index, the rule filter through a table of (rule,
-// analysis) pairs. FindOrCreate with an empty Key.Digest matches registry analyses
-// (no uploaded artifact) of any digest; with a digest, that digest exactly.
-// Versions returns, per version, the newest done record (or the newest one
-// if none is done). CancelBatch cancels the queued analyses the batch
+// analysis) pairs. FindOrCreate matches only records of the key's source:
+// with an empty Key.Digest of any digest, with a digest that digest
+// exactly. Versions returns, per version, the newest done registry record
+// (or the newest one if none is done), and so, apart, for each uploaded
+// artifact of that version. CancelBatch cancels the queued analyses the batch
 // created (Record.BatchID), not de-duplicated items other submissions own.
 func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	abs, err := filepath.Abs(path)
@@ -126,7 +127,9 @@ func (s *sqliteStore) Close() error {
 // recordCols are the columns scanRecord reads, in its order.
 const recordCols = `a.seq, a.id, a.ecosystem, a.name, a.version, a.digest, a.rules, a.status, a.verdict, a.score,
 	a.error, a.spec, a.artifact, a.trace_digest, a.batch_id, a.webhook, a.submitted, a.updated, a.started,
-	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage`
+	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage, a.source, a.uploader,
+	a.source = 'upload' AND EXISTS (SELECT 1 FROM analyses g WHERE g.ecosystem = a.ecosystem
+		AND g.name = a.name AND g.version = a.version AND g.source = 'registry')`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -140,7 +143,8 @@ func scanRecord(sc scanner) (*Record, int64, error) {
 	)
 	err := sc.Scan(&seq, &r.ID, &r.Package.Ecosystem, &r.Package.Name, &r.Package.Version, &r.Package.Digest,
 		&r.Rules, &r.Status, &r.Verdict, &r.Score, &r.Error, &r.Spec, &r.Artifact, &r.TraceDigest, &r.BatchID,
-		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage)
+		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage,
+		&r.Source, &r.UploadedBy, &r.ClaimsRegistry)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -242,6 +246,13 @@ func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	if r.Status == "" {
 		r.Status = Queued
 	}
+	switch r.Source {
+	case "":
+		r.Source = FromRegistry
+	case FromRegistry, FromUpload:
+	default:
+		return fmt.Errorf("create record %s: unknown source %q", r.ID, r.Source)
+	}
 	t := time.Now().UTC()
 	if r.Submitted.IsZero() {
 		r.Submitted = t
@@ -265,12 +276,13 @@ func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
 		verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-		finished, attempts, hits, phases, sandbox, coverage)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		finished, attempts, hits, phases, sandbox, coverage, source, uploader)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		r.ID, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Package.Digest, r.Rules, r.Status,
 		r.Verdict, r.Score, r.Error, r.Spec, r.Artifact, r.TraceDigest, r.BatchID, r.Webhook,
-		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage)
+		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage,
+		r.Source, r.UploadedBy)
 	if err != nil {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
@@ -317,12 +329,14 @@ func replaceHits(ctx context.Context, tx *sql.Tx, id string, hits []analysis.Hit
 
 // find returns the newest record with key k that is not failed.
 func find(ctx context.Context, tx *sql.Tx, k Key) (*Record, error) {
+	source := k.Source
+	if source == "" {
+		source = FromRegistry
+	}
 	q := `SELECT ` + recordCols + ` FROM analyses a
-		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.status != 'failed'`
-	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules}
-	if k.Digest == "" {
-		q += ` AND a.artifact = ''`
-	} else {
+		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.source = ? AND a.status != 'failed'`
+	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules, source}
+	if k.Digest != "" {
 		q += ` AND a.digest = ?`
 		args = append(args, k.Digest)
 	}
@@ -535,7 +549,8 @@ func (s *sqliteStore) listSQL(q Query) (query string, args []any, limit int, err
 
 func (s *sqliteStore) Versions(ctx context.Context, ecosystem, name string) ([]*Record, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+recordCols+` FROM (
-			SELECT *, row_number() OVER (PARTITION BY version
+			SELECT *, row_number() OVER (PARTITION BY version, source,
+					CASE WHEN source = 'upload' THEN artifact ELSE '' END
 				ORDER BY status = 'done' DESC, submitted DESC, seq DESC) AS rank
 			FROM analyses WHERE ecosystem = ? AND name = ?) a
 		WHERE a.rank = 1 ORDER BY a.submitted DESC, a.seq DESC`, ecosystem, name)
@@ -751,14 +766,18 @@ func (s *sqliteStore) RevokeToken(ctx context.Context, name string) error {
 	return s.update(ctx, "revoke token", name, "DELETE FROM tokens WHERE name = ?", name)
 }
 
-func (s *sqliteStore) TokenRole(ctx context.Context, hash []byte) (Role, error) {
-	var role Role
-	err := s.r.QueryRowContext(ctx, "SELECT role FROM tokens WHERE hash = ?", hash).Scan(&role)
+func (s *sqliteStore) Token(ctx context.Context, hash []byte) (Token, error) {
+	var (
+		t       Token
+		created int64
+	)
+	err := s.r.QueryRowContext(ctx, "SELECT name, role, created FROM tokens WHERE hash = ?", hash).Scan(&t.Name, &t.Role, &created)
+	t.Created = fromNanos(created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("token role: %w", ErrNotFound)
+		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("token role: %w", err)
+		return Token{}, fmt.Errorf("token: %w", err)
 	}
-	return role, nil
+	return t, nil
 }

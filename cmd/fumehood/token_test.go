@@ -26,10 +26,10 @@ func TestTokenCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := st.TokenRole(context.Background(), api.HashToken(tok))
+		got, err := st.Token(context.Background(), api.HashToken(tok))
 		st.Close()
-		if err != nil || got != role {
-			t.Errorf("stored role of the new token: got %q, %v; want %q", got, err, role)
+		if err != nil || got.Role != role {
+			t.Errorf("stored role of the new token: got %q, %v; want %q", got.Role, err, role)
 		}
 	}
 	for _, args := range [][]string{

@@ -90,6 +90,15 @@ func Redis(t testing.TB) string {
 	return addr
 }
 
+// Tool requires an executable on PATH (npm, node ...) and returns its
+// path.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, name+" on PATH")
+	return p
+}
+
 // Corpus requires the shared corpus of samples and returns its directory:
 // FUMEHOOD_CORPUS, else shared/corpus beside the repository (the parent
 // of the directory holding go.mod).
