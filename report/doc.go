@@ -37,7 +37,9 @@
 // changes_from_previous alike: of a package's stored versions, the
 // finished one with a trace whose version is the highest below it in the
 // ecosystem's order (ecosystem.CompareVersions), whenever it was
-// submitted.
+// submitted, fetched from the registry (an upload's content is its
+// uploader's choice: a made-up earlier version must not hide a new
+// script).
 //
 // It imports analysis, trace, rules (for the decodings), store (records)
 // and ecosystem (version order); the API and its pages (api, api/ui) and

@@ -14,15 +14,17 @@ func TestEarlier(t *testing.T) {
 	}
 	noTrace := rec("no-trace", "1.9.0", store.Done)
 	noTrace.TraceDigest = ""
+	upload := rec("upload", "1.99.0", store.Done)
+	upload.Source = store.FromUpload
 	// Newest submitted first, as Versions returns them: a backport of an
 	// old line submitted last is not what 2.0.0 is compared with.
-	recs := []*store.Record{rec("backport", "1.2.9", store.Done), rec("later", "2.1.0", store.Done), rec("failed", "1.9.5", store.Failed),
+	recs := []*store.Record{upload, rec("backport", "1.2.9", store.Done), rec("later", "2.1.0", store.Done), rec("failed", "1.9.5", store.Failed),
 		noTrace, rec("pre", "2.0.0-rc.1", store.Done), rec("bad", "banana", store.Done), rec("old", "1.10.0", store.Done)}
 	tests := []struct {
 		version, want string
 	}{
 		{"2.0.0", "pre"},
-		{"2.0.0-rc.1", "old"}, // 1.10.0 > 1.2.9: numeric order
+		{"2.0.0-rc.1", "old"}, // 1.10.0 > 1.2.9: numeric order; not the upload
 		{"1.2.9", ""},
 		{"3.0.0", "later"},
 		{"1.0.0", ""},

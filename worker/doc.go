@@ -21,9 +21,10 @@
 //
 // Before judging, a pipeline with a Config.Earlier (the farm's is
 // StoreEarlier, over its store and blobs) compares the package with the
-// stored analysis of its highest lower version (report.Earlier: SemVer
-// for npm, PEP 440 for PyPI; not the last submitted, so a backport
-// analysed later is not "previous"): report.NewScripts names the install
+// stored analysis of the registry artifact of its highest lower version
+// (report.Earlier: SemVer for npm, PEP 440 for PyPI; not the last
+// submitted, so a backport analysed later is not "previous"; never an
+// upload): report.NewScripts names the install
 // scripts new in this version, coverage's children finds the processes
 // that ran them, and both go into trace.Previous, which rules read
 // (prev_known, new_install_script) and which is stored with the trace. An
