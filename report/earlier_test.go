@@ -41,3 +41,18 @@ func TestEarlier(t *testing.T) {
 		}
 	}
 }
+
+// PyPI versions compare by PEP 440: a release candidate is below its
+// release, a post-release above it.
+func TestEarlierPyPI(t *testing.T) {
+	var recs []*store.Record
+	for _, v := range []string{"2.0.post1", "2.0rc1", "1.10"} {
+		recs = append(recs, &store.Record{Analysis: analysis.Analysis{ID: v, Package: analysis.Package{Ecosystem: "pypi", Name: "x", Version: v}},
+			Status: store.Done, TraceDigest: "sha256:t"})
+	}
+	for version, want := range map[string]string{"2.0": "2.0rc1", "2.0rc1": "1.10", "2.1": "2.0.post1"} {
+		if got := Earlier(recs, "pypi", version); got == nil || got.ID != want {
+			t.Errorf("Earlier(%s) = %v, want %s", version, got, want)
+		}
+	}
+}
