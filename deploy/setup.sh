@@ -11,7 +11,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "setup must run as root" >&2; exit 1; }
 
-packages=(containerd runc debootstrap redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make)
+# chromium and a font: the analyst pages' browser test (headless).
+packages=(containerd runc debootstrap redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -80,7 +80,7 @@ func filterHash(q Query) []byte {
 	if !q.Since.IsZero() {
 		since = strconv.FormatInt(q.Since.UnixNano(), 10)
 	}
-	for _, f := range []string{q.Ecosystem, q.Name, string(q.Verdict), q.Rule, string(q.Status), since} {
+	for _, f := range []string{q.Ecosystem, q.Name, string(q.Verdict), q.Rule, string(q.Status), since, q.Batch} {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		h.Write(n[:])

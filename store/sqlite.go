@@ -44,10 +44,11 @@ type sqliteStore struct {
 //
 // Records are listed newest first by (Submitted, insertion order); every
 // List filter has an index, the rule filter through a table of (rule,
-// analysis) pairs. FindOrCreate with an empty Key.Digest matches registry analyses
-// (no uploaded artifact) of any digest; with a digest, that digest exactly.
-// Versions returns, per version, the newest done record (or the newest one
-// if none is done). CancelBatch cancels the queued analyses the batch
+// analysis) pairs. FindOrCreate matches only records of the key's source:
+// with an empty Key.Digest of any digest, with a digest that digest
+// exactly. Versions returns, per version, the newest done registry record
+// (or the newest one if none is done), and so, apart, for each uploaded
+// artifact of that version. CancelBatch cancels the queued analyses the batch
 // created (Record.BatchID), not de-duplicated items other submissions own.
 func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	abs, err := filepath.Abs(path)
@@ -78,7 +79,7 @@ func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	if err := migrateLocked(ctx, w, abs); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	key, err := s.secret(ctx, "cursor-key")
+	key, err := s.Secret(ctx, "cursor-key")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -104,9 +105,9 @@ func migrateLocked(ctx context.Context, db *sql.DB, path string) error {
 	return migrate(ctx, db)
 }
 
-// secret returns the random 32-byte value stored under name, creating it
+// Secret returns the random 32-byte value stored under name, creating it
 // the first time; all processes sharing the database read the same one.
-func (s *sqliteStore) secret(ctx context.Context, name string) ([]byte, error) {
+func (s *sqliteStore) Secret(ctx context.Context, name string) ([]byte, error) {
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
 	if _, err := s.w.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", name, fresh); err != nil {
@@ -126,7 +127,9 @@ func (s *sqliteStore) Close() error {
 // recordCols are the columns scanRecord reads, in its order.
 const recordCols = `a.seq, a.id, a.ecosystem, a.name, a.version, a.digest, a.rules, a.status, a.verdict, a.score,
 	a.error, a.spec, a.artifact, a.trace_digest, a.batch_id, a.webhook, a.submitted, a.updated, a.started,
-	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage`
+	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage, a.source, a.uploader,
+	a.source = 'upload' AND EXISTS (SELECT 1 FROM analyses g WHERE g.ecosystem = a.ecosystem
+		AND g.name = a.name AND g.version = a.version AND g.source = 'registry')`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -140,7 +143,8 @@ func scanRecord(sc scanner) (*Record, int64, error) {
 	)
 	err := sc.Scan(&seq, &r.ID, &r.Package.Ecosystem, &r.Package.Name, &r.Package.Version, &r.Package.Digest,
 		&r.Rules, &r.Status, &r.Verdict, &r.Score, &r.Error, &r.Spec, &r.Artifact, &r.TraceDigest, &r.BatchID,
-		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage)
+		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage,
+		&r.Source, &r.UploadedBy, &r.ClaimsRegistry)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -242,6 +246,13 @@ func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	if r.Status == "" {
 		r.Status = Queued
 	}
+	switch r.Source {
+	case "":
+		r.Source = FromRegistry
+	case FromRegistry, FromUpload:
+	default:
+		return fmt.Errorf("create record %s: unknown source %q", r.ID, r.Source)
+	}
 	t := time.Now().UTC()
 	if r.Submitted.IsZero() {
 		r.Submitted = t
@@ -265,12 +276,13 @@ func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
 		verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-		finished, attempts, hits, phases, sandbox, coverage)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		finished, attempts, hits, phases, sandbox, coverage, source, uploader)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		r.ID, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Package.Digest, r.Rules, r.Status,
 		r.Verdict, r.Score, r.Error, r.Spec, r.Artifact, r.TraceDigest, r.BatchID, r.Webhook,
-		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage)
+		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage,
+		r.Source, r.UploadedBy)
 	if err != nil {
 		return fmt.Errorf("create record %s: %w", r.ID, err)
 	}
@@ -317,12 +329,14 @@ func replaceHits(ctx context.Context, tx *sql.Tx, id string, hits []analysis.Hit
 
 // find returns the newest record with key k that is not failed.
 func find(ctx context.Context, tx *sql.Tx, k Key) (*Record, error) {
+	source := k.Source
+	if source == "" {
+		source = FromRegistry
+	}
 	q := `SELECT ` + recordCols + ` FROM analyses a
-		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.status != 'failed'`
-	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules}
-	if k.Digest == "" {
-		q += ` AND a.artifact = ''`
-	} else {
+		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.source = ? AND a.status != 'failed'`
+	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules, source}
+	if k.Digest != "" {
 		q += ` AND a.digest = ?`
 		args = append(args, k.Digest)
 	}
@@ -501,6 +515,12 @@ func (s *sqliteStore) listSQL(q Query) (query string, args []any, limit int, err
 		from, k = "hits h JOIN analyses a ON a.seq = h.seq", "h"
 		where, args = append(where, "h.rule = ?"), append(args, q.Rule)
 	}
+	if q.Batch != "" {
+		// A batch's items, including the analyses of other submissions
+		// it de-duplicated onto.
+		from += " JOIN batch_items i ON i.analysis_id = a.id"
+		where, args = append(where, "i.batch_id = ?"), append(args, q.Batch)
+	}
 	for _, f := range []struct{ col, v string }{
 		{"a.ecosystem", q.Ecosystem}, {"a.name", q.Name}, {"a.verdict", string(q.Verdict)}, {"a.status", string(q.Status)},
 	} {
@@ -529,7 +549,8 @@ func (s *sqliteStore) listSQL(q Query) (query string, args []any, limit int, err
 
 func (s *sqliteStore) Versions(ctx context.Context, ecosystem, name string) ([]*Record, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+recordCols+` FROM (
-			SELECT *, row_number() OVER (PARTITION BY version
+			SELECT *, row_number() OVER (PARTITION BY version, source,
+					CASE WHEN source = 'upload' THEN artifact ELSE '' END
 				ORDER BY status = 'done' DESC, submitted DESC, seq DESC) AS rank
 			FROM analyses WHERE ecosystem = ? AND name = ?) a
 		WHERE a.rank = 1 ORDER BY a.submitted DESC, a.seq DESC`, ecosystem, name)
@@ -700,8 +721,11 @@ func (s *sqliteStore) CreateToken(ctx context.Context, hash []byte, role Role, n
 	if len(hash) == 0 {
 		return fmt.Errorf("create token %s: empty hash", name)
 	}
-	res, err := s.w.ExecContext(ctx, "INSERT INTO tokens (hash, role, name, created) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-		hash, role, name, now())
+	// One statement: a name in use (or the same hash) inserts nothing.
+	res, err := s.w.ExecContext(ctx, `INSERT INTO tokens (hash, role, name, created)
+		SELECT ?, ?, ?, ? WHERE ? = '' OR NOT EXISTS (SELECT 1 FROM tokens WHERE name = ?)
+		ON CONFLICT (hash) DO NOTHING`,
+		hash, role, name, now(), name, name)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", name, err)
 	}
@@ -711,14 +735,49 @@ func (s *sqliteStore) CreateToken(ctx context.Context, hash []byte, role Role, n
 	return nil
 }
 
-func (s *sqliteStore) TokenRole(ctx context.Context, hash []byte) (Role, error) {
-	var role Role
-	err := s.r.QueryRowContext(ctx, "SELECT role FROM tokens WHERE hash = ?", hash).Scan(&role)
+func (s *sqliteStore) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT name, role, created FROM tokens ORDER BY created, name")
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var (
+			t       Token
+			created int64
+		)
+		if err := rows.Scan(&t.Name, &t.Role, &created); err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		t.Created = fromNanos(created)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) RevokeToken(ctx context.Context, name string) error {
+	if name == "" {
+		return fmt.Errorf("revoke token: no name: %w", ErrNotFound)
+	}
+	return s.update(ctx, "revoke token", name, "DELETE FROM tokens WHERE name = ?", name)
+}
+
+func (s *sqliteStore) Token(ctx context.Context, hash []byte) (Token, error) {
+	var (
+		t       Token
+		created int64
+	)
+	err := s.r.QueryRowContext(ctx, "SELECT name, role, created FROM tokens WHERE hash = ?", hash).Scan(&t.Name, &t.Role, &created)
+	t.Created = fromNanos(created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("token role: %w", ErrNotFound)
+		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("token role: %w", err)
+		return Token{}, fmt.Errorf("token: %w", err)
 	}
-	return role, nil
+	return t, nil
 }

@@ -45,13 +45,15 @@
 // Traces recorded before the pipeline kept PhaseInfo fall back to the first
 // successful exec of each phase: the process that makes it is the phase's
 // command, what came before it (runc's init) is runtime, and the command's
-// role comes from the phase name (Policy.ManagerPhases: install is the
+// role comes from the phase name (install and metadata are the
 // package manager, other phases load the package).
 //
 // # Storage
 //
-// A stored trace is JSONL: a {"record":"phases"} line, one event a line, and
-// a {"record":"processes"} line (IsRecord tells records from events); a
+// A stored trace is JSONL: a {"record":"phases"} line, a
+// {"record":"previous"} line when the farm compared the package with an
+// earlier analysed version (Previous), one event a line, and a
+// {"record":"processes"} line (IsRecord tells records from events); a
 // trace without metadata or table is events alone, as before.
 //
 // This package imports nothing else of fumehood; every other package may

@@ -1,5 +1,7 @@
 package trace
 
+import "slices"
+
 // Trace is everything observed during one analysis: what the pipeline
 // knows of each phase, the events of every phase in order (numbered from
 // 1), and the process table built from them.
@@ -14,12 +16,36 @@ type Trace struct {
 	// (see BuildTable). Its processes carry no links between them:
 	// follow Parent keys.
 	Processes []*Process `json:"processes,omitempty"`
+	// Previous is what the farm knew, when it judged the trace, of the
+	// package's newest earlier analysed version; nil when none had been
+	// analysed (and for traces judged without a store: fumehood analyze).
+	Previous *Previous `json:"previous,omitempty"`
+}
+
+// Previous compares a trace's package with the newest version of it below
+// this one (by the ecosystem's version order) that had been analysed when
+// the trace was judged, as far as rules need it. The farm fills it in
+// before judging from the stored analysis and trace of that version
+// (package report's normalised comparison) and stores it with the trace,
+// so that re-judging gives the same answer.
+type Previous struct {
+	// Analysis and Version name the earlier analysis.
+	Analysis string `json:"analysis"`
+	Version  string `json:"version"`
+	// NewScripts names the install scripts ("PHASE NAME") this version
+	// declares and the earlier one did not, or declared with another
+	// command.
+	NewScripts []string `json:"new_scripts,omitempty"`
+	// NewScriptProcs are the processes that ran them: the direct children
+	// of the phase's command whose first exec runs one.
+	NewScriptProcs []ProcKey `json:"new_script_procs,omitempty"`
 }
 
 // Append adds the events of one phase, stamping each with the phase name
 // and the next sequence number. The events are copied.
 func (t *Trace) Append(phase string, events []Event) {
 	next := uint64(len(t.Events)) + 1
+	t.Events = slices.Grow(t.Events, len(events))
 	for _, e := range events {
 		e.Phase = phase
 		e.Seq = next

@@ -1,18 +1,22 @@
 // Package testenv gates tests that need the real machine: root, containerd,
-// eBPF, Redis. Outside CI a missing requirement skips the test; in CI
+// eBPF, Redis, a browser. Outside CI a missing requirement skips the test; in CI
 // (CI=true) it fails it, so that a broken CI set-up cannot pass by skipping.
 package testenv
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sys/unix"
 )
 
 // ContainerdAddress is the containerd socket the integration tests use,
@@ -86,6 +90,15 @@ func Redis(t testing.TB) string {
 	return addr
 }
 
+// Tool requires an executable on PATH (npm, node ...) and returns its
+// path.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, name+" on PATH")
+	return p
+}
+
 // Corpus requires the shared corpus of samples and returns its directory:
 // FUMEHOOD_CORPUS, else shared/corpus beside the repository (the parent
 // of the directory holding go.mod).
@@ -136,4 +149,52 @@ func WaitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// StateDir returns a runtime state directory (workspaces, network
+// namespaces, mounts) named for name that belongs to this test process
+// alone, /run/fumehood-NAME-PID: the integration tests of several packages,
+// or of several checkouts, then run at once without counting each other's
+// runs as leftovers. Call RemoveStateDirs from TestMain when the tests end.
+func StateDir(name string) string {
+	return fmt.Sprintf("/run/fumehood-%s-%d", name, os.Getpid())
+}
+
+// RemoveStateDirs unmounts what is mounted under this process's state
+// directories (the network namespace directory is a mount point, as
+// ip-netns leaves /run/netns) and removes them.
+func RemoveStateDirs() {
+	dirs, _ := filepath.Glob(fmt.Sprintf("/run/fumehood-*-%d", os.Getpid()))
+	if len(dirs) == 0 {
+		return
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	lines := strings.Split(string(mounts), "\n")
+	for i := len(lines) - 1; i >= 0; i-- { // later mounts first
+		f := strings.Fields(lines[i])
+		if len(f) < 5 {
+			continue
+		}
+		for _, d := range dirs {
+			if f[4] == d || strings.HasPrefix(f[4], d+"/") {
+				unix.Unmount(f[4], unix.MNT_DETACH) //nolint:errcheck // best effort, at exit
+			}
+		}
+	}
+	for _, d := range dirs {
+		os.RemoveAll(d)
+	}
+}
+
+// Chromium requires a headless-capable Chromium (Debian's chromium, which
+// deploy/setup.sh installs) and returns its path.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Require(t, false, "chromium on PATH (apt-get install chromium)")
+	return ""
 }
