@@ -57,7 +57,11 @@
 //
 // Teardown (Kill all → wait for init → task.Delete → unmount the root →
 // container.Delete → remove the snapshot) runs on a detached context with
-// its own timeout, so a cancelled or timed-out job still cleans up.
+// its own timeout, so a cancelled or timed-out job still cleans up. No
+// container refers to the root's snapshot (runc takes the mounted overlay
+// as the spec's root path), so the snapshot carries containerd's gc.root
+// label besides its owner labels: without it the garbage collector took
+// the upper directory of running containers.
 //
 // # Identity: a uid per analysis, no user namespace
 //

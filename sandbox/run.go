@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -213,14 +213,9 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	}()
 	// The container's root: a fresh snapshot of the image, mounted here
 	// (see mountRoot) with the phase's files in it. No container refers
-	// to the snapshot, so a lease keeps containerd's garbage collector
-	// from it; one left by a crash expires.
-	leaseCtx, endLease, err := s.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(p.Timeout+2*teardownTimeout+time.Hour))
-	if err != nil {
-		return res, fmt.Errorf("run %s: lease: %w", p.ID, err)
-	}
-	r.endLease = endLease
-	if _, err := sn.Prepare(leaseCtx, p.ID, identity.ChainID(diffIDs).String(), snapshots.WithLabels(labels)); err != nil {
+	// to the snapshot, so it is a root for containerd's garbage
+	// collector; Reap removes one a crash left, by its owner labels.
+	if _, err := sn.Prepare(ctx, p.ID, identity.ChainID(diffIDs).String(), snapshots.WithLabels(gcRoot(labels))); err != nil {
 		return res, fmt.Errorf("run %s: prepare snapshot: %w", p.ID, err)
 	}
 	r.snapshot, r.root = p.ID, root
@@ -308,6 +303,13 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	return res, nil
 }
 
+// gcRoot returns labels with containerd's garbage-collection root label.
+func gcRoot(labels map[string]string) map[string]string {
+	out := maps.Clone(labels)
+	out["containerd.io/gc.root"] = time.Now().UTC().Format(time.RFC3339)
+	return out
+}
+
 // waitIO waits until the task's output is copied, at most d.
 func waitIO(io cio.IO, d time.Duration) {
 	done := make(chan struct{})
@@ -329,7 +331,6 @@ type running struct {
 	cgroup   string                   // cgroups path, e.g. "/fumehood/<id>"
 	snapshot string                   // the root's snapshot key, once prepared
 	root     string                   // the root's mount point, once made
-	endLease func(context.Context) error
 	log      *slog.Logger
 }
 
@@ -414,11 +415,6 @@ func (r *running) teardown(ctx context.Context, sn snapshots.Snapshotter) (oom i
 	if r.snapshot != "" {
 		if err := sn.Remove(ctx, r.snapshot); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove snapshot: %w", err))
-		}
-	}
-	if r.endLease != nil {
-		if err := r.endLease(ctx); err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("end lease: %w", err))
 		}
 	}
 	if len(errs) > 0 {
