@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/fumehood/fumehood/analysis"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
@@ -37,9 +39,21 @@ type sqliteStore struct {
 	cursor cursorSigner
 }
 
+// dialect is what differs between the SQL databases the store runs on.
+type dialect struct {
+	name  string        // the directory of its migrations, migrations/NAME
+	goose goose.Dialect // its dialect in the migration library
+}
+
+// The dialects.
+var (
+	sqliteDialect   = &dialect{name: "sqlite", goose: goose.DialectSQLite3}
+	postgresDialect = &dialect{name: "postgres", goose: goose.DialectPostgres}
+)
+
 // OpenSQLite opens (creating it if needed) the SQLite database at path and
 // brings its schema up to date with the embedded migrations
-// (store/migrations, PRAGMA user_version). Any number of processes may open
+// (store/migrations/sqlite, see doc.go). Any number of processes may open
 // the same file; writes wait for each other up to a busy timeout.
 //
 // Records are listed newest first by (Submitted, insertion order); every
@@ -86,7 +100,9 @@ func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	return s, nil
 }
 
-// migrateLocked migrates db while holding an exclusive flock on path+".lock".
+// migrateLocked migrates db (adopting the schema version of the store's
+// earlier migration runner first) while holding an exclusive flock on
+// path+".lock".
 // SQLite's busy timeout does not cover every lock a fresh database takes
 // (switching a new file to WAL returns SQLITE_BUSY at once to a concurrent
 // opener), so openers of one file, in this process or others, take turns.
@@ -101,7 +117,10 @@ func migrateLocked(ctx context.Context, db *sql.DB, path string) error {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	return migrate(ctx, db)
+	if err := adoptUserVersion(ctx, db); err != nil {
+		return err
+	}
+	return migrate(ctx, db, sqliteDialect)
 }
 
 // secret returns the random 32-byte value stored under name, creating it

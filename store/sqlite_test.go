@@ -7,10 +7,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,12 +82,38 @@ func finished(id string, v analysis.Verdict, rules ...string) *analysis.Analysis
 	return a
 }
 
+// migrationCount returns how many migrations d has; they are numbered 1
+// to that count.
+func migrationCount(t testing.TB, d *dialect) int64 {
+	t.Helper()
+	fsys, err := migrationsOf(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(names))
+}
+
+// schemaVersion returns the newest migration applied to db.
+func schemaVersion(t testing.TB, db *sql.DB, d *dialect) int64 {
+	t.Helper()
+	p, err := newMigrator(db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.GetDBVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
-	ms, err := migrations()
-	if err != nil {
-		t.Fatalf("migrations: %v", err)
-	}
+	newest := migrationCount(t, sqliteDialect)
 	path := filepath.Join(t.TempDir(), "m.db")
 
 	// Several openers of a fresh file at once: each migration applies once.
@@ -112,12 +140,15 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	s := st.(*sqliteStore)
-	var v int
-	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if got := schemaVersion(t, s.w, sqliteDialect); got != newest {
+		t.Errorf("schema version = %d, want %d", got, newest)
+	}
+	var applied int
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+versionTable+" WHERE version_id > 0").Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := v, len(ms); got != want {
-		t.Errorf("user_version = %d, want %d", got, want)
+	if int64(applied) != newest {
+		t.Errorf("%d migrations recorded, want each of %d once", applied, newest)
 	}
 	var mode string
 	if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -142,12 +173,55 @@ func TestMigrations(t *testing.T) {
 		t.Errorf("cursor key changed on re-open")
 	}
 	// A database from a newer binary is refused.
-	if _, err := st.(*sqliteStore).w.ExecContext(ctx, "PRAGMA user_version = 99"); err != nil {
+	if _, err := st.(*sqliteStore).w.ExecContext(ctx, "INSERT INTO "+versionTable+" (version_id, is_applied) VALUES (99, 1)"); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
 	if _, err := OpenSQLite(ctx, path); !errors.Is(err, ErrSchema) {
 		t.Errorf("open of schema 99: err %v, want ErrSchema", err)
+	}
+}
+
+// TestMigrationLayout keeps the dialects in step: every migration exists
+// for each dialect under the same number and name, is a goose migration,
+// and none lies outside a dialect's directory (where it would not be
+// embedded).
+func TestMigrationLayout(t *testing.T) {
+	top, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range top {
+		if !e.IsDir() {
+			t.Errorf("migrations/%s: not in a dialect's directory (migrations/sqlite, migrations/postgres)", e.Name())
+		}
+	}
+	var names [][]string
+	for _, d := range []*dialect{sqliteDialect, postgresDialect} {
+		fsys, err := migrationsOf(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, err := fs.Glob(fsys, "*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range ns {
+			if want := fmt.Sprintf("%04d_", i+1); !strings.HasPrefix(n, want) {
+				t.Errorf("migrations/%s/%s: want a name starting %s", d.name, n, want)
+			}
+			b, err := fs.ReadFile(fsys, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), "-- +goose Up\n") {
+				t.Errorf("migrations/%s/%s: no -- +goose Up line", d.name, n)
+			}
+		}
+		names = append(names, ns)
+	}
+	if !slices.Equal(names[0], names[1]) {
+		t.Errorf("sqlite migrations %v, postgres migrations %v: want the same", names[0], names[1])
 	}
 }
 
@@ -611,47 +685,86 @@ func TestTokens(t *testing.T) {
 
 // TestMigrateFromEachVersion opens databases left at every older schema
 // version, with a record in them, and checks they reach the newest one with
-// the record intact.
+// the record intact: databases migrated by goose, and databases of the
+// store's earlier runner, which recorded PRAGMA user_version.
 func TestMigrateFromEachVersion(t *testing.T) {
 	ctx := context.Background()
-	ms, err := migrations()
+	newest := migrationCount(t, sqliteDialect)
+	fsys, err := migrationsOf(sqliteDialect)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for from := 1; from < len(ms); from++ {
-		t.Run(fmt.Sprintf("from %d", from), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "old.db")
-			db, err := sql.Open("sqlite", path+"?"+sqliteParams)
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// legacy migrates db to from as the earlier runner did: each file in a
+	// transaction with its number in user_version.
+	legacy := func(db *sql.DB, from int64) error {
+		for i, n := range names[:from] {
+			b, err := fs.ReadFile(fsys, n)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			for _, m := range ms[:from] {
-				if err := applyMigration(ctx, db, m, from); err != nil {
+			if _, err := db.ExecContext(ctx, "BEGIN; "+string(b)+fmt.Sprintf("; PRAGMA user_version = %d; COMMIT", i+1)); err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+		}
+		return nil
+	}
+	viaGoose := func(db *sql.DB, from int64) error {
+		p, err := newMigrator(db, sqliteDialect)
+		if err != nil {
+			return err
+		}
+		_, err = p.UpTo(ctx, from)
+		return err
+	}
+	for _, how := range []struct {
+		name    string
+		migrate func(*sql.DB, int64) error
+		upTo    int64 // the newest schema to start from
+	}{
+		{"goose", viaGoose, newest - 1},
+		{"user_version", legacy, newest},
+	} {
+		for from := int64(1); from <= how.upTo; from++ {
+			t.Run(fmt.Sprintf("%s %d", how.name, from), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "old.db")
+				db, err := sql.Open("sqlite", path+"?"+sqliteParams)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			if _, err := db.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
-				verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-				finished, attempts, hits, phases, sandbox) VALUES ('old', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
-				'', '', '', '', '', 1, 1, 0, 0, 1, 'null', 'null', '{}')`); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			st, err := OpenSQLite(ctx, path)
-			if err != nil {
-				t.Fatalf("open schema %d: %v", from, err)
-			}
-			defer st.Close()
-			var v int
-			if err := st.(*sqliteStore).r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			if v != len(ms) {
-				t.Errorf("user_version %d, want %d", v, len(ms))
-			}
-			if r := mustGet(t, st, "old"); r.Verdict != analysis.Benign {
-				t.Errorf("record after migration: %+v", r)
-			}
-		})
+				if err := how.migrate(db, from); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
+					verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
+					finished, attempts, hits, phases, sandbox) VALUES ('old', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
+					'', '', '', '', '', 1, 1, 0, 0, 1, 'null', 'null', '{}')`); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				st, err := OpenSQLite(ctx, path)
+				if err != nil {
+					t.Fatalf("open schema %d: %v", from, err)
+				}
+				defer st.Close()
+				s := st.(*sqliteStore)
+				if got := schemaVersion(t, s.w, sqliteDialect); got != newest {
+					t.Errorf("schema version %d, want %d", got, newest)
+				}
+				var uv int
+				if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+					t.Fatal(err)
+				}
+				if uv != 0 {
+					t.Errorf("user_version %d after open, want 0 (goose's table records the version)", uv)
+				}
+				if r := mustGet(t, st, "old"); r.Verdict != analysis.Benign {
+					t.Errorf("record after migration: %+v", r)
+				}
+			})
+		}
 	}
 }

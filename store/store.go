@@ -1,10 +1,3 @@
-// Package store keeps analyses, batches, tokens and traces: the records in
-// a database behind the Store interface (SQLite by default, embedded, WAL,
-// migrations; a Postgres implementation can follow without touching
-// callers) and traces and artifacts in a content-addressed Blobs store (a
-// local directory by default, compressed).
-//
-// It imports only analysis and trace.
 package store
 
 import (
