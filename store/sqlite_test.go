@@ -26,16 +26,6 @@ var update = flag.Bool("update", false, "rewrite testdata golden files")
 // that they round-trip exactly.
 var base = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func openTest(t testing.TB) Store {
-	t.Helper()
-	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 func newRecord(id, eco, name, version string) *Record {
 	r := &Record{Spec: eco + ":" + name + "@" + version, Submitted: base}
 	r.ID = id
@@ -111,75 +101,80 @@ func schemaVersion(t testing.TB, db *sql.DB, d *dialect) int64 {
 	return v
 }
 
+// TestMigrations opens a fresh database from several goroutines at once
+// (each migration applies once: the openers take turns), re-opens it with
+// its data and cursor key, and refuses it once it has a migration this
+// binary does not know.
 func TestMigrations(t *testing.T) {
-	ctx := context.Background()
-	newest := migrationCount(t, sqliteDialect)
-	path := filepath.Join(t.TempDir(), "m.db")
-
-	// Several openers of a fresh file at once: each migration applies once.
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			st, err := OpenSQLite(ctx, path)
-			if err == nil {
-				err = st.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("concurrent open %d: %v", i, err)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		addr := b.fresh(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				st, err := b.open(ctx, addr)
+				if err == nil {
+					err = st.Close()
+				}
+				errs[i] = err
+			})
 		}
-	}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("concurrent open: %v", err)
+		}
 
-	st, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	s := st.(*sqliteStore)
-	if got := schemaVersion(t, s.w, sqliteDialect); got != newest {
-		t.Errorf("schema version = %d, want %d", got, newest)
-	}
-	var applied int
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+versionTable+" WHERE version_id > 0").Scan(&applied); err != nil {
-		t.Fatal(err)
-	}
-	if int64(applied) != newest {
-		t.Errorf("%d migrations recorded, want each of %d once", applied, newest)
-	}
-	var mode string
-	if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := mode, "wal"; got != want {
-		t.Errorf("journal_mode = %q, want %q", got, want)
-	}
-	key := s.cursor.key
-	mustCreate(t, st, newRecord("a", "npm", "x", "1.0.0"))
-	st.Close()
+		st, err := b.open(ctx, addr)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		s := st.(*sqlStore)
+		newest := migrationCount(t, s.d)
+		if got := schemaVersion(t, s.w, s.d); got != newest {
+			t.Errorf("schema version = %d, want %d", got, newest)
+		}
+		var applied int
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+versionTable+" WHERE version_id > 0").Scan(&applied); err != nil {
+			t.Fatal(err)
+		}
+		if int64(applied) != newest {
+			t.Errorf("%d migrations recorded, want each of %d once", applied, newest)
+		}
+		if b.name == "sqlite" {
+			var mode string
+			if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := mode, "wal"; got != want {
+				t.Errorf("journal_mode = %q, want %q", got, want)
+			}
+		}
+		key := s.cursor.key
+		mustCreate(t, st, newRecord("a", "npm", "x", "1.0.0"))
+		st.Close()
 
-	// Re-open: data, schema version and cursor key are kept.
-	st, err = OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatalf("re-open: %v", err)
-	}
-	if got := mustGet(t, st, "a").Package.Name; got != "x" {
-		t.Errorf("after re-open: name %q, want %q", got, "x")
-	}
-	if got, want := st.(*sqliteStore).cursor.key, key; !slices.Equal(got, want) {
-		t.Errorf("cursor key changed on re-open")
-	}
-	// A database from a newer binary is refused.
-	if _, err := st.(*sqliteStore).w.ExecContext(ctx, "INSERT INTO "+versionTable+" (version_id, is_applied) VALUES (99, 1)"); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if _, err := OpenSQLite(ctx, path); !errors.Is(err, ErrSchema) {
-		t.Errorf("open of schema 99: err %v, want ErrSchema", err)
-	}
+		// Re-open: data, schema version and cursor key are kept.
+		st, err = b.open(ctx, addr)
+		if err != nil {
+			t.Fatalf("re-open: %v", err)
+		}
+		if got := mustGet(t, st, "a").Package.Name; got != "x" {
+			t.Errorf("after re-open: name %q, want %q", got, "x")
+		}
+		s = st.(*sqlStore)
+		if got, want := s.cursor.key, key; !slices.Equal(got, want) {
+			t.Errorf("cursor key changed on re-open")
+		}
+		// A database from a newer binary is refused.
+		if _, err := s.exec(ctx, s.w, "INSERT INTO "+versionTable+" (version_id, is_applied) VALUES (?, ?)", newest+1, true); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if _, err := b.open(ctx, addr); !errors.Is(err, ErrSchema) {
+			t.Errorf("open of schema %d: err %v, want ErrSchema", newest+1, err)
+		}
+	})
 }
 
 // TestMigrationLayout keeps the dialects in step: every migration exists
@@ -225,7 +220,9 @@ func TestMigrationLayout(t *testing.T) {
 	}
 }
 
-func TestCreateGet(t *testing.T) {
+func TestCreateGet(t *testing.T) { forEachStore(t, testCreateGet) }
+
+func testCreateGet(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	full := newRecord("full", "pypi", "requests", "2.31.0")
@@ -291,7 +288,9 @@ func TestCreateGet(t *testing.T) {
 
 // TestRecordJSON pins the API document of a stored record (the analysis
 // document plus its life) in testdata/record.golden.json.
-func TestRecordJSON(t *testing.T) {
+func TestRecordJSON(t *testing.T) { forEachStore(t, testRecordJSON) }
+
+func testRecordJSON(t *testing.T, openTest func(testing.TB) Store) {
 	st := openTest(t)
 	mustCreate(t, st, newRecord("rec-1", "npm", "left-pad", "1.3.0"))
 	ctx := context.Background()
@@ -322,7 +321,9 @@ func TestRecordJSON(t *testing.T) {
 	}
 }
 
-func TestFindOrCreate(t *testing.T) {
+func TestFindOrCreate(t *testing.T) { forEachStore(t, testFindOrCreate) }
+
+func testFindOrCreate(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	dig := func(n int) string { return "sha256:" + fmt.Sprintf("%064x", n) }
 	// open returns a store holding, for npm:x@1.0.0 under rules-1, two
@@ -404,7 +405,9 @@ func TestFindOrCreate(t *testing.T) {
 	}
 }
 
-func TestLifecycle(t *testing.T) {
+func TestLifecycle(t *testing.T) { forEachStore(t, testLifecycle) }
+
+func testLifecycle(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	mustCreate(t, st, newRecord("a", "npm", "left-pad", "1.3.0"))
@@ -514,7 +517,9 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestVersions(t *testing.T) {
+func TestVersions(t *testing.T) { forEachStore(t, testVersions) }
+
+func testVersions(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	rec := func(id, version string, hours int, status Status) *Record {
@@ -555,7 +560,9 @@ func TestVersions(t *testing.T) {
 	}
 }
 
-func TestBatches(t *testing.T) {
+func TestBatches(t *testing.T) { forEachStore(t, testBatches) }
+
+func testBatches(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	rec := func(id, batch string) *Record {
@@ -645,7 +652,9 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-func TestTokens(t *testing.T) {
+func TestTokens(t *testing.T) { forEachStore(t, testTokens) }
+
+func testTokens(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	tests := []struct {
@@ -750,7 +759,7 @@ func TestMigrateFromEachVersion(t *testing.T) {
 					t.Fatalf("open schema %d: %v", from, err)
 				}
 				defer st.Close()
-				s := st.(*sqliteStore)
+				s := st.(*sqlStore)
 				if got := schemaVersion(t, s.w, sqliteDialect); got != newest {
 					t.Errorf("schema version %d, want %d", got, newest)
 				}

@@ -16,7 +16,7 @@ func cmdToken(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	role := fs.String("role", "", "what the token may do: read, submit (and read) or admin (everything)")
 	data := fs.String("data", envOr("FUMEHOOD_DATA", "/var/lib/fumehood"), "data `dir` of the farm's store (FUMEHOOD_DATA)")
-	dsn := fs.String("store", "", "store `DSN` instead of --data (sqlite://PATH?blobs=DIR)")
+	dsn := fs.String("store", "", "store `DSN` instead of --data (sqlite://PATH or postgres://...)")
 	name := fs.String("name", "", "a label for the token, shown to admins")
 	if len(args) == 0 || args[0] != "create" {
 		fs.Usage()
@@ -34,7 +34,7 @@ func cmdToken(ctx context.Context, e *env, args []string) (int, error) {
 	if *dsn == "" {
 		*dsn = *data
 	}
-	st, _, err := store.Open(ctx, *dsn)
+	st, err := store.OpenStore(ctx, *dsn)
 	if err != nil {
 		return 0, err
 	}

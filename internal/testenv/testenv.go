@@ -1,17 +1,22 @@
 // Package testenv gates tests that need the real machine: root, containerd,
-// eBPF, Redis. Outside CI a missing requirement skips the test; in CI
+// eBPF, Redis, PostgreSQL, an S3-compatible object store. Outside CI a missing requirement skips the test; in CI
 // (CI=true) it fails it, so that a broken CI set-up cannot pass by skipping.
 package testenv
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -83,6 +88,62 @@ func Redis(t testing.TB) string {
 		c.Close()
 	}
 	Require(t, err == nil, "redis at "+addr)
+	return addr
+}
+
+// Postgres requires a PostgreSQL server on which tests may create and drop
+// databases, at the libpq URL FUMEHOOD_TEST_POSTGRES or the private cluster
+// deploy/setup.sh farm starts, and returns that URL.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("FUMEHOOD_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://fumehood@/postgres?host=/var/cache/fumehood/postgres/run&port=5439"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dsn)
+	if err == nil {
+		err = errors.Join(c.Ping(ctx), c.Close(ctx))
+	}
+	Require(t, err == nil, fmt.Sprintf("postgres at %s (FUMEHOOD_TEST_POSTGRES; deploy/setup.sh farm): %v", dsn, err))
+	return dsn
+}
+
+// S3 requires an S3-compatible object store with a bucket the tests may
+// write to, at the blob store address FUMEHOOD_TEST_S3 or the server
+// deploy/setup.sh farm starts, and returns that address. The credentials
+// are AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set, else those of
+// the file FUMEHOOD_TEST_S3_CREDENTIALS (default: setup's), which S3 sets
+// for t.
+func S3(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("FUMEHOOD_TEST_S3")
+	if addr == "" {
+		addr = "s3://fumehood?endpoint=http://127.0.0.1:9439"
+	}
+	u, err := url.Parse(addr)
+	Require(t, err == nil, fmt.Sprintf("an S3 address in FUMEHOOD_TEST_S3: %v", err))
+	ep, err := url.Parse(u.Query().Get("endpoint"))
+	Require(t, err == nil && ep.Host != "", fmt.Sprintf("an endpoint=URL in the S3 address %s", addr))
+	c, err := net.DialTimeout("tcp", ep.Host, 2*time.Second)
+	if err == nil {
+		c.Close()
+	}
+	Require(t, err == nil, fmt.Sprintf("an S3 server at %s (FUMEHOOD_TEST_S3; deploy/setup.sh farm): %v", ep.Host, err))
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		file := os.Getenv("FUMEHOOD_TEST_S3_CREDENTIALS")
+		if file == "" {
+			file = "/var/cache/fumehood/s3/credentials"
+		}
+		b, err := os.ReadFile(file)
+		Require(t, err == nil, fmt.Sprintf("S3 credentials in AWS_ACCESS_KEY_ID or %s: %v", file, err))
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+				t.Setenv(k, v)
+			}
+		}
+	}
 	return addr
 }
 

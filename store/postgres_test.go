@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/internal/testenv"
+)
+
+// postgresPlanFaults returns the nodes of PostgreSQL's plan of query that
+// scan a table whole, or, when paged (a List page, read in index order up
+// to its limit), sort. An index scan whose condition does not bound the
+// index's first column reads the whole index, which is a table scanned
+// whole too, unless paged. Sequential scans and sorts are
+// disabled for the plan (the planner then uses them only where nothing
+// else can run the query), so that the answer does not depend on how few
+// rows a test table holds.
+func postgresPlanFaults(t *testing.T, db *sql.DB, query string, args []any, paged bool) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, set := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"} {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out string
+	if err := tx.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&out); err != nil {
+		t.Fatalf("explain %s: %v", query, err)
+	}
+	type node struct {
+		Type      string `json:"Node Type"`
+		Relation  string `json:"Relation Name"`
+		Index     string `json:"Index Name"`
+		IndexCond string `json:"Index Cond"`
+		Plans     []node `json:"Plans"`
+	}
+	// lead is the first column of each index of the store's schema.
+	lead := map[string]string{}
+	rows, err := tx.QueryContext(ctx, `SELECT c.relname, a.attname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+		WHERE c.relnamespace = current_schema()::regnamespace`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var index, col string
+		if err := rows.Scan(&index, &col); err != nil {
+			t.Fatal(err)
+		}
+		lead[index] = col
+	}
+	rows.Close()
+	bounded := func(n node) bool {
+		c := lead[n.Index]
+		return c != "" && (strings.Contains(n.IndexCond, "("+c+" ") || strings.Contains(n.IndexCond, "ROW("+c+","))
+	}
+	var plan []struct{ Plan node }
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	var walk func(n node)
+	walk = func(n node) {
+		whole := n.Type == "Seq Scan" || !paged && n.Index != "" && !bounded(n)
+		if whole || paged && strings.Contains(n.Type, "Sort") {
+			bad = append(bad, strings.TrimSpace(n.Type+" "+n.Relation+" "+n.Index))
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	for _, p := range plan {
+		walk(p.Plan)
+	}
+	return bad
+}
+
+// queryLog records the statements a pgx connection runs.
+type queryLog struct {
+	mu      sync.Mutex
+	queries []loggedQuery
+}
+
+type loggedQuery struct {
+	sql  string
+	args []any
+}
+
+func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	l.mu.Lock()
+	l.queries = append(l.queries, loggedQuery{data.SQL, data.Args})
+	l.mu.Unlock()
+	return ctx
+}
+
+func (l *queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TestPostgresQueryPlans runs every method of the store on PostgreSQL,
+// records each statement it sends, and checks that none reads or changes
+// rows through a scan of a whole table: every query the API serves stays
+// on an index as the store grows.
+func TestPostgresQueryPlans(t *testing.T) {
+	ctx := context.Background()
+	admin := testenv.Postgres(t)
+	cfg, err := pgx.ParseConfig(newPostgresDB(t, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &queryLog{}
+	cfg.Tracer = log
+	st, err := openPostgres(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log.queries = nil // the migrations scan their tables as they build them
+
+	for i := range 50 {
+		mustCreate(t, st, seedRecord(i))
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newRecord("fresh", "npm", "pkg-01", "9.9.9")
+	_, _, err = st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: "pkg-01", Version: "9.9.9", Rules: r.Rules}, r)
+	must(err)
+	_, _, err = st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: "pkg-01", Version: "9.9.9", Digest: "sha256:" + strings.Repeat("a", 64), Rules: r.Rules}, newRecord("other", "npm", "pkg-01", "9.9.9"))
+	must(err)
+	_, err = st.Get(ctx, "r000001")
+	must(err)
+	must(st.Start(ctx, "fresh"))
+	must(st.Complete(ctx, finished("fresh", analysis.Malicious, "miner"), ""))
+	must(st.Rejudge(ctx, "fresh", analysis.Benign, 0, nil, "rules-2"))
+	must(st.Fail(ctx, "r000002", "bad"))
+	_, err = st.Versions(ctx, "npm", "pkg-01")
+	must(err)
+	must(st.CreateBatch(ctx, &Batch{ID: "b", Kind: "specs"}, []string{"r000001", "r000004"}))
+	_, _, err = st.GetBatch(ctx, "b")
+	must(err)
+	_, err = st.CancelBatch(ctx, "b")
+	must(err)
+	must(st.CreateToken(ctx, []byte("hash"), RoleRead, "t"))
+	_, err = st.TokenRole(ctx, []byte("hash"))
+	must(err)
+	_, next, err := st.List(ctx, Query{Rule: "miner", Limit: 2})
+	must(err)
+	_, _, err = st.List(ctx, Query{Rule: "miner", Limit: 2, Cursor: next})
+	must(err)
+
+	log.mu.Lock()
+	queries := slices.Clone(log.queries)
+	log.mu.Unlock()
+	db := st.(*sqlStore).r
+	explained := 0
+	for _, q := range queries {
+		verb, _, _ := strings.Cut(strings.TrimSpace(q.sql), " ")
+		switch strings.ToUpper(verb) {
+		case "SELECT", "INSERT", "UPDATE", "DELETE":
+		default:
+			continue // BEGIN, COMMIT, a prepared statement's name
+		}
+		if strings.Contains(q.sql, "pg_advisory_xact_lock") {
+			continue
+		}
+		explained++
+		if bad := postgresPlanFaults(t, db, q.sql, q.args, false); len(bad) > 0 {
+			t.Errorf("%s\nruns %q", q.sql, bad)
+		}
+	}
+	if explained < 15 {
+		t.Errorf("explained %d statements, want one of each method at least", explained)
+	}
+}
