@@ -2,10 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"path/filepath"
 	"testing"
 
@@ -38,10 +34,8 @@ func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
 		}})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		admin := testenv.Postgres(t)
-		test(t, backend{name: "postgres", open: OpenPostgres, fresh: func(t testing.TB) string {
-			return newPostgresDB(t, admin)
-		}})
+		testenv.Postgres(t)
+		test(t, backend{name: "postgres", open: OpenPostgres, fresh: testenv.PostgresSchema})
 	})
 }
 
@@ -59,41 +53,4 @@ func (b backend) openFresh(t testing.TB) Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
-}
-
-// newPostgresDB returns the URL of a new, empty schema in the database at
-// admin (a URL), dropped when t ends: the store's queries name no schema,
-// so a search_path makes it a database of its own, at a fraction of the
-// cost of one. Its commits do not wait for the disk (synchronous_commit
-// off: a crash of the server may lose the last of them, which no test
-// sees).
-func newPostgresDB(t testing.TB, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 6)
-	rand.Read(id)
-	name := "fumehood_test_" + hex.EncodeToString(id)
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
-		db.Close()
-		t.Fatalf("create test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
-			t.Errorf("drop test schema: %v", err)
-		}
-		db.Close()
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	q.Set("synchronous_commit", "off")
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -90,7 +90,7 @@ func TestOpen(t *testing.T) {
 // apart, as serve --store postgres://... --blobs DIR does.
 func TestOpenPostgres(t *testing.T) {
 	ctx := context.Background()
-	dsn := newPostgresDB(t, testenv.Postgres(t))
+	dsn := testenv.PostgresSchema(t)
 	dir := filepath.Join(t.TempDir(), "blobs")
 	st, blobs, err := Open(ctx, dsn, WithBlobs(dir))
 	if err != nil {

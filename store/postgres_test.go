@@ -120,8 +120,7 @@ func (l *queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // on an index as the store grows.
 func TestPostgresQueryPlans(t *testing.T) {
 	ctx := context.Background()
-	admin := testenv.Postgres(t)
-	cfg, err := pgx.ParseConfig(newPostgresDB(t, admin))
+	cfg, err := pgx.ParseConfig(testenv.PostgresSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}

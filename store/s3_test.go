@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"strings"
@@ -18,15 +16,7 @@ import (
 // bucket (testenv.S3); the prefix's objects are removed when t ends.
 func openS3Test(t *testing.T) *s3Blobs {
 	t.Helper()
-	addr := testenv.S3(t)
-	u, err := url.Parse(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 6)
-	rand.Read(id)
-	u.Path = "/test-" + hex.EncodeToString(id)
-	b, err := OpenS3(context.Background(), u.String())
+	b, err := OpenS3(context.Background(), testenv.S3(t))
 	if err != nil {
 		t.Fatalf("OpenS3: %v", err)
 	}

@@ -5,6 +5,8 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -110,9 +112,48 @@ func Postgres(t testing.TB) string {
 	return dsn
 }
 
+// PostgresSchema requires PostgreSQL (Postgres) and returns the URL of a
+// new, empty schema in its database, dropped when t ends: code that names
+// no schema in its queries sees it as a database of its own, at a fraction
+// of the cost of one. Its commits do not wait for the disk
+// (synchronous_commit off: a crash of the server may lose the last of them,
+// which no test sees).
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	admin := Postgres(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 6)
+	rand.Read(id)
+	name := "fumehood_test_" + hex.EncodeToString(id)
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		c.Close(ctx)
+		t.Fatalf("create test schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+		c.Close(ctx)
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	q.Set("synchronous_commit", "off")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // S3 requires an S3-compatible object store with a bucket the tests may
 // write to, at the blob store address FUMEHOOD_TEST_S3 or the server
-// deploy/setup.sh farm starts, and returns that address. The credentials
+// deploy/setup.sh farm starts, and returns that address under a new,
+// random prefix (s3://BUCKET/test-RANDOM?endpoint=...). The credentials
 // are AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set, else those of
 // the file FUMEHOOD_TEST_S3_CREDENTIALS (default: setup's), which S3 sets
 // for t.
@@ -144,7 +185,10 @@ func S3(t testing.TB) string {
 			}
 		}
 	}
-	return addr
+	id := make([]byte, 6)
+	rand.Read(id)
+	u.Path = "/test-" + hex.EncodeToString(id)
+	return u.String()
 }
 
 // Corpus requires the shared corpus of samples and returns its directory:
