@@ -99,7 +99,7 @@ type Phase struct {
 	OOMKilled  bool     `json:"oom_killed,omitempty"`
 	DurationMS int64    `json:"duration_ms"`
 	Events     int      `json:"events"`
-	Lost       uint64   `json:"lost"`
+	Lost       uint64   `json:"lost"` // events the tracer and the sinkhole dropped
 	// Survivors counts processes still alive when the grace period ended.
 	Survivors int `json:"survivors,omitempty"`
 	// Output is the tail of the phase's stdout and stderr.

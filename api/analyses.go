@@ -277,7 +277,7 @@ func (s *server) processes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if tr.Processes == nil {
-		tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
+		tr.Processes = trace.BuildTable(tr, s.Rules.Policy()).Processes()
 	}
 	resp := ProcessesResponse{Processes: tr.Processes}
 	if resp.Processes == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
+	"github.com/fumehood/fumehood/trace"
 )
 
 // Default limits.
@@ -48,10 +49,12 @@ type Scheduler interface {
 	QueueDepths(ctx context.Context) (map[string]int, error)
 }
 
-// RulesInfo describes the rule set in force; *rules.Set is one.
+// RulesInfo describes the rule set in force; *rules.Set is one. Policy
+// decides process roles for traces stored without their process table.
 type RulesInfo interface {
 	Version() string
 	Rules() []rules.Rule
+	Policy() trace.Policy
 }
 
 // Config is what New needs.

@@ -160,7 +160,7 @@ func (h *harness) seed(eco, name, version string, v analysis.Verdict, rule strin
 			Kind: kinds[(i-1)%3], PID: uint32(100 + i%5), TGID: uint32(100 + i%5), Path: fmt.Sprintf("/tmp/f%d", i)})
 	}
 	tr := &trace.Trace{Events: evs}
-	tr.Processes = trace.BuildTable(tr, trace.DefaultPolicy()).Processes()
+	tr.Processes = trace.BuildTable(tr, h.rules.Policy()).Processes()
 	var buf bytes.Buffer
 	if err := trace.Encode(&buf, tr); err != nil {
 		h.t.Fatal(err)

@@ -3,6 +3,7 @@ package bpf
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -322,18 +323,56 @@ func TestOptionsDefaults(t *testing.T) {
 		ring     int
 		slots    int
 		maxEvent int
+		maxBytes int
 	}{
-		{Options{}, DefaultRingBytes, DefaultSlots, DefaultMaxEvents},
-		{Options{RingBytes: 1}, 4096, DefaultSlots, DefaultMaxEvents},
-		{Options{RingBytes: 5000, Slots: 2, MaxEvents: 7}, 8192, 2, 7},
-		{Options{RingBytes: 1 << 20}, 1 << 20, DefaultSlots, DefaultMaxEvents},
+		{Options{}, DefaultRingBytes, DefaultSlots, DefaultMaxEvents, DefaultMaxBytes},
+		{Options{RingBytes: 1}, 4096, DefaultSlots, DefaultMaxEvents, DefaultMaxBytes},
+		{Options{RingBytes: 5000, Slots: 2, MaxEvents: 7, MaxBytes: 9}, 8192, 2, 7, 9},
+		{Options{RingBytes: 1 << 20}, 1 << 20, DefaultSlots, DefaultMaxEvents, DefaultMaxBytes},
 	}
 	for _, tt := range tests {
 		got := tt.in.withDefaults()
-		if got.RingBytes != tt.ring || got.Slots != tt.slots || got.MaxEvents != tt.maxEvent || got.Logger == nil {
-			t.Errorf("%+v.withDefaults(): got ring=%d slots=%d max=%d logger=%v, want %d %d %d non-nil",
-				tt.in, got.RingBytes, got.Slots, got.MaxEvents, got.Logger, tt.ring, tt.slots, tt.maxEvent)
+		if got.RingBytes != tt.ring || got.Slots != tt.slots || got.MaxEvents != tt.maxEvent || got.MaxBytes != tt.maxBytes || got.Logger == nil {
+			t.Errorf("%+v.withDefaults(): got ring=%d slots=%d max=%d bytes=%d logger=%v, want %d %d %d %d non-nil",
+				tt.in, got.RingBytes, got.Slots, got.MaxEvents, got.MaxBytes, got.Logger, tt.ring, tt.slots, tt.maxEvent, tt.maxBytes)
 		}
+	}
+}
+
+// TestBudget: a recording keeps events within its count and bytes, and no
+// kind beyond half of the bytes, so events of other kinds still fit after
+// a flood of one; what it refuses is counted per kind.
+func TestBudget(t *testing.T) {
+	open := trace.Event{Kind: trace.KindOpen, Path: "/tmp/flood"}
+	exec := trace.Event{Kind: trace.KindExec, Path: "/bin/true"}
+	size := open.Size() // exec's is the same
+	tests := []struct {
+		name                string
+		maxEvents, maxBytes int
+		events              []trace.Event
+		want                string // kinds kept
+		wantDropped         map[trace.Kind]uint64
+	}{
+		{"fits", 10, 10 * size, []trace.Event{exec, open, open}, "exec open open", map[trace.Kind]uint64{}},
+		{"count", 2, 10 * size, []trace.Event{exec, open, open}, "exec open", map[trace.Kind]uint64{trace.KindOpen: 1}},
+		{"a flood of one kind leaves room for the others", 100, 10 * size,
+			[]trace.Event{open, open, open, open, open, open, open, exec, exec}, "open open open open open exec exec",
+			map[trace.Kind]uint64{trace.KindOpen: 2}},
+		{"bytes", 100, 3 * size, []trace.Event{exec, open, exec, exec}, "exec open", map[trace.Kind]uint64{trace.KindExec: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBudget(tt.maxEvents, tt.maxBytes)
+			var kept []string
+			for _, e := range tt.events {
+				if b.admit(&e) {
+					kept = append(kept, string(e.Kind))
+				}
+			}
+			if got := strings.Join(kept, " "); got != tt.want || !maps.Equal(b.dropped, tt.wantDropped) {
+				t.Errorf("got %q kept, %v dropped; want %q, %v", got, b.dropped, tt.want, tt.wantDropped)
+			}
+		})
 	}
 }
 

@@ -15,8 +15,8 @@
 // setuid, setgid, setreuid, setregid, setresuid, setresgid, ptrace,
 // memfd_create, mount, kill, tkill, tgkill, chdir, fchdir, link, linkat,
 // symlink, symlinkat, write, pwrite64, writev, pwritev, pwritev2, execve,
-// execveat, process_vm_readv, and sys_enter_close. Load mounts tracefs at /sys/kernel/tracing when it is not
-// mounted (the syscall tracepoints are resolved there). A syscall
+// execveat, process_vm_readv, and sys_enter_close. Load mounts tracefs at
+// /sys/kernel/tracing when it is not mounted (the syscall tracepoints are resolved there). A syscall
 // tracepoint the kernel lacks is skipped with a warning; Probes lists what
 // is attached.
 //
@@ -28,14 +28,19 @@
 // cgroup and gives it a fresh ring buffer in the array of ring buffers
 // rings, indexed by slot: one package's flood fills only its own buffer.
 // Ring buffer reserve failures (and a full map of pending syscalls) are
-// counted per slot in a per-CPU array (lost); events beyond
-// Options.MaxEvents and malformed records are dropped in userspace and
-// counted too. One reader goroutine per recording decodes with
-// ringbuf.Reader.ReadInto and a reused record; it never blocks on a
-// consumer, so the kernel side only loses when the ring itself is full. Recording.Stop unregisters the
-// cgroup, removes the ring from the array (the kernel waits for running
-// probes then), drains it and appends one trace.KindLost event when
-// anything was lost.
+// counted per slot in a per-CPU array (lost); malformed records are
+// dropped in userspace and counted too. One reader goroutine per recording
+// decodes with ringbuf.Reader.ReadInto and a reused record; it never
+// blocks on a consumer, so the kernel side only loses when the ring itself
+// is full. What a recording keeps in memory is bounded by a budget a flood
+// cannot spend on behalf of the rest: Options.MaxEvents events and
+// Options.MaxBytes bytes (96 MiB, counted with trace.Event.Size), and no
+// kind of event more than half of the bytes, so 1.1 million opens leave
+// room for the execs, forks and sends that follow them. Recording.Stop
+// unregisters the cgroup, removes the ring from the array (the kernel
+// waits for running probes then), drains it and appends trace.KindLost
+// events when anything was lost: one per kind the budget refused (Name is
+// the kind) and one for what the kernel could not deliver.
 //
 // # Events
 //
@@ -99,15 +104,20 @@
 //   - accept (accept, accept4): the peer address as above, read at sys_exit
 //     from the sockaddr the caller passed (none when it passed NULL); Ret.
 //   - listen: Arg (the fd), Ret.
-//   - send: sendto (Family/Addr/Port of dest_addr when given), sendmsg
-//     (of msg_name), sendmmsg (one event per message sent, at most 4, read
-//     at sys_exit; Ret is the bytes the kernel reports sent of that
-//     message), and write(2) on a connected datagram socket. Count is the
-//     bytes requested (for msghdrs the sum of the first 8 iovecs). For
-//     datagram sockets Data is the first 128 bytes of the payload (of the
-//     first iovec), so the DNS queries libc sends on a connected UDP
-//     socket (send, sendmmsg, write) show. writev/pwritev on a socket are
-//     not traced.
+//   - send: every send on an inet (TCP or UDP) socket, and sends on
+//     other sockets without payload: sendto (Family/Addr/Port of dest_addr
+//     when given), sendmsg (of msg_name), sendmmsg (one event per message
+//     sent, at most 4, read at sys_exit; Ret is the bytes the kernel
+//     reports sent of that message), and write(2) and writev(2) on an inet
+//     socket. A send that names no destination on a connected inet socket
+//     gets the socket's peer (skc_daddr/skc_dport). Count is the bytes
+//     requested (for iovecs the sum of the first 8). On an inet socket
+//     Data is the first 512 bytes of the payload (across the first 8
+//     iovecs), read at sys_enter from user memory: best-effort (another
+//     thread may change the buffer before the kernel copies it), and a
+//     copy of what the sinkhole captures that no flood of the sinkhole's
+//     budgets can take away. Unix socket payloads (node's child stdio are
+//     socketpairs) are not kept. pwritev on a socket is not traced.
 //   - setuid (setuid, setgid, setreuid, setregid, setresuid, setresgid):
 //     Name is the syscall, Arg the new id: the effective one when the call
 //     sets it, else the real, else the saved (-1 when none changes); Ret.

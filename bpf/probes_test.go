@@ -27,6 +27,7 @@ type facts struct {
 	UDPPort    int    // the datagram receiver's port
 	ListenFD   int    // the fd passed to listen
 	PeerPort   int    // the port of the TCP client the listener accepted
+	TCPPort    int    // the listener's port
 	ChildPID   int    // the process traced with ptrace and then killed
 	TID        int    // the helper's thread that sent tkill and tgkill
 	MemfdFD    int    // the memfd the helper executed
@@ -60,7 +61,7 @@ func probesHelper(dir string) {
 	f := facts{Dir: dir, DNSQuery: dnsQuery("probe.fumehood.test")}
 
 	// Datagrams: sendto with an address, write and sendmsg on a connected
-	// socket, sendmmsg of two messages; a stream sendto without payload.
+	// socket, sendmmsg of two messages; a sendto on a unix stream socket.
 	rcv, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
 	exitOn(err)
 	exitOn(unix.Bind(rcv, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
@@ -102,8 +103,22 @@ func probesHelper(dir string) {
 	c, err := net.Dial("tcp4", ln.Addr().String())
 	exitOn(err)
 	f.PeerPort = c.LocalAddr().(*net.TCPAddr).Port
+	f.TCPPort = ln.Addr().(*net.TCPAddr).Port
 	ac, err := ln.Accept()
 	exitOn(err)
+	// Sends on the TCP connection: write, writev of two buffers, sendto,
+	// and a write longer than the head the probes keep.
+	cf, err := c.(*net.TCPConn).File()
+	exitOn(err)
+	fd := int(cf.Fd())
+	_, err = unix.Write(fd, []byte("tcp-write"))
+	exitOn(err)
+	_, err = unix.Writev(fd, [][]byte{[]byte("tcp-"), []byte("writev")})
+	exitOn(err)
+	exitOn(unix.Sendto(fd, []byte("tcp-sendto"), 0, nil))
+	_, err = unix.Write(fd, []byte(strings.Repeat("L", 600)))
+	exitOn(err)
+	cf.Close()
 	ac.Close()
 	c.Close()
 	ln.Close()
@@ -265,13 +280,20 @@ func TestProbeSet(t *testing.T) {
 			ret    int64
 		}
 		q := string(f.DNSQuery)
+		udp, tcp := uint16(f.UDPPort), uint16(f.TCPPort)
+		// A connected socket's sends name its peer; a unix socket's
+		// payload is not kept.
 		wants := []want{
-			{2, "127.0.0.1", uint16(f.UDPPort), uint64(len(q)), q, int64(len(q))},
-			{0, "", 0, 22, "write-on-connected-udp", 22},
-			{0, "", 0, 15, "sendmsg-payload", 15},
-			{0, "", 0, 8, "mmsg-one", 8},
-			{0, "", 0, 9, "mmsg-two!", 9},
-			{0, "", 0, 6, "", 6}, // a stream socket: no payload
+			{2, "127.0.0.1", udp, uint64(len(q)), q, int64(len(q))},
+			{2, "127.0.0.1", udp, 22, "write-on-connected-udp", 22},
+			{2, "127.0.0.1", udp, 15, "sendmsg-payload", 15},
+			{2, "127.0.0.1", udp, 8, "mmsg-one", 8},
+			{2, "127.0.0.1", udp, 9, "mmsg-two!", 9},
+			{0, "", 0, 6, "", 6},
+			{2, "127.0.0.1", tcp, 9, "tcp-write", 9},
+			{2, "127.0.0.1", tcp, 10, "tcp-writev", 10},
+			{2, "127.0.0.1", tcp, 10, "tcp-sendto", 10},
+			{2, "127.0.0.1", tcp, 600, strings.Repeat("L", 512), 600},
 		}
 		var got []want
 		for _, e := range sends {

@@ -39,6 +39,7 @@ const (
 	probesCallCALL_CREAT             probesCall = 16
 	probesCallCALL_OPENAT2           probesCall = 17
 	probesCallCALL_OPEN_BY_HANDLE_AT probesCall = 18
+	probesCallCALL_WRITEV            probesCall = 19
 )
 
 type probesCwdbuf struct {

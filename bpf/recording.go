@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -24,10 +25,10 @@ type Recording struct {
 	ring   *ebpf.Map
 	rd     *ringbuf.Reader
 	log    *slog.Logger
-	max    int
 	done   chan struct{} // closed when the reader goroutine returns
 
 	events  []trace.Event // written by the reader goroutine only
+	budget  budget        // the reader goroutine's only
 	dropped atomic.Uint64 // events dropped in userspace
 	readErr error         // why the reader stopped, if not Stop
 
@@ -62,7 +63,7 @@ func (t *Tracer) Watch(cgroupID uint64) (_ *Recording, retErr error) {
 		cgroup: cgroupID,
 		ring:   ring,
 		log:    t.opts.Logger.With("cgroup", cgroupID, "slot", slot),
-		max:    t.opts.MaxEvents,
+		budget: newBudget(t.opts.MaxEvents, t.opts.MaxBytes),
 		done:   make(chan struct{}),
 	}
 	defer func() {
@@ -105,17 +106,13 @@ func (r *Recording) read(d *decoder) {
 			r.readErr = fmt.Errorf("bpf: read ring buffer: %w", err)
 			return
 		}
-		if len(r.events) >= r.max {
-			r.dropped.Add(1)
-			continue
-		}
 		var ev trace.Event
 		if err := d.decode(rec.RawSample, &ev); err != nil {
 			r.dropped.Add(1)
 			r.log.Warn("bpf: record dropped", "err", err)
 			continue
 		}
-		r.events = append(r.events, ev)
+		r.keep(ev)
 	}
 }
 
@@ -170,9 +167,11 @@ func (r *Recording) Lost() uint64 {
 
 // Stop stops recording, drains what the kernel already wrote, unregisters
 // the cgroup and frees the slot. The events are in kernel-time order, with
-// Time as wall clock; if events were lost it appends one event of
-// trace.KindLost with their Count. Seq and Phase are left zero. Calling it
-// again returns the same result.
+// Time as wall clock; if events were lost it appends events of
+// trace.KindLost with their Count: one per kind the budget refused (Name
+// is the kind), and one without a Name for what the kernel could not
+// deliver and malformed records. Their counts add up to Lost. Seq and
+// Phase are left zero. Calling it again returns the same result.
 func (r *Recording) Stop() ([]trace.Event, error) {
 	r.stopOnce.Do(func() { r.result, r.stopErr = r.stop() })
 	return r.result, r.stopErr
@@ -201,9 +200,9 @@ func (r *Recording) stop() ([]trace.Event, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	keep := min(len(flushed), max(r.max-len(r.events), 0))
-	r.events = append(r.events, flushed[:keep]...)
-	r.dropped.Add(uint64(len(flushed) - keep))
+	for _, ev := range flushed {
+		r.keep(ev)
+	}
 	lost := r.Lost()
 	r.finalLost = lost
 	r.stopped.Store(true)
@@ -222,8 +221,53 @@ func (r *Recording) stop() ([]trace.Event, error) {
 		if len(events) > 0 {
 			at = events[len(events)-1].Time
 		}
-		events = append(events, trace.Event{Time: at, Kind: trace.KindLost, Count: lost, CgroupID: r.cgroup})
-		r.log.Warn("bpf: events lost", "count", lost)
+		var byBudget uint64
+		for _, k := range slices.Sorted(maps.Keys(r.budget.dropped)) {
+			byBudget += r.budget.dropped[k]
+			events = append(events, trace.Event{Time: at, Kind: trace.KindLost, Name: string(k), Count: r.budget.dropped[k], CgroupID: r.cgroup})
+		}
+		if n := lost - byBudget; n > 0 {
+			events = append(events, trace.Event{Time: at, Kind: trace.KindLost, Count: n, CgroupID: r.cgroup})
+		}
+		r.log.Warn("bpf: events lost", "count", lost, "over_budget", byBudget)
 	}
 	return events, errors.Join(errs...)
+}
+
+// keep adds ev to the events when the budget admits it, else counts it
+// as dropped.
+func (r *Recording) keep(ev trace.Event) {
+	if !r.budget.admit(&ev) {
+		r.dropped.Add(1)
+		return
+	}
+	r.events = append(r.events, ev)
+}
+
+// budget is what one recording may keep in memory: a number of events and
+// of bytes (trace.Event.Size), and for each kind half of the bytes, so a
+// flood of one kind (opens, sends) cannot spend what the process table
+// and the rest of the evidence need.
+type budget struct {
+	maxEvents, maxBytes int
+	events, bytes       int
+	byKind              map[trace.Kind]int    // bytes kept per kind
+	dropped             map[trace.Kind]uint64 // events refused per kind
+}
+
+func newBudget(maxEvents, maxBytes int) budget {
+	return budget{maxEvents: maxEvents, maxBytes: maxBytes, byKind: map[trace.Kind]int{}, dropped: map[trace.Kind]uint64{}}
+}
+
+// admit reports whether e fits and, if so, counts it as kept.
+func (b *budget) admit(e *trace.Event) bool {
+	n := e.Size()
+	if b.events >= b.maxEvents || b.bytes+n > b.maxBytes || b.byKind[e.Kind]+n > b.maxBytes/2 {
+		b.dropped[e.Kind]++
+		return false
+	}
+	b.events++
+	b.bytes += n
+	b.byKind[e.Kind] += n
+	return true
 }

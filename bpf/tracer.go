@@ -21,6 +21,7 @@ const (
 	DefaultRingBytes = 8 << 20
 	DefaultSlots     = 8
 	DefaultMaxEvents = 1 << 20
+	DefaultMaxBytes  = 96 << 20
 )
 
 // tracefsDir is where syscall tracepoints are resolved; Load mounts tracefs
@@ -48,6 +49,12 @@ type Options struct {
 	// MaxEvents bounds the events one recording keeps in memory; events
 	// beyond it are dropped and counted as lost. Default DefaultMaxEvents.
 	MaxEvents int
+	// MaxBytes bounds the memory one recording's events take (counted
+	// with trace.Event.Size); no kind of event may take more than half of
+	// it, so that a flood of one kind leaves room for the others. Events
+	// beyond it are dropped and counted as lost, per kind. Default
+	// DefaultMaxBytes.
+	MaxBytes int
 	// Logger receives load and attach messages. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -66,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxEvents <= 0 {
 		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

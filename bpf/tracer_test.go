@@ -423,13 +423,44 @@ func TestMaxEventsDropsAndCounts(t *testing.T) {
 	}
 	run(t, cg, `for i in 1 2 3 4 5 6 7 8 9 10; do : < /dev/null; done`)
 	events := stop(t, rec)
-	// exec + 10 opens + exit at least: 5 kept, the rest counted.
-	if got, want := len(events), 6; got != want {
-		t.Fatalf("got %d events, want %d (5 kept + lost)\n%s", got, want, dump(events))
+	// exec + 10 opens + exit at least: 5 kept, the rest counted by kind.
+	lost := find(events, trace.KindLost, func(*trace.Event) bool { return true })
+	if got, want := len(events)-len(lost), 5; got != want {
+		t.Fatalf("got %d events, want %d and lost events\n%s", got, want, dump(events))
 	}
-	last := events[5]
-	if last.Kind != trace.KindLost || last.Count < 7 || last.Count != rec.Lost() {
-		t.Errorf("lost event: got %s count=%d (Lost %d), want lost with count >= 7 equal to Lost", last.Kind, last.Count, rec.Lost())
+	var sum uint64
+	for _, e := range lost {
+		if !trace.Kind(e.Name).Probe() {
+			t.Errorf("lost event %s count=%d: want one named by the kind refused", e.Name, e.Count)
+		}
+		sum += e.Count
+	}
+	if sum < 7 || sum != rec.Lost() {
+		t.Errorf("lost events count %d (Lost %d), want >= 7 and equal to Lost", sum, rec.Lost())
+	}
+}
+
+// TestMaxBytesKindShare: a flood of opens past its kind's half of the
+// byte budget is counted as lost opens, and the exec after it is kept.
+func TestMaxBytesKindShare(t *testing.T) {
+	tr := load(t, Options{MaxBytes: 64 << 10})
+	cg := newCgroup(t)
+	rec, err := tr.Watch(cg.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, cg, `i=0; while [ $i -lt 2000 ]; do : < /dev/null; i=$((i+1)); done; /bin/true after-the-flood`)
+	events := stop(t, rec)
+	one(t, events, trace.KindExec, "exec after the flood", func(e *trace.Event) bool { return slices.Contains(e.Argv, "after-the-flood") })
+	opens := one(t, events, trace.KindLost, "lost opens", func(e *trace.Event) bool { return e.Name == string(trace.KindOpen) })
+	var kept int
+	for i := range events {
+		if events[i].Kind != trace.KindLost {
+			kept += events[i].Size()
+		}
+	}
+	if opens.Count < 1000 || kept > 64<<10 {
+		t.Errorf("lost opens %d, kept %d bytes; want >= 1000 lost and at most %d bytes", opens.Count, kept, 64<<10)
 	}
 }
 

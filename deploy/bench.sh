@@ -46,6 +46,11 @@ printf 'decoded and judged: %s events/s: ratio to the 500,000/s goal %s\n' "$eps
 go test -run '^$' -bench '^BenchmarkSustained$' -benchtime 1x ./bpf | tee "$out/sus" >&2
 printf 'sustained in a watched cgroup: %s events/s, %s lost (goal: 0 lost at 100,000/s)\n' "$(metric BenchmarkSustained "$out/sus" events/s)" "$(metric BenchmarkSustained "$out/sus" lost/op)"
 
+echo "== memory under a flood (fumehood analyze --trace of a package that opens files 1.1 million times)"
+go test -run '^$' -bench '^BenchmarkAnalyzeFlood$' -benchtime 1x -timeout 30m ./cmd/fumehood | tee "$out/flood" >&2
+rss=$(metric BenchmarkAnalyzeFlood "$out/flood" peak-rss-MiB)
+printf 'peak RSS %s MiB: ratio to the 512 MiB goal %s (goal <= 1.00); trace file %s MiB\n' "$rss" "$(ratio "$rss" 512)" "$(metric BenchmarkAnalyzeFlood "$out/flood" trace-MiB)"
+
 echo "== farm API (open loop at 200 requests/s, 100,000 stored analyses, loopback; SQLite and a blob dir, then PostgreSQL and S3)"
 go test -run '^$' -bench '^BenchmarkAPI$' -benchtime "${BENCH_API_N:-4000}x" -timeout 40m ./api | tee "$out/api" >&2
 for st in sqlite postgres; do

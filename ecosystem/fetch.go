@@ -154,7 +154,7 @@ func local(t Target, workDir string, lim archive.Limits) (string, error) {
 }
 
 func copyFile(src, dst string, max int64) (retErr error) {
-	in, err := os.Open(src)
+	in, err := archive.OpenRegular(src)
 	if err != nil {
 		return err
 	}

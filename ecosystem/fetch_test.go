@@ -17,7 +17,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fumehood/fumehood/ecosystem/internal/archive"
 	"github.com/fumehood/fumehood/internal/testenv"
@@ -410,5 +412,76 @@ func TestFetchPyPIWithoutIndex(t *testing.T) {
 	_, err := Fetch(context.Background(), Config{}, Target{Ecosystem: PyPI, Name: "x", Version: "1.0"}, t.TempDir())
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "FUMEHOOD_PYPI_INDEX") {
 		t.Fatalf("Fetch without an index: got %v, want ErrUnsupported naming FUMEHOOD_PYPI_INDEX", err)
+	}
+}
+
+// TestHostileInput gives Parse and Fetch inputs whose manifest or artifact
+// is not a regular file: a FIFO (whose read blocks for ever), a symbolic
+// link to a host file, a directory. Each must be refused promptly as bad
+// input, and no error may carry a byte of the file a link points to.
+func TestHostileInput(t *testing.T) {
+	const secret = "host-secret-7d1e"
+	host := filepath.Join(t.TempDir(), "host-file")
+	if err := os.WriteFile(host, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := func(p string) error { return syscall.Mkfifo(p, 0o644) }
+	link := func(p string) error { return os.Symlink(host, p) }
+	dir := func(p string) error { return os.Mkdir(p, 0o755) }
+	tests := []struct {
+		name string
+		file string // made in the source directory, or the artifact itself with no directory
+		make func(string) error
+	}{
+		{"fifo package.json", "package.json", fifo},
+		{"symlink package.json", "package.json", link},
+		{"directory package.json", "package.json", dir},
+		{"fifo pyproject.toml", "pyproject.toml", fifo},
+		{"symlink setup.py", "setup.py", link},
+		{"fifo artifact", "", fifo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := t.TempDir()
+			target := in
+			if tt.file == "" {
+				target = filepath.Join(in, "pkg.tgz")
+			} else if tt.file != "package.json" {
+				// a PyPI source tree, whatever the bad file
+				if err := os.WriteFile(filepath.Join(in, "setup.cfg"), []byte("[metadata]\nname = x\nversion = 1.0\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := target
+			if tt.file != "" {
+				p = filepath.Join(in, tt.file)
+			}
+			if err := tt.make(p); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				tg, err := Parse(target)
+				if err == nil {
+					_, err = Fetch(context.Background(), Config{NPMRegistry: "http://127.0.0.1:9"}, tg, t.TempDir())
+				}
+				done <- err
+			}()
+			var err error
+			testenv.WaitFor(t, 2*time.Minute, "Parse and Fetch to return", func() bool {
+				select {
+				case err = <-done:
+					return true
+				default:
+					return false
+				}
+			})
+			if !errors.Is(err, archive.ErrBadArtifact) && !errors.Is(err, ErrBadSpec) {
+				t.Errorf("got %v, want a bad-artifact or bad-spec error", err)
+			}
+			if err != nil && strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q echoes the linked host file", err)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fumehood/fumehood/ecosystem/internal/archive"
 	"github.com/fumehood/fumehood/ecosystem/npm"
 	"github.com/fumehood/fumehood/ecosystem/pypi"
 )
@@ -131,12 +132,21 @@ func parsePath(s string) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("%s: %v: %w", s, err, ErrBadSpec)
 	}
+	// The path named is followed once, here; nothing inside it is: a
+	// manifest or member that is a link or not a regular file is refused
+	// when it is read (archive.OpenRegular).
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return Target{}, fmt.Errorf("%q is neither npm:NAME@VERSION, pypi:NAME==VERSION nor a readable artifact or directory: %v: %w", s, err, ErrBadSpec)
+	}
 	st, err := os.Stat(abs)
 	if err != nil {
 		return Target{}, fmt.Errorf("%q is neither npm:NAME@VERSION, pypi:NAME==VERSION nor a readable artifact or directory: %v: %w", s, err, ErrBadSpec)
 	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return Target{}, fmt.Errorf("%s is not a regular file or a directory: %w", s, ErrBadSpec)
+	}
 	if st.IsDir() {
-		exists := func(n string) bool { _, err := os.Stat(filepath.Join(abs, n)); return err == nil }
+		exists := func(n string) bool { _, err := os.Lstat(filepath.Join(abs, n)); return err == nil }
 		switch {
 		case exists("package.json"):
 			return Target{Ecosystem: NPM, Path: abs}, nil
@@ -168,7 +178,7 @@ const sniffLimit = 10000
 // a source archive whose metadata its build backend computes). Only
 // headers are read.
 func sniffTarGz(p string) (string, error) {
-	f, err := os.Open(p)
+	f, err := archive.OpenRegular(p)
 	if err != nil {
 		return "", err
 	}

@@ -26,6 +26,10 @@ type Token struct {
 	Name  string `json:"name"`  // what it imitates, e.g. "npm-token"
 	Where string `json:"where"` // file path (in the sandbox) or "env:NAME"
 	Value string `json:"value"`
+	// Issuer is the host whose service the value belongs to, where it is
+	// the sandbox's own configuration (the npm registry, for NPM_TOKEN);
+	// "" otherwise.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // File is one planted file, with a path relative to the home directory.
@@ -135,6 +139,7 @@ func Generate(r io.Reader, p Profile) (*Set, error) {
 	file(".ssh/config", 0o644, fmt.Sprintf("Host %s\n  User git\n  IdentityFile ~/.ssh/id_rsa\n", p.GitHost))
 
 	npmEnv := add("npm-token", "env:NPM_TOKEN", "npm_"+g.str(alnum, 36))
+	s.Tokens[len(s.Tokens)-1].Issuer = p.NPMRegistryHost
 	slack := add("slack-webhook", "env:SLACK_WEBHOOK_URL", "https://hooks."+p.GitHost+"/services/T"+g.str("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 8)+"/B"+g.str("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 8)+"/"+g.str(alnum, 24))
 	dbPass := add("database-password", "env:DATABASE_URL", g.str(alnum, 20))
 	envAWSID := add("aws-access-key-id", "env:AWS_ACCESS_KEY_ID", "AKIA"+g.str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16))

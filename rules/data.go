@@ -11,6 +11,8 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser/lexer"
+
+	"github.com/fumehood/fumehood/trace"
 )
 
 // Rule data (Falco's model): rule files may define named lists of strings
@@ -123,6 +125,27 @@ func checkName[V any](name string, other map[string]V) error {
 // validate expands every macro and compiles it on its own: a cycle or an
 // error in a macro is reported against the file that defined it, used or
 // not.
+// policy returns the process-role policy the lists define.
+func (d *ruleData) policy() (trace.Policy, error) {
+	var pol trace.Policy
+	for _, l := range []struct {
+		name string
+		dst  *[]string
+	}{{"writable_dirs", &pol.Writable}, {"package_manager_executables", &pol.ManagerExecutables}} {
+		items, ok := d.lists[l.name]
+		if !ok {
+			return pol, fmt.Errorf("list %q: %w: required (process roles)", l.name, ErrInvalid)
+		}
+		for _, it := range items {
+			if !strings.HasPrefix(it, "/") {
+				return pol, fmt.Errorf("%s: list %q: %w: %q is not an absolute path", d.file[l.name], l.name, ErrInvalid, it)
+			}
+		}
+		*l.dst = items
+	}
+	return pol, nil
+}
+
 func (d *ruleData) validate() error {
 	names := make([]string, 0, len(d.macros))
 	for n := range d.macros {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -40,10 +41,21 @@ func opens(paths ...string) *trace.Trace {
 }
 
 func mapFS(files map[string]string) fstest.MapFS {
-	fsys := fstest.MapFS{}
+	fsys := withRoles(fstest.MapFS{})
 	for name, body := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(body)}
 	}
+	return fsys
+}
+
+// withRoles adds the builtin process-role lists, which every rule set
+// needs, to fsys.
+func withRoles(fsys fstest.MapFS) fstest.MapFS {
+	b, err := builtinFS.ReadFile("builtin/roles.yaml")
+	if err != nil {
+		panic(err)
+	}
+	fsys["roles.yaml"] = &fstest.MapFile{Data: b}
 	return fsys
 }
 
@@ -186,5 +198,33 @@ func TestDefaultOverrides(t *testing.T) {
 	t.Setenv(OverridesEnv, filepath.Join(dir, "missing"))
 	if _, err := Default(); err == nil {
 		t.Error("Default() accepted a missing override directory")
+	}
+}
+
+// TestRolePolicy checks that process roles are rule data: every set needs
+// the role lists, and an override layer changes them.
+func TestRolePolicy(t *testing.T) {
+	_, err := Load(fstest.MapFS{"r.yaml": {Data: []byte(okRule)}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "writable_dirs") {
+		t.Errorf("Load() without role lists: error %v, want ErrInvalid naming writable_dirs", err)
+	}
+	_, err = Load(mapFS(map[string]string{"r.yaml": okRule, "z.yaml": "lists:\n  - name: package_manager_executables\n    items: [git]\n"}))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "absolute") {
+		t.Errorf("Load() with a relative executable: error %v, want ErrInvalid about an absolute path", err)
+	}
+	local := fstest.MapFS{"local.yaml": {Data: []byte("lists:\n  - name: writable_dirs\n    append: true\n    items: [\"/opt/\"]\n")}}
+	s, err := Load(mapFS(map[string]string{"r.yaml": okRule}), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := s.Policy().Writable; !slices.Contains(w, "/opt/") || !slices.Contains(w, "/tmp/") {
+		t.Errorf("Policy().Writable = %q, want the builtin dirs and /opt/", w)
+	}
+	b, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(b.Policy().Writable, "/opt/") || !slices.Contains(b.Policy().ManagerExecutables, "/usr/bin/git") {
+		t.Errorf("Builtin().Policy() = %+v", b.Policy())
 	}
 }

@@ -97,7 +97,8 @@ type Env struct {
 
 	// Sender describes the process behind a capture event ("pid N
 	// cmdline"): the last one in the phase that connected or sent to the
-	// capture's destination; "" when none did or for other kinds.
+	// capture's destination; for a send event the process that sent; ""
+	// when none did or for other kinds.
 	Sender string `expr:"sender"`
 	// SenderPackageManager is true when that process's role is
 	// package_manager.
@@ -256,11 +257,19 @@ func entropy(s string) float64 {
 }
 
 // longestRun returns the length of the longest run of characters of one
-// alphabet in s: "base64" (standard and URL-safe) or "hex".
+// alphabet in s: "base64" (standard and URL-safe), "hex", or "value": an
+// encoded value inside a URL, letters, digits and "+_%" (so that "/", ".",
+// "-", "?", "&" and "=" end it), counted only when it mixes letters and
+// digits — a word, a dashed name or a number is not an encoding, while 24
+// characters of base64, hex or percent-encoded ciphertext almost never
+// lack either.
 func longestRun(s, alphabet string) int {
 	in := isB64
-	if alphabet == "hex" {
+	switch alphabet {
+	case "hex":
 		in = isHex
+	case "value":
+		return longestValue(s)
 	}
 	best, cur := 0, 0
 	for i := 0; i < len(s); i++ {
@@ -274,13 +283,32 @@ func longestRun(s, alphabet string) int {
 	return best
 }
 
+func longestValue(s string) int {
+	best := 0
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (isAlnum(byte(r)) || r == '+' || r == '_' || r == '%'))
+	}) {
+		if len(f) > best && strings.ContainsAny(f, "0123456789") && strings.ContainsFunc(f, isLetter) {
+			best = len(f)
+		}
+	}
+	return best
+}
+
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
+func isLetter(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
 func isB64(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
-		c == '+' || c == '/' || c == '-' || c == '_'
+	return isAlnum(c) || c == '+' || c == '/' || c == '-' || c == '_'
 }
 
 // maxDecoded bounds what decoded returns, whatever its input: the work a

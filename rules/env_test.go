@@ -110,3 +110,23 @@ func TestFillExecStdio(t *testing.T) {
 		t.Errorf("rename: binary %q path2 %q stdin %q net %v, want only path2 /b", env.Binary, env.Path2, env.Stdin, env.NetStdio)
 	}
 }
+
+func TestLongestRunValue(t *testing.T) {
+	tests := []struct {
+		s    string
+		want int
+	}{
+		{"/imagemin/pngquant-bin/v9.0.0/vendor/linux/x64/pngquant", 3},
+		{"/node-pre-gyp-github-release-download-asset-v20", 3},
+		{"/applicationconfigurationdownloads", 0},
+		{"/v1/q3Vx9LmP2rT8sWb4NcY7hJd1FgA6eZuKo5iR0tYw/x.png", 40},
+		{"/p?id=9f3a0c7d21b84e6f5a9c0d3e7b1f2a48&v=1", 32},
+		{"/p?d=%A3%5F%00%9B%7Ex", 16},
+		{"/12345678901234567890123456789", 0},
+	}
+	for _, tt := range tests {
+		if got := longestRun(tt.s, "value"); got != tt.want {
+			t.Errorf("longestRun(%q, value) = %d, want %d", tt.s, got, tt.want)
+		}
+	}
+}

@@ -4,12 +4,14 @@ package rules
 // execute, dropped binaries, persistence by install directory) and the
 // rule data helpers add. It is embedded in Env; its fields are Env's.
 type familyEnv struct {
-	// OwnServiceAuth(issuers) returns "uses NAME against HOST, METHOD"
-	// when this capture is a read-only HTTP request that carries a token
-	// planted as the environment variable NAME, whole, in its one
-	// Authorization header, to the HOST that issuers ("NAME host" items)
-	// pairs with it, and nothing else planted; else "". See ownuse.go.
-	OwnServiceAuth func(issuers []any) string `expr:"OwnServiceAuth"`
+	// OwnServiceAuth(issuers, named) returns "uses NAME against HOST,
+	// METHOD" when this capture is a read-only HTTP request that carries
+	// a token planted as the environment variable NAME, whole, in its one
+	// Authorization header, to the HOST that issued it (its plant says so,
+	// or issuers, "NAME host" items, pairs them), at one of the addresses
+	// named (where the sandbox resolves names), and nothing else planted;
+	// else "". See ownuse.go.
+	OwnServiceAuth func(issuers, named []any) string `expr:"OwnServiceAuth"`
 
 	// Downloaded is, for an exec, the file it runs (its program, or an
 	// argument naming a file: a script for a shell or interpreter, a
@@ -27,6 +29,12 @@ type familyEnv struct {
 	// child that connected to a remote address before this event: the
 	// curl of "curl URL | sh" beside the shell.
 	SiblingConnected bool `expr:"sibling_connected"`
+	// AncestorConnected is true for a process one of whose ancestors in
+	// package code (up to the first package manager or runtime process)
+	// connected to a remote address before this event: the relay that
+	// feeds a shell what a remote party sends, directly or through a pty
+	// helper.
+	AncestorConnected bool `expr:"ancestor_connected"`
 	// PackageDir(path) is the install directory of the package path is
 	// in (up to node_modules/NAME, node_modules/@scope/NAME or
 	// site-packages/NAME), or ""; ProjectDir(path) the directory above

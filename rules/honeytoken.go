@@ -55,6 +55,7 @@ type tokens struct {
 	names  []string // "NAME (PATH)" per token
 	values []string
 	wheres []string // the plant's path, or "env:NAME", per token
+	issuer []string // the host the plant says issued it, or "", per token
 	index  map[string][]pattern
 	folded map[string][]pattern // lowercased plain and hex forms, for DNS names
 	delta  map[string][]pattern // neighbour differences of every form: XOR
@@ -77,6 +78,7 @@ func (t *tokens) add(e *trace.Event) {
 	t.names = append(t.names, e.Name+" ("+e.Path+")")
 	t.values = append(t.values, string(e.Data))
 	t.wheres = append(t.wheres, e.Path)
+	t.issuer = append(t.issuer, strings.ToLower(e.Addr))
 	t.dirty = true
 }
 

@@ -40,9 +40,9 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	j.env.Honeytoken = j.tokens.find
 	j.env.HoneytokenJoined = func() string { return j.tokens.joined(j.cur) }
 	j.env.Opaque = func(s string) string { return j.dec.memo(memoOpaque, s, j.dec.opaque) }
-	j.env.OwnServiceAuth = func(issuers []any) string { return j.tokens.ownServiceUse(j.cur, issuers) }
+	j.env.OwnServiceAuth = func(issuers, named []any) string { return j.tokens.ownServiceUse(j.cur, issuers, named) }
 	j.env.PackageDir, j.env.ProjectDir = packageDir, projectDir
-	j.prov = newProvenance()
+	j.prov = newProvenance(s.runners)
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
 		if c.isCount {
@@ -105,6 +105,11 @@ type sender struct {
 	pm   bool
 }
 
+// senderOf describes p, which sent or connected in e.
+func senderOf(e *trace.Event, p *trace.Process) sender {
+	return sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
+}
+
 type senderKey struct {
 	phase, addr string
 	port        uint16
@@ -120,12 +125,15 @@ func (j *judge) event(e *trace.Event) {
 		j.plant(e)
 	case trace.KindConnect, trace.KindSend:
 		if e.Addr != "" && p != nil && (e.Ret >= 0 || e.Ret == -errEINPROGRESS) {
-			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = sender{fmt.Sprintf("pid %d %s", e.TGID, clip(p.Cmdline(), 80)), p.Role == trace.RolePackageManager}
+			j.senders[senderKey{e.Phase, e.Addr, e.Port}] = senderOf(e, p)
 		}
 	}
 	var s sender
-	if e.Addr != "" && e.Kind.Capture() {
+	switch {
+	case e.Addr != "" && e.Kind.Capture():
 		s = j.senders[senderKey{e.Phase, e.Addr, e.Port}]
+	case e.Kind == trace.KindSend && p != nil:
+		s = senderOf(e, p) // the probes' copy of what a process sent
 	}
 	if j.tokens.active() && (e.Kind.Capture() || e.Kind == trace.KindSend) {
 		j.tokens.observe(e, s.pm || p != nil && p.Role == trace.RolePackageManager)
@@ -162,7 +170,7 @@ func (j *judge) event(e *trace.Event) {
 			}
 		case c.isCount:
 			st.count(c, j, e)
-		case c.unless > 0 || len(c.steps) == 1:
+		case !c.isSequence():
 			st.seqs = append(st.seqs, e.Seq)
 			if c.unless > 0 {
 				st.procs = append(st.procs, p)
@@ -250,9 +258,11 @@ type ruleState struct {
 	partials []partial
 	groups   map[string]*group
 	details  map[uint64]string // match rules with a detail: per evidence event
-	// match rules with unless: the process of each evidence event, and
-	// the processes the unless clause matched
+	// rules with unless: the process of each evidence event (a chain's
+	// first), the first process of each chain, and the processes the
+	// unless clause matched
 	procs    []*trace.Process
+	anchors  []*trace.Process
 	excluded map[*trace.Process]bool
 }
 
@@ -287,9 +297,15 @@ func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *trace.Pr
 		}
 		q.seqs = append(q.seqs, e.Seq)
 		q.next++
-		if q.next == len(c.steps) {
+		if q.next == c.chainLen() {
 			st.matched++
 			st.seqs = append(st.seqs, q.seqs...)
+			if c.unless > 0 {
+				st.anchors = append(st.anchors, q.anchor)
+				for range q.seqs {
+					st.procs = append(st.procs, q.anchor)
+				}
+			}
 			st.partials = slices.Delete(st.partials, i, i+1)
 		}
 		return
@@ -328,12 +344,17 @@ func (st *ruleState) count(c *compiled, j *judge, e *trace.Event) {
 }
 
 func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
-	seqs := st.seqs
+	seqs, matched := st.seqs, st.matched
 	if len(st.excluded) > 0 {
-		seqs = nil
+		seqs, matched = nil, 0
 		for i, seq := range st.seqs {
 			if !st.excluded[st.procs[i]] {
 				seqs = append(seqs, seq)
+			}
+		}
+		for _, a := range st.anchors {
+			if !st.excluded[a] {
+				matched++
 			}
 		}
 	}
@@ -352,8 +373,8 @@ func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
 			n += len(st.groups[k].seqs)
 		}
 		slices.Sort(seqs)
-	} else if len(c.steps) > 1 && c.unless == 0 {
-		n = st.matched
+	} else if c.isSequence() {
+		n = matched
 	}
 	if len(seqs) == 0 {
 		return analysis.Hit{}, false
@@ -398,7 +419,7 @@ func summary(c *compiled, matches, events, shown int, first string) string {
 	switch {
 	case c.isCount:
 		unit = "distinct value"
-	case len(c.steps) > 1 && c.unless == 0:
+	case c.isSequence():
 		unit = "chain"
 	}
 	if matches != 1 {

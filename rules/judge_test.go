@@ -11,7 +11,7 @@ import (
 
 func mustLoad(t testing.TB, yaml string) *Set {
 	t.Helper()
-	s, err := Load(fstest.MapFS{"r.yaml": {Data: []byte(yaml)}})
+	s, err := Load(withRoles(fstest.MapFS{"r.yaml": {Data: []byte(yaml)}}))
 	if err != nil {
 		t.Fatalf("Load() error: %v", err)
 	}

@@ -78,7 +78,7 @@ rules:
 }
 
 func TestLoadVersionAndMissingFixtures(t *testing.T) {
-	fsys := fstest.MapFS{"net/a.yaml": {Data: []byte(okRule)}}
+	fsys := withRoles(fstest.MapFS{"net/a.yaml": {Data: []byte(okRule)}})
 	s, err := Load(fsys)
 	if err != nil {
 		t.Fatalf("Load() error: %v", err)
@@ -90,7 +90,7 @@ func TestLoadVersionAndMissingFixtures(t *testing.T) {
 	if r.ID != "r1" || r.File != "net/a.yaml" || r.Severity != "low" {
 		t.Errorf("Rules()[0] = %+v, want id r1 from net/a.yaml with severity low", r)
 	}
-	changed, err := Load(fstest.MapFS{"net/a.yaml": {Data: []byte(okRule + "\n")}})
+	changed, err := Load(withRoles(fstest.MapFS{"net/a.yaml": {Data: []byte(okRule + "\n")}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestFixturesFromLoadedFS(t *testing.T) {
 		"fixtures/r1/miss.jsonl":     {Data: []byte(`{"seq":1,"kind":"open","tgid":5,"path":"/y"}` + "\n")},
 		"fixtures/r1/miss-bad.jsonl": {Data: []byte("{not json\n")},
 	}
-	s, err := Load(fsys)
+	s, err := Load(withRoles(fsys))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/fumehood/fumehood/trace"
@@ -13,7 +14,9 @@ import (
 // sends the GITHUB_TOKEN it finds in the environment, in the Authorization
 // header of a GET, to the GitHub API (to avoid rate limits) uses it as
 // intended. Which host issued which token is rule data (the list the
-// caller passes, "ENV_NAME host" items); nothing here contacts a host.
+// caller passes, "ENV_NAME host" items) or, for a token of the registry the
+// sandbox is configured with, the plant's own record; nothing here
+// contacts a host.
 
 // readMethods are the HTTP methods that change nothing at the server.
 var readMethods = map[string]bool{"GET": true, "HEAD": true}
@@ -22,20 +25,25 @@ var readMethods = map[string]bool{"GET": true, "HEAD": true}
 // read-only HTTP request to HOST whose one Authorization header carries,
 // whole and in the standard form (Bearer, token, or Basic with the token
 // as user or password), a value planted only as the environment variable
-// NAME, issuers pairs NAME with HOST, and no other part of the request
-// carries a planted value; else "". A token read from a file (planted
-// there too), encoded, sent elsewhere or in a write stays theft.
-func (t *tokens) ownServiceUse(e *trace.Event, issuers []any) string {
-	if e == nil || e.Kind != trace.KindHTTP || !readMethods[strings.ToUpper(e.Method)] || !t.active() {
+// NAME, HOST issued it (the plant names HOST, as the sandbox does for a
+// token of its configured registry, or issuers pairs NAME with HOST), no other part of the request
+// carries a planted value, and the request went where HOST resolves: one
+// of named, the addresses the sinkhole answers every name with, not an
+// address the package chose (a custom lookup or a proxy that carries the
+// issuer's name in the Host header and SNI to another machine); else "". A token read from a
+// file (planted there too), encoded, sent elsewhere or in a write stays
+// theft.
+func (t *tokens) ownServiceUse(e *trace.Event, issuers, named []any) string {
+	if e == nil || e.Kind != trace.KindHTTP || !readMethods[strings.ToUpper(e.Method)] || !t.active() || !slices.Contains(named, any(e.Addr)) {
 		return ""
 	}
 	auth, rest, ok := splitAuth(e.Headers)
 	if !ok {
 		return ""
 	}
-	env := t.envName(authCredential(auth))
+	env, issuer := t.envName(authCredential(auth))
 	host := strings.ToLower(hostOnly(e.Name))
-	if env == "" || !pairs(issuers, env, host) {
+	if env == "" || host != issuer && !pairs(issuers, env, host) {
 		return ""
 	}
 	if t.find(e.Name, e.URI, strings.Join(rest, "\n"), string(e.Data)) != "" {
@@ -84,20 +92,20 @@ func authCredential(v string) string {
 }
 
 // envName returns NAME when v is planted, and planted only as the
-// environment variable NAME; else "".
-func (t *tokens) envName(v string) string {
-	name := ""
+// environment variable NAME, with the host its plant names as its issuer
+// (lowercase, "" if none); else "", "".
+func (t *tokens) envName(v string) (name, issuer string) {
 	for i, val := range t.values {
 		if val != v {
 			continue
 		}
 		env, ok := strings.CutPrefix(t.wheres[i], "env:")
 		if !ok || name != "" && name != env {
-			return ""
+			return "", ""
 		}
-		name = env
+		name, issuer = env, t.issuer[i]
 	}
-	return name
+	return name, issuer
 }
 
 // carriesWhole reports whether an Authorization value carries a planted

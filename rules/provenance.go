@@ -18,6 +18,8 @@ type provenance struct {
 	netChild map[*trace.Process]bool
 	// files maps a path to its last writer in this trace.
 	files map[string]writer
+	// runners are the programs whose first argument is a file they run.
+	runners map[string]bool
 }
 
 // writer is the process that last wrote a file.
@@ -27,8 +29,8 @@ type writer struct {
 	pkg bool // package code, not a package manager
 }
 
-func newProvenance() *provenance {
-	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer)}
+func newProvenance(runners map[string]bool) *provenance {
+	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer), runners: runners}
 }
 
 // observe updates the state with e, caused by p, after the rules saw e.
@@ -53,6 +55,7 @@ func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
 func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 	env.Downloaded, env.Dropped, env.DroppedBy = "", "", ""
 	env.SiblingConnected = p != nil && p.ParentProcess() != nil && pv.netChild[p.ParentProcess()] && !pv.net[p]
+	env.AncestorConnected = pv.ancestorConnected(p)
 	if p == nil || len(pv.files) == 0 {
 		return
 	}
@@ -76,15 +79,34 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 	}
 }
 
+// ancestorConnected reports whether an ancestor of p in package code
+// connected out.
+func (pv *provenance) ancestorConnected(p *trace.Process) bool {
+	if p == nil || len(pv.net) == 0 {
+		return false
+	}
+	for q := p.ParentProcess(); q != nil && q.Role == trace.RolePackageCode; q = q.ParentProcess() {
+		if pv.net[q] {
+			return true
+		}
+	}
+	return false
+}
+
 // execFiles returns the files an exec runs (other events: none): its
-// program and its first argument that is not an option, the file a shell
-// or an interpreter runs as its script and the dynamic loader as its
-// program. Later arguments are data (make's -C build names a directory).
+// program and, when the program is a script runner (a shell, an
+// interpreter, the dynamic loader, awk...), its first argument that is not
+// an option: the script or program it runs. Later arguments, and every
+// argument of other programs (rm, chmod, tar), are data; a wrapper that
+// runs its argument (nohup, env, timeout) leads to an exec of that file.
 func (pv *provenance) execFiles(e *trace.Event, env *Env) []string {
 	if e.Kind != trace.KindExec {
 		return nil
 	}
 	files := []string{env.Path}
+	if !pv.runners[base(env.Path)] && !pv.runners[base(env.Binary)] {
+		return files
+	}
 	for _, a := range e.Argv[min(1, len(e.Argv)):] {
 		if a != "" && !strings.HasPrefix(a, "-") {
 			return append(files, trace.Abs(trace.Abs(a, e.Cwd), env.ProcCwd))

@@ -58,8 +58,11 @@ type Set struct {
 	byKind  map[trace.Kind][]ref
 	version string
 	// policy decides process roles (writable directories, package
-	// manager helpers): data, for rule files to override later.
+	// manager helpers): the lists of roles.yaml.
 	policy trace.Policy
+	// runners are the programs (base names) whose first argument that is
+	// not an option is a file they run: the list script_runners.
+	runners map[string]bool
 }
 
 // ref names one matcher of one rule: the rule's index and the step (0 for
@@ -84,8 +87,23 @@ type compiled struct {
 	min      int
 	// match rules
 	detail *vm.Program
-	// unless is the step index of the match rule's unless clause, or 0
+	// unless is the step index of the unless clause (after the match or
+	// the sequence's steps), or 0
 	unless int
+}
+
+// isSequence reports whether c is a sequence rule.
+func (c *compiled) isSequence() bool {
+	return !c.isCount && c.chainLen() > 1
+}
+
+// chainLen is the number of steps a match completes: a match rule's one,
+// a sequence's steps (the unless clause is not one of them).
+func (c *compiled) chainLen() int {
+	if c.unless > 0 {
+		return c.unless
+	}
+	return len(c.steps)
 }
 
 // The YAML form of a rule file.
@@ -110,7 +128,8 @@ type ruleDoc struct {
 	// a match rule and appended to its evidence line.
 	Detail string `yaml:"detail"`
 	// Unless drops a match rule's evidence events of every process that
-	// has, anywhere in the trace, an event matching it.
+	// has, anywhere in the trace, an event matching it; of a sequence
+	// rule, the chains whose first step was such a process's.
 	Unless *stepDoc `yaml:"unless"`
 }
 
@@ -198,7 +217,7 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 	if err := data.validate(); err != nil {
 		return nil, err
 	}
-	s := &Set{policy: trace.DefaultPolicy()}
+	s := &Set{}
 	seen := make(map[string]string)
 	for _, f := range files {
 		for _, rd := range f.doc.Rules {
@@ -216,6 +235,14 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 	}
 	if len(s.rules) == 0 {
 		return nil, fmt.Errorf("no rules under the given file system: %w", ErrInvalid)
+	}
+	var err error
+	if s.policy, err = data.policy(); err != nil {
+		return nil, err
+	}
+	s.runners = make(map[string]bool)
+	for _, r := range data.lists["script_runners"] {
+		s.runners[r] = true
 	}
 	s.byKind = index(s.rules)
 	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
@@ -290,8 +317,11 @@ func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 	if forms != 1 {
 		return nil, errors.New("exactly one of match, sequence and count is required")
 	}
-	if (rd.Detail != "" || rd.Unless != nil) && rd.Match == "" {
-		return nil, errors.New("detail and unless belong to match rules")
+	if rd.Detail != "" && rd.Match == "" {
+		return nil, errors.New("detail belongs to match rules")
+	}
+	if rd.Unless != nil && rd.Count != nil {
+		return nil, errors.New("unless belongs to match and sequence rules")
 	}
 	add := func(kinds []string, src, what string) error {
 		ks, err := parseKinds(kinds)
@@ -319,12 +349,6 @@ func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 		var err error
 		if c.detail, err = compileString(rd.Detail, data); err != nil {
 			return nil, fmt.Errorf("detail: %w", err)
-		}
-		if rd.Unless != nil {
-			if err := add(rd.Unless.Kinds, rd.Unless.Match, "unless"); err != nil {
-				return nil, err
-			}
-			c.unless = 1
 		}
 	case rd.Sequence != nil:
 		if len(rd.Kinds) > 0 {
@@ -363,6 +387,12 @@ func compile(rd ruleDoc, file string, data *ruleData) (*compiled, error) {
 		}
 		if c.distinct, err = compileString(ct.Distinct, data); err != nil {
 			return nil, fmt.Errorf("count distinct: %w", err)
+		}
+	}
+	if rd.Unless != nil {
+		c.unless = len(c.steps)
+		if err := add(rd.Unless.Kinds, rd.Unless.Match, "unless"); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil
@@ -414,6 +444,10 @@ func compileString(src string, data *ruleData) (*vm.Program, error) {
 // contents.
 func (s *Set) Version() string { return s.version }
 
+// Policy returns the data process roles are decided from, read from the
+// lists writable_dirs and package_manager_executables.
+func (s *Set) Policy() trace.Policy { return s.policy }
+
 // Rules returns the rules of the set, in file order.
 func (s *Set) Rules() []Rule {
 	out := make([]Rule, len(s.rules))
@@ -426,7 +460,7 @@ func (s *Set) Rules() []Rule {
 // only returns a set holding just rule i, sharing its compiled programs.
 func (s *Set) only(i int) *Set {
 	rules := []*compiled{s.rules[i]}
-	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy}
+	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy, runners: s.runners}
 }
 
 // index maps each event kind to the matchers that look at it. Later steps

@@ -7,11 +7,14 @@
 //     loads such a tar into containerd and unpacks it for overlayfs;
 //   - workspaces: size-bounded tmpfs mounts (home/ and tmp/) under
 //     StateDir/ws, so a package cannot fill the host's disk;
+//   - work directories: WorkRoot/<id>, where a run keeps what never enters
+//     a container (the downloaded tarball and dependencies), with an owner
+//     file beside each like a workspace's;
 //   - phases: Run starts a container from a fresh snapshot of the image,
 //     runs one command in it with limits, a wall-clock timeout and a grace
 //     period for what it leaves running, and tears it all down;
-//   - the reaper: Reap removes containers, snapshots, cgroups and workspaces
-//     that a crashed earlier process left.
+//   - the reaper: Reap removes containers, snapshots, cgroups, workspaces
+//     and work directories that a crashed or killed earlier process left.
 //
 // The package knows containers, not packages: it must not import ecosystem,
 // bpf, rules, store or worker. The sinkhole network lives in sandbox/sinkhole;

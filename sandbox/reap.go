@@ -17,8 +17,8 @@ import (
 const ownerFilter = `labels."` + labelOwner + `"`
 
 // Reap removes what crashed earlier runs left: containers (and their tasks)
-// labelled by a sandbox, their snapshots, their cgroup directories, and
-// workspaces under StateDir. It removes only what belongs to a dead owner
+// labelled by a sandbox, their snapshots, their cgroup directories,
+// workspaces under StateDir and work directories under WorkRoot. It removes only what belongs to a dead owner
 // process, or to this process but is none of its live runs and workspaces;
 // what another living process owns stays. Safe to call on every start and
 // concurrently with Run.
@@ -34,7 +34,10 @@ func (s *Sandbox) Reap(ctx context.Context) error {
 	if err := s.reapCgroups(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.reapWorkspaces(ctx); err != nil {
+	if err := s.reapDirs(ctx, "ws", s.wsRoot(), removeWorkspace); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.reapDirs(ctx, "work", s.work, removeWorkDir); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -193,14 +196,15 @@ func (s *Sandbox) reapCgroups(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// reapWorkspaces unmounts and removes abandoned workspaces.
-func (s *Sandbox) reapWorkspaces(ctx context.Context) error {
-	entries, err := os.ReadDir(s.wsRoot())
+// reapDirs removes the directories of kind (workspaces, work directories)
+// under root, each with an owner file beside it, that are leftovers.
+func (s *Sandbox) reapDirs(ctx context.Context, kind, root string, remove func(dir string) error) error {
+	entries, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("list workspaces: %w", err)
+		return fmt.Errorf("list %s: %w", kind, err)
 	}
 	ids := map[string]bool{}
 	for _, e := range entries {
@@ -208,13 +212,13 @@ func (s *Sandbox) reapWorkspaces(ctx context.Context) error {
 	}
 	var errs []error
 	for id := range ids {
-		dir := filepath.Join(s.wsRoot(), id)
-		o, ok := workspaceOwner(dir)
-		if !s.abandoned("ws", id, o, ok) {
+		dir := filepath.Join(root, id)
+		o, ok := dirOwner(dir)
+		if !s.abandoned(kind, id, o, ok) {
 			continue
 		}
-		s.log.InfoContext(ctx, "reaping workspace", "dir", dir, "owner_pid", o.PID)
-		if err := removeWorkspace(dir); err != nil {
+		s.log.InfoContext(ctx, "reaping", "kind", kind, "dir", dir, "owner_pid", o.PID)
+		if err := remove(dir); err != nil {
 			errs = append(errs, err)
 		}
 	}

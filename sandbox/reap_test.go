@@ -16,7 +16,8 @@ const reapChildEnv = "FUMEHOOD_REAP_CHILD"
 
 // TestReapKilledOwner starts a run in a child test process, checks that
 // Reap leaves it alone while the child lives, kills the child, and checks
-// that Reap then removes its container, snapshot, cgroups and workspace.
+// that Reap then removes its container, snapshot, cgroups, workspace and
+// work directory (with the tarball it downloaded).
 func TestReapKilledOwner(t *testing.T) {
 	if os.Getenv(reapChildEnv) != "" {
 		reapChild(t)
@@ -56,6 +57,7 @@ func TestReapKilledOwner(t *testing.T) {
 		}
 	}()
 	wsDir := s.wsRoot() + "/" + id
+	workDir := s.work + "/" + id
 
 	if err := s.Reap(ctx); err != nil {
 		t.Fatalf("Reap with the owner alive: %v", err)
@@ -65,6 +67,9 @@ func TestReapKilledOwner(t *testing.T) {
 	}
 	if m, _ := mounted(wsDir); !m {
 		t.Fatalf("Reap removed a living process's workspace %s", wsDir)
+	}
+	if _, err := os.Stat(workDir + "/pkg.tgz"); err != nil {
+		t.Fatalf("Reap removed a living process's work directory: %v", err)
 	}
 	again := phase(t, "true")
 	again.ID = id
@@ -91,15 +96,16 @@ func TestReapKilledOwner(t *testing.T) {
 	if m, _ := mounted(wsDir); m {
 		t.Errorf("workspace %s still mounted after Reap", wsDir)
 	}
-	for _, f := range []string{wsDir, ownerFile(wsDir)} {
+	for _, f := range []string{wsDir, ownerFile(wsDir), workDir, ownerFile(workDir)} {
 		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s after Reap: got %v, want it gone", f, err)
 		}
 	}
 }
 
-// reapChild runs a long phase in a workspace and says "ready <id>" once it
-// is running; the parent kills this process.
+// reapChild runs a long phase in a workspace, with a download in its work
+// directory, and says "ready <id>" once it is running; the parent kills
+// this process.
 func reapChild(t *testing.T) {
 	s := newTestSandbox(t)
 	p := phase(t, "sleep", "1000")
@@ -109,6 +115,13 @@ func reapChild(t *testing.T) {
 	}
 	p.Mounts = []Mount{{Source: w.Tmp(), Target: "/tmp"}}
 	p.Timeout = 10 * time.Minute
+	wd, err := s.NewWorkDir(p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wd.Dir+"/pkg.tgz", []byte("downloaded"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, err = s.Run(context.Background(), p, func(uint64) error {
 		fmt.Printf("ready %s\n", p.ID)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,7 +57,10 @@ type Config struct {
 	Namespace string // containerd namespace, default "fumehood"
 	Image     string // image ref the phases run in
 	StateDir  string // workspaces live in StateDir/ws, default /run/fumehood
-	Logger    *slog.Logger
+	// WorkRoot holds the runs' work directories on the host (downloads;
+	// see NewWorkDir), default StateDir/work.
+	WorkRoot string
+	Logger   *slog.Logger
 }
 
 // Sandbox runs phases in containerd. It is safe for concurrent use.
@@ -65,6 +69,7 @@ type Sandbox struct {
 	ns     string
 	image  string
 	state  string
+	work   string // Config.WorkRoot
 	log    *slog.Logger
 	owner  owner
 
@@ -79,6 +84,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	if cfg.StateDir == "" {
 		cfg.StateDir = DefaultStateDir
+	}
+	if cfg.WorkRoot == "" {
+		cfg.WorkRoot = filepath.Join(cfg.StateDir, "work")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -96,6 +104,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		ns:     cfg.Namespace,
 		image:  cfg.Image,
 		state:  cfg.StateDir,
+		work:   cfg.WorkRoot,
 		log:    cfg.Logger.With("component", "sandbox"),
 		owner:  me,
 		live:   map[string]bool{},

@@ -123,7 +123,7 @@ func removeWorkspace(dir string) error {
 }
 
 // workspaceOwner reads the owner file of workspace dir.
-func workspaceOwner(dir string) (owner, bool) {
+func dirOwner(dir string) (owner, bool) {
 	b, err := os.ReadFile(ownerFile(dir))
 	if err != nil {
 		return owner{}, false

@@ -45,7 +45,7 @@
 // Traces recorded before the pipeline kept PhaseInfo fall back to the first
 // successful exec of each phase: the process that makes it is the phase's
 // command, what came before it (runc's init) is runtime, and the command's
-// role comes from the phase name (Policy.ManagerPhases: install is the
+// role comes from the phase name (install and metadata are the
 // package manager, other phases load the package).
 //
 // # Storage

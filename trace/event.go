@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Kind names what an Event records. Every kind is declared below and
@@ -28,7 +29,7 @@ const (
 	KindRename  Kind = "rename"  // rename/renameat/renameat2: Path -> Path2, Ret
 	KindChmod   Kind = "chmod"   // chmod/fchmodat: Path, Mode, Ret
 	KindConnect Kind = "connect" // connect: Addr, Port, Family, Ret
-	KindSend    Kind = "send"    // sendto/sendmsg/sendmmsg: Family, Addr, Port (empty when connected), Count (bytes), Data (head, UDP)
+	KindSend    Kind = "send"    // sendto/sendmsg/sendmmsg, write/writev to an inet socket: Family, Addr, Port (a connected socket's peer), Count (bytes), Data (first 512 bytes, TCP and UDP)
 	KindBind    Kind = "bind"    // bind: Family, Addr, Port, Ret
 	KindListen  Kind = "listen"  // listen: Arg (fd), Ret
 	KindAccept  Kind = "accept"  // accept/accept4: Family, Addr, Port of the peer, Ret
@@ -51,9 +52,11 @@ const (
 	// KindPlant records a fake secret planted in the sandbox before the
 	// package ran, so that rules can recognise it leaving (also when a
 	// stored trace is re-judged) and being read: Name (what it imitates),
-	// Path (file, or "env:NAME"), Data (the value), and for a file Dev and
-	// Ino, its identity. A file holding several secrets has a plant event
-	// for each. Plant events come first in a trace.
+	// Path (file, or "env:NAME"), Data (the value), for a file Dev and
+	// Ino, its identity, and Addr the host that issued the value when the
+	// sandbox knows it (the configured registry, for a registry token). A
+	// file holding several secrets has a plant event for each. Plant events
+	// come first in a trace.
 	KindPlant Kind = "plant"
 
 	// KindAlive marks a process still running when its phase ended (it was
@@ -192,6 +195,24 @@ func (e *Event) File() FileID { return FileID{Dev: e.Dev, Ino: e.Ino} }
 // FileID is a file's identity: its device (stat(2)'s st_dev) and inode.
 type FileID struct{ Dev, Ino uint64 }
 
+// eventSize is the memory an Event takes besides its strings.
+const eventSize = int(unsafe.Sizeof(Event{}))
+
+// Size returns about the memory e takes: the struct and the bytes its
+// strings, argv, headers and data point to. Budgets in bytes (the
+// tracer's, the sinkhole's) count events with it.
+func (e *Event) Size() int {
+	n := eventSize + len(e.Phase) + len(e.Comm) + len(e.Path) + len(e.Path2) + len(e.Cwd) +
+		len(e.Addr) + len(e.Name) + len(e.QType) + len(e.Method) + len(e.URI) + len(e.Data)
+	for _, a := range e.Argv {
+		n += len(a) + 16
+	}
+	for _, h := range e.Headers {
+		n += len(h) + 16
+	}
+	return n
+}
+
 // Failed reports whether the syscall behind e returned an error.
 func (e *Event) Failed() bool { return e.Ret < 0 }
 
@@ -271,7 +292,11 @@ func (e *Event) String() string {
 	case KindDNS:
 		fmt.Fprintf(&b, "%s %s", e.QType, e.Name)
 	case KindHTTP:
-		fmt.Fprintf(&b, "%s http://%s%s", e.Method, e.Name, e.URI)
+		if strings.Contains(e.URI, "://") { // absolute form, as a proxy is asked
+			fmt.Fprintf(&b, "%s %s", e.Method, e.URI)
+		} else {
+			fmt.Fprintf(&b, "%s http://%s%s", e.Method, e.Name, e.URI)
+		}
 		if len(e.Data) > 0 {
 			fmt.Fprintf(&b, " body=%q", truncate(e.Data, 120))
 		}

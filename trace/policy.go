@@ -7,9 +7,10 @@ import (
 
 // Policy is the data process roles are decided from: which directories a
 // package can write and which image executables a package manager runs
-// for itself. It is data on purpose (the rules layer can expose it as
-// lists an analyst reads and overrides); no name, argv or comm appears in
-// it, only places in the read-only image and in the writable workspace.
+// for itself. It is data on purpose: the rules layer reads it from its
+// lists (writable_dirs, package_manager_executables), which an analyst
+// reads and overrides; no name, argv or comm appears in it, only places
+// in the read-only image and in the writable workspace.
 type Policy struct {
 	// Writable lists the directories (absolute, ending in "/") whose
 	// files a package can create or change: the home (with the project
@@ -25,28 +26,13 @@ type Policy struct {
 	// lifecycle shell, an interpreter running setup.py or a build hook)
 	// is package code.
 	ManagerExecutables []string
-	// ManagerPhases names the phases whose command is the package manager
-	// (the others load the package in-process). It is only read for
-	// traces without phase metadata (PhaseInfo), recorded before the
-	// pipeline wrote it.
-	ManagerPhases []string
 }
 
-// DefaultPolicy returns the policy of fumehood's sandbox image: a Debian
-// developer workstation whose rootfs is read-only, with the home and /tmp
-// on a writable tmpfs.
-func DefaultPolicy() Policy {
-	return Policy{
-		Writable: []string{
-			"/home/", "/root/", "/tmp/", "/var/tmp/", "/dev/shm/", "/run/", "/dev/fd/", "/proc/", "/memfd:",
-		},
-		ManagerExecutables: []string{
-			"/usr/bin/git", "/usr/lib/git-core/", "/usr/bin/uname",
-			"/sbin/ldconfig", "/usr/sbin/ldconfig", "/sbin/ldconfig.real",
-		},
-		ManagerPhases: []string{"install", "metadata"},
-	}
-}
+// managerPhases names the phases whose command is the package manager
+// (the others load the package in-process). It is only read for traces
+// without phase metadata (PhaseInfo), recorded before the pipeline wrote
+// it; the pipeline's phases have not changed names since.
+var managerPhases = []string{"install", "metadata"}
 
 // writable reports whether the executable at p (absolute, cleaned) lives
 // where a package can write.
@@ -62,8 +48,8 @@ func (pol *Policy) managerExecutable(p string) bool {
 
 // commandRole is the role of the command of a phase recorded without
 // metadata.
-func (pol *Policy) commandRole(phase string) Role {
-	for _, m := range pol.ManagerPhases {
+func commandRole(phase string) Role {
+	for _, m := range managerPhases {
 		if m == phase {
 			return RolePackageManager
 		}

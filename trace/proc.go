@@ -231,7 +231,7 @@ func (t *Table) enterPhase(name string) {
 	t.started, t.phase = true, name
 	info, ok := t.phases[name]
 	if !ok {
-		info = PhaseInfo{Name: name, Command: t.policy.commandRole(name)}
+		info = PhaseInfo{Name: name, Command: commandRole(name)}
 	}
 	t.info, t.known = info, info.Init.TGID != 0
 	t.command = nil

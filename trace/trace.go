@@ -1,5 +1,7 @@
 package trace
 
+import "slices"
+
 // Trace is everything observed during one analysis: what the pipeline
 // knows of each phase, the events of every phase in order (numbered from
 // 1), and the process table built from them.
@@ -20,6 +22,7 @@ type Trace struct {
 // and the next sequence number. The events are copied.
 func (t *Trace) Append(phase string, events []Event) {
 	next := uint64(len(t.Events)) + 1
+	t.Events = slices.Grow(t.Events, len(events))
 	for _, e := range events {
 		e.Phase = phase
 		e.Seq = next

@@ -99,6 +99,22 @@ func TestEventString(t *testing.T) {
 	}
 }
 
+func TestHTTPString(t *testing.T) {
+	tests := []struct {
+		e    Event
+		want string
+	}{
+		{Event{Seq: 1, Kind: KindHTTP, Method: "GET", Name: "pkg.example.invalid", URI: "/x"}, "#1 http GET http://pkg.example.invalid/x"},
+		// a proxy is asked with the absolute form
+		{Event{Seq: 2, Kind: KindHTTP, Method: "GET", Name: "reg.example.invalid", URI: "http://reg.example.invalid/-/whoami"}, "#2 http GET http://reg.example.invalid/-/whoami"},
+	}
+	for _, tt := range tests {
+		if got := tt.e.String(); got != tt.want {
+			t.Errorf("String() = %s, want %s", got, tt.want)
+		}
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	data, err := os.ReadFile("testdata/tree.jsonl")
 	if err != nil {

@@ -81,7 +81,7 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 func plantEvents(tokens []honeytoken.Token, hostHome string, at time.Time) ([]trace.Event, error) {
 	events := make([]trace.Event, 0, len(tokens))
 	for _, tok := range tokens {
-		e := trace.Event{Time: at, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value)}
+		e := trace.Event{Time: at, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value), Addr: tok.Issuer}
 		if rel, ok := strings.CutPrefix(tok.Where, home+"/"); ok {
 			var st syscall.Stat_t
 			if err := syscall.Stat(filepath.Join(hostHome, rel), &st); err != nil {

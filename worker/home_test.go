@@ -38,6 +38,11 @@ func TestPlantEventsCarryIdentity(t *testing.T) {
 		if e.Kind != trace.KindPlant {
 			t.Errorf("%s: kind %s, want plant", e.Name, e.Kind)
 		}
+		// The registry token names the configured registry as its issuer
+		// (honeytoken-own-service); no other plant names one.
+		if wantIssuer := map[bool]string{true: "registry.test"}[e.Path == "env:NPM_TOKEN"]; e.Addr != wantIssuer {
+			t.Errorf("%s (%s): issuer %q, want %q", e.Name, e.Path, e.Addr, wantIssuer)
+		}
 		rel, inFile := strings.CutPrefix(e.Path, home+"/")
 		if !inFile {
 			if e.File() != (trace.FileID{}) {

@@ -42,7 +42,7 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 	if err != nil {
 		return nil, err
 	}
-	sb, err := sandbox.New(ctx, sandbox.Config{Address: mc.Containerd, Image: cfg.Image, StateDir: mc.StateDir, Logger: cfg.Logger})
+	sb, err := sandbox.New(ctx, sandbox.Config{Address: mc.Containerd, Image: cfg.Image, StateDir: mc.StateDir, WorkRoot: cfg.WorkDir, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w: containerd at %s: %w (is it running? deploy/setup.sh starts it)", ErrNotReady, mc.Containerd, err)
 	}

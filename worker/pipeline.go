@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -26,6 +25,7 @@ import (
 // Sandbox runs phases in containers (sandbox.Sandbox).
 type Sandbox interface {
 	NewWorkspace(id string, sizeBytes int64) (*sandbox.Workspace, error)
+	NewWorkDir(id string) (*sandbox.WorkDir, error)
 	Run(ctx context.Context, p sandbox.Phase, beforeMain func(cgroupID uint64) error) (sandbox.Result, error)
 }
 
@@ -46,19 +46,22 @@ type Network interface {
 }
 
 // Sinkhole is one analysis's network: the namespace its containers join,
-// the resolver they use, the CA they trust, and what it captured.
+// the resolver they use, the CA they trust, and what it captured in each
+// phase (Take: the captures since the last Take, within the phase's
+// budgets).
 type Sinkhole interface {
 	NetNSPath() string
 	ResolvConf() string
 	CACertPEM() []byte
-	Events() []trace.Event
+	Take() []trace.Event
 	Close() error
 }
 
 // Config is how the pipeline runs an analysis.
 type Config struct {
 	Ecosystem ecosystem.Config
-	// WorkDir holds per-analysis downloads; each analysis removes its own.
+	// WorkDir holds per-analysis downloads (sandbox.Config.WorkRoot); each
+	// analysis removes its own, and the sandbox reaps those of dead runs.
 	WorkDir        string
 	Image          string
 	Limits         sandbox.Limits
@@ -129,16 +132,14 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 	a := &analysis.Analysis{ID: id, Started: time.Now().UTC()}
 	log := p.log.With("analysis", a.ID)
-	dir := filepath.Join(p.cfg.WorkDir, a.ID)
 	// A run of this id that was killed (a re-delivered farm task) left
-	// its downloads here; Fetch refuses to overwrite them.
-	if err := os.RemoveAll(dir); err != nil {
+	// its downloads there; NewWorkDir starts afresh.
+	wd, err := p.sandbox.NewWorkDir(a.ID)
+	if err != nil {
 		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("work dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
+	defer wd.Close()
+	dir := wd.Dir
 
 	art, err := ecosystem.Fetch(ctx, p.cfg.Ecosystem, t, dir)
 	if err != nil {
@@ -200,7 +201,6 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		return nil, err
 	}
 	tr.Append("setup", planted)
-	captured := 0
 	var cmds []ecosystem.Command
 	detonate := func(c ecosystem.Command) error {
 		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
@@ -211,11 +211,9 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 			return fmt.Errorf("phase %s: %w", c.Phase, err)
 		}
 		if sink != nil {
-			all := sink.Events()
-			events = mergeByTime(events, all[captured:])
-			captured = len(all)
+			events = mergeByTime(events, sink.Take())
 		}
-		ph.Events = len(events)
+		ph.Events, ph.Lost = len(events), lost(events)
 		tr.Append(c.Phase, events)
 		tr.Phases = append(tr.Phases, info)
 		a.Phases = append(a.Phases, ph)
@@ -293,16 +291,21 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 	for _, s := range res.Survivors {
 		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})
 	}
-	var lost uint64
-	for i := range events {
-		if events[i].Kind == trace.KindLost {
-			lost += events[i].Count
-		}
-	}
 	return info, analysis.Phase{
 		Name: c.Phase, Command: c.Argv, ExitCode: res.ExitCode, TimedOut: res.TimedOut, OOMKilled: res.OOMKilled,
-		DurationMS: res.Duration.Milliseconds(), Lost: lost, Survivors: len(res.Survivors), Output: out.String(),
+		DurationMS: res.Duration.Milliseconds(), Survivors: len(res.Survivors), Output: out.String(),
 	}, events, nil
+}
+
+// lost returns what the tracer and the sinkhole dropped of events.
+func lost(events []trace.Event) uint64 {
+	var n uint64
+	for i := range events {
+		if events[i].Kind == trace.KindLost {
+			n += events[i].Count
+		}
+	}
+	return n
 }
 
 // phaseInfo names the phase's container init (host pid initPID; its start
@@ -330,6 +333,9 @@ func (p *Pipeline) profile() honeytoken.Profile {
 
 // mergeByTime merges two time-ordered event lists.
 func mergeByTime(a, b []trace.Event) []trace.Event {
+	if len(b) == 0 {
+		return a // no capture: no copy of a flood of probe events
+	}
 	out := make([]trace.Event, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {

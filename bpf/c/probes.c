@@ -70,6 +70,7 @@ enum call {
 	CALL_CREAT = 16,
 	CALL_OPENAT2 = 17,
 	CALL_OPEN_BY_HANDLE_AT = 18,
+	CALL_WRITEV = 19,
 };
 
 /* Bits of struct event.note. */
@@ -100,16 +101,15 @@ const enum call *unused_call __attribute__((unused));
 const enum note *unused_note __attribute__((unused));
 const enum fdtype *unused_fdtype __attribute__((unused));
 
-#define SEND_DATA 128    /* payload bytes kept of a datagram */
+#define SEND_DATA 512    /* payload bytes kept of a send (a power of two) */
 #define SEND_MSGS 4      /* messages of one sendmmsg recorded */
-#define MSG_IOVS 8       /* iovecs of one message counted */
+#define MSG_IOVS 8       /* iovecs of one message counted and read */
 
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 #define S_IFREG 0100000
 #define S_IFCHR 0020000
 #define S_IFIFO 0010000
-#define SOCK_DGRAM 2
 
 /*
  * One record. The header is fixed; the variable part data[] holds, in
@@ -1047,21 +1047,51 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 
 /* --- send ------------------------------------------------------------- */
 
-/* is_dgram reports whether f is a datagram socket. */
-static __always_inline int is_dgram(struct file *f)
+/* is_inet reports whether f is an AF_INET or AF_INET6 socket: a TCP or UDP
+ * send, whose first bytes are kept. */
+static __always_inline int is_inet(struct file *f)
 {
-	if (!f || file_type(f) != S_IFSOCK)
-		return 0;
+	return f && file_type(f) == S_IFSOCK && socket_fdtype(f) == FDT_INET;
+}
+
+/* sock_peer sets the destination of e, when the call named none, to the
+ * peer of the connected inet socket f. */
+static __always_inline void sock_peer(struct event *e, struct file *f)
+{
+	if (e->family || !is_inet(f))
+		return;
 	struct socket *sock = BPF_CORE_READ(f, private_data);
-	return BPF_CORE_READ(sock, type) == SOCK_DGRAM;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (!port)
+		return; /* not connected */
+	e->family = family;
+	e->port = port;
+	if (family == AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->addr, &a, 4);
+	} else {
+		BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* payload_at is where the payload head starts in e's data: the third
+ * region (send uses no path2; path holds a unix socket path), or -1. */
+static __always_inline long payload_at(struct event *e)
+{
+	__u32 at = (__u32)e->path_len + e->path2_len;
+	if (at > 2 * PATH_LEN)
+		return -1;
+	return at;
 }
 
 /* read_payload copies the first bytes (at most SEND_DATA of n) of the user
  * buffer buf into the third data region of e. */
 static __always_inline void read_payload(struct event *e, const void *buf, __u64 n)
 {
-	__u32 at = (__u32)e->path_len + e->path2_len;
-	if (at > 2 * PATH_LEN || !buf)
+	long at = payload_at(e);
+	if (at < 0 || !buf)
 		return;
 	if (n > SEND_DATA)
 		n = SEND_DATA;
@@ -1070,30 +1100,49 @@ static __always_inline void read_payload(struct event *e, const void *buf, __u64
 		e->argv_len = n;
 }
 
+/* read_iovs fills e from the user iovec array iov of cnt entries: the
+ * bytes requested (the sum of at most MSG_IOVS iovecs) and, with head,
+ * the first SEND_DATA bytes of their concatenation. */
+static __always_inline void read_iovs(struct event *e, const struct iovec *iov, __u64 cnt, int head)
+{
+	long at = payload_at(e);
+	__u64 total = 0;
+	__u32 got = 0;
+	for (int i = 0; i < MSG_IOVS; i++) {
+		struct iovec v = {};
+		if (i >= cnt || bpf_probe_read_user(&v, sizeof(v), &iov[i]) != 0)
+			break;
+		total += v.iov_len;
+		if (!head || at < 0 || got >= SEND_DATA || !v.iov_len)
+			continue;
+		__u64 n = SEND_DATA - got;
+		if (v.iov_len < n)
+			n = v.iov_len;
+		barrier_var(n);
+		n &= 2 * SEND_DATA - 1;
+		__u64 off = at + got;
+		barrier_var(off);
+		if (off > 2 * PATH_LEN + SEND_DATA)
+			break;
+		off &= 4 * PATH_LEN - 1; /* no-op, for the verifier: off + n < DATA_LEN */
+		if (bpf_probe_read_user(&e->data[off], n, v.iov_base) != 0)
+			head = 0;
+		else
+			got += n;
+	}
+	e->count = total;
+	e->argv_len = got;
+}
+
 /* read_msg fills e from the user msghdr m: destination, bytes requested
- * (the sum of at most MSG_IOVS iovecs) and, for datagrams, the head of
- * the first iovec. */
-static __always_inline void read_msg(struct event *e, const struct user_msghdr *m, int dgram)
+ * and, for an inet socket, the head of the payload. */
+static __always_inline void read_msg(struct event *e, const struct user_msghdr *m, int inet)
 {
 	struct user_msghdr h = {};
 	if (bpf_probe_read_user(&h, sizeof(h), m) != 0)
 		return;
 	read_sockaddr(e, h.msg_name, (__u32)h.msg_namelen);
-	__u64 total = 0;
-	struct iovec first = {};
-	for (int i = 0; i < MSG_IOVS; i++) {
-		struct iovec v = {};
-		if (i >= h.msg_iovlen)
-			break;
-		if (bpf_probe_read_user(&v, sizeof(v), &h.msg_iov[i]) != 0)
-			break;
-		if (i == 0)
-			first = v;
-		total += v.iov_len;
-	}
-	e->count = total;
-	if (dgram)
-		read_payload(e, first.iov_base, first.iov_len);
+	read_iovs(e, h.msg_iov, h.msg_iovlen, inet);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
@@ -1106,8 +1155,11 @@ int enter_sendto(struct trace_event_raw_sys_enter *ctx)
 	e->call = CALL_SENDTO;
 	read_sockaddr(e, (const void *)ctx->args[4], ctx->args[5]);
 	e->count = ctx->args[2];
-	if (is_dgram(fd_file(ctx->args[0])))
+	struct file *f = fd_file(ctx->args[0]);
+	if (is_inet(f)) {
 		read_payload(e, (const void *)ctx->args[1], ctx->args[2]);
+		sock_peer(e, f);
+	}
 	park(e, slot);
 	return 0;
 }
@@ -1121,7 +1173,11 @@ int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 	if (!e)
 		return 0;
 	e->call = CALL_SENDMSG;
-	read_msg(e, (const struct user_msghdr *)ctx->args[1], is_dgram(fd_file(ctx->args[0])));
+	struct file *f = fd_file(ctx->args[0]);
+	int inet = is_inet(f);
+	read_msg(e, (const struct user_msghdr *)ctx->args[1], inet);
+	if (inet)
+		sock_peer(e, f);
 	park(e, slot);
 	return 0;
 }
@@ -1138,7 +1194,7 @@ int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	e->call = CALL_SENDMMSG;
 	e->aux = ctx->args[1];
-	e->aux2 = is_dgram(fd_file(ctx->args[0]));
+	e->aux2 = ctx->args[0]; /* the fd, for the peer of a connected socket */
 	park(e, slot);
 	return 0;
 }
@@ -1156,8 +1212,12 @@ int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 	long sent = ctx->ret;
 	if (slot < 0 || !vec)
 		goto out;
+	struct file *f = fd_file(e->aux2);
+	int inet = is_inet(f);
 	if (sent <= 0) {
-		read_msg(e, &vec[0].msg_hdr, e->aux2);
+		read_msg(e, &vec[0].msg_hdr, inet);
+		if (inet)
+			sock_peer(e, f);
 		e->ret = sent;
 		emit(e, slot);
 		goto out;
@@ -1170,7 +1230,9 @@ int exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 		e->path_len = 0;
 		e->argv_len = 0;
 		__builtin_memset(e->addr, 0, sizeof(e->addr));
-		read_msg(e, &vec[i].msg_hdr, e->aux2);
+		read_msg(e, &vec[i].msg_hdr, inet);
+		if (inet)
+			sock_peer(e, f);
 		__u32 len = 0;
 		bpf_probe_read_user(&len, sizeof(len), &vec[i].msg_len);
 		e->ret = len;
@@ -1522,7 +1584,11 @@ static __always_inline void add_write(__u64 f, __u64 n, long slot, __u64 cg)
 	emit_write(v, slot); /* the map is full: this write on its own */
 }
 
-static __always_inline void write_enter(struct trace_event_raw_sys_enter *ctx, int sendable)
+/* write_enter follows a write to a regular file (aggregated per process
+ * and file) and records a write or writev to an inet socket as a send with
+ * its first bytes (call is CALL_WRITE or CALL_WRITEV; 0 for the positional
+ * writes, which sockets refuse). */
+static __always_inline void write_enter(struct trace_event_raw_sys_enter *ctx, __u8 call)
 {
 	__u64 cg;
 	long slot = tracked_slot(&cg);
@@ -1538,15 +1604,19 @@ static __always_inline void write_enter(struct trace_event_raw_sys_enter *ctx, i
 		bpf_map_update_elem(&wpending, &tid, &fp, BPF_ANY);
 		return;
 	}
-	if (!sendable || !is_dgram(f))
+	if (!call || !is_inet(f))
 		return;
-	/* write(2) on a connected datagram socket sends a datagram */
 	struct event *e = new_event(KIND_SEND, cg);
 	if (!e)
 		return;
-	e->call = CALL_WRITE;
-	e->count = ctx->args[2];
-	read_payload(e, (const void *)ctx->args[1], ctx->args[2]);
+	e->call = call;
+	if (call == CALL_WRITEV) {
+		read_iovs(e, (const struct iovec *)ctx->args[1], ctx->args[2], 1);
+	} else {
+		e->count = ctx->args[2];
+		read_payload(e, (const void *)ctx->args[1], ctx->args[2]);
+	}
+	sock_peer(e, f);
 	park(e, slot);
 }
 
@@ -1566,11 +1636,11 @@ static __always_inline void write_exit(struct trace_event_raw_sys_exit *ctx)
 		add_write(f, ctx->ret, slot, cg);
 }
 
-#define WRITE_PROBE(name, sendable)                                       \
+#define WRITE_PROBE(name, call)                                           \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                       \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)           \
 	{                                                                 \
-		write_enter(ctx, sendable);                               \
+		write_enter(ctx, call);                                   \
 		return 0;                                                 \
 	}                                                                 \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                        \
@@ -1580,9 +1650,9 @@ static __always_inline void write_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;                                                 \
 	}
 
-WRITE_PROBE(write, 1)
+WRITE_PROBE(write, CALL_WRITE)
 WRITE_PROBE(pwrite64, 0)
-WRITE_PROBE(writev, 0)
+WRITE_PROBE(writev, CALL_WRITEV)
 WRITE_PROBE(pwritev, 0)
 WRITE_PROBE(pwritev2, 0)
 

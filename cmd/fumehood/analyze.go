@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
@@ -83,12 +85,36 @@ func writeTrace(path string, t *trace.Trace) error {
 	return f.Close()
 }
 
-// printSummary writes the report a person reads on a terminal.
+// printable returns s with every control character (C0, DEL, C1) and
+// Unicode format character (bidirectional overrides, zero-width ones)
+// escaped as in a Go string literal: text a package chose (its name, file
+// names, argv, payloads) cannot start a line, move the cursor or clear the
+// screen of a report, and so cannot draw a fake verdict under the real one.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unprintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unprintable(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+
+// printSummary writes the report a person reads on a terminal; every
+// string that comes from the package or its trace goes through printable.
 func printSummary(w io.Writer, a *analysis.Analysis) {
 	p := a.Package
-	fmt.Fprintf(w, "%s:%s@%s  %s\n", p.Ecosystem, p.Name, p.Version, p.Digest)
+	fmt.Fprintf(w, "%s:%s@%s  %s\n", printable(p.Ecosystem), printable(p.Name), printable(p.Version), printable(p.Digest))
 	fmt.Fprintf(w, "analysis %s\n\n", a.ID)
-	fmt.Fprintf(w, "verdict: %s (score %d, rules %s%s)\n", strings.ToUpper(string(a.Verdict)), a.Score, a.Rules, coverageNote(a.Coverage))
+	fmt.Fprintf(w, "verdict: %s (score %d, rules %s%s)\n", strings.ToUpper(string(a.Verdict)), a.Score, printable(a.Rules), printable(coverageNote(a.Coverage)))
 	if a.Verdict == analysis.Benign && a.Coverage.Level == analysis.CoverageNone {
 		fmt.Fprintln(w, "  none of the package's code ran: this verdict judged nothing (exit code 5)")
 	}
@@ -103,7 +129,7 @@ func printSummary(w io.Writer, a *analysis.Analysis) {
 		if ph.OOMKilled {
 			state += ", out of memory"
 		}
-		fmt.Fprintf(w, "  %-8s %-12s %8s  events %-6d lost %d", ph.Name, state, (time.Duration(ph.DurationMS) * time.Millisecond).String(), ph.Events, ph.Lost)
+		fmt.Fprintf(w, "  %-8s %-12s %8s  events %-6d lost %d", printable(ph.Name), state, (time.Duration(ph.DurationMS) * time.Millisecond).String(), ph.Events, ph.Lost)
 		if ph.Survivors > 0 {
 			fmt.Fprintf(w, "  still running at end: %d", ph.Survivors)
 		}
@@ -116,13 +142,13 @@ func printSummary(w io.Writer, a *analysis.Analysis) {
 	}
 	fmt.Fprintln(w, "\nhits:")
 	for _, h := range a.Hits {
-		fmt.Fprintf(w, "  [%s] %s", h.Severity, h.Rule)
+		fmt.Fprintf(w, "  [%s] %s", printable(string(h.Severity)), printable(h.Rule))
 		if h.Technique != "" {
-			fmt.Fprintf(w, " (%s)", h.Technique)
+			fmt.Fprintf(w, " (%s)", printable(h.Technique))
 		}
-		fmt.Fprintf(w, ": %s\n", h.Summary)
+		fmt.Fprintf(w, ": %s\n", printable(h.Summary))
 		for _, ev := range h.Evidence {
-			fmt.Fprintf(w, "      %s\n", ev)
+			fmt.Fprintf(w, "      %s\n", printable(ev))
 		}
 	}
 }
@@ -148,7 +174,7 @@ func printCoverage(w io.Writer, c analysis.Coverage) {
 		if s.Ran {
 			state = "ran, " + analysis.ExitStatus(s.ExitCode, s.Signal)
 		}
-		fmt.Fprintf(w, "  script  %-8s %-12s %q: %s\n", s.Phase, s.Name, s.Command, state)
+		fmt.Fprintf(w, "  script  %-8s %-12s %q: %s\n", printable(s.Phase), printable(s.Name), s.Command, state)
 	}
 	for _, im := range c.Imports {
 		state := "not run"
@@ -158,7 +184,7 @@ func printCoverage(w io.Writer, c analysis.Coverage) {
 		case im.Ran:
 			state = "failed, " + analysis.ExitStatus(im.ExitCode, im.Signal)
 		}
-		fmt.Fprintf(w, "  import  %-21s %s\n", im.Entry, state)
+		fmt.Fprintf(w, "  import  %-21s %s\n", printable(im.Entry), state)
 	}
 }
 
@@ -174,7 +200,7 @@ func printNetwork(w io.Writer, t *trace.Trace) {
 	var lines []string
 	for i := range t.Events {
 		if e := &t.Events[i]; e.Kind.Capture() {
-			lines = append(lines, e.String())
+			lines = append(lines, printable(e.String()))
 		}
 	}
 	if len(lines) == 0 {

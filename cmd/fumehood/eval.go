@@ -80,11 +80,11 @@ func printReport(w io.Writer, r *evaluate.Report) {
 	}
 	fmt.Fprintf(w, "\n%d/%d correct; not-benign precision %.3f, recall %.3f\n", r.Correct, r.Total, r.Precision, r.Recall)
 	for _, m := range r.Misses {
-		fmt.Fprintf(w, "MISS %s: expect %s, got %s", m.Sample, m.Expect, m.Verdict)
+		fmt.Fprintf(w, "MISS %s: expect %s, got %s", printable(m.Sample), m.Expect, m.Verdict)
 		if m.Error != "" {
-			fmt.Fprintf(w, " (error: %s)", m.Error)
+			fmt.Fprintf(w, " (error: %s)", printable(m.Error))
 		}
-		fmt.Fprintf(w, "; rules fired: %v\n", m.Hits)
+		fmt.Fprintf(w, "; rules fired: %s\n", printable(fmt.Sprint(m.Hits)))
 	}
 }
 
@@ -131,12 +131,12 @@ func evalSpecs(ctx context.Context, e *env, o machineOpts, file string, asJSON b
 func printSpecReport(w io.Writer, r *evaluate.SpecReport) {
 	for _, res := range r.Results {
 		if res.Error != "" {
-			fmt.Fprintf(w, "%-10s %s: %s\n", "error", res.Spec, res.Error)
+			fmt.Fprintf(w, "%-10s %s: %s\n", "error", printable(res.Spec), printable(res.Error))
 			continue
 		}
-		fmt.Fprintf(w, "%-10s %s (score %d)\n", res.Verdict, res.Spec, res.Score)
+		fmt.Fprintf(w, "%-10s %s (score %d)\n", res.Verdict, printable(res.Spec), res.Score)
 		for _, h := range res.Hits {
-			fmt.Fprintf(w, "           %s %s: %s\n", h.Severity, h.Rule, h.Summary)
+			fmt.Fprintf(w, "           %s %s: %s\n", h.Severity, printable(h.Rule), printable(h.Summary))
 		}
 	}
 	fmt.Fprintf(w, "\n%d specs: %d benign, %d suspicious, %d malicious, %d errors; false-positive rate %.3f (malicious %.3f)\n",

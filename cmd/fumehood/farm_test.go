@@ -99,7 +99,7 @@ func (f *farm) token(role string) string {
 // stateDir returns the state dir of one farm process. It is the same in
 // every run (its netns directory stays a mount point, as /run/netns does),
 // and what a killed run left there is reaped by the next start.
-func stateDir(name string) string { return "/run/fumehood-e2e-" + name }
+func stateDir(name string) string { return testenv.StateDir("e2e-" + name) }
 
 // proc is a farm process; stop ends it with SIGTERM (SIGKILL after 60 s).
 type proc struct {
@@ -596,7 +596,7 @@ func sameSet(a, b []string) bool {
 // whose container exists, if any: the worker owning state is mid-analysis.
 func running(tb testing.TB, addr, state string) string {
 	tb.Helper()
-	left, err := leftovers.Find(context.Background(), addr, state)
+	left, err := leftovers.Find(context.Background(), addr, state, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -621,7 +621,7 @@ func ownLeftovers(tb testing.TB, addr string, states, ids []string) []string {
 	tb.Helper()
 	var out []string
 	for _, s := range states {
-		left, err := leftovers.Find(context.Background(), addr, s)
+		left, err := leftovers.Find(context.Background(), addr, s, "")
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -54,8 +54,17 @@ type env struct {
 	log            *slog.Logger
 }
 
+// main runs a command. The first SIGINT or SIGTERM cancels its context:
+// whatever stage it is in (fetch, a phase, judging) ends, the command
+// cleans up on detached contexts (containers, workspace, network, work
+// directory) and exits 4. A second signal ends the process at once; what
+// that leaves behind, the next start reaps.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // from now on a signal has its default effect
+	}()
 	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -84,7 +93,7 @@ func run(ctx context.Context, e *env, args []string) int {
 			return 0 // the flag set printed the usage asked for
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "fumehood %s: %v\n", c.name, err)
+			fmt.Fprintf(e.stderr, "fumehood %s: %s\n", c.name, printable(err.Error()))
 			return errorCode(err)
 		}
 		return code

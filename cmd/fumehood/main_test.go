@@ -46,6 +46,12 @@ func tgz(t *testing.T, entries map[string]string) string {
 	return f
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.RemoveStateDirs()
+	os.Exit(code)
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -127,7 +133,7 @@ func TestBadArtifacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, "analyze", "--state", "/run/fumehood-test", tt.target)
+			code, _, stderr := runCLI(t, "analyze", "--state", testenv.StateDir("test"), tt.target)
 			if code != exitBadInput || stderr == "" || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d with %q", code, stderr, exitBadInput, tt.want)
 			}
@@ -145,7 +151,7 @@ func TestAnalyzeJSON(t *testing.T) {
 	testenv.Containerd(t)
 	testenv.BPF(t)
 	tf := filepath.Join(t.TempDir(), "trace.jsonl")
-	code, out, stderr := runCLI(t, "analyze", "--state", "/run/fumehood-test", "--json", "--trace", tf, "../../deploy/samples/hello-npm")
+	code, out, stderr := runCLI(t, "analyze", "--state", testenv.StateDir("test"), "--json", "--trace", tf, "../../deploy/samples/hello-npm")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -185,7 +191,8 @@ func TestAnalyzeJSON(t *testing.T) {
 }
 
 // TestKill9 kills `fumehood analyze` mid-phase; the next start must leave
-// nothing behind: containers, snapshots, cgroups, workspaces, networks.
+// nothing behind: containers, snapshots, cgroups, workspaces, work
+// directories (the downloaded tarball), networks.
 func TestKill9(t *testing.T) {
 	addr := testenv.Containerd(t)
 	testenv.BPF(t)
@@ -193,14 +200,15 @@ func TestKill9(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	state := "/run/fumehood-kill9"
-	cmd := exec.Command(bin, "analyze", "--state", state, "--timeout", "2m", "../../worker/testdata/packages/sleeper")
+	state, data := testenv.StateDir("kill9"), t.TempDir()
+	work := filepath.Join(data, "work")
+	cmd := exec.Command(bin, "analyze", "--state", state, "--data", data, "--timeout", "2m", "../../worker/testdata/packages/sleeper")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, 5*time.Minute, "a container of the analysis", func() bool {
-		left, err := leftovers.Find(context.Background(), addr, state)
+		left, err := leftovers.Find(context.Background(), addr, state, work)
 		if err != nil {
 			cmd.Process.Kill()
 			t.Fatal(err)
@@ -210,19 +218,89 @@ func TestKill9(t *testing.T) {
 	time.Sleep(time.Second)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	left, _ := leftovers.Find(context.Background(), addr, state)
+	left, _ := leftovers.Find(context.Background(), addr, state, work)
+	if !strings.Contains(strings.Join(left, "\n"), "work ") {
+		t.Errorf("kill -9 left no work directory: %q", left)
+	}
 	if len(left) == 0 {
 		t.Fatal("kill -9 left nothing to reap: the test proves nothing")
 	}
-	code, out, stderr := runCLI(t, "analyze", "--state", state, "../../deploy/samples/hello-npm")
+	code, out, stderr := runCLI(t, "analyze", "--state", state, "--data", data, "../../deploy/samples/hello-npm")
 	if code != 0 {
 		t.Fatalf("next start: exit %d\n%s\n%s", code, out, stderr)
 	}
-	left, err := leftovers.Find(context.Background(), addr, state)
+	left, err := leftovers.Find(context.Background(), addr, state, work)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range left {
 		t.Errorf("left behind after kill -9 and the next start: %s", l)
+	}
+}
+
+// TestSignal sends SIGTERM and SIGINT to `fumehood analyze` mid-phase: it
+// must clean up and exit by itself (code 4), leaving nothing behind without
+// the help of a next start.
+func TestSignal(t *testing.T) {
+	addr := testenv.Containerd(t)
+	testenv.BPF(t)
+	bin := filepath.Join(t.TempDir(), "fumehood")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			state, data := testenv.StateDir("signal"), t.TempDir()
+			work := filepath.Join(data, "work")
+			cmd := exec.Command(bin, "analyze", "--state", state, "--data", data, "--timeout", "2m", "../../worker/testdata/packages/sleeper")
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			defer func() { cmd.Process.Kill(); <-exited }()
+			testenv.WaitFor(t, 5*time.Minute, "a container of the analysis", func() bool {
+				left, err := leftovers.Find(context.Background(), addr, state, work)
+				return err == nil && strings.Contains(strings.Join(left, "\n"), "container ")
+			})
+			cmd.Process.Signal(sig)
+			testenv.WaitFor(t, 2*time.Minute, "fumehood analyze to exit after "+sig.String(), func() bool {
+				select {
+				case <-exited:
+					return true
+				default:
+					return false
+				}
+			})
+			if code := cmd.ProcessState.ExitCode(); code != exitInfra {
+				t.Errorf("exit code %d after %s, want %d", code, sig, exitInfra)
+			}
+			left, err := leftovers.Find(context.Background(), addr, state, work)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range left {
+				t.Errorf("left behind after %s: %s", sig, l)
+			}
+		})
+	}
+}
+
+// TestHostileFileName analyses a package whose autostart entry's file name
+// holds newlines, a fake clean verdict and a terminal escape: the report
+// must show one verdict, the real one, and no escape.
+func TestHostileFileName(t *testing.T) {
+	testenv.Containerd(t)
+	testenv.BPF(t)
+	code, out, stderr := runCLI(t, "analyze", "--state", testenv.StateDir("filename"), "--data", t.TempDir(), "../../worker/testdata/packages/fakeverdict")
+	if code == 0 || code > 2 {
+		t.Fatalf("exit %d, want a non-benign verdict\n%s\n%s", code, out, stderr)
+	}
+	if n := strings.Count(out, "\nverdict:"); n != 1 || strings.Contains(out, "\nno rule hits") || strings.ContainsRune(out, '\x1b') {
+		t.Errorf("report shows %d verdict lines, a fake \"no rule hits\" line or an escape:\n%s", n, out)
+	}
+	if !strings.Contains(out, `verdict: BENIGN (score 0, rules builtin)\n\nno rule hits\n\x1b[8m.desktop`) {
+		t.Errorf("the file name is not shown escaped:\n%s", out)
 	}
 }

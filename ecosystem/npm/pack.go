@@ -3,7 +3,6 @@ package npm
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,7 @@ var rootIgnored = []string{"package-lock.json", "sample.json"}
 // files than npm's. It returns the tarball's path, checked like a
 // downloaded one.
 func Pack(dir, workDir string, lim archive.Limits) (string, Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	b, err := archive.ReadRegular(filepath.Join(dir, "package.json"))
 	if err != nil {
 		return "", Manifest{}, fmt.Errorf("read package.json: %v: %w", err, archive.ErrBadArtifact)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -34,9 +33,12 @@ var ErrNoStaticMetadata = errors.New("no static name and version")
 // then wraps ErrNoStaticMetadata and archive.ErrBadArtifact.
 func StaticNameVersion(dir string) (name, version string, err error) {
 	for _, src := range []struct{ file, section string }{{"pyproject.toml", "project"}, {"setup.cfg", "metadata"}} {
-		b, err := os.ReadFile(filepath.Join(dir, src.file))
-		if err != nil {
+		b, err := archive.ReadRegular(filepath.Join(dir, src.file))
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
+		}
+		if err != nil {
+			return "", "", err
 		}
 		in := false
 		for _, l := range strings.Split(string(b), "\n") {
@@ -53,7 +55,11 @@ func StaticNameVersion(dir string) (name, version string, err error) {
 			}
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "setup.py")); err == nil && (name == "" || version == "") {
+	b, err := archive.ReadRegular(filepath.Join(dir, "setup.py"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", err
+	}
+	if err == nil && (name == "" || version == "") {
 		s := string(b)
 		if i := strings.LastIndex(s, "setup("); i >= 0 {
 			s = s[i:]

@@ -1,6 +1,6 @@
 // Package leftovers lists what analyses may leave behind on a machine —
-// containers, active snapshots, cgroups, workspaces, network namespaces and
-// mounts — so tests can assert that a run, or a crash followed by the next
+// containers, active snapshots, cgroups, workspaces, work directories
+// (downloads), network namespaces and mounts — so tests can assert that a run, or a crash followed by the next
 // start, leaves none.
 package leftovers
 
@@ -21,10 +21,11 @@ import (
 const Namespace = "fumehood"
 
 // Find returns one line per leftover: containers and active snapshots in
-// containerd at addr, cgroup dirs, and entries and mounts under stateDir.
+// containerd at addr, cgroup dirs, entries and mounts under stateDir, and
+// entries under workRoot (the runs' work directories; "" to skip).
 // What a living process outside this one's descendants owns (another
 // program's run in progress, sharing containerd) is not a leftover of ours.
-func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
+func Find(ctx context.Context, addr, stateDir, workRoot string) ([]string, error) {
 	c, err := containerd.New(addr)
 	if err != nil {
 		return nil, fmt.Errorf("containerd: %w", err)
@@ -67,6 +68,12 @@ func Find(ctx context.Context, addr, stateDir string) ([]string, error) {
 		ents, _ := os.ReadDir(filepath.Join(stateDir, sub))
 		for _, e := range ents {
 			out = append(out, sub+" "+e.Name())
+		}
+	}
+	if workRoot != "" {
+		ents, _ := os.ReadDir(workRoot)
+		for _, e := range ents {
+			out = append(out, "work "+e.Name())
 		}
 	}
 	mounts, err := os.ReadFile("/proc/self/mountinfo")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sys/unix"
 )
 
 // ContainerdAddress is the containerd socket the integration tests use,
@@ -240,5 +241,40 @@ func WaitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) 
 			tb.Fatalf("gave up after %v waiting for %s", bound, what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// StateDir returns a runtime state directory (workspaces, network
+// namespaces, mounts) named for name that belongs to this test process
+// alone, /run/fumehood-NAME-PID: the integration tests of several packages,
+// or of several checkouts, then run at once without counting each other's
+// runs as leftovers. Call RemoveStateDirs from TestMain when the tests end.
+func StateDir(name string) string {
+	return fmt.Sprintf("/run/fumehood-%s-%d", name, os.Getpid())
+}
+
+// RemoveStateDirs unmounts what is mounted under this process's state
+// directories (the network namespace directory is a mount point, as
+// ip-netns leaves /run/netns) and removes them.
+func RemoveStateDirs() {
+	dirs, _ := filepath.Glob(fmt.Sprintf("/run/fumehood-*-%d", os.Getpid()))
+	if len(dirs) == 0 {
+		return
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	lines := strings.Split(string(mounts), "\n")
+	for i := len(lines) - 1; i >= 0; i-- { // later mounts first
+		f := strings.Fields(lines[i])
+		if len(f) < 5 {
+			continue
+		}
+		for _, d := range dirs {
+			if f[4] == d || strings.HasPrefix(f[4], d+"/") {
+				unix.Unmount(f[4], unix.MNT_DETACH) //nolint:errcheck // best effort, at exit
+			}
+		}
+	}
+	for _, d := range dirs {
+		os.RemoveAll(d)
 	}
 }

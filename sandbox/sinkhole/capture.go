@@ -58,68 +58,91 @@ func (p *packetSocket) read(buf []byte) (n int, pkttype uint8, err error) {
 
 func (p *packetSocket) Close() error { return p.f.Close() }
 
-// parseUDP returns the destination and payload of the UDP datagram in the
-// IP packet pkt. Only first fragments and IPv6 packets without extension
-// headers are understood.
-func parseUDP(pkt []byte) (dst netip.AddrPort, payload []byte, ok bool) {
-	if len(pkt) < 1 {
-		return dst, nil, false
+// drops returns the packets the kernel dropped since the last call because
+// the socket's receive queue was full (a flood faster than the capture).
+func (p *packetSocket) drops() (uint64, error) {
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return 0, err
 	}
-	var addr netip.Addr
+	var st *unix.TpacketStats
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		st, serr = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	}); err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, fmt.Errorf("packet statistics: %w", serr)
+	}
+	return uint64(st.Drops), nil
+}
+
+// parseUDP returns the flow (source and destination) and payload of the
+// UDP datagram in the IP packet pkt. Only first fragments and IPv6 packets
+// without extension headers are understood.
+func parseUDP(pkt []byte) (f flow, payload []byte, ok bool) {
+	if len(pkt) < 1 {
+		return f, nil, false
+	}
+	var src, dst netip.Addr
 	var l4 []byte
 	switch pkt[0] >> 4 {
 	case 4:
 		if len(pkt) < 20 {
-			return dst, nil, false
+			return f, nil, false
 		}
 		ihl := int(pkt[0]&0x0f) * 4
 		total := int(binary.BigEndian.Uint16(pkt[2:4]))
 		if ihl < 20 || total < ihl || pkt[9] != unix.IPPROTO_UDP || binary.BigEndian.Uint16(pkt[6:8])&0x1fff != 0 {
-			return dst, nil, false
+			return f, nil, false
 		}
 		if total < len(pkt) {
 			pkt = pkt[:total]
 		}
 		if len(pkt) < ihl {
-			return dst, nil, false
+			return f, nil, false
 		}
-		addr = netip.AddrFrom4([4]byte(pkt[16:20]))
+		src, dst = netip.AddrFrom4([4]byte(pkt[12:16])), netip.AddrFrom4([4]byte(pkt[16:20]))
 		l4 = pkt[ihl:]
 	case 6:
 		if len(pkt) < 40 || pkt[6] != unix.IPPROTO_UDP {
-			return dst, nil, false
+			return f, nil, false
 		}
 		if end := 40 + int(binary.BigEndian.Uint16(pkt[4:6])); end < len(pkt) {
 			pkt = pkt[:end]
 		}
-		addr = netip.AddrFrom16([16]byte(pkt[24:40]))
+		src, dst = netip.AddrFrom16([16]byte(pkt[8:24])), netip.AddrFrom16([16]byte(pkt[24:40]))
 		l4 = pkt[40:]
 	default:
-		return dst, nil, false
+		return f, nil, false
 	}
 	if len(l4) < 8 {
-		return dst, nil, false
+		return f, nil, false
 	}
 	if ul := int(binary.BigEndian.Uint16(l4[4:6])); ul >= 8 && ul < len(l4) {
 		l4 = l4[:ul]
 	}
-	return netip.AddrPortFrom(addr, binary.BigEndian.Uint16(l4[2:4])), l4[8:], true
+	f.src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
+	f.dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
+	return f, l4[8:], true
 }
 
-// udpEvents turns one captured IP packet into events: the questions of a
-// DNS query to port 53, or a KindUDP event with the datagram head.
-func udpEvents(pkt []byte) []trace.Event {
-	dst, payload, ok := parseUDP(pkt)
+// udpEvents turns one captured IP packet into the flow it belongs to and
+// events: the questions of a DNS query to port 53, or a KindUDP event with
+// the datagram head.
+func udpEvents(pkt []byte) (flow, []trace.Event) {
+	f, payload, ok := parseUDP(pkt)
 	if !ok {
-		return nil
+		return f, nil
 	}
-	if dst.Port() == 53 {
+	if f.dst.Port() == 53 {
 		m := new(dns.Msg)
 		if m.Unpack(payload) == nil && !m.Response && len(m.Question) > 0 {
-			return dnsEvents(m, dst)
+			return f, dnsEvents(m, f.dst)
 		}
 	}
-	return []trace.Event{{Kind: trace.KindUDP, Addr: dst.Addr().String(), Port: dst.Port(), Data: head(payload)}}
+	return f, []trace.Event{{Kind: trace.KindUDP, Addr: f.dst.Addr().String(), Port: f.dst.Port(), Data: head(payload)}}
 }
 
 // captureUDP records the UDP datagrams arriving on p until it is closed.
@@ -139,8 +162,9 @@ func (s *Sinkhole) captureUDP(p *packetSocket) {
 		if pkttype == unix.PACKET_OUTGOING {
 			continue
 		}
-		for _, e := range udpEvents(buf[:n]) {
-			s.rec.add(e)
+		f, evs := udpEvents(buf[:n])
+		for _, e := range evs {
+			s.rec.add(f, e)
 		}
 	}
 }

@@ -101,7 +101,7 @@ func discardUDP(pc net.PacketConn) {
 
 // serveDNSTCP answers length-prefixed DNS messages on c, recording each
 // question.
-func (s *Sinkhole) serveDNSTCP(c net.Conn, dst netip.AddrPort) {
+func (s *Sinkhole) serveDNSTCP(c net.Conn, f flow) {
 	var lb [2]byte
 	for range maxDNSPerConn {
 		if _, err := io.ReadFull(c, lb[:]); err != nil {
@@ -113,11 +113,11 @@ func (s *Sinkhole) serveDNSTCP(c net.Conn, dst netip.AddrPort) {
 		}
 		req := new(dns.Msg)
 		if err := req.Unpack(buf); err != nil {
-			s.rec.add(trace.Event{Kind: trace.KindTCP, Addr: dst.Addr().Unmap().String(), Port: dst.Port(), Data: head(buf)})
+			s.rec.add(f, trace.Event{Kind: trace.KindTCP, Addr: f.dst.Addr().String(), Port: f.dst.Port(), Data: head(buf)})
 			return
 		}
-		for _, e := range dnsEvents(req, dst) {
-			s.rec.add(e)
+		for _, e := range dnsEvents(req, f.dst) {
+			s.rec.add(f, e)
 		}
 		out, err := answer(req).Pack()
 		if err != nil {

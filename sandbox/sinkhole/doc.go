@@ -40,10 +40,25 @@
 //     question), otherwise KindUDP with the datagram head.
 //
 // Everything is bounded: concurrent connections, a deadline per connection,
-// requests per connection, and the number and bytes of recorded events. What
-// does not fit is counted, and Events ends with a KindLost event (Name
-// "sinkhole") carrying the count, so a flood makes the capture visibly
-// incomplete instead of exhausting memory.
+// requests per connection, and what is recorded, in budgets a flood cannot
+// spend on behalf of the rest. The pipeline takes the captures after each
+// phase (Take), and each phase has its own budget, 10,000 events and
+// 16 MiB; within it each destination (a DNS query's zone, the host an HTTP
+// request or TLS handshake names, else the protocol, address and port
+// dialled: every name resolves to the sinkhole, so names tell destinations
+// apart) records at most 1,000 events and 2 MiB whole. Past its own budget
+// a destination still gets the first 512 bytes of each new flow (a TCP
+// connection, or the datagrams of one UDP source port), up to 1,000 of
+// them. So 14,000 datagrams to one place keep neither the token sent
+// afterwards to another place nor a later conversation with the same place
+// out of the capture. What does not fit, and the datagrams the kernel
+// dropped because the capture socket's queue was full (PACKET_STATISTICS),
+// is counted, and Take ends with a KindLost event (Name "sinkhole")
+// carrying the count, so a flood makes the capture visibly incomplete
+// instead of exhausting memory. A package that spreads a flood over more
+// than 10,000 destinations still exhausts a phase's budget: what it sends
+// afterwards then survives in the probes' copy (package bpf keeps the
+// first 512 bytes of every TCP and UDP send), not here.
 //
 // This package imports trace only; it knows nothing of containers or
 // packages.

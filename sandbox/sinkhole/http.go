@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http/httputil"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -141,7 +140,7 @@ func (r *request) readBody(br *bufio.Reader) error {
 
 // serveHTTP records and answers the requests on one connection. sni names
 // a request without a Host header inside TLS.
-func (s *Sinkhole) serveHTTP(w io.Writer, br *bufio.Reader, dst netip.AddrPort, sni string) {
+func (s *Sinkhole) serveHTTP(w io.Writer, br *bufio.Reader, f flow, sni string) {
 	for range maxRequests {
 		r, err := readHead(br)
 		if err != nil {
@@ -162,10 +161,10 @@ func (s *Sinkhole) serveHTTP(w io.Writer, br *bufio.Reader, dst netip.AddrPort, 
 		if name == "" {
 			name = sni
 		}
-		s.rec.add(trace.Event{
+		s.rec.add(f, trace.Event{
 			Kind:    trace.KindHTTP,
-			Addr:    dst.Addr().String(),
-			Port:    dst.Port(),
+			Addr:    f.dst.Addr().String(),
+			Port:    f.dst.Port(),
 			Method:  r.method,
 			Name:    name,
 			URI:     r.target,

@@ -68,7 +68,8 @@ func TestUDPEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, e := range udpEvents(tt.pkt) {
+			_, evs := udpEvents(tt.pkt)
+			for _, e := range evs {
 				got = append(got, fmt.Sprintf("%s %s %s %s:%d %q", e.Kind, e.QType, e.Name, e.Addr, e.Port, e.Data))
 			}
 			if s := "[" + strings.Join(got, " ") + "]"; s != tt.want {
@@ -132,41 +133,114 @@ func TestReadHead(t *testing.T) {
 	}
 }
 
-func TestRecorderBounds(t *testing.T) {
+// sent is one capture of a recorder test: from source port src, kind to
+// dest (an address:port, or a name for dns and http), with data.
+type sent struct {
+	src  uint16
+	kind trace.Kind
+	dest string
+	data string
+}
+
+func (c sent) add(r *recorder) {
+	f := flow{src: netip.AddrPortFrom(netip.MustParseAddr("100.64.0.2"), c.src)}
+	e := trace.Event{Kind: c.kind, Data: []byte(c.data)}
+	if ap, err := netip.ParseAddrPort(c.dest); err == nil {
+		f.dst, e.Addr, e.Port = ap, ap.Addr().String(), ap.Port()
+	} else {
+		e.Name, e.Addr, e.Port = c.dest, "100.64.0.1", 80
+	}
+	r.add(f, e)
+}
+
+func repeat(n int, c sent) []sent {
+	out := make([]sent, n)
+	for i := range out {
+		out[i] = c
+	}
+	return out
+}
+
+func TestRecorderBudgets(t *testing.T) {
+	const x, y = "198.51.100.9:9999", "198.51.100.9:443"
+	flood := repeat(50, sent{1000, trace.KindUDP, x, "noise"})
+	big := strings.Repeat("t", 3*flowHead)
+	one := (&trace.Event{Kind: trace.KindUDP, Addr: "198.51.100.9", Data: []byte("a")}).Size() // every event here but the big one
 	tests := []struct {
-		name               string
-		maxEvents, maxByte int
-		add                int
-		data               int
-		wantKept           int
-		wantLost           uint64
+		name        string
+		phase, dest limits
+		sends       []sent
+		want        []string // data kept, in order
+		wantLost    uint64
 	}{
-		{"fits", 10, 1 << 20, 5, 10, 5, 0},
-		{"count bound", 3, 1 << 20, 5, 10, 3, 2},
-		{"byte bound", 100, 3 * (eventOverhead + 100), 5, 100, 3, 2},
+		{"fits", limits{10, 1 << 20}, limits{10, 1 << 20},
+			[]sent{{1, trace.KindUDP, x, "a"}, {1, trace.KindUDP, x, "b"}}, []string{"a", "b"}, 0},
+		{"phase count", limits{2, 1 << 20}, limits{10, 1 << 20},
+			[]sent{{1, trace.KindUDP, x, "a"}, {2, trace.KindUDP, y, "b"}, {3, trace.KindTCP, y, "c"}}, []string{"a", "b"}, 1},
+		{"phase bytes", limits{10, 2*one + 10}, limits{10, 1 << 20},
+			[]sent{{1, trace.KindUDP, x, "a"}, {2, trace.KindUDP, y, "b"}, {3, trace.KindTCP, y, "c"}}, []string{"a", "b"}, 1},
+		{"a flood to one destination leaves another's budget", limits{20, 1 << 20}, limits{3, 1 << 20},
+			append(slices.Clone(flood), sent{2000, trace.KindTCP, y, "token"}), []string{"noise", "noise", "noise", "token"}, 47},
+		{"destination bytes", limits{20, 1 << 20}, limits{10, 2*one + 10},
+			[]sent{{1, trace.KindUDP, x, "a"}, {1, trace.KindUDP, x, "b"}, {1, trace.KindUDP, x, "c"}}, []string{"a", "b"}, 1},
+		{"a later flow to a flooded destination keeps its head", limits{20, 1 << 20}, limits{3, 1 << 20},
+			append(slices.Clone(flood), sent{2000, trace.KindUDP, x, big}, sent{2000, trace.KindUDP, x, "again"}),
+			[]string{"noise", "noise", "noise", big[:flowHead]}, 48},
+		{"dns by zone", limits{20, 1 << 20}, limits{2, 1 << 20},
+			[]sent{{1, trace.KindDNS, "a.evil.example", ""}, {1, trace.KindDNS, "b.EVIL.example", "2"}, {1, trace.KindDNS, "c.evil.example", "3"},
+				{1, trace.KindDNS, "c.other.example", "4"}}, []string{"", "2", "4"}, 1},
+		{"http by host", limits{20, 1 << 20}, limits{1, 1 << 20},
+			[]sent{{1, trace.KindHTTP, "a.example", "1"}, {1, trace.KindHTTP, "A.example", "2"}, {1, trace.KindHTTP, "b.example", "3"}},
+			[]string{"1", "3"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRecorder(tt.maxEvents, tt.maxByte)
-			for range tt.add {
-				r.add(trace.Event{Kind: trace.KindUDP, Data: make([]byte, tt.data)})
+			r := newRecorder(tt.phase, tt.dest)
+			for _, c := range tt.sends {
+				c.add(r)
 			}
-			evs := r.snapshot()
-			var lost uint64
-			if n := len(evs); n > 0 && evs[n-1].Kind == trace.KindLost {
-				lost = evs[n-1].Count
-				evs = evs[:n-1]
-			}
-			if len(evs) != tt.wantKept || lost != tt.wantLost {
-				t.Errorf("got %d kept, %d lost; want %d kept, %d lost", len(evs), lost, tt.wantKept, tt.wantLost)
-			}
-			for _, e := range evs {
-				if e.Time.IsZero() {
-					t.Errorf("event without time: %+v", e)
-				}
+			kept, lost := split(t, r.take())
+			if !slices.Equal(kept, tt.want) || lost != tt.wantLost {
+				t.Errorf("got %q kept, %d lost; want %q kept, %d lost", kept, lost, tt.want, tt.wantLost)
 			}
 		})
 	}
+}
+
+// TestRecorderPhases: each take ends a phase; the next starts with fresh
+// budgets and its own count of what was dropped.
+func TestRecorderPhases(t *testing.T) {
+	r := newRecorder(limits{2, 1 << 20}, limits{2, 1 << 20})
+	for _, d := range []string{"a", "b", "c"} {
+		sent{1, trace.KindUDP, "198.51.100.9:9", d}.add(r)
+	}
+	if kept, lost := split(t, r.take()); !slices.Equal(kept, []string{"a", "b"}) || lost != 1 {
+		t.Errorf("first phase: got %q kept, %d lost; want [a b], 1 lost", kept, lost)
+	}
+	sent{1, trace.KindUDP, "198.51.100.9:9", "d"}.add(r)
+	if kept, lost := split(t, r.take()); !slices.Equal(kept, []string{"d"}) || lost != 0 {
+		t.Errorf("second phase: got %q kept, %d lost; want [d], none lost", kept, lost)
+	}
+}
+
+// split returns the data of the events and the count of a final KindLost
+// event; every event must have a time.
+func split(t *testing.T, evs []trace.Event) (kept []string, lost uint64) {
+	t.Helper()
+	for i, e := range evs {
+		if e.Time.IsZero() {
+			t.Errorf("event without time: %+v", e)
+		}
+		if e.Kind == trace.KindLost {
+			if i != len(evs)-1 || e.Name != "sinkhole" {
+				t.Errorf("lost event %+v, want it last and named sinkhole", e)
+			}
+			lost = e.Count
+			continue
+		}
+		kept = append(kept, string(e.Data))
+	}
+	return kept, lost
 }
 
 func TestAnswer(t *testing.T) {
@@ -243,7 +317,8 @@ func FuzzUDPEvents(f *testing.F) {
 	f.Add(ipv4UDP(netip.MustParseAddrPort("198.51.100.9:53"), []byte("x"), 0))
 	f.Add(ipv6UDP(netip.MustParseAddrPort("[2001:db8::1]:9"), []byte("y")))
 	f.Fuzz(func(t *testing.T, pkt []byte) {
-		for _, e := range udpEvents(pkt) {
+		_, evs := udpEvents(pkt)
+		for _, e := range evs {
 			if len(e.Data) > headMax {
 				t.Errorf("data of %d bytes, want at most %d", len(e.Data), headMax)
 			}
@@ -279,14 +354,14 @@ func TestWebSocket(t *testing.T) {
 	in = append(in, wsFrame(0x2, []byte(long), [4]byte{9, 8, 7, 6})...)
 	in = append(in, wsFrame(wsClose, nil, [4]byte{1, 2, 3, 4})...)
 	in = append(in, wsFrame(0x1, []byte("after close"), [4]byte{1, 2, 3, 4})...)
-	s := &Sinkhole{rec: newRecorder(10, 1<<20)}
+	s := &Sinkhole{rec: defaultRecorder()}
 	var out strings.Builder
-	s.serveHTTP(&out, bufio.NewReader(strings.NewReader(string(in))), netip.MustParseAddrPort("192.0.2.77:80"), "")
+	s.serveHTTP(&out, bufio.NewReader(strings.NewReader(string(in))), flow{dst: netip.MustParseAddrPort("192.0.2.77:80")}, "")
 	// The accept value of RFC 6455's own example key.
 	if !strings.HasPrefix(out.String(), "HTTP/1.1 101 ") || !strings.Contains(out.String(), "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") {
 		t.Errorf("answer = %q, want 101 with the RFC's accept value", out.String())
 	}
-	evs := s.rec.snapshot()
+	evs := s.rec.take()
 	if len(evs) != 1 || evs[0].Kind != trace.KindHTTP {
 		t.Fatalf("events = %+v, want one http capture", evs)
 	}

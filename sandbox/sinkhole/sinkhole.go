@@ -49,6 +49,7 @@ type Sinkhole struct {
 	ca          *CA
 	log         *slog.Logger
 	rec         *recorder
+	capture     *packetSocket // UDP capture; its kernel drops count as dropped
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -89,7 +90,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sinkhole, retErr error) {
 		stateDir: cfg.StateDir,
 		ca:       cfg.CA,
 		log:      cfg.Logger.With("sinkhole", cfg.Name),
-		rec:      newRecorder(defaultMaxEvents, defaultMaxBytes),
+		rec:      defaultRecorder(),
 		conns:    make(map[net.Conn]struct{}),
 	}
 	s.sandboxPath, s.sinkPath, s.dir = paths(cfg.StateDir, cfg.Name)
@@ -180,6 +181,7 @@ func (s *Sinkhole) listen(ifName string) error {
 			return err
 		}
 		s.servers = append(s.servers, capture)
+		s.capture = capture
 		return nil
 	})
 	if err != nil {
@@ -235,12 +237,22 @@ func (s *Sinkhole) NetNSPath() string { return s.sandboxPath }
 // to bind-mount at /etc/resolv.conf in the container.
 func (s *Sinkhole) ResolvConf() string { return filepath.Join(s.dir, "resolv.conf") }
 
-// Events returns a copy of the captures so far, in arrival order; if any
-// were dropped by the bounds, the last event is KindLost with their count.
-func (s *Sinkhole) Events() []trace.Event { return s.rec.snapshot() }
+// Take returns the captures since the last Take (one phase's), in arrival
+// order; if any were dropped by the budgets, the last event is KindLost
+// with their count. The next phase starts with fresh budgets.
+func (s *Sinkhole) Take() []trace.Event {
+	if s.capture != nil {
+		n, err := s.capture.drops()
+		if err != nil && !errors.Is(err, os.ErrClosed) {
+			s.log.Warn("sinkhole capture", "err", err)
+		}
+		s.rec.dropN(n)
+	}
+	return s.rec.take()
+}
 
-// Close stops the servers and removes the namespaces and files. Events
-// stay readable.
+// Close stops the servers and removes the namespaces and files. What
+// was captured stays for Take.
 func (s *Sinkhole) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeErr = s.teardown()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,12 +73,25 @@ func dialIn(t *testing.T, s *Sinkhole, network, addr string) net.Conn {
 	return c
 }
 
+var (
+	takenMu sync.Mutex
+	taken   = map[*Sinkhole][]trace.Event{}
+)
+
+// captured returns every capture of s so far: Take's results, kept.
+func captured(s *Sinkhole) []trace.Event {
+	takenMu.Lock()
+	defer takenMu.Unlock()
+	taken[s] = append(taken[s], s.Take()...)
+	return taken[s]
+}
+
 // waitEvent waits (bounded) for an event matching ok and returns it.
 func waitEvent(t *testing.T, s *Sinkhole, what string, ok func(trace.Event) bool) trace.Event {
 	t.Helper()
 	var found trace.Event
 	testenv.WaitFor(t, 2*time.Minute, "a "+what+" event", func() bool {
-		for _, e := range s.Events() {
+		for _, e := range captured(s) {
 			if ok(e) {
 				found = e
 				return true
@@ -263,7 +277,7 @@ func TestIsolation(t *testing.T) {
 		waitEvent(t, s, "own tcp", func(e trace.Event) bool { return string(e.Data) == "from-"+s.name })
 	}
 	for _, s := range []*Sinkhole{a, b} {
-		for _, e := range s.Events() {
+		for _, e := range captured(s) {
 			if e.Kind == trace.KindTCP && string(e.Data) != "from-"+s.name {
 				t.Errorf("sinkhole %s recorded %q: traffic crossed sinkholes", s.name, e.Data)
 			}

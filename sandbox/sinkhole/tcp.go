@@ -99,29 +99,29 @@ func (s *Sinkhole) handleConn(c *net.TCPConn) {
 		s.log.Warn("sinkhole", "err", err)
 		dst = c.LocalAddr().(*net.TCPAddr).AddrPort()
 	}
-	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	f := flow{src: c.RemoteAddr().(*net.TCPAddr).AddrPort(), dst: netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())}
 	if dst.Port() == 53 {
-		s.serveDNSTCP(c, dst)
+		s.serveDNSTCP(c, f)
 		return
 	}
-	s.serveStream(c, dst, "", false)
+	s.serveStream(c, f, "", false)
 }
 
 // serveStream looks at the first bytes the client sends on c and records
 // and answers them as TLS, HTTP, or raw bytes. Inside TLS (inner), sni is
 // the name the client asked for and TLS is not expected again.
-func (s *Sinkhole) serveStream(c net.Conn, dst netip.AddrPort, sni string, inner bool) {
+func (s *Sinkhole) serveStream(c net.Conn, f flow, sni string, inner bool) {
 	br := bufio.NewReaderSize(c, headMax)
 	c.SetReadDeadline(time.Now().Add(firstTimeout)) //nolint:errcheck // best effort
 	first, _ := br.Peek(1)
 	c.SetReadDeadline(time.Time{}) //nolint:errcheck // back to the connection deadline
 	switch {
 	case len(first) == 1 && first[0] == 0x16 && !inner:
-		s.serveTLS(c, br, dst)
+		s.serveTLS(c, br, f)
 	case len(first) == 1 && isHTTP(peekBuffered(br)):
-		s.serveHTTP(c, br, dst, sni)
+		s.serveHTTP(c, br, f, sni)
 	default:
-		s.serveRaw(c, br, dst)
+		s.serveRaw(c, br, f)
 	}
 }
 
@@ -146,11 +146,11 @@ func isHTTP(b []byte) bool {
 
 // serveRaw records the first headMax bytes the client sends within
 // rawTimeout.
-func (s *Sinkhole) serveRaw(c net.Conn, r io.Reader, dst netip.AddrPort) {
+func (s *Sinkhole) serveRaw(c net.Conn, r io.Reader, f flow) {
 	c.SetReadDeadline(time.Now().Add(rawTimeout)) //nolint:errcheck // best effort
 	buf := make([]byte, headMax)
 	n, _ := io.ReadFull(r, buf)
-	s.rec.add(trace.Event{Kind: trace.KindTCP, Addr: dst.Addr().String(), Port: dst.Port(), Data: buf[:n:n]})
+	s.rec.add(f, trace.Event{Kind: trace.KindTCP, Addr: f.dst.Addr().String(), Port: f.dst.Port(), Data: buf[:n:n]})
 }
 
 // teeConn is a net.Conn whose reads are served by r, which keeps a copy
@@ -171,7 +171,7 @@ func (t *teeConn) Read(p []byte) (int, error) {
 
 // serveTLS records the ClientHello's SNI and, with a CA, terminates TLS
 // and serves what the client sends inside.
-func (s *Sinkhole) serveTLS(c net.Conn, br *bufio.Reader, dst netip.AddrPort) {
+func (s *Sinkhole) serveTLS(c net.Conn, br *bufio.Reader, f flow) {
 	tc := &teeConn{Conn: c, r: br}
 	var sni string
 	hello := false
@@ -179,13 +179,13 @@ func (s *Sinkhole) serveTLS(c net.Conn, br *bufio.Reader, dst netip.AddrPort) {
 		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			hello = true
 			sni = h.ServerName
-			s.rec.add(trace.Event{Kind: trace.KindTLS, Name: sni, Addr: dst.Addr().String(), Port: dst.Port()})
+			s.rec.add(f, trace.Event{Kind: trace.KindTLS, Name: sni, Addr: f.dst.Addr().String(), Port: f.dst.Port()})
 			if s.ca == nil {
 				return nil, errNoTermination
 			}
 			name := sni
 			if name == "" {
-				name = dst.Addr().String()
+				name = f.dst.Addr().String()
 			}
 			leaf, err := s.ca.leaf(name)
 			if err != nil {
@@ -200,12 +200,12 @@ func (s *Sinkhole) serveTLS(c net.Conn, br *bufio.Reader, dst netip.AddrPort) {
 	cancel()
 	if !hello {
 		// Not a ClientHello after all: keep what was sent.
-		s.rec.add(trace.Event{Kind: trace.KindTCP, Addr: dst.Addr().String(), Port: dst.Port(), Data: tc.seen})
+		s.rec.add(f, trace.Event{Kind: trace.KindTCP, Addr: f.dst.Addr().String(), Port: f.dst.Port(), Data: tc.seen})
 		return
 	}
 	if err != nil {
 		s.log.Debug("sinkhole tls", "sni", sni, "err", err)
 		return
 	}
-	s.serveStream(srv, dst, sni, true)
+	s.serveStream(srv, f, sni, true)
 }

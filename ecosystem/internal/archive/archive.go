@@ -56,7 +56,7 @@ type Contents struct {
 
 // Digest returns "sha256:<hex>" and the size of the file at p.
 func Digest(p string) (string, int64, error) {
-	f, err := os.Open(p)
+	f, err := OpenRegular(p)
 	if err != nil {
 		return "", 0, err
 	}
@@ -125,7 +125,7 @@ func CheckTarGz(p string, lim Limits, want func(name string) bool) (Contents, er
 	if err := checkSize(p, lim); err != nil {
 		return Contents{}, err
 	}
-	f, err := os.Open(p)
+	f, err := OpenRegular(p)
 	if err != nil {
 		return Contents{}, err
 	}

@@ -64,7 +64,7 @@ func writeMember(tw *tar.Writer, m Member) error {
 		_, err := tw.Write(m.Data)
 		return err
 	}
-	src, err := os.Open(m.Path)
+	src, err := OpenRegular(m.Path)
 	if err != nil {
 		return err
 	}
