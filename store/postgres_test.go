@@ -4,7 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +195,69 @@ func TestPostgresQueryPlans(t *testing.T) {
 	}
 	if explained < 15 {
 		t.Errorf("explained %d statements, want one of each method at least", explained)
+	}
+}
+
+// TestPostgresRestart restarts the server under an open store, as a
+// farm's PostgreSQL restarts: the pool replaces the broken connections and
+// the store's next calls succeed. The server is a cluster of the test's
+// own (deploy/services.sh), so that no other test sees the restart.
+func TestPostgresRestart(t *testing.T) {
+	testenv.Root(t)
+	ctls, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	testenv.Require(t, len(ctls) > 0, "PostgreSQL's programs (Debian's postgresql)")
+	ctx := context.Background()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	// Not t.TempDir: the server runs as the postgres user, who cannot
+	// enter the test's private directory.
+	dir, err := os.MkdirTemp("", "fumehood-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join("..", "deploy", "services.sh"), args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("services.sh %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return strings.TrimSpace(string(out))
+	}
+	dsn := services("postgres", "start", dir, port)
+	t.Cleanup(func() {
+		services("postgres", "stop", dir)
+		os.RemoveAll(dir)
+	})
+
+	st, err := OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mustCreate(t, st, newRecord("a", "npm", "x", "1.0.0"))
+	var wg sync.WaitGroup
+	for range 8 { // several pooled connections, all broken by the restart
+		wg.Go(func() { st.Get(ctx, "a") })
+	}
+	wg.Wait()
+	services("postgres", "restart", dir)
+	for i := range 10 {
+		if _, err := st.Get(ctx, "a"); err != nil {
+			t.Errorf("Get %d after the restart: %v", i, err)
+		}
+	}
+	if err := st.Start(ctx, "a"); err != nil {
+		t.Errorf("Start after the restart: %v", err)
+	}
+	r, _, err := st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: "x", Version: "1.0.0", Rules: "rules-1"}, newRecord("b", "npm", "x", "1.0.0"))
+	if err != nil || r.ID != "a" {
+		t.Errorf("FindOrCreate after the restart = %v, %v; want a", r, err)
 	}
 }

@@ -122,23 +122,27 @@ func Postgres(t testing.TB) string {
 func PostgresSchema(t testing.TB) string {
 	t.Helper()
 	admin := Postgres(t)
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	id := make([]byte, 6)
 	rand.Read(id)
 	name := "fumehood_test_" + hex.EncodeToString(id)
-	if _, err := c.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		c.Close(ctx)
+	// A connection per statement: a test may restart the server between.
+	exec := func(q string) error {
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return err
+		}
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, q)
+		return err
+	}
+	if err := exec("CREATE SCHEMA " + name); err != nil {
 		t.Fatalf("create test schema: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+		if err := exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
 			t.Errorf("drop test schema: %v", err)
 		}
-		c.Close(ctx)
 	})
 	u, err := url.Parse(admin)
 	if err != nil {
