@@ -29,6 +29,10 @@
 //     them and the statement that was running fails like any other
 //     infrastructure failure, which the task queue retries.
 //
+// Text is stored alike in both: invalid UTF-8 and NUL bytes, which a
+// PostgreSQL text column refuses and a package may put in its name or its
+// failure, become U+FFFD in every text argument (TestText).
+//
 // Every query the API serves reads an index in both: List pages on an
 // index in page order for every filter (TestListPlans: no table scan, no
 // sort, on either database), and every other statement of every method

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pressly/goose/v3"
 
@@ -68,17 +70,36 @@ type querier interface {
 }
 
 // exec, query, queryRow and prepare run a query of ours, in the dialect's
-// placeholders, on x.
+// placeholders, on x, with its text arguments made storable (textArgs).
 func (s *sqlStore) exec(ctx context.Context, x querier, query string, args ...any) (sql.Result, error) {
-	return x.ExecContext(ctx, s.d.q(query), args...)
+	return x.ExecContext(ctx, s.d.q(query), textArgs(args)...)
 }
 
 func (s *sqlStore) query(ctx context.Context, x querier, query string, args ...any) (*sql.Rows, error) {
-	return x.QueryContext(ctx, s.d.q(query), args...)
+	return x.QueryContext(ctx, s.d.q(query), textArgs(args)...)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, x querier, query string, args ...any) *sql.Row {
-	return x.QueryRowContext(ctx, s.d.q(query), args...)
+	return x.QueryRowContext(ctx, s.d.q(query), textArgs(args)...)
+}
+
+// textArgs returns args with every string (of any string type) made text
+// that both databases store as given: invalid UTF-8 and NUL bytes become
+// U+FFFD. PostgreSQL refuses both in a text column, and much of what is
+// stored comes from packages (names, versions, failure reasons), so a
+// package could otherwise make its own analysis impossible to record; the
+// same rule on SQLite keeps the two stores alike.
+func textArgs(args []any) []any {
+	for i, a := range args {
+		v := reflect.ValueOf(a)
+		if v.Kind() != reflect.String {
+			continue
+		}
+		if str := v.String(); !utf8.ValidString(str) || strings.IndexByte(str, 0) >= 0 {
+			args[i] = strings.ReplaceAll(strings.ToValidUTF8(str, "\uFFFD"), "\x00", "\uFFFD")
+		}
+	}
+	return args
 }
 
 func (s *sqlStore) prepare(ctx context.Context, x querier, query string) (*sql.Stmt, error) {
@@ -591,7 +612,7 @@ func (s *sqlStore) CreateBatch(ctx context.Context, b *Batch, items []string) (r
 	}
 	defer st.Close()
 	for _, id := range items {
-		if _, err := st.ExecContext(ctx, b.ID, id); err != nil {
+		if _, err := st.ExecContext(ctx, textArgs([]any{b.ID, id})...); err != nil {
 			return fmt.Errorf("create batch %s: item %s: %w", b.ID, id, err)
 		}
 	}

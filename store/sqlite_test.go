@@ -286,6 +286,45 @@ func testCreateGet(t *testing.T, openTest func(testing.TB) Store) {
 	}
 }
 
+// TestText stores text no PostgreSQL text column takes as given (invalid
+// UTF-8, NUL bytes), as a package may supply it: both databases store it
+// with U+FFFD in place of each bad byte, and find it again by the same
+// text.
+func TestText(t *testing.T) { forEachStore(t, testText) }
+
+func testText(t *testing.T, openTest func(testing.TB) Store) {
+	ctx := context.Background()
+	st := openTest(t)
+	const bad, good = "a\x00b\xffc", "a\uFFFDb\uFFFDc"
+	r := newRecord("r", "npm", bad, bad)
+	r.Spec = bad
+	mustCreate(t, st, r)
+	if err := st.Fail(ctx, "r", "install printed "+bad); err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	got := mustGet(t, st, "r")
+	if got.Package.Name != good || got.Package.Version != good || got.Spec != good || got.Error != "install printed "+good {
+		t.Errorf("stored %q %q %q %q, want %q", got.Package.Name, got.Package.Version, got.Spec, got.Error, good)
+	}
+	found, existing, err := st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: bad, Version: bad, Rules: "rules-1"}, newRecord("s", "npm", bad, bad))
+	if err != nil || existing {
+		t.Fatalf("FindOrCreate = %v, %v, %v; want a new record (the other failed)", found, existing, err)
+	}
+	if _, existing, err := st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: bad, Version: bad, Rules: "rules-1"}, newRecord("u", "npm", bad, bad)); err != nil || !existing {
+		t.Errorf("FindOrCreate of the same text again: existing %v, %v; want the record s", existing, err)
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b", Kind: "lockfile", Source: bad}, []string{"s", bad}); err != nil {
+		t.Fatalf("CreateBatch: %v", err)
+	}
+	b, p, err := st.GetBatch(ctx, "b")
+	if err != nil || b.Source != good || p.Total != 2 {
+		t.Errorf("GetBatch = %+v, %+v, %v; want source %q and 2 items", b, p, err, good)
+	}
+	if rs, err := st.Versions(ctx, "npm", bad); err != nil || len(rs) != 1 {
+		t.Errorf("Versions of the same text = %d records, %v; want 1", len(rs), err)
+	}
+}
+
 // TestRecordJSON pins the API document of a stored record (the analysis
 // document plus its life) in testdata/record.golden.json.
 func TestRecordJSON(t *testing.T) { forEachStore(t, testRecordJSON) }
