@@ -3,7 +3,7 @@
 # root: a PostgreSQL cluster and an S3-compatible object store (versitygw
 # over a directory), each under DIR, on loopback ports of their own, never
 # the machine's shared servers. deploy/setup.sh farm starts the ones the
-# tests use; make multihost starts its own.
+# tests use; TestPostgresRestart starts one of its own.
 #
 #   deploy/services.sh postgres start DIR PORT [LISTEN]   prints a DSN (unix socket, no password)
 #   deploy/services.sh postgres stop DIR
