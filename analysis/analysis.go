@@ -136,3 +136,39 @@ type Sandbox struct {
 	Hostname string   `json:"hostname"`
 	User     string   `json:"user"`
 }
+
+// Changes compares the behaviour of two analyses, From and To (ids),
+// normalised so that two runs of the same behaviour compare equal (see
+// package report): what To does that From did not (Added) and the
+// reverse (Removed). Scripts.Changed names the declared scripts whose
+// command differs.
+type Changes struct {
+	From      string        `json:"from"`
+	To        string        `json:"to"`
+	Hits      Change        `json:"hits"`
+	Processes Change        `json:"processes"`
+	Network   Change        `json:"network"`
+	Files     Change        `json:"files"`
+	Scripts   ScriptChanges `json:"scripts"`
+}
+
+// Change is what was added and removed in one respect.
+type Change struct {
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+}
+
+// ScriptChanges is Change for declared scripts, with those whose command
+// changed ("NAME: OLD -> NEW").
+type ScriptChanges struct {
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	Changed []string `json:"changed"`
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Hits.Added)+len(c.Hits.Removed)+len(c.Processes.Added)+len(c.Processes.Removed)+
+		len(c.Network.Added)+len(c.Network.Removed)+len(c.Files.Added)+len(c.Files.Removed)+
+		len(c.Scripts.Added)+len(c.Scripts.Removed)+len(c.Scripts.Changed) == 0
+}

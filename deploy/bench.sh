@@ -92,3 +92,14 @@ go test -run '^$' -bench '^BenchmarkFarm$' -benchtime "${BENCH_FARM_N:-20}x" -ti
 f1=$(metric BenchmarkFarm/workers=1 "$out/farm" analyses/min)
 f2=$(metric BenchmarkFarm/workers=2 "$out/farm" analyses/min)
 printf '1 worker %s/min: ratio to the 60/min goal %s; 2 workers %s/min: 2/1 ratio %s (2 cores)\n' "$f1" "$(ratio "$f1" 60)" "$f2" "$(ratio "$f2" "$f1")"
+
+echo "== registry firewall (a cached packument as npm asks for it; 300-package installs with the real npm, fresh npm cache each)"
+go test -run '^$' -bench '^BenchmarkPackument$' -benchtime "${BENCH_PACKUMENT_N:-3000}x" ./proxy | tee "$out/packument" >&2
+p50=$(metric BenchmarkPackument "$out/packument" p50-ms)
+p99=$(metric BenchmarkPackument "$out/packument" p99-ms)
+printf 'cached packument: p50 %s ms, p99 %s ms: p99 ratio to the 5 ms goal %s (goal <= 1.00)\n' "$p50" "$p99" "$(ratio "$p99" 5)"
+go test -run '^$' -bench '^BenchmarkInstall$' -benchtime "${BENCH_INSTALL_N:-3}x" -timeout 30m ./proxy | tee "$out/install" >&2
+direct=$(nsop BenchmarkInstall/direct "$out/install")
+viaproxy=$(nsop BenchmarkInstall/proxy "$out/install")
+printf 'install of 300 packages: direct %.1f s, through the warm firewall %.1f s: ratio %s (goal <= 1.20)\n' \
+	"$(ratio "$direct" 1000000000)" "$(ratio "$viaproxy" 1000000000)" "$(ratio "$viaproxy" "$direct")"

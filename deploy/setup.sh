@@ -14,7 +14,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "setup must run as root" >&2; exit 1; }
 
 mode=${1:-deps}
-packages=(containerd runc debootstrap redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make systemd)
+# chromium and a font: the analyst pages' browser test (headless).
+packages=(containerd runc debootstrap redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make systemd chromium fonts-dejavu-core)
 [ "$mode" = farm ] && packages+=(postgresql)
 missing=()
 for p in "${packages[@]}"; do

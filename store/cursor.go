@@ -78,7 +78,7 @@ func filterHash(q Query) []byte {
 	if !q.Since.IsZero() {
 		since = strconv.FormatInt(q.Since.UnixNano(), 10)
 	}
-	return fieldsHash(q.Ecosystem, q.Name, string(q.Verdict), q.Rule, string(q.Status), since)[:8]
+	return fieldsHash(q.Ecosystem, q.Name, string(q.Verdict), q.Rule, string(q.Status), since, q.Batch)[:8]
 }
 
 // fieldsHash is sha256 over fields, each length-prefixed so that no two

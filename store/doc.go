@@ -3,7 +3,9 @@
 // PostgreSQL for a farm on several hosts) and traces and artifacts in a
 // content-addressed Blobs store (a local directory by default, compressed;
 // a bucket of an S3-compatible object store for a farm). Open takes the
-// address of each.
+// address of each. The registry firewall's state (first-seen tarball
+// digests, admin overrides, the audit log, changes feed sequences) is the
+// Firewall interface beside Store, on the same databases.
 //
 // It imports only analysis and trace (and internal/testenv in tests).
 //
@@ -29,9 +31,11 @@
 //     them and the statement that was running fails like any other
 //     infrastructure failure, which the task queue retries.
 //
-// Text is stored alike in both: invalid UTF-8 and NUL bytes, which a
+// Text differs in one way: invalid UTF-8 and NUL bytes, which a
 // PostgreSQL text column refuses and a package may put in its name or its
-// failure, become U+FFFD in every text argument (TestText).
+// failure, become U+FFFD in every text argument on PostgreSQL, while
+// SQLite keeps the bytes as given (the analyst pages show them escaped);
+// on both a key finds its record again by the same text (TestText).
 //
 // Every query the API serves reads an index in both: List pages on an
 // index in page order for every filter (TestListPlans: no table scan, no

@@ -395,3 +395,88 @@ func sqlitePlanFaults(t *testing.T, db *sql.DB, query string, args []any) []stri
 	}
 	return bad
 }
+
+// TestListBatch pages through a batch's items, its own records and those
+// of other submissions it de-duplicated onto, with other filters.
+func TestListBatch(t *testing.T) { forEachStore(t, testListBatch) }
+
+func testListBatch(t *testing.T, openTest func(testing.TB) Store) {
+	ctx := context.Background()
+	st := openTest(t)
+	var items, all []string
+	for i := range 120 {
+		r := seedRecord(i)
+		if i%4 == 1 {
+			r.BatchID = "b1" // created by the batch
+		}
+		mustCreate(t, st, r)
+		all = append(all, r.ID)
+		if i%4 == 1 || i%10 == 0 { // and de-duplicated onto others
+			items = append(items, r.ID)
+		}
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b1", Kind: "specs"}, append(items, "not-created-yet")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b2", Kind: "specs"}, all[:3]); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		q    Query
+		want func(r *Record) bool
+	}{
+		{Query{Batch: "b1", Limit: 7}, func(r *Record) bool { return slices.Contains(items, r.ID) }},
+		{Query{Batch: "b1", Verdict: analysis.Benign, Limit: 3}, func(r *Record) bool {
+			return slices.Contains(items, r.ID) && r.Verdict == analysis.Benign
+		}},
+		{Query{Batch: "b1", Rule: "miner", Limit: 2}, func(r *Record) bool {
+			return slices.Contains(items, r.ID) && slices.ContainsFunc(r.Hits, func(h analysis.Hit) bool { return h.Rule == "miner" })
+		}},
+		{Query{Batch: "b2"}, func(r *Record) bool { return slices.Contains(all[:3], r.ID) }},
+		{Query{Batch: "absent"}, func(*Record) bool { return false }},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%+v", tt.q), func(t *testing.T) {
+			want := map[string]bool{}
+			for _, id := range all {
+				if tt.want(mustGet(t, st, id)) {
+					want[id] = true
+				}
+			}
+			got := map[string]bool{}
+			q := tt.q
+			for {
+				rs, next, err := st.List(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rs {
+					if got[r.ID] {
+						t.Fatalf("%s listed twice", r.ID)
+					}
+					got[r.ID] = true
+				}
+				if next == "" {
+					break
+				}
+				q.Cursor = next
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d records, want %d", len(got), len(want))
+			}
+			for id := range want {
+				if !got[id] {
+					t.Errorf("missing %s", id)
+				}
+			}
+		})
+	}
+	// A cursor of one batch does not page another.
+	_, next, err := st.List(ctx, Query{Batch: "b1", Limit: 1})
+	if err != nil || next == "" {
+		t.Fatalf("List: %v, next %q", err, next)
+	}
+	if _, _, err := st.List(ctx, Query{Batch: "b2", Limit: 1, Cursor: next}); !errors.Is(err, ErrCursor) {
+		t.Errorf("cursor of batch b1 used for b2: err %v, want ErrCursor", err)
+	}
+}

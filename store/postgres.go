@@ -14,12 +14,14 @@ import (
 
 // postgresDialect is PostgreSQL's: transactions run at READ COMMITTED, so
 // a transaction that replaces a record's hits locks the record's row, and
-// FindOrCreate locks its key with a transaction advisory lock.
+// FindOrCreate locks its key with a transaction advisory lock; its text
+// holds valid UTF-8 alone.
 var postgresDialect = &dialect{
 	name:      "postgres",
 	goose:     goose.DialectPostgres,
 	numbered:  true,
 	forUpdate: " FOR UPDATE",
+	utf8Only:  true,
 	lockKey: func(ctx context.Context, tx *sql.Tx, k Key) error {
 		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", keyLockID(k))
 		return err

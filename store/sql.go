@@ -40,6 +40,9 @@ type dialect struct {
 	// lockKey, when set, serialises FindOrCreate transactions of one
 	// Key (none where a write transaction locks the database).
 	lockKey func(ctx context.Context, tx *sql.Tx, k Key) error
+	// utf8Only is a database whose text holds valid UTF-8 without NUL
+	// bytes alone (see textArgs).
+	utf8Only bool
 }
 
 // q returns query in the dialect's placeholders. Queries hold no ? but
@@ -72,24 +75,28 @@ type querier interface {
 // exec, query, queryRow and prepare run a query of ours, in the dialect's
 // placeholders, on x, with its text arguments made storable (textArgs).
 func (s *sqlStore) exec(ctx context.Context, x querier, query string, args ...any) (sql.Result, error) {
-	return x.ExecContext(ctx, s.d.q(query), textArgs(args)...)
+	return x.ExecContext(ctx, s.d.q(query), s.d.textArgs(args)...)
 }
 
 func (s *sqlStore) query(ctx context.Context, x querier, query string, args ...any) (*sql.Rows, error) {
-	return x.QueryContext(ctx, s.d.q(query), textArgs(args)...)
+	return x.QueryContext(ctx, s.d.q(query), s.d.textArgs(args)...)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, x querier, query string, args ...any) *sql.Row {
-	return x.QueryRowContext(ctx, s.d.q(query), textArgs(args)...)
+	return x.QueryRowContext(ctx, s.d.q(query), s.d.textArgs(args)...)
 }
 
-// textArgs returns args with every string (of any string type) made text
-// that both databases store as given: invalid UTF-8 and NUL bytes become
-// U+FFFD. PostgreSQL refuses both in a text column, and much of what is
-// stored comes from packages (names, versions, failure reasons), so a
-// package could otherwise make its own analysis impossible to record; the
-// same rule on SQLite keeps the two stores alike.
-func textArgs(args []any) []any {
+// textArgs returns args made storable in the dialect's text columns. On a
+// utf8Only database (PostgreSQL refuses invalid UTF-8 and NUL bytes in a
+// text column) every string, of any string type, has such bytes replaced
+// by U+FFFD: much of what is stored comes from packages (names, versions,
+// failure reasons), and a package could otherwise make its own analysis
+// impossible to record. SQLite stores the bytes as given, which the
+// analyst pages show escaped.
+func (d *dialect) textArgs(args []any) []any {
+	if !d.utf8Only {
+		return args
+	}
 	for i, a := range args {
 		v := reflect.ValueOf(a)
 		if v.Kind() != reflect.String {
@@ -117,7 +124,7 @@ func (s *sqlStore) open(ctx context.Context, migrateDB func() error) (_ Store, r
 	if err := migrateDB(); err != nil {
 		return nil, err
 	}
-	key, err := s.secret(ctx, "cursor-key")
+	key, err := s.Secret(ctx, "cursor-key")
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +132,9 @@ func (s *sqlStore) open(ctx context.Context, migrateDB func() error) (_ Store, r
 	return s, nil
 }
 
-// secret returns the random 32-byte value stored under name, creating it
+// Secret returns the random 32-byte value stored under name, creating it
 // the first time; all processes sharing the database read the same one.
-func (s *sqlStore) secret(ctx context.Context, name string) ([]byte, error) {
+func (s *sqlStore) Secret(ctx context.Context, name string) ([]byte, error) {
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
 	if _, err := s.exec(ctx, s.w, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", name, fresh); err != nil {
@@ -150,7 +157,9 @@ func (s *sqlStore) Close() error {
 // recordCols are the columns scanRecord reads, in its order.
 const recordCols = `a.seq, a.id, a.ecosystem, a.name, a.version, a.digest, a.rules, a.status, a.verdict, a.score,
 	a.error, a.spec, a.artifact, a.trace_digest, a.batch_id, a.webhook, a.submitted, a.updated, a.started,
-	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage`
+	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage, a.source, a.uploader,
+	a.source = 'upload' AND EXISTS (SELECT 1 FROM analyses g WHERE g.ecosystem = a.ecosystem
+		AND g.name = a.name AND g.version = a.version AND g.source = 'registry')`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -164,7 +173,8 @@ func scanRecord(sc scanner) (*Record, int64, error) {
 	)
 	err := sc.Scan(&seq, &r.ID, &r.Package.Ecosystem, &r.Package.Name, &r.Package.Version, &r.Package.Digest,
 		&r.Rules, &r.Status, &r.Verdict, &r.Score, &r.Error, &r.Spec, &r.Artifact, &r.TraceDigest, &r.BatchID,
-		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage)
+		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage,
+		&r.Source, &r.UploadedBy, &r.ClaimsRegistry)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -271,6 +281,13 @@ func (s *sqlStore) insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	if r.Status == "" {
 		r.Status = Queued
 	}
+	switch r.Source {
+	case "":
+		r.Source = FromRegistry
+	case FromRegistry, FromUpload:
+	default:
+		return fmt.Errorf("create record %s: unknown source %q", r.ID, r.Source)
+	}
 	t := time.Now().UTC()
 	if r.Submitted.IsZero() {
 		r.Submitted = t
@@ -295,12 +312,13 @@ func (s *sqlStore) insert(ctx context.Context, tx *sql.Tx, r *Record) error {
 	var seq int64
 	err = s.queryRow(ctx, tx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
 		verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-		finished, attempts, hits, phases, sandbox, coverage)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		finished, attempts, hits, phases, sandbox, coverage, source, uploader)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING RETURNING seq`,
 		r.ID, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Package.Digest, r.Rules, r.Status,
 		r.Verdict, r.Score, r.Error, r.Spec, r.Artifact, r.TraceDigest, r.BatchID, r.Webhook,
-		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage).Scan(&seq)
+		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage,
+		r.Source, r.UploadedBy).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("create record %s: %w", r.ID, ErrExists)
 	}
@@ -344,12 +362,14 @@ func (s *sqlStore) replaceHits(ctx context.Context, tx *sql.Tx, id string, hits 
 
 // find returns the newest record with key k that is not failed.
 func (s *sqlStore) find(ctx context.Context, tx *sql.Tx, k Key) (*Record, error) {
+	source := k.Source
+	if source == "" {
+		source = FromRegistry
+	}
 	q := `SELECT ` + recordCols + ` FROM analyses a
-		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.status != 'failed'`
-	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules}
-	if k.Digest == "" {
-		q += ` AND a.artifact = ''`
-	} else {
+		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.source = ? AND a.status != 'failed'`
+	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules, source}
+	if k.Digest != "" {
 		q += ` AND a.digest = ?`
 		args = append(args, k.Digest)
 	}
@@ -528,6 +548,12 @@ func (s *sqlStore) listSQL(q Query) (query string, args []any, limit int, err er
 		from, k = "hits h JOIN analyses a ON a.seq = h.seq", "h"
 		where, args = append(where, "h.rule = ?"), append(args, q.Rule)
 	}
+	if q.Batch != "" {
+		// A batch's items, including the analyses of other submissions
+		// it de-duplicated onto.
+		from += " JOIN batch_items i ON i.analysis_id = a.id"
+		where, args = append(where, "i.batch_id = ?"), append(args, q.Batch)
+	}
 	for _, f := range []struct{ col, v string }{
 		{"a.ecosystem", q.Ecosystem}, {"a.name", q.Name}, {"a.verdict", string(q.Verdict)}, {"a.status", string(q.Status)},
 	} {
@@ -556,7 +582,8 @@ func (s *sqlStore) listSQL(q Query) (query string, args []any, limit int, err er
 
 func (s *sqlStore) Versions(ctx context.Context, ecosystem, name string) ([]*Record, error) {
 	rows, err := s.query(ctx, s.r, `SELECT `+recordCols+` FROM (
-			SELECT *, row_number() OVER (PARTITION BY version
+			SELECT *, row_number() OVER (PARTITION BY version, source,
+					CASE WHEN source = 'upload' THEN artifact ELSE '' END
 				ORDER BY status = 'done' DESC, submitted DESC, seq DESC) AS rank
 			FROM analyses WHERE ecosystem = ? AND name = ?) a
 		WHERE a.rank = 1 ORDER BY a.submitted DESC, a.seq DESC`, ecosystem, name)
@@ -612,7 +639,7 @@ func (s *sqlStore) CreateBatch(ctx context.Context, b *Batch, items []string) (r
 	}
 	defer st.Close()
 	for _, id := range items {
-		if _, err := st.ExecContext(ctx, textArgs([]any{b.ID, id})...); err != nil {
+		if _, err := st.ExecContext(ctx, s.d.textArgs([]any{b.ID, id})...); err != nil {
 			return fmt.Errorf("create batch %s: item %s: %w", b.ID, id, err)
 		}
 	}
@@ -727,8 +754,11 @@ func (s *sqlStore) CreateToken(ctx context.Context, hash []byte, role Role, name
 	if len(hash) == 0 {
 		return fmt.Errorf("create token %s: empty hash", name)
 	}
-	res, err := s.exec(ctx, s.w, "INSERT INTO tokens (hash, role, name, created) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-		hash, role, name, now())
+	// One statement: a name in use (or the same hash) inserts nothing.
+	res, err := s.exec(ctx, s.w, `INSERT INTO tokens (hash, role, name, created)
+		SELECT ?, ?, ?, ? WHERE ? = '' OR NOT EXISTS (SELECT 1 FROM tokens WHERE name = ?)
+		ON CONFLICT DO NOTHING`,
+		hash, role, name, now(), name, name)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", name, err)
 	}
@@ -738,14 +768,49 @@ func (s *sqlStore) CreateToken(ctx context.Context, hash []byte, role Role, name
 	return nil
 }
 
-func (s *sqlStore) TokenRole(ctx context.Context, hash []byte) (Role, error) {
-	var role Role
-	err := s.queryRow(ctx, s.r, "SELECT role FROM tokens WHERE hash = ?", hash).Scan(&role)
+func (s *sqlStore) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.query(ctx, s.r, "SELECT name, role, created FROM tokens ORDER BY created, name")
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var (
+			t       Token
+			created int64
+		)
+		if err := rows.Scan(&t.Name, &t.Role, &created); err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		t.Created = fromNanos(created)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) RevokeToken(ctx context.Context, name string) error {
+	if name == "" {
+		return fmt.Errorf("revoke token: no name: %w", ErrNotFound)
+	}
+	return s.update(ctx, "revoke token", name, "DELETE FROM tokens WHERE name = ?", name)
+}
+
+func (s *sqlStore) Token(ctx context.Context, hash []byte) (Token, error) {
+	var (
+		t       Token
+		created int64
+	)
+	err := s.queryRow(ctx, s.r, "SELECT name, role, created FROM tokens WHERE hash = ?", hash).Scan(&t.Name, &t.Role, &created)
+	t.Created = fromNanos(created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("token role: %w", ErrNotFound)
+		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("token role: %w", err)
+		return Token{}, fmt.Errorf("token: %w", err)
 	}
-	return role, nil
+	return t, nil
 }

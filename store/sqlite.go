@@ -35,10 +35,11 @@ var sqliteDialect = &dialect{name: "sqlite", goose: goose.DialectSQLite3}
 //
 // Records are listed newest first by (Submitted, insertion order); every
 // List filter has an index, the rule filter through a table of (rule,
-// analysis) pairs. FindOrCreate with an empty Key.Digest matches registry analyses
-// (no uploaded artifact) of any digest; with a digest, that digest exactly.
-// Versions returns, per version, the newest done record (or the newest one
-// if none is done). CancelBatch cancels the queued analyses the batch
+// analysis) pairs. FindOrCreate matches only records of the key's source:
+// with an empty Key.Digest of any digest, with a digest that digest
+// exactly. Versions returns, per version, the newest done registry record
+// (or the newest one if none is done), and so, apart, for each uploaded
+// artifact of that version. CancelBatch cancels the queued analyses the batch
 // created (Record.BatchID), not de-duplicated items other submissions own.
 //
 // The database is written through a single connection (SQLite has one

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -229,6 +230,7 @@ func testCreateGet(t *testing.T, openTest func(testing.TB) Store) {
 	full.Package.Digest = "sha256:" + fmt.Sprintf("%064x", 1)
 	full.Artifact = full.Package.Digest
 	full.Spec = "upload:requests-2.31.0.tar.gz"
+	full.Source, full.UploadedBy = FromUpload, "ci-bot"
 	full.BatchID = "b1"
 	full.Webhook = "http://127.0.0.1:9/hook"
 	full.Attempts = 2
@@ -262,6 +264,9 @@ func testCreateGet(t *testing.T, openTest func(testing.TB) Store) {
 			if want.Status == "" {
 				want.Status = Queued
 			}
+			if want.Source == "" {
+				want.Source = FromRegistry
+			}
 			want.Updated = got.Updated
 			if time.Since(got.Updated) > time.Minute {
 				t.Errorf("Updated = %v, want about now", got.Updated)
@@ -287,15 +292,21 @@ func testCreateGet(t *testing.T, openTest func(testing.TB) Store) {
 }
 
 // TestText stores text no PostgreSQL text column takes as given (invalid
-// UTF-8, NUL bytes), as a package may supply it: both databases store it
-// with U+FFFD in place of each bad byte, and find it again by the same
-// text.
-func TestText(t *testing.T) { forEachStore(t, testText) }
+// UTF-8, NUL bytes), as a package may supply it: SQLite stores it as
+// given, PostgreSQL with U+FFFD in place of each bad byte; both find it
+// again by the same text.
+func TestText(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		want := map[string]string{"sqlite": textBad, "postgres": "a\uFFFDb\uFFFDc"}[b.name]
+		testText(t, b.openFresh(t), want)
+	})
+}
 
-func testText(t *testing.T, openTest func(testing.TB) Store) {
+const textBad = "a\x00b\xffc"
+
+func testText(t *testing.T, st Store, want string) {
 	ctx := context.Background()
-	st := openTest(t)
-	const bad, good = "a\x00b\xffc", "a\uFFFDb\uFFFDc"
+	bad := textBad
 	r := newRecord("r", "npm", bad, bad)
 	r.Spec = bad
 	mustCreate(t, st, r)
@@ -303,8 +314,8 @@ func testText(t *testing.T, openTest func(testing.TB) Store) {
 		t.Fatalf("Fail: %v", err)
 	}
 	got := mustGet(t, st, "r")
-	if got.Package.Name != good || got.Package.Version != good || got.Spec != good || got.Error != "install printed "+good {
-		t.Errorf("stored %q %q %q %q, want %q", got.Package.Name, got.Package.Version, got.Spec, got.Error, good)
+	if got.Package.Name != want || got.Package.Version != want || got.Spec != want || got.Error != "install printed "+want {
+		t.Errorf("stored %q %q %q %q, want %q", got.Package.Name, got.Package.Version, got.Spec, got.Error, want)
 	}
 	found, existing, err := st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: bad, Version: bad, Rules: "rules-1"}, newRecord("s", "npm", bad, bad))
 	if err != nil || existing {
@@ -317,8 +328,8 @@ func testText(t *testing.T, openTest func(testing.TB) Store) {
 		t.Fatalf("CreateBatch: %v", err)
 	}
 	b, p, err := st.GetBatch(ctx, "b")
-	if err != nil || b.Source != good || p.Total != 2 {
-		t.Errorf("GetBatch = %+v, %+v, %v; want source %q and 2 items", b, p, err, good)
+	if err != nil || b.Source != want || p.Total != 2 {
+		t.Errorf("GetBatch = %+v, %+v, %v; want source %q and 2 items", b, p, err, want)
 	}
 	if rs, err := st.Versions(ctx, "npm", bad); err != nil || len(rs) != 1 {
 		t.Errorf("Versions of the same text = %d records, %v; want 1", len(rs), err)
@@ -366,12 +377,17 @@ func testFindOrCreate(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	dig := func(n int) string { return "sha256:" + fmt.Sprintf("%064x", n) }
 	// open returns a store holding, for npm:x@1.0.0 under rules-1, two
-	// registry records, a newer failed one and an upload, and npm:x@2.0.0
+	// registry records, one the firewall handed over with its bytes, a
+	// newer failed one and an upload claiming the version, and npm:x@2.0.0
 	// under rules-2.
 	open := func(t *testing.T) Store {
 		st := openTest(t)
 		old := newRecord("old", "npm", "x", "1.0.0")
 		old.Package.Digest = dig(1)
+		proxied := newRecord("proxied", "npm", "x", "1.0.0")
+		proxied.Submitted = base.Add(-time.Hour)
+		proxied.Package.Digest, proxied.Artifact = dig(4), dig(4)
+		proxied.Source = FromRegistry
 		newer := newRecord("newer", "npm", "x", "1.0.0")
 		newer.Submitted = base.Add(time.Hour)
 		newer.Package.Digest = dig(1)
@@ -380,12 +396,15 @@ func testFindOrCreate(t *testing.T, openTest func(testing.TB) Store) {
 		failed.Status = Failed
 		upload := newRecord("upload", "npm", "x", "1.0.0")
 		upload.Submitted = base.Add(3 * time.Hour)
-		upload.Package.Digest = dig(9)
-		upload.Artifact = dig(9)
+		upload.Package.Digest, upload.Artifact = dig(9), dig(9)
+		upload.Source, upload.UploadedBy = FromUpload, "ci"
 		other := newRecord("other-rules", "npm", "x", "2.0.0")
 		other.Rules = "rules-2"
-		mustCreate(t, st, old, newer, failed, upload, other)
+		mustCreate(t, st, old, proxied, newer, failed, upload, other)
 		return st
+	}
+	key := func(version, digest, rules string, src Source) Key {
+		return Key{Ecosystem: "npm", Name: "x", Version: version, Digest: digest, Rules: rules, Source: src}
 	}
 
 	tests := []struct {
@@ -393,19 +412,24 @@ func testFindOrCreate(t *testing.T, openTest func(testing.TB) Store) {
 		k    Key
 		want string // the existing record found; "" when r is created
 	}{
-		{"registry spec finds newest registry record", Key{"npm", "x", "1.0.0", "", "rules-1"}, "newer"},
-		{"digest finds that artifact", Key{"npm", "x", "1.0.0", dig(1), "rules-1"}, "newer"},
-		{"upload digest finds the upload", Key{"npm", "x", "1.0.0", dig(9), "rules-1"}, "upload"},
-		{"unknown digest", Key{"npm", "x", "1.0.0", dig(5), "rules-1"}, ""},
-		{"other rule set", Key{"npm", "x", "1.0.0", "", "rules-2"}, ""},
-		{"rules of the other version", Key{"npm", "x", "2.0.0", "", "rules-2"}, "other-rules"},
-		{"other ecosystem", Key{"pypi", "x", "1.0.0", "", "rules-1"}, ""},
-		{"other version", Key{"npm", "x", "1.0.1", "", "rules-1"}, ""},
+		{"registry spec finds newest registry record", key("1.0.0", "", "rules-1", ""), "newer"},
+		{"registry source is the zero source", key("1.0.0", "", "rules-1", FromRegistry), "newer"},
+		{"digest finds that artifact", key("1.0.0", dig(1), "rules-1", ""), "newer"},
+		{"digest of handed-over bytes", key("1.0.0", dig(4), "rules-1", FromRegistry), "proxied"},
+		{"upload digest finds the upload", key("1.0.0", dig(9), "rules-1", FromUpload), "upload"},
+		{"an upload does not stand for the registry", key("1.0.0", dig(9), "rules-1", FromRegistry), ""},
+		{"registry bytes uploaded are an upload of their own", key("1.0.0", dig(1), "rules-1", FromUpload), ""},
+		{"unknown digest", key("1.0.0", dig(5), "rules-1", ""), ""},
+		{"other rule set", key("1.0.0", "", "rules-2", ""), ""},
+		{"rules of the other version", key("2.0.0", "", "rules-2", ""), "other-rules"},
+		{"other ecosystem", Key{Ecosystem: "pypi", Name: "x", Version: "1.0.0", Rules: "rules-1"}, ""},
+		{"other version", key("1.0.1", "", "rules-1", ""), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := open(t)
 			r := newRecord("fresh", tt.k.Ecosystem, tt.k.Name, tt.k.Version)
+			r.Source = tt.k.Source
 			got, existing, err := st.FindOrCreate(ctx, tt.k, r)
 			if err != nil {
 				t.Fatalf("FindOrCreate: %v", err)
@@ -433,14 +457,20 @@ func testFindOrCreate(t *testing.T, openTest func(testing.TB) Store) {
 	if err := st.Fail(ctx, "newer", "registry down"); err != nil {
 		t.Fatal(err)
 	}
-	r, existing, err := st.FindOrCreate(ctx, Key{"npm", "x", "1.0.0", "", "rules-1"}, newRecord("fresh", "npm", "x", "1.0.0"))
+	r, existing, err := st.FindOrCreate(ctx, key("1.0.0", "", "rules-1", ""), newRecord("fresh", "npm", "x", "1.0.0"))
 	if err != nil || !existing || r.ID != "old" {
 		t.Errorf("FindOrCreate after failing newer = %v, %v, %v; want old", r, existing, err)
 	}
 	// A new record whose id exists is refused, nothing created.
-	_, _, err = st.FindOrCreate(ctx, Key{"npm", "x", "3.0.0", "", "rules-1"}, newRecord("old", "npm", "x", "3.0.0"))
+	_, _, err = st.FindOrCreate(ctx, key("3.0.0", "", "rules-1", ""), newRecord("old", "npm", "x", "3.0.0"))
 	if !errors.Is(err, ErrExists) {
 		t.Errorf("FindOrCreate with an existing id: err %v, want ErrExists", err)
+	}
+	// A record of an unknown source is refused.
+	bad := newRecord("bad", "npm", "x", "4.0.0")
+	bad.Source = "mirror"
+	if err := st.Create(ctx, bad); err == nil {
+		t.Errorf("Create of source %q: no error", bad.Source)
 	}
 }
 
@@ -567,12 +597,23 @@ func testVersions(t *testing.T, openTest func(testing.TB) Store) {
 		r.Status = status
 		return r
 	}
+	upload := func(id, version string, hours int, artifact int, by string) *Record {
+		r := rec(id, version, hours, Done)
+		r.Source, r.UploadedBy = FromUpload, by
+		r.Artifact = "sha256:" + fmt.Sprintf("%064x", artifact)
+		r.Package.Digest = r.Artifact
+		return r
+	}
 	mustCreate(t, st,
 		rec("v1-done", "1.0.0", 0, Done),
-		rec("v1-failed-later", "1.0.0", 5, Failed), // a done record of the version wins
+		rec("v1-failed-later", "1.0.0", 5, Failed),  // a done record of the version wins
+		upload("v1-upload", "1.0.0", 6, 1, "alice"), // newer, but beside the registry's, not instead
+		upload("v1-upload-again", "1.0.0", 7, 1, "alice"),
+		upload("v1-upload-other", "1.0.0", 8, 2, "mallory"), // other bytes claiming 1.0.0
 		rec("v2-old", "2.0.0", 1, Done),
 		rec("v2-new", "2.0.0", 2, Done), // the newest done wins
 		rec("v3-queued", "3.0.0", 3, Queued),
+		upload("v9-upload", "9.0.0", 4, 3, "bob"), // no registry record to claim
 		newRecord("other-package", "npm", "y", "1.0.0"),
 		newRecord("other-ecosystem", "pypi", "x", "1.0.0"),
 	)
@@ -580,7 +621,7 @@ func testVersions(t *testing.T, openTest func(testing.TB) Store) {
 		eco, name string
 		want      []string
 	}{
-		{"npm", "x", []string{"v3-queued", "v2-new", "v1-done"}},
+		{"npm", "x", []string{"v1-upload-other", "v1-upload-again", "v9-upload", "v3-queued", "v2-new", "v1-done"}},
 		{"pypi", "x", []string{"other-ecosystem"}},
 		{"npm", "none", nil},
 	}
@@ -596,6 +637,28 @@ func testVersions(t *testing.T, openTest func(testing.TB) Store) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("Versions(%s, %s) = %v, want %v", tt.eco, tt.name, got, tt.want)
 		}
+	}
+
+	// Source, uploader and the claim label, as Get and List read them too.
+	for _, tt := range []struct {
+		id     string
+		source Source
+		by     string
+		claims bool
+	}{
+		{"v1-done", FromRegistry, "", false},
+		{"v1-upload-other", FromUpload, "mallory", true},
+		{"v9-upload", FromUpload, "bob", false},
+	} {
+		r := mustGet(t, st, tt.id)
+		if r.Source != tt.source || r.UploadedBy != tt.by || r.ClaimsRegistry != tt.claims {
+			t.Errorf("Get(%s): source %q, uploaded by %q, claims %v; want %q, %q, %v",
+				tt.id, r.Source, r.UploadedBy, r.ClaimsRegistry, tt.source, tt.by, tt.claims)
+		}
+	}
+	page, _, err := st.List(ctx, Query{Name: "x", Ecosystem: "npm", Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != "v1-upload-other" || !page[0].ClaimsRegistry {
+		t.Errorf("List first record = %v, %v; want v1-upload-other claiming the registry's 1.0.0", page, err)
 	}
 }
 
@@ -718,17 +781,84 @@ func testTokens(t *testing.T, openTest func(testing.TB) Store) {
 			}
 		})
 	}
-	for hash, want := range map[string]Role{"h-read": RoleRead, "h-submit": RoleSubmit, "h-admin": RoleAdmin} {
-		got, err := st.TokenRole(ctx, []byte(hash))
-		if err != nil || got != want {
-			t.Errorf("TokenRole(%s) = %q, %v; want %q", hash, got, err, want)
+	for hash, want := range map[string]Token{"h-read": {Name: "read", Role: RoleRead}, "h-submit": {Name: "submit", Role: RoleSubmit}, "h-admin": {Name: "admin", Role: RoleAdmin}} {
+		got, err := st.Token(ctx, []byte(hash))
+		if err != nil || got.Name != want.Name || got.Role != want.Role || got.Created.IsZero() {
+			t.Errorf("Token(%s) = %+v, %v; want %+v", hash, got, err, want)
 		}
 	}
 	for _, h := range []string{"h-x", "", "h-rea"} {
-		if _, err := st.TokenRole(ctx, []byte(h)); !errors.Is(err, ErrNotFound) {
-			t.Errorf("TokenRole(%q): err %v, want ErrNotFound", h, err)
+		if _, err := st.Token(ctx, []byte(h)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Token(%q): err %v, want ErrNotFound", h, err)
 		}
 	}
+	if err := st.CreateToken(ctx, []byte("h-other"), RoleRead, "read"); !errors.Is(err, ErrExists) {
+		t.Errorf("CreateToken with a name in use: err %v, want ErrExists", err)
+	}
+	for _, h := range []string{"h-anon1", "h-anon2"} {
+		if err := st.CreateToken(ctx, []byte(h), RoleRead, ""); err != nil {
+			t.Errorf("CreateToken without a name: %v", err)
+		}
+	}
+	list, err := st.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tok := range list {
+		names = append(names, tok.Name+":"+string(tok.Role))
+	}
+	if want := []string{"read:read", "submit:submit", "admin:admin", ":read", ":read"}; !slices.Equal(names, want) {
+		t.Errorf("Tokens = %q, want %q", names, want)
+	}
+	if err := st.RevokeToken(ctx, "submit"); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if _, err := st.Token(ctx, []byte("h-submit")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked token: err %v, want ErrNotFound", err)
+	}
+	for _, name := range []string{"submit", "", "absent"} {
+		if err := st.RevokeToken(ctx, name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RevokeToken(%q): err %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+// TestSecret checks that a secret is made once and shared by every opener
+// of the database, across reopening.
+func TestSecret(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		addr := be.fresh(t)
+		open := func() Store {
+			t.Helper()
+			st, err := be.open(ctx, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		a := open()
+		defer a.Close()
+		b := open()
+		k1, err := a.Secret(ctx, "session-key")
+		if err != nil || len(k1) != 32 {
+			t.Fatalf("Secret = %x, %v; want 32 bytes", k1, err)
+		}
+		k2, err := b.Secret(ctx, "session-key")
+		if err != nil || !bytes.Equal(k1, k2) {
+			t.Errorf("second opener's Secret = %x, %v; want %x", k2, err, k1)
+		}
+		b.Close()
+		c := open()
+		defer c.Close()
+		if k3, err := c.Secret(ctx, "session-key"); err != nil || !bytes.Equal(k1, k3) {
+			t.Errorf("Secret after reopening = %x, %v; want %x", k3, err, k1)
+		}
+		if other, _ := c.Secret(ctx, "other"); bytes.Equal(other, k1) {
+			t.Errorf("two names share a secret")
+		}
+	})
 }
 
 // TestMigrateFromEachVersion opens databases left at every older schema
@@ -789,7 +919,9 @@ func TestMigrateFromEachVersion(t *testing.T) {
 				if _, err := db.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
 					verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
 					finished, attempts, hits, phases, sandbox) VALUES ('old', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
-					'', '', '', '', '', 1, 1, 0, 0, 1, 'null', 'null', '{}')`); err != nil {
+					'', '', '', '', '', 1, 1, 0, 0, 1, 'null', 'null', '{}'),
+					('up', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
+					'upload:x.tgz', 'sha256:aa', '', '', '', 2, 2, 0, 0, 1, 'null', 'null', '{}')`); err != nil {
 					t.Fatal(err)
 				}
 				db.Close()
@@ -809,8 +941,13 @@ func TestMigrateFromEachVersion(t *testing.T) {
 				if uv != 0 {
 					t.Errorf("user_version %d after open, want 0 (goose's table records the version)", uv)
 				}
-				if r := mustGet(t, st, "old"); r.Verdict != analysis.Benign {
+				if r := mustGet(t, st, "old"); r.Verdict != analysis.Benign || r.Source != FromRegistry {
 					t.Errorf("record after migration: %+v", r)
+				}
+				// An upload from before sources (0004) is an upload, labelled
+				// as claiming the registry's version the farm holds.
+				if r := mustGet(t, st, "up"); from < 4 && (r.Source != FromUpload || !r.ClaimsRegistry) {
+					t.Errorf("upload after migration: source %q, claims %v; want upload claiming", r.Source, r.ClaimsRegistry)
 				}
 			})
 		}

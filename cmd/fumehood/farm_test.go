@@ -85,7 +85,7 @@ func newFarm(tb testing.TB, serveWorkers int) *farm {
 // token creates a token of role with `fumehood token create`.
 func (f *farm) token(role string) string {
 	f.tb.Helper()
-	out, err := exec.Command(f.bin, "token", "create", "--role", role, "--data", f.data).Output()
+	out, err := exec.Command(f.bin, "token", "create", "--role", role, "--name", "test-"+role, "--data", f.data).Output()
 	if err != nil {
 		f.tb.Fatalf("token create --role %s: %v", role, err)
 	}

@@ -33,10 +33,15 @@ func envOr(name, def string) string {
 	return def
 }
 
+// registerData registers --data, the data directory.
+func registerData(fs *flag.FlagSet, data *string) {
+	fs.StringVar(data, "data", envOr("FUMEHOOD_DATA", "/var/lib/fumehood"), "data `dir` for downloads and the store (FUMEHOOD_DATA)")
+}
+
 func (o *machineOpts) register(fs *flag.FlagSet) {
 	d := worker.DefaultConfig()
 	fs.StringVar(&o.containerd, "containerd", envOr("FUMEHOOD_CONTAINERD", "/run/containerd/containerd.sock"), "containerd socket `address` (FUMEHOOD_CONTAINERD)")
-	fs.StringVar(&o.data, "data", envOr("FUMEHOOD_DATA", "/var/lib/fumehood"), "data `dir` for downloads and the store (FUMEHOOD_DATA)")
+	registerData(fs, &o.data)
 	fs.StringVar(&o.state, "state", "/run/fumehood", "runtime state `dir`: workspaces, network namespaces")
 	fs.StringVar(&o.image, "image", sandbox.ImageRef(deploy.ImageRecipe), "sandbox image `ref`")
 	fs.DurationVar(&o.timeout, "timeout", d.PhaseTimeout, "wall-clock limit of each phase")

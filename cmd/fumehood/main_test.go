@@ -70,6 +70,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"serve", "--feed", "/nonexistent/watch.txt"}, exitBadInput, "--feed"},
 		{[]string{"serve", "--feed", "testdata/watch-bad.txt"}, exitBadInput, "line 2"},
 		{[]string{"serve", "--feed", "testdata/watch.txt", "--feed-every", "10ms"}, exitBadInput, "--feed-every"},
+		{[]string{"proxy", "--workers", "2"}, exitBadInput, "flag provided but not defined: -workers"},
+		{[]string{"proxy", "extra"}, exitBadInput, "takes no arguments"},
+		{[]string{"proxy", "--quarantine", "soon"}, exitBadInput, "flag -quarantine"},
+		{[]string{"proxy", "--quarantine", "-1h"}, exitBadInput, "must not be negative"},
+		{[]string{"proxy", "--npm-changes", "http://127.0.0.1:9/db", "--monitor", "some"}, exitBadInput, "--monitor"},
+		{[]string{"proxy", "--npm-changes", "http://127.0.0.1:9/db", "--monitor", "watch", "--monitor-watch", "/nonexistent"}, exitBadInput, "--monitor-watch"},
+		{[]string{"serve", "--npm-proxy", "127.0.0.1:0", "--npm-changes", "http://127.0.0.1:9/db", "--monitor-watch", "testdata/watch.txt"}, exitBadInput, "goes with --monitor watch"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)

@@ -1,5 +1,6 @@
 // Package testenv gates tests that need the real machine: root, containerd,
-// eBPF, Redis, PostgreSQL, an S3-compatible object store. Outside CI a missing requirement skips the test; in CI
+// eBPF, Redis, PostgreSQL, an S3-compatible object store, a browser. Outside
+// CI a missing requirement skips the test; in CI
 // (CI=true) it fails it, so that a broken CI set-up cannot pass by skipping.
 package testenv
 
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -196,6 +198,15 @@ func S3(t testing.TB) string {
 	return u.String()
 }
 
+// Tool requires an executable on PATH (npm, node ...) and returns its
+// path.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, name+" on PATH")
+	return p
+}
+
 // Corpus requires the shared corpus of samples and returns its directory:
 // FUMEHOOD_CORPUS, else shared/corpus beside the repository (the parent
 // of the directory holding go.mod).
@@ -281,4 +292,17 @@ func RemoveStateDirs() {
 	for _, d := range dirs {
 		os.RemoveAll(d)
 	}
+}
+
+// Chromium requires a headless-capable Chromium (Debian's chromium, which
+// deploy/setup.sh installs) and returns its path.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Require(t, false, "chromium on PATH (apt-get install chromium)")
+	return ""
 }

@@ -76,6 +76,10 @@ CREATE TABLE tokens (
 	name    TEXT   NOT NULL,
 	created BIGINT NOT NULL
 );
+-- A name other than '' names one token. SQLite needs no index for it (its
+-- writes are serial, and CreateToken checks in its one statement); here
+-- concurrent CreateTokens are not, so the index decides.
+CREATE UNIQUE INDEX tokens_name ON tokens (name) WHERE name != '';
 
 -- Secrets of this database, such as the key that signs List cursors.
 CREATE TABLE meta (
