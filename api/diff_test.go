@@ -94,6 +94,17 @@ func TestDiff(t *testing.T) {
 			t.Errorf("%s: removed or changed what both versions did: %+v", what, c)
 		}
 	}
+	// A higher version analysed between the two is not the later one's
+	// previous: versions compare by number, not by submission.
+	higher := earlier.Analysis
+	higher.ID, higher.Package.Version = "higher", "4.1.4"
+	if err := h.st.Create(context.Background(), &store.Record{Analysis: analysis.Analysis{ID: higher.ID, Package: higher.Package},
+		Submitted: later.Submitted.Add(-12 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.Complete(context.Background(), &higher, earlier.TraceDigest); err != nil {
+		t.Fatal(err)
+	}
 	var doc AnalysisResponse
 	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+later.ID, "", &doc); resp.StatusCode != 200 || doc.ChangesFromPrevious == nil {
 		t.Fatalf("GET the later analysis: %d, changes_from_previous %v", resp.StatusCode, doc.ChangesFromPrevious)

@@ -281,8 +281,9 @@ func (s *server) diffQuery(ctx context.Context, raw string) (from, to string, er
 }
 
 // previous returns the analysis a record's changes_from_previous compares
-// against: the newest finished analysis of another version of its package
-// submitted before it, or "" when there is none.
+// against: the finished analysis of the highest version of its package
+// below its own (report.Earlier, as the farm's rules see it), or "" when
+// there is none.
 func (s *server) previous(ctx context.Context, rec *store.Record) (string, error) {
 	if rec.Status != store.Done || rec.Package.Name == "" || rec.Package.Version == "" {
 		return "", nil
@@ -291,10 +292,8 @@ func (s *server) previous(ctx context.Context, rec *store.Record) (string, error
 	if err != nil {
 		return "", err
 	}
-	for _, r := range recs { // newest first
-		if r.Status == store.Done && r.TraceDigest != "" && r.Package.Version != rec.Package.Version && r.Submitted.Before(rec.Submitted) {
-			return r.ID, nil
-		}
+	if r := report.Earlier(recs, rec.Package.Ecosystem, rec.Package.Version); r != nil {
+		return r.ID, nil
 	}
 	return "", nil
 }

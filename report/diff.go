@@ -24,7 +24,7 @@ type Behaviour struct {
 // behaviour.
 func Summarise(a *analysis.Analysis, tr *trace.Trace, r *Report) Behaviour {
 	n := newNormaliser(a, tr)
-	b := Behaviour{Scripts: map[string]string{}}
+	var b Behaviour
 	for _, h := range a.Hits {
 		b.Hits = append(b.Hits, h.Rule)
 	}
@@ -45,10 +45,48 @@ func Summarise(a *analysis.Analysis, tr *trace.Trace, r *Report) Behaviour {
 			b.Network = append(b.Network, n.norm(ph.Name+" "+netFact(x)))
 		}
 	}
-	for _, s := range a.Coverage.Scripts {
-		b.Scripts[s.Phase+" "+s.Name] = n.norm(s.Command)
-	}
+	b.Scripts = scripts(a, n)
 	return b
+}
+
+// scripts returns the normalised command of each script a declares, by
+// "PHASE NAME".
+func scripts(a *analysis.Analysis, n *normaliser) map[string]string {
+	m := map[string]string{}
+	for _, s := range a.Coverage.Scripts {
+		m[s.Phase+" "+s.Name] = n.norm(s.Command)
+	}
+	return m
+}
+
+// NewScripts names the scripts ("PHASE NAME") that analysis to, with its
+// trace toTr, declares and analysis from did not, or declared with another
+// command: Diff's Scripts.Added and Changed, compared the same way. It
+// needs no report, so a trace can be compared before it is judged.
+func NewScripts(from *analysis.Analysis, fromTr *trace.Trace, to *analysis.Analysis, toTr *trace.Trace) []string {
+	added, changed, _ := scriptDiff(scripts(from, newNormaliser(from, fromTr)), scripts(to, newNormaliser(to, toTr)))
+	return slices.Sorted(slices.Values(append(added, changed...)))
+}
+
+// scriptDiff returns the names of the scripts of to that from lacks
+// (added) or has with another command (changed), and of those of from
+// that to lacks (removed), each sorted.
+func scriptDiff(from, to map[string]string) (added, changed, removed []string) {
+	for _, name := range sortedKeys(to) {
+		old, ok := from[name]
+		switch {
+		case !ok:
+			added = append(added, name)
+		case old != to[name]:
+			changed = append(changed, name)
+		}
+	}
+	for _, name := range sortedKeys(from) {
+		if _, ok := to[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	return added, changed, removed
 }
 
 // netFact is the normalisable fact of a network item: what was asked of
@@ -128,19 +166,15 @@ func Diff(fromID string, from Behaviour, toID string, to Behaviour) analysis.Cha
 		Hits: change(from.Hits, to.Hits), Processes: change(from.Processes, to.Processes),
 		Network: change(from.Network, to.Network), Files: change(from.Files, to.Files),
 		Scripts: analysis.ScriptChanges{Added: []string{}, Removed: []string{}, Changed: []string{}}}
-	for _, name := range sortedKeys(to.Scripts) {
-		old, ok := from.Scripts[name]
-		switch {
-		case !ok:
-			c.Scripts.Added = append(c.Scripts.Added, name+": "+to.Scripts[name])
-		case old != to.Scripts[name]:
-			c.Scripts.Changed = append(c.Scripts.Changed, name+": "+old+" -> "+to.Scripts[name])
-		}
+	added, changed, removed := scriptDiff(from.Scripts, to.Scripts)
+	for _, name := range added {
+		c.Scripts.Added = append(c.Scripts.Added, name+": "+to.Scripts[name])
 	}
-	for _, name := range sortedKeys(from.Scripts) {
-		if _, ok := to.Scripts[name]; !ok {
-			c.Scripts.Removed = append(c.Scripts.Removed, name+": "+from.Scripts[name])
-		}
+	for _, name := range changed {
+		c.Scripts.Changed = append(c.Scripts.Changed, name+": "+from.Scripts[name]+" -> "+to.Scripts[name])
+	}
+	for _, name := range removed {
+		c.Scripts.Removed = append(c.Scripts.Removed, name+": "+from.Scripts[name])
 	}
 	return c
 }

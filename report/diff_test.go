@@ -82,3 +82,36 @@ func TestDiffChanges(t *testing.T) {
 		t.Errorf("Diff is not symmetric: %+v", back)
 	}
 }
+
+// NewScripts names the scripts a version adds or changes, compared after
+// normalising: a command that differs only by the version or a run's
+// random names is the same script.
+func TestNewScripts(t *testing.T) {
+	a1, t1 := release("1.0.0", "npm_AAAAAAAAAAAA", "0b7e1c2a-1111-4222-8333-444455556666", "npm-12-abcdef")
+	tests := []struct {
+		name    string
+		scripts []analysis.ScriptRun
+		want    []string
+	}{
+		{"same", nil, []string{}},
+		{"only the version differs", []analysis.ScriptRun{{Phase: "install", Name: "postinstall", Command: "node x.js 1.0.1"}}, []string{}},
+		{"added and changed", []analysis.ScriptRun{
+			{Phase: "install", Name: "postinstall", Command: "node x.js --fast"},
+			{Phase: "install", Name: "preinstall", Command: "node y.js"}}, []string{"install postinstall", "install preinstall"}},
+		{"removed only", []analysis.ScriptRun{}, []string{}},
+	}
+	a1.Coverage.Scripts[0].Command = "node x.js 1.0.0"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a2, t2 := release("1.0.1", "npm_BBBBBBBBBBBB", "9f00aa11-2222-4333-8444-555566667777", "npm-98-zyxwvu")
+			a2.Coverage.Scripts = []analysis.ScriptRun{{Phase: "install", Name: "postinstall", Command: "node x.js 1.0.1"}}
+			if tt.scripts != nil {
+				a2.Coverage.Scripts = tt.scripts
+			}
+			got := NewScripts(a1, t1, a2, t2)
+			if !slices.Equal(got, tt.want) && len(got)+len(tt.want) > 0 {
+				t.Errorf("NewScripts = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

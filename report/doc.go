@@ -30,6 +30,18 @@
 // the values of the secrets planted for the run, UUIDs, long hex and digit
 // runs and npm's random temporary names are replaced by placeholders.
 //
-// It imports analysis, trace and rules (for the decodings); the API and
-// its pages (api, api/ui) read it.
+// NewScripts is that comparison of declared scripts alone, which needs no
+// report: the worker uses it before judging, to tell rules which install
+// scripts are new (trace.Previous). Earlier picks the analysis a version
+// is compared with, for the worker and for the API's
+// changes_from_previous alike: of a package's stored versions, the
+// finished one with a trace whose version is the highest below it in the
+// ecosystem's order (ecosystem.CompareVersions), whenever it was
+// submitted, fetched from the registry (an upload's content is its
+// uploader's choice: a made-up earlier version must not hide a new
+// script).
+//
+// It imports analysis, trace, rules (for the decodings), store (records)
+// and ecosystem (version order); the API and its pages (api, api/ui) and
+// the worker read it.
 package report

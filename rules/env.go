@@ -164,6 +164,16 @@ type Env struct {
 	// Package is true when Role is package_code.
 	Package bool `expr:"package_code"`
 
+	// PrevKnown is true when the farm compared this version of the
+	// package with an earlier analysed one (trace.Previous), for every
+	// event; NewInstallScript is true for an event of a process that ran,
+	// or descends from one that ran, an install script new in this
+	// version (declared by it and not by that earlier version, or with
+	// another command). Both are false when no earlier version had been
+	// analysed.
+	PrevKnown        bool `expr:"prev_known"`
+	NewInstallScript bool `expr:"new_install_script"`
+
 	// Fields of the behaviour families, file provenance and rule data
 	// helpers: envfamilies.go.
 	familyEnv

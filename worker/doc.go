@@ -19,6 +19,18 @@
 // and exit events, never from the package's output; children is the one
 // function that reads them, to be switched to the trace's process table.
 //
+// Before judging, a pipeline with a Config.Earlier (the farm's is
+// StoreEarlier, over its store and blobs) compares the package with the
+// stored analysis of the registry artifact of its highest lower version
+// (report.Earlier: SemVer for npm, PEP 440 for PyPI; not the last
+// submitted, so a backport analysed later is not "previous"; never an
+// upload): report.NewScripts names the install
+// scripts new in this version, coverage's children finds the processes
+// that ran them, and both go into trace.Previous, which rules read
+// (prev_known, new_install_script) and which is stored with the trace. An
+// earlier analysis whose trace is missing or unreadable is passed over;
+// a store failure is returned (retried).
+//
 // It declares the small interfaces it needs (Sandbox, Tracer, Network) so
 // its logic is tested without root; cmd/fumehood wires the real ones.
 // Infrastructure failures are returned as errors (a queue retries them);

@@ -70,7 +70,10 @@ type Config struct {
 	Grace          time.Duration
 	// OutputBytes bounds the output kept per phase.
 	OutputBytes int
-	Logger      *slog.Logger
+	// Earlier finds the analysis each package version is compared with
+	// before it is judged (trace.Previous); nil compares none.
+	Earlier Earlier
+	Logger  *slog.Logger
 }
 
 // DefaultConfig returns the limits documented in README.md; the CPU limit is
@@ -248,13 +251,27 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		}
 	}
 
+	if err := p.judge(ctx, a, cmds, tr); err != nil {
+		return nil, err
+	}
+	a.Finished = time.Now().UTC()
+	return a, nil
+}
+
+// judge tells what of a's package ran (cmds, of which a.Phases ran),
+// compares it with its package's earlier version, judges tr and keeps it
+// in a with its process table.
+func (p *Pipeline) judge(ctx context.Context, a *analysis.Analysis, cmds []ecosystem.Command, tr *trace.Trace) error {
 	a.Coverage = coverage(cmds, a.Phases, tr)
+	var err error
+	if tr.Previous, err = p.previous(ctx, a, cmds, tr); err != nil {
+		return err
+	}
 	j := p.rules.Judge(tr)
 	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
 	tr.Processes = j.Table.Processes()
 	a.Trace = tr
-	a.Finished = time.Now().UTC()
-	return a, nil
+	return nil
 }
 
 // runPhase runs one command in a fresh container while the tracer records

@@ -53,7 +53,9 @@ func (o *machineOpts) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noNetwork, "no-network", false, "loopback only instead of the sinkhole network")
 }
 
-func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machine, error) {
+// open opens the analysis machine; earlier, when not nil, finds the
+// analysis each package version is compared with (worker.Config.Earlier).
+func (o *machineOpts) open(ctx context.Context, log *slog.Logger, earlier worker.Earlier) (*worker.Machine, error) {
 	if v := os.Getenv(sandbox.CPUsEnv); v != "" {
 		if _, err := sandbox.ParseCPUs(v); err != nil {
 			return nil, fmt.Errorf("%s: %w", sandbox.CPUsEnv, err)
@@ -73,6 +75,6 @@ func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machi
 	cfg.PhaseTimeout, cfg.Grace = o.timeout, o.grace
 	cfg.Limits.MemoryBytes, cfg.Limits.Pids, cfg.Limits.CPUs = o.memory, o.pids, o.cpus
 	cfg.WorkspaceBytes = o.disk
-	cfg.Logger = log
+	cfg.Logger, cfg.Earlier = log, earlier
 	return worker.Open(ctx, worker.MachineConfig{Containerd: o.containerd, StateDir: o.state, NoNetwork: o.noNetwork}, cfg)
 }

@@ -168,7 +168,9 @@ func webhookSecret(dataDir string) ([]byte, error) {
 
 // runWorkers runs the asynq worker pool on this machine until ctx ends.
 func (o *farmOpts) runWorkers(ctx context.Context, e *env, f *farmParts, m *api.Metrics, baseURL string) error {
-	machine, err := o.open(ctx, e.log)
+	// Each version is compared with the farm's analysis of its highest
+	// lower version before it is judged.
+	machine, err := o.open(ctx, e.log, worker.StoreEarlier{Store: f.st, Blobs: f.blobs, Logger: e.log})
 	if err != nil {
 		return err
 	}
