@@ -1,6 +1,8 @@
 // Package deploy holds what installs and runs fumehood on a machine: the
 // sandbox image recipe (embedded, so the binary can build its image), the
-// set-up scripts, and service files.
+// set-up scripts (setup.sh, services.sh for a farm's PostgreSQL and S3
+// server), systemd units (systemd/), Kubernetes manifests (kubernetes/)
+// and a Grafana dashboard (grafana/); its tests check the last three.
 package deploy
 
 import (

@@ -148,6 +148,11 @@ type Env struct {
 	// Main is true for the phase's command itself (the process the
 	// pipeline started).
 	Main bool `expr:"main"`
+	// CommandRunning is true for a process that descends from the phase's
+	// command (or is it) while that command has not exited: at phase end
+	// (an alive event), a process interrupted by the phase's time limit,
+	// not one that outlived a finished install.
+	CommandRunning bool `expr:"command_running"`
 	// PackageManager is true when Role is package_manager: its own reads
 	// of ~/.npmrc and its registry traffic are not the package's.
 	// ParentPackageManager is the same for the parent: npm's lifecycle

@@ -97,18 +97,18 @@ type AuditQuery struct {
 	Limit                  int // 0 = 100, at most MaxLimit
 }
 
-func (s *sqliteStore) SeeTarball(ctx context.Context, t Tarball) (Tarball, error) {
+func (s *sqlStore) SeeTarball(ctx context.Context, t Tarball) (Tarball, error) {
 	if t.FirstSeen.IsZero() {
 		t.FirstSeen = time.Now().UTC()
 	}
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO firewall_tarballs (ecosystem, name, version, digest, integrity, first_seen)
+	if _, err := s.exec(ctx, s.w, `INSERT INTO firewall_tarballs (ecosystem, name, version, digest, integrity, first_seen)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ecosystem, name, version) DO NOTHING`,
 		t.Ecosystem, t.Name, t.Version, t.Digest, t.Integrity, nanos(t.FirstSeen)); err != nil {
 		return Tarball{}, fmt.Errorf("see tarball %s@%s: %w", t.Name, t.Version, err)
 	}
 	got := Tarball{Ecosystem: t.Ecosystem, Name: t.Name, Version: t.Version}
 	var first int64
-	if err := s.w.QueryRowContext(ctx, `SELECT digest, integrity, first_seen FROM firewall_tarballs
+	if err := s.queryRow(ctx, s.w, `SELECT digest, integrity, first_seen FROM firewall_tarballs
 		WHERE ecosystem = ? AND name = ? AND version = ?`, t.Ecosystem, t.Name, t.Version).
 		Scan(&got.Digest, &got.Integrity, &first); err != nil {
 		return Tarball{}, fmt.Errorf("see tarball %s@%s: %w", t.Name, t.Version, err)
@@ -117,8 +117,8 @@ func (s *sqliteStore) SeeTarball(ctx context.Context, t Tarball) (Tarball, error
 	return got, nil
 }
 
-func (s *sqliteStore) Tarballs(ctx context.Context, ecosystem, name string) ([]Tarball, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT version, digest, integrity, first_seen FROM firewall_tarballs
+func (s *sqlStore) Tarballs(ctx context.Context, ecosystem, name string) ([]Tarball, error) {
+	rows, err := s.query(ctx, s.r, `SELECT version, digest, integrity, first_seen FROM firewall_tarballs
 		WHERE ecosystem = ? AND name = ?`, ecosystem, name)
 	if err != nil {
 		return nil, fmt.Errorf("tarballs of %s: %w", name, err)
@@ -143,8 +143,8 @@ func (s *sqliteStore) Tarballs(ctx context.Context, ecosystem, name string) ([]T
 // RegistryRecords reads only what admission needs (identity, status,
 // verdict, hits, coverage, times): a firewall asks for it on every
 // request. Phases and sandbox are left empty.
-func (s *sqliteStore) RegistryRecords(ctx context.Context, ecosystem, name string) ([]*Record, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, version, digest, rules, status, verdict, score, error, spec, artifact,
+func (s *sqlStore) RegistryRecords(ctx context.Context, ecosystem, name string) ([]*Record, error) {
+	rows, err := s.query(ctx, s.r, `SELECT id, version, digest, rules, status, verdict, score, error, spec, artifact,
 			submitted, finished, hits, coverage
 		FROM analyses WHERE ecosystem = ? AND name = ? AND source = 'registry'
 		ORDER BY submitted DESC, seq DESC`, ecosystem, name)
@@ -176,7 +176,7 @@ func (s *sqliteStore) RegistryRecords(ctx context.Context, ecosystem, name strin
 	return out, nil
 }
 
-func (s *sqliteStore) AddOverride(ctx context.Context, o *Override) error {
+func (s *sqlStore) AddOverride(ctx context.Context, o *Override) error {
 	if o.Action != Allow && o.Action != Deny {
 		return fmt.Errorf("add override: action %q: want allow or deny", o.Action)
 	}
@@ -184,21 +184,21 @@ func (s *sqliteStore) AddOverride(ctx context.Context, o *Override) error {
 		return errors.New("add override: no package")
 	}
 	o.ID, o.Created = uuid.NewString(), time.Now().UTC()
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO firewall_overrides (id, ecosystem, name, versions, action, reason, who, created)
+	if _, err := s.exec(ctx, s.w, `INSERT INTO firewall_overrides (id, ecosystem, name, versions, action, reason, who, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, o.Ecosystem, o.Name, o.Versions, o.Action, o.Reason, o.Who, nanos(o.Created)); err != nil {
 		return fmt.Errorf("add override: %w", err)
 	}
 	return nil
 }
 
-func (s *sqliteStore) Overrides(ctx context.Context, ecosystem, name string) ([]Override, error) {
+func (s *sqlStore) Overrides(ctx context.Context, ecosystem, name string) ([]Override, error) {
 	q := `SELECT id, ecosystem, name, versions, action, reason, who, created FROM firewall_overrides`
 	var args []any
 	if name != "" {
 		q += ` WHERE ecosystem = ? AND name = ?`
 		args = append(args, ecosystem, name)
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created DESC, id`, args...)
+	rows, err := s.query(ctx, s.r, q+` ORDER BY created DESC, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("overrides: %w", err)
 	}
@@ -221,13 +221,13 @@ func (s *sqliteStore) Overrides(ctx context.Context, ecosystem, name string) ([]
 	return out, nil
 }
 
-func (s *sqliteStore) DeleteOverride(ctx context.Context, id string) error {
+func (s *sqlStore) DeleteOverride(ctx context.Context, id string) error {
 	return s.update(ctx, "delete override", id, "DELETE FROM firewall_overrides WHERE id = ?", id)
 }
 
-func (s *sqliteStore) FeedSeq(ctx context.Context, feed string) (string, error) {
+func (s *sqlStore) FeedSeq(ctx context.Context, feed string) (string, error) {
 	var seq string
-	err := s.r.QueryRowContext(ctx, "SELECT seq FROM firewall_feeds WHERE feed = ?", feed).Scan(&seq)
+	err := s.queryRow(ctx, s.r, "SELECT seq FROM firewall_feeds WHERE feed = ?", feed).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -237,15 +237,15 @@ func (s *sqliteStore) FeedSeq(ctx context.Context, feed string) (string, error) 
 	return seq, nil
 }
 
-func (s *sqliteStore) SetFeedSeq(ctx context.Context, feed, seq string) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO firewall_feeds (feed, seq, updated) VALUES (?, ?, ?)
+func (s *sqlStore) SetFeedSeq(ctx context.Context, feed, seq string) error {
+	if _, err := s.exec(ctx, s.w, `INSERT INTO firewall_feeds (feed, seq, updated) VALUES (?, ?, ?)
 		ON CONFLICT (feed) DO UPDATE SET seq = excluded.seq, updated = excluded.updated`, feed, seq, now()); err != nil {
 		return fmt.Errorf("feed %s: %w", feed, err)
 	}
 	return nil
 }
 
-func (s *sqliteStore) AppendAudit(ctx context.Context, es []AuditEntry) (retErr error) {
+func (s *sqlStore) AppendAudit(ctx context.Context, es []AuditEntry) (retErr error) {
 	if len(es) == 0 {
 		return nil
 	}
@@ -258,7 +258,7 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, es []AuditEntry) (retErr 
 			tx.Rollback()
 		}
 	}()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO firewall_audit (id, at, who, ecosystem, name, version, request, state, reason, analysis)
+	st, err := s.prepare(ctx, tx, `INSERT INTO firewall_audit (id, at, who, ecosystem, name, version, request, state, reason, analysis)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -272,7 +272,7 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, es []AuditEntry) (retErr 
 		if e.At.IsZero() {
 			e.At = time.Now().UTC()
 		}
-		if _, err := st.ExecContext(ctx, e.ID, nanos(e.At), e.Who, e.Ecosystem, e.Name, e.Version, e.Request, e.State, e.Reason, e.Analysis); err != nil {
+		if _, err := st.ExecContext(ctx, s.d.textArgs([]any{e.ID, nanos(e.At), e.Who, e.Ecosystem, e.Name, e.Version, e.Request, e.State, e.Reason, e.Analysis})...); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
 	}
@@ -282,7 +282,7 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, es []AuditEntry) (retErr 
 	return nil
 }
 
-func (s *sqliteStore) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
+func (s *sqlStore) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
 	var (
 		where []string
 		args  []any
@@ -303,7 +303,7 @@ func (s *sqliteStore) Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, er
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.r.QueryContext(ctx, query+" ORDER BY at DESC, id DESC LIMIT ?", append(args, min(limit, MaxLimit))...)
+	rows, err := s.query(ctx, s.r, query+" ORDER BY at DESC, id DESC LIMIT ?", append(args, min(limit, MaxLimit))...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-func TestFirewallTarballs(t *testing.T) {
+func TestFirewallTarballs(t *testing.T) { forEachStore(t, testFirewallTarballs) }
+
+func testFirewallTarballs(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	fw := openTest(t).(Firewall)
 	first := Tarball{Ecosystem: "npm", Name: "@s/x", Version: "1.0.0", Digest: "sha256:aa", Integrity: "sha512-a", FirstSeen: base}
@@ -36,7 +38,9 @@ func TestFirewallTarballs(t *testing.T) {
 	}
 }
 
-func TestFirewallRegistryRecords(t *testing.T) {
+func TestFirewallRegistryRecords(t *testing.T) { forEachStore(t, testFirewallRegistryRecords) }
+
+func testFirewallRegistryRecords(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	up := newRecord("up", "npm", "x", "1.0.0")
@@ -57,7 +61,9 @@ func TestFirewallRegistryRecords(t *testing.T) {
 	}
 }
 
-func TestFirewallOverrides(t *testing.T) {
+func TestFirewallOverrides(t *testing.T) { forEachStore(t, testFirewallOverrides) }
+
+func testFirewallOverrides(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	fw := openTest(t).(Firewall)
 	a := &Override{Ecosystem: "npm", Name: "x", Versions: "^1", Action: Allow, Reason: "vetted by hand", Who: "alice"}
@@ -90,7 +96,9 @@ func TestFirewallOverrides(t *testing.T) {
 	}
 }
 
-func TestFirewallAudit(t *testing.T) {
+func TestFirewallAudit(t *testing.T) { forEachStore(t, testFirewallAudit) }
+
+func testFirewallAudit(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	fw := openTest(t).(Firewall)
 	es := []AuditEntry{
@@ -130,7 +138,9 @@ func TestFirewallAudit(t *testing.T) {
 	}
 }
 
-func TestFirewallFeedSeq(t *testing.T) {
+func TestFirewallFeedSeq(t *testing.T) { forEachStore(t, testFirewallFeedSeq) }
+
+func testFirewallFeedSeq(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	fw := openTest(t).(Firewall)
 	if seq, err := fw.FeedSeq(ctx, "npm"); err != nil || seq != "" {

@@ -1,12 +1,3 @@
-// Package store keeps analyses, batches, tokens and traces: the records in
-// a database behind the Store interface (SQLite by default, embedded, WAL,
-// migrations; a Postgres implementation can follow without touching
-// callers) and traces and artifacts in a content-addressed Blobs store (a
-// local directory by default, compressed). The registry firewall's state
-// (first-seen tarball digests, admin overrides, the audit log, changes
-// feed sequences) is the Firewall interface beside Store.
-//
-// It imports only analysis and trace.
 package store
 
 import (

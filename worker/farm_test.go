@@ -729,17 +729,28 @@ func TestRedisRestart(t *testing.T) {
 // blob read, decode, judge with the builtin rules, store. Redis is left
 // out: the handler is called directly, by as many goroutines as GOMAXPROCS.
 func BenchmarkRejudge(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		dir := b.TempDir()
+		st, blobs, err := store.Open(context.Background(), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchRejudge(b, st, blobs)
+	})
+	// A farm's: traces read from an S3 bucket, records in PostgreSQL.
+	b.Run("postgres", func(b *testing.B) {
+		st, blobs, err := store.Open(context.Background(), testenv.PostgresSchema(b), store.WithBlobs(testenv.S3(b)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchRejudge(b, st, blobs)
+	})
+}
+
+func benchRejudge(b *testing.B, st store.Store, blobs store.Blobs) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "fumehood.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := store.OpenBlobDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	rs, err := rules.Builtin()
 	if err != nil {
 		b.Fatal(err)

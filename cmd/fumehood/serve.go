@@ -34,6 +34,7 @@ import (
 type farmOpts struct {
 	machineOpts
 	redis, store string
+	blobs        string
 	concurrency  int
 	webhookAllow string
 	webhooks     netpolicy.Policy // parsed webhookAllow
@@ -49,7 +50,8 @@ func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
 // store and the webhook receivers it may post to.
 func (o *farmOpts) registerReach(fs *flag.FlagSet) {
 	fs.StringVar(&o.redis, "redis", envOr("FUMEHOOD_REDIS", "127.0.0.1:6379"), "Redis `address` (FUMEHOOD_REDIS)")
-	fs.StringVar(&o.store, "store", envOr("FUMEHOOD_STORE", ""), "store `DSN`: a data dir or sqlite://PATH?blobs=DIR (default: the --data dir)")
+	fs.StringVar(&o.store, "store", envOr("FUMEHOOD_STORE", ""), "store `DSN`: a data dir, sqlite://PATH?blobs=DIR or postgres://... (default: the --data dir)")
+	fs.StringVar(&o.blobs, "blobs", envOr("FUMEHOOD_BLOBS", ""), "blob store `address`: a directory or s3://BUCKET?endpoint=URL, credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (default: beside a SQLite store; required with postgres) (FUMEHOOD_BLOBS)")
 	fs.StringVar(&o.webhookAllow, "webhook-allow", envOr("FUMEHOOD_WEBHOOK_ALLOW", ""),
 		"internal `networks` (CIDR or address, comma-separated) that webhooks may reach; other loopback, private and link-local addresses are refused (FUMEHOOD_WEBHOOK_ALLOW)")
 }
@@ -88,9 +90,10 @@ func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (*farm
 	if dsn == "" {
 		dsn = o.data
 	}
-	st, blobs, err := store.Open(ctx, dsn)
+	st, blobs, err := store.Open(ctx, dsn, store.WithBlobs(o.blobs))
 	if err != nil {
-		return nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
+		// Not the address itself: a postgres:// one may hold a password.
+		return nil, fmt.Errorf("%w: store: %w", worker.ErrNotReady, err)
 	}
 	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
 		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log))

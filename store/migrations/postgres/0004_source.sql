@@ -1,4 +1,5 @@
--- 0004: where an analysed artifact came from. source is 'registry' (the
+-- +goose Up
+-- 0004: where an analysed artifact came from (sqlite/0004_source.sql). source is 'registry' (the
 -- ecosystem's registry, fetched by a worker or by the registry firewall)
 -- or 'upload' (an artifact a token uploaded; uploader is that token's
 -- name). Records before it that carry an artifact were uploads.

@@ -1,3 +1,4 @@
+-- +goose Up
 -- 0005: the registry firewall's own state (proxy/). Times are Unix
 -- nanoseconds.
 
