@@ -102,6 +102,12 @@ type Phase struct {
 	Lost       uint64   `json:"lost"` // events the tracer and the sinkhole dropped
 	// Survivors counts processes still alive when the grace period ended.
 	Survivors int `json:"survivors,omitempty"`
+	// WatchedMS is how long what the command left running was observed
+	// after it exited (bounded by the grace period).
+	WatchedMS int64 `json:"watched_ms,omitempty"`
+	// InitDied is set when the container's init ended before the command:
+	// the observation was cut short (an init-died event is in the trace).
+	InitDied bool `json:"init_died,omitempty"`
 	// Output is the tail of the phase's stdout and stderr.
 	Output string `json:"output,omitempty"`
 }
@@ -129,12 +135,24 @@ type Analysis struct {
 // Sandbox records the conditions a package ran under, so that a reader can
 // weigh what it did and did not do.
 type Sandbox struct {
-	Image    string   `json:"image"`
-	Probes   []string `json:"probes"`
-	Network  string   `json:"network"`
-	CI       bool     `json:"ci_env"`
-	Hostname string   `json:"hostname"`
-	User     string   `json:"user"`
+	Image   string   `json:"image"`
+	Probes  []string `json:"probes"`
+	Network string   `json:"network"`
+	CI      bool     `json:"ci_env"`
+	Persona Persona  `json:"persona"`
+}
+
+// Persona is the developer the sandbox pretended to be, drawn per analysis:
+// the account package code ran as (its kernel uid is one no host account
+// has, the number the trace's events carry), the machine's name, the git
+// identity and the project the package was installed into.
+type Persona struct {
+	User     string `json:"user"`
+	UID      uint32 `json:"uid"`
+	FullName string `json:"full_name"`
+	Email    string `json:"email"`
+	Hostname string `json:"hostname"`
+	Project  string `json:"project"`
 }
 
 // Changes compares the behaviour of two analyses, From and To (ids),

@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"bufio"
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -16,10 +17,20 @@ import (
 )
 
 // ImageRecipe is the script that builds the sandbox image's root
-// filesystem: `recipe.sh ROOTFS MIRROR`.
-//
-//go:embed image/recipe.sh
-var ImageRecipe []byte
+// filesystem: `recipe.sh ROOTFS MIRROR`, with the source of the containers'
+// init (image/init.c) spliced into the here-document that compiles it, so
+// that the recipe's digest (the image's tag) covers both.
+var ImageRecipe = bytes.Replace(recipeScript, []byte(initPlaceholder), initSource, 1)
+
+// initPlaceholder is the line of recipe.sh that init.c replaces.
+const initPlaceholder = "@INIT_C@\n"
+
+var (
+	//go:embed image/recipe.sh
+	recipeScript []byte
+	//go:embed image/init.c
+	initSource []byte
+)
 
 // ErrNoMirror is returned when no Debian mirror is configured.
 var ErrNoMirror = errors.New("no Debian mirror configured")

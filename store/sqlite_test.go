@@ -62,7 +62,7 @@ func finished(id string, v analysis.Verdict, rules ...string) *analysis.Analysis
 		Score:    10 * len(rules),
 		Rules:    "rules-1",
 		Phases:   []analysis.Phase{{Name: "install", Command: []string{"npm", "install"}, DurationMS: 1200, Events: 40}},
-		Sandbox:  analysis.Sandbox{Image: "sandbox:1", Probes: []string{"tracepoint"}, Network: "sinkhole", User: "alex"},
+		Sandbox:  analysis.Sandbox{Image: "sandbox:1", Probes: []string{"tracepoint"}, Network: "sinkhole", Persona: analysis.Persona{User: "alex", UID: 1854600000}},
 		Coverage: analysis.Coverage{Level: analysis.CoveragePartial, InstallOK: true, Imports: []analysis.ImportRun{{Entry: "require", Ran: true, ExitCode: 1}}, Reason: "entry point require failed (exit 1)"},
 		Started:  base.Add(time.Second),
 		Finished: base.Add(5 * time.Second),
@@ -515,7 +515,7 @@ func testLifecycle(t *testing.T, openTest func(testing.TB) Store) {
 			return st.Complete(ctx, finished("a", analysis.Malicious, "exfil", "miner"), "sha256:"+fmt.Sprintf("%064x", 4))
 		}, nil, func(r *Record) string {
 			if r.Status != Done || r.Verdict != analysis.Malicious || r.Score != 20 || len(r.Hits) != 2 ||
-				r.Package.Digest == "" || r.TraceDigest == "" || r.Phases[0].Name != "install" || r.Sandbox.User != "alex" {
+				r.Package.Digest == "" || r.TraceDigest == "" || r.Phases[0].Name != "install" || r.Sandbox.Persona.User != "alex" {
 				return fmt.Sprintf("after complete: %+v", r)
 			}
 			if got := byRule("exfil"); !slices.Equal(got, []string{"a"}) {

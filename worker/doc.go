@@ -1,8 +1,24 @@
 // Package worker composes the analysis of one package: fetch the artifact
-// (ecosystem), plant a developer home with honeytokens, run each phase in a
-// fresh sandbox container while the tracer records its cgroup and the
-// sinkhole records its network, then judge the trace (rules) into an
-// analysis.Analysis.
+// (ecosystem), draw a persona and plant its developer home with
+// honeytokens, run each phase in a fresh sandbox container while the tracer
+// records its cgroup and the sinkhole records its network, then judge the
+// trace (rules) into an analysis.Analysis.
+//
+// The persona (persona.go) is drawn per analysis from pools of names,
+// company domains, laptops and projects: the account name, full name,
+// email and git identity, host name, project directory and shell history
+// differ between analyses and are recorded in the analysis
+// (analysis.Persona), with the uid the workspace holds for it (a uid no
+// host account has; see package sandbox).
+//
+// After the package's own phases, the session phase (session.go) replays
+// what the developer does next, so that persistence the package planted
+// fires while it is watched: a login shell, a git commit in the project,
+// the project's test script through npm, and an ssh to the company's forge
+// (which the sinkhole answers). Its command is the developer's: it and the
+// tools it starts (trace.PhaseInfo.Tools) are judged as the package
+// manager is, while the hooks, scripts, rc-file commands and ssh commands
+// they run are package code. Config.NoSession skips it.
 //
 // Each phase's container init (the host pid containerd reports, its start
 // time from its first event) goes into the trace's phase metadata

@@ -436,7 +436,7 @@ func TestFarmAPI(t *testing.T) {
 			(w.version != "" && r.Package.Version != w.version) || !strings.HasPrefix(r.Package.Digest, "sha256:") {
 			t.Errorf("%s: got %s %s %s %s@%s (error %q); want done, %s, %s", w.name, r.ID, r.Status, r.Verdict, r.Package.Name, r.Package.Version, r.Error, w.sub.ID, w.verdict)
 		}
-		if r.Score == nil || r.Rules == "" || len(r.Phases) != 2 || r.Phases[0].Name != "install" || r.Phases[1].Name != "import" || r.Attempts != 1 {
+		if r.Score == nil || r.Rules == "" || len(r.Phases) != 3 || r.Phases[0].Name != "install" || r.Phases[1].Name != "import" || r.Phases[2].Name != "session" || r.Attempts != 1 {
 			t.Errorf("%s: document %+v: want a score, the rules version, install and import phases, one attempt", w.name, r)
 		}
 	}

@@ -1,12 +1,11 @@
 #!/bin/sh
-# Sandbox image recipe: a Debian 12 developer workstation.
+# Sandbox image recipe: a Debian 12 developer workstation, without its user.
 # Usage: recipe.sh ROOTFS MIRROR
-# Run by `fumehood image build` as root; the image is rebuilt only when this file changes.
+# Run by `fumehood image build` as root; the image is rebuilt only when this file
+# or init.c changes.
 set -eu
 root=$1
 mirror=$2
-user=alex
-uid=1000
 
 debootstrap --variant=minbase \
 	--include=nodejs,python3,python3-pip,ca-certificates \
@@ -20,24 +19,14 @@ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-ins
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/*.log
 
-# A plausible developer account with the usual dot-folders.
-chroot "$root" useradd --create-home --uid "$uid" --shell /bin/bash --comment "Alex Morgan" "$user"
-home="$root/home/$user"
-for d in .config .cache .local/bin .local/share .npm .ssh .aws .docker .kube \
-	.config/google-chrome/Default .config/discord/Local\ Storage/leveldb projects; do
-	mkdir -p "$home/$d"
-done
-cat > "$home/.bashrc" <<'RC'
-# ~/.bashrc
-case $- in *i*) ;; *) return;; esac
-HISTCONTROL=ignoreboth
-export PATH="$HOME/.local/bin:$PATH"
-alias ll='ls -alF'
-RC
-cat > "$home/.profile" <<'RC'
-# ~/.profile
-[ -n "$BASH_VERSION" ] && [ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"
-RC
-chroot "$root" chown -R "$uid:$uid" "/home/$user"
-echo "alex-xps13" > "$root/etc/hostname"
+# pid 1 of every container (see init.c; deploy.go splices its source in).
+# The developer account, home, host name and resolver are written per
+# analysis: each draws its own persona.
+cat > "$root/tmp/init.c" <<'INIT_C'
+@INIT_C@
+INIT_C
+chroot "$root" gcc -O2 -Wall -Werror -static -o /sbin/init /tmp/init.c
+rm "$root/tmp/init.c"
+rm -rf "$root/home"/*
+: > "$root/etc/hostname"
 : > "$root/etc/resolv.conf"
