@@ -17,7 +17,8 @@ import (
 )
 
 // ImageRecipe is the script that builds the sandbox image's root
-// filesystem: `recipe.sh ROOTFS MIRROR`, with the source of the containers'
+// filesystem: `recipe.sh ROOTFS DOWNLOADS MIRROR REGISTRY` (the Debian
+// mirror and the npm registry URLs), with the source of the containers'
 // init (image/init.c) spliced into the here-document that compiles it, so
 // that the recipe's digest (the image's tag) covers both.
 var ImageRecipe = bytes.Replace(recipeScript, []byte(initPlaceholder), initSource, 1)

@@ -15,14 +15,15 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 mode=${1:-deps}
 # chromium and a font: the analyst pages' browser test (headless).
-packages=(containerd runc debootstrap redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make systemd chromium fonts-dejavu-core)
+packages=(containerd runc debootstrap curl redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make systemd chromium fonts-dejavu-core)
 [ "$mode" = farm ] && packages+=(postgresql)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-# The host's npm resolves and downloads npm dependencies (scripts off);
-# Debian's is enough where none is installed.
+# The host's npm configuration names the npm registry (unless
+# FUMEHOOD_NPM_REGISTRY does); Debian's npm is enough for that. Dependencies
+# are resolved with the image's own node and npm, not the host's.
 command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
@@ -59,7 +60,7 @@ mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracin
 log "building bin/fumehood"
 go build -o bin/fumehood ./cmd/fumehood
 
-log "sandbox image (built once per recipe, cached in /var/cache/fumehood)"
+log "sandbox image (built once per recipe, cached with its downloads in /var/cache/fumehood)"
 bin/fumehood image build >/dev/null
 
 if [ "$mode" = farm ]; then

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/ecosystem/internal/archive"
+	"github.com/fumehood/fumehood/ecosystem/npm"
 )
 
 // Defaults of Config.
@@ -26,6 +27,10 @@ type Config struct {
 	// NPMRegistry is the npm registry base URL; default
 	// FUMEHOOD_NPM_REGISTRY, else `npm config get registry`.
 	NPMRegistry string
+	// NPM is the node and npm that resolve and download npm
+	// dependencies on the host (see npm.Prepare): the worker sets the
+	// sandbox image's own. Zero: the host's npm on PATH.
+	NPM npm.Runtime
 	// PyPIIndex is the simple-API (PEP 503/691) base URL; default
 	// FUMEHOOD_PYPI_INDEX. Empty: pypi specs are unsupported.
 	PyPIIndex string
@@ -44,6 +49,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("npm_registry", redact(c.NPMRegistry)),
 		slog.String("pypi_index", redact(c.PyPIIndex)),
+		slog.String("npm_runtime", c.NPM.Prefix),
 		slog.Int64("max_artifact", c.MaxArtifact),
 		slog.Int("max_files", c.MaxFiles),
 	)

@@ -20,12 +20,16 @@
 // version and requirements from the report it leaves (see pypi's doc).
 // Registry sdists must carry PKG-INFO.
 //
-// Dependencies: npm dependencies are resolved by the host's npm with
-// --ignore-scripts in a temporary project that lists them (never the
-// target), into the npm cache that becomes the sandbox's; only registry
-// specs are resolved (git, URL and file specs are left out and logged).
-// The sandbox's install names the same registry, since npm keys cached
-// packuments by URL. PyPI dependencies come from Requires-Dist (wheels'
+// Dependencies: npm dependencies are resolved with --ignore-scripts in a
+// temporary project that lists them (never the target), into the npm cache
+// that becomes the sandbox's; only registry specs are resolved (git, URL
+// and file specs are left out and logged). They are resolved by the
+// sandbox's own node and npm run on the host (Config.NPM, which the worker
+// copies out of the image): npm picks a version by the node that runs it
+// (engines), so a resolution by another node or npm can cache a version
+// the sandbox's npm does not pick, and its offline install fails with
+// ENOTCACHED before any script runs. The sandbox's install names the same
+// registry, since npm keys cached packuments by URL. PyPI dependencies come from Requires-Dist (wheels'
 // METADATA, sdists' PKG-INFO or egg-info requires.txt) and are
 // downloaded, never built; an sdist that declares them only in setup.py
 // brings none.

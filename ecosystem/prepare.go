@@ -11,9 +11,9 @@ import (
 
 // Prepare fills cacheDir, a host directory that appears in the sandbox at
 // Layout.Cache, with what the offline install of a needs, running no
-// package code: for npm, the host's npm resolves and downloads a's
-// registry dependencies with scripts disabled into the npm cache at
-// cacheDir (see npm.Prepare); for pypi, the declared dependencies are
+// package code: for npm, cfg.NPM (the sandbox's own node and npm)
+// resolves and downloads a's registry dependencies with scripts disabled
+// into the npm cache at cacheDir (see npm.Prepare); for pypi, the declared dependencies are
 // downloaded from the simple index into cacheDir as a pip find-links
 // directory (see pypi.Prepare; without an index they are skipped with a
 // warning).
@@ -26,7 +26,7 @@ func Prepare(ctx context.Context, cfg Config, a Artifact, cacheDir string) error
 		if err != nil {
 			return fmt.Errorf("prepare %s: %w", a.Name, err)
 		}
-		if err := npm.Prepare(ctx, a.Registry, m, cacheDir); err != nil {
+		if err := npm.Prepare(ctx, cfg.NPM, a.Registry, m, cacheDir); err != nil {
 			return fmt.Errorf("prepare %s: %w", a.Name, err)
 		}
 		return nil

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -74,15 +73,6 @@ func TestPrepareNPM(t *testing.T) {
 		t.Fatalf("no npm cache in %s: %v", cache, err)
 	}
 
-	// The sandbox's npm 9 only takes an abbreviated packument from the
-	// cache: every package of the tree needs one.
-	corgi := corgiPackuments(t, cache)
-	for _, name := range []string{"is-number", "is-odd"} {
-		if !corgi[strings.TrimSuffix(cfg.NPMRegistry, "/")+"/"+name] {
-			t.Errorf("no abbreviated packument of %s in the cache; have %v", name, corgi)
-		}
-	}
-
 	project := filepath.Join(dir, "project")
 	writeFile(t, filepath.Join(project, "package.json"), []byte(`{"name":"app","version":"1.0.0","private":true}`))
 	cmds, err := Commands(a, Layout{Home: dir, Project: project, Artifact: a.File, Cache: cache})
@@ -112,42 +102,6 @@ func TestPrepareNPM(t *testing.T) {
 			t.Errorf("%s: got version %q, want %q", rel, m.Version, want)
 		}
 	}
-}
-
-// corgiPackuments returns the URLs of the abbreviated packuments in the
-// npm cache at dir (cacache index-v5: "<hash>\t<json>" lines).
-func corgiPackuments(t *testing.T, dir string) map[string]bool {
-	t.Helper()
-	out := map[string]bool{}
-	err := filepath.WalkDir(filepath.Join(dir, "_cacache", "index-v5"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			_, j, ok := strings.Cut(line, "\t")
-			if !ok {
-				continue
-			}
-			var e struct {
-				Key      string
-				Metadata struct {
-					ReqHeaders map[string]string `json:"reqHeaders"`
-				}
-			}
-			if json.Unmarshal([]byte(j), &e) == nil && strings.HasPrefix(e.Metadata.ReqHeaders["accept"], "application/vnd.npm.install-v1+json") {
-				out[strings.TrimPrefix(e.Key, "make-fetch-happen:request-cache:")] = true
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestPrepareNPMNoDeps leaves the cache alone for a package without

@@ -16,7 +16,10 @@ type SpecResult struct {
 	Verdict analysis.Verdict `json:"verdict,omitempty"`
 	Score   int              `json:"score"`
 	Hits    []analysis.Hit   `json:"hits"`
-	Error   string           `json:"error,omitempty"`
+	// Coverage is how much of the package ran: a benign verdict on a
+	// package whose install stopped early judged little.
+	Coverage analysis.Coverage `json:"coverage"`
+	Error    string            `json:"error,omitempty"`
 	// Err is the analysis error, for callers that branch on it.
 	Err error `json:"-"`
 }
@@ -80,7 +83,7 @@ func RunSpecs(ctx context.Context, an Analyzer, specs []string) (*SpecReport, er
 			r.Results = append(r.Results, res)
 			continue
 		}
-		res.Verdict, res.Score = a.Verdict, a.Score
+		res.Verdict, res.Score, res.Coverage = a.Verdict, a.Score, a.Coverage
 		if a.Hits != nil {
 			res.Hits = a.Hits
 		}

@@ -20,7 +20,7 @@ func (b bySpec) Analyze(_ context.Context, t ecosystem.Target) (*analysis.Analys
 	if !ok {
 		return nil, errors.New("registry unreachable")
 	}
-	a := &analysis.Analysis{Verdict: v}
+	a := &analysis.Analysis{Verdict: v, Coverage: analysis.Coverage{Level: analysis.CoverageFull, InstallOK: true}}
 	if v != analysis.Benign {
 		a.Hits = []analysis.Hit{{Rule: "some-rule", Severity: analysis.High}}
 	}
@@ -90,6 +90,8 @@ func TestRunSpecs(t *testing.T) {
 					t.Errorf("%s: error without its text", res.Spec)
 				case res.Verdict != "" && res.Verdict != analysis.Benign && len(res.Hits) == 0:
 					t.Errorf("%s: %s without the hits behind it", res.Spec, res.Verdict)
+				case res.Verdict != "" && res.Coverage.Level != analysis.CoverageFull:
+					t.Errorf("%s: coverage %+v, want the analysis's", res.Spec, res.Coverage)
 				}
 			}
 		})

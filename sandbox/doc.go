@@ -3,8 +3,12 @@
 //
 //   - the sandbox image: BuildImage runs the image recipe (deploy/image) with
 //     debootstrap into a fresh directory, packs the root filesystem as a
-//     single-layer OCI image tar, cached by the recipe's sha256; ImportImage
+//     single-layer OCI image tar, cached by the recipe's sha256 (the
+//     recipe's downloads are kept beside it for the next build); ImportImage
 //     loads such a tar into containerd and unpacks it for overlayfs;
+//     CopyFromImage copies files out of the imported image's layers (the
+//     worker takes its node and npm for the host), mounting and running
+//     nothing;
 //   - workspaces: size-bounded tmpfs mounts (home/ and tmp/) under
 //     StateDir/ws, so a package cannot fill the host's disk;
 //   - work directories: WorkRoot/<id>, where a run keeps what never enters

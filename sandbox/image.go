@@ -12,10 +12,16 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/archive"
+	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -43,18 +49,21 @@ func ImageRef(recipe []byte) string {
 }
 
 // BuildImage runs recipe (the script's bytes) as `/bin/sh recipe ROOTFS
-// MIRROR` into a fresh dir under cacheDir unless an OCI tar for
+// DOWNLOADS ARGS...` into a fresh dir under cacheDir unless an OCI tar for
 // sha256(recipe) already exists there, packs the rootfs as a single-layer
-// OCI image tar (see packRootfs), and returns its path. mirror is the Debian
-// mirror URL (the caller reads it from the apt sources). The build dir is
+// OCI image tar (see packRootfs), and returns its path. DOWNLOADS is
+// cacheDir/downloads, kept between builds so that a rebuild reuses what an
+// earlier one fetched; args are the recipe's own (the Debian mirror and
+// the npm registry URLs of deploy/image/recipe.sh). The build dir is
 // removed afterwards, whether the build succeeded or not.
-func BuildImage(ctx context.Context, recipe []byte, mirror, cacheDir string) (tarPath string, err error) {
+func BuildImage(ctx context.Context, recipe []byte, cacheDir string, args ...string) (tarPath string, err error) {
 	sum := recipeSum(recipe)
 	tarPath = filepath.Join(cacheDir, "sandbox-"+sum+".tar")
 	if _, err := os.Stat(tarPath); err == nil {
 		return tarPath, nil
 	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+	downloads := filepath.Join(cacheDir, "downloads")
+	if err := os.MkdirAll(downloads, 0o755); err != nil {
 		return "", fmt.Errorf("build image: %w", err)
 	}
 	work, err := os.MkdirTemp(cacheDir, "build-"+sum[:12]+"-")
@@ -81,7 +90,7 @@ func BuildImage(ctx context.Context, recipe []byte, mirror, cacheDir string) (ta
 		return "", fmt.Errorf("build image: %w", err)
 	}
 	out := &tailBuffer{max: 8 << 10}
-	cmd := exec.CommandContext(ctx, "/bin/sh", script, rootfs, mirror)
+	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{script, rootfs, downloads}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build image: recipe: %w; output ends: %s", err, out.String())
@@ -249,6 +258,75 @@ func (s *Sandbox) ImportImage(ctx context.Context, tarPath, ref string) error {
 		return nil
 	}
 	return fmt.Errorf("import %s from %s: %w: no image of that name in the tar", ref, tarPath, ErrImageNotFound)
+}
+
+// ImageDigest returns the digest that the sandbox image's ref
+// (Config.Image) points at: it names the image's content, whatever ref it
+// was imported as.
+func (s *Sandbox) ImageDigest(ctx context.Context) (digest.Digest, error) {
+	img, err := s.client.GetImage(s.nsCtx(ctx), s.image)
+	if err != nil {
+		return "", fmt.Errorf("look up image %s: %w", s.image, err)
+	}
+	return img.Target().Digest, nil
+}
+
+// CopyFromImage writes what the sandbox image holds at each of paths
+// (relative to its root: a file, or a directory with all it holds) under
+// dir, at the same relative paths. It reads the image's layers from
+// containerd's content store in order and mounts and runs nothing; what it
+// writes belongs to the caller (owners are not kept). A path the image
+// does not hold is an error.
+func (s *Sandbox) CopyFromImage(ctx context.Context, dir string, paths ...string) error {
+	ctx = s.nsCtx(ctx)
+	img, err := s.client.GetImage(ctx, s.image)
+	if err != nil {
+		return fmt.Errorf("copy from image %s: %w", s.image, err)
+	}
+	manifest, err := images.Manifest(ctx, img.ContentStore(), img.Target(), img.Platform())
+	if err != nil {
+		return fmt.Errorf("copy from image %s: %w", s.image, err)
+	}
+	found := make(map[string]bool, len(paths))
+	keep := func(h *tar.Header) (bool, error) {
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		for _, p := range paths {
+			if name == p || strings.HasPrefix(name, p+"/") {
+				found[p] = true
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	for _, layer := range manifest.Layers {
+		if err := applyLayer(ctx, img.ContentStore(), layer, dir, keep); err != nil {
+			return fmt.Errorf("copy from image %s: %w", s.image, err)
+		}
+	}
+	for _, p := range paths {
+		if !found[p] {
+			return fmt.Errorf("copy from image %s: %w: no %s in it", s.image, ErrImageNotFound, p)
+		}
+	}
+	return nil
+}
+
+// applyLayer unpacks the entries of layer that keep accepts under dir.
+func applyLayer(ctx context.Context, store content.Provider, layer ocispec.Descriptor, dir string, keep archive.Filter) error {
+	ra, err := store.ReaderAt(ctx, layer)
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", layer.Digest, err)
+	}
+	defer ra.Close()
+	r, err := compression.DecompressStream(content.NewReader(ra))
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", layer.Digest, err)
+	}
+	defer r.Close()
+	if _, err := archive.Apply(ctx, dir, r, archive.WithFilter(keep), archive.WithNoSameOwner()); err != nil {
+		return fmt.Errorf("layer %s: %w", layer.Digest, err)
+	}
+	return nil
 }
 
 // HasImage reports whether containerd knows the image ref.

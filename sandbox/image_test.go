@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/fumehood/fumehood/internal/testenv"
 )
 
 func TestImageRef(t *testing.T) {
@@ -29,11 +31,13 @@ func TestImageRef(t *testing.T) {
 	}
 }
 
-// fakeRecipe builds a tiny rootfs and appends a line to the file named by
-// its MIRROR argument, so tests can count how often it ran.
+// fakeRecipe builds a tiny rootfs, appends a line to the file named by its
+// first own argument, so tests can count how often it ran, and one to
+// DOWNLOADS/kept, which outlives the build.
 const fakeRecipe = `#!/bin/sh
 set -eu
-echo ran >> "$2"
+echo ran >> "$3"
+echo ran >> "$2/kept"
 mkdir -p "$1/etc" "$1/dev" "$1/proc/1" "$1/sys/kernel" "$1/usr/bin"
 echo hello > "$1/etc/motd"
 echo nope > "$1/dev/null"
@@ -47,11 +51,11 @@ func TestBuildImageCachesAndPacks(t *testing.T) {
 	counter := filepath.Join(t.TempDir(), "runs")
 	recipe := []byte(fakeRecipe)
 
-	first, err := BuildImage(ctx, recipe, counter, cache)
+	first, err := BuildImage(ctx, recipe, cache, counter)
 	if err != nil {
 		t.Fatalf("BuildImage: %v", err)
 	}
-	second, err := BuildImage(ctx, recipe, counter, cache)
+	second, err := BuildImage(ctx, recipe, cache, counter)
 	if err != nil {
 		t.Fatalf("BuildImage again: %v", err)
 	}
@@ -67,8 +71,11 @@ func TestBuildImageCachesAndPacks(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{filepath.Base(first)}; !slices.Equal(names, want) {
+	if want := []string{"downloads", filepath.Base(first)}; !slices.Equal(names, want) {
 		t.Errorf("cache dir holds %q, want only %q (build dir and temp files removed)", names, want)
+	}
+	if kept, err := os.ReadFile(filepath.Join(cache, "downloads", "kept")); err != nil || string(kept) != "ran\n" {
+		t.Errorf("DOWNLOADS/kept after one build: %q, %v; want the recipe's line", kept, err)
 	}
 
 	img := readOCITar(t, first)
@@ -98,12 +105,12 @@ func TestBuildImageCachesAndPacks(t *testing.T) {
 
 func TestBuildImageRecipeFails(t *testing.T) {
 	cache := t.TempDir()
-	_, err := BuildImage(context.Background(), []byte("echo broken recipe >&2; exit 7\n"), "unused", cache)
+	_, err := BuildImage(context.Background(), []byte("echo broken recipe >&2; exit 7\n"), cache)
 	if err == nil || !strings.Contains(err.Error(), "broken recipe") {
 		t.Fatalf("BuildImage of a failing recipe: got %v, want an error quoting its output", err)
 	}
-	if entries, _ := os.ReadDir(cache); len(entries) != 0 {
-		t.Errorf("failed build left %d entries in the cache dir, want 0", len(entries))
+	if entries, _ := os.ReadDir(cache); len(entries) != 1 || entries[0].Name() != "downloads" {
+		t.Errorf("failed build left %v in the cache dir, want only downloads/", entries)
 	}
 }
 
@@ -190,7 +197,7 @@ func TestImportImage(t *testing.T) {
 	s := newTestSandbox(t)
 	ctx := context.Background()
 	recipe := []byte(fakeRecipe + "# import test\n")
-	tarPath, err := BuildImage(ctx, recipe, filepath.Join(t.TempDir(), "runs"), t.TempDir())
+	tarPath, err := BuildImage(ctx, recipe, t.TempDir(), filepath.Join(t.TempDir(), "runs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,5 +220,63 @@ func TestImportImage(t *testing.T) {
 	}
 	if ok, err := img.IsUnpacked(s.nsCtx(ctx), snapshotter); err != nil || !ok {
 		t.Errorf("unpacked for %s: got %v, %v; want true", snapshotter, ok, err)
+	}
+}
+
+// TestCopyFromImage copies a file and a directory tree out of an imported
+// image, and nothing else; a path the image lacks is an error.
+func TestCopyFromImage(t *testing.T) {
+	addr := testenv.Containerd(t)
+	ctx := context.Background()
+	recipe := []byte(fakeRecipe + `mkdir -p "$1/opt/tool/lib/sub" "$1/opt/toolbox"
+echo main > "$1/opt/tool/lib/main.js"
+echo deep > "$1/opt/tool/lib/sub/deep.js"
+echo sibling > "$1/opt/toolbox/other"
+ln -s lib/main.js "$1/opt/tool/entry"
+`)
+	tarPath, err := BuildImage(ctx, recipe, t.TempDir(), filepath.Join(t.TempDir(), "runs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := ImageRef(recipe)
+	s, err := New(ctx, Config{Address: addr, Image: ref, StateDir: stateDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.client.ImageService().Delete(s.nsCtx(ctx), ref)
+		s.Close()
+	})
+	if err := s.ImportImage(ctx, tarPath, ref); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.ImageDigest(ctx)
+	if err != nil || d.Validate() != nil {
+		t.Fatalf("ImageDigest = %q, %v; want a digest", d, err)
+	}
+
+	dir := t.TempDir()
+	if err := s.CopyFromImage(ctx, dir, "etc/motd", "opt/tool"); err != nil {
+		t.Fatalf("CopyFromImage: %v", err)
+	}
+	var got []string
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			b, _ := os.ReadFile(p)
+			got = append(got, rel+"="+strings.TrimSpace(string(b)))
+		}
+		return nil
+	})
+	want := []string{"etc/motd=hello", "opt/tool/entry=main", "opt/tool/lib/main.js=main", "opt/tool/lib/sub/deep.js=deep"}
+	if !slices.Equal(got, want) {
+		t.Errorf("copied %q, want %q", got, want)
+	}
+	if target, err := os.Readlink(filepath.Join(dir, "opt/tool/entry")); err != nil || target != "lib/main.js" {
+		t.Errorf("symlink entry: %q, %v; want lib/main.js", target, err)
+	}
+
+	if err := s.CopyFromImage(ctx, t.TempDir(), "etc/motd", "opt/none"); !errors.Is(err, ErrImageNotFound) || !strings.Contains(err.Error(), "opt/none") {
+		t.Errorf("CopyFromImage of a missing path: got %v, want ErrImageNotFound naming opt/none", err)
 	}
 }

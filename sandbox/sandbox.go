@@ -21,6 +21,9 @@ const (
 	DefaultNamespace = "fumehood"
 	// DefaultStateDir is the state directory used when Config.StateDir is empty.
 	DefaultStateDir = "/run/fumehood"
+	// DefaultCacheDir is where BuildImage's callers keep built images and
+	// their downloads, and what else is kept once per image.
+	DefaultCacheDir = "/var/cache/fumehood"
 
 	// labelOwner holds the owner process's pid.
 	labelOwner = "fumehood.run"

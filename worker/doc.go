@@ -47,6 +47,13 @@
 // earlier analysis whose trace is missing or unreadable is passed over;
 // a store failure is returned (retried).
 //
+// Open copies the sandbox image's node and npm out of the image once per
+// image (runtime.go, under MachineConfig.CacheDir/runtime/<image digest>):
+// npm dependencies are resolved on the host by them (scripts off), so the
+// offline install in the sandbox picks exactly the versions in its cache.
+// plant lays node-gyp's header cache for that node in the home, linked to
+// the headers in the image, so native builds need no download.
+//
 // It declares the small interfaces it needs (Sandbox, Tracer, Network) so
 // its logic is tested without root; cmd/fumehood wires the real ones.
 // Infrastructure failures are returned as errors (a queue retries them);

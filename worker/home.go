@@ -85,6 +85,11 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 	if err := copyFile(art.File, host(l.Artifact)); err != nil {
 		return l, err
 	}
+	if p.nodeVersion != "" {
+		if err := plantNodeGyp(hostHome, p.nodeVersion); err != nil {
+			return l, err
+		}
+	}
 	if !art.Dynamic { // its requirements are known after its metadata phase
 		if err := p.prepare(ctx, art, l, hostHome, dev.uid); err != nil {
 			return l, err

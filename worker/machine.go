@@ -22,6 +22,9 @@ type MachineConfig struct {
 	Containerd string // socket address
 	StateDir   string // workspaces and network namespaces
 	NoNetwork  bool   // loopback only instead of the sinkhole
+	// CacheDir keeps the sandbox image's node and npm copied out for the
+	// host (default sandbox.DefaultCacheDir, where images are built).
+	CacheDir string
 }
 
 // Machine is the loaded sandbox, tracer and rules of one process: load it
@@ -33,7 +36,9 @@ type Machine struct {
 }
 
 // Open connects to containerd, removes what crashed earlier runs left,
-// checks the image, loads the probes and the builtin rules.
+// checks the image, copies its node and npm out for resolving npm
+// dependencies on the host (cfg.Ecosystem.NPM), loads the probes and the
+// builtin rules.
 func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("%w: analyses need root (containerd, eBPF, network namespaces)", ErrNotReady)
@@ -72,6 +77,18 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 	if !ok {
 		return nil, fmt.Errorf("%w: sandbox image %s is not imported; run `fumehood image build`", ErrNotReady, cfg.Image)
 	}
+	if mc.CacheDir == "" {
+		mc.CacheDir = sandbox.DefaultCacheDir
+	}
+	rt, err := hostRuntime(ctx, sb, mc.CacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	nodeVersion, err := rt.NodeVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the sandbox image's node on the host: %w", ErrNotReady, err)
+	}
+	cfg.Ecosystem.NPM = rt
 	machine.tracer, err = bpf.Load(bpf.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("%w: load eBPF probes: %w", ErrNotReady, err)
@@ -81,6 +98,7 @@ func Open(ctx context.Context, mc MachineConfig, cfg Config) (m *Machine, retErr
 		network = Sinkholes{StateDir: mc.StateDir, Logger: cfg.Logger}
 	}
 	machine.Pipeline = New(cfg, sb, BPFTracer{Tracer: machine.tracer}, network, rs)
+	machine.Pipeline.nodeVersion = nodeVersion
 	return machine, nil
 }
 

@@ -104,6 +104,9 @@ type Pipeline struct {
 	network Network // nil: loopback only
 	rules   *rules.Set
 	log     *slog.Logger
+	// nodeVersion is the sandbox image's node version (Open sets it):
+	// plant lays node-gyp's header cache out for it.
+	nodeVersion string
 }
 
 // New returns a pipeline. network may be nil: the containers then get a

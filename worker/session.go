@@ -25,8 +25,9 @@ const sessionStep = 30
 // login shell (/bin/bash is no tool: everything it does comes from files
 // in the home).
 var sessionTools = []string{
-	"/usr/bin/timeout", "/usr/bin/git", "/usr/lib/git-core/", "/usr/bin/npm", "/usr/bin/env", "/usr/bin/node",
-	"/usr/bin/nodejs", "/usr/bin/ssh",
+	"/usr/bin/timeout", "/usr/bin/git", "/usr/lib/git-core/", "/usr/bin/env", "/usr/bin/ssh",
+	// the image's node and npm, where the official Linux build lays them
+	"/usr/local/bin/node", "/usr/local/bin/npm", "/usr/local/lib/node_modules/npm/",
 }
 
 // sessionCommand is the session phase's command: a script in the project

@@ -134,7 +134,7 @@ func printSpecReport(w io.Writer, r *evaluate.SpecReport) {
 			fmt.Fprintf(w, "%-10s %s: %s\n", "error", printable(res.Spec), printable(res.Error))
 			continue
 		}
-		fmt.Fprintf(w, "%-10s %s (score %d)\n", res.Verdict, printable(res.Spec), res.Score)
+		fmt.Fprintf(w, "%-10s %s (score %d%s)\n", res.Verdict, printable(res.Spec), res.Score, printable(coverageNote(res.Coverage)))
 		for _, h := range res.Hits {
 			fmt.Fprintf(w, "           %s %s: %s\n", h.Severity, printable(h.Rule), printable(h.Summary))
 		}

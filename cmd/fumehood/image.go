@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/fumehood/fumehood/deploy"
+	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/sandbox"
 	"github.com/fumehood/fumehood/worker"
 )
@@ -18,7 +19,7 @@ func cmdImage(ctx context.Context, e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("image "+args[0], flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	containerd := fs.String("containerd", envOr("FUMEHOOD_CONTAINERD", "/run/containerd/containerd.sock"), "containerd socket `address`")
-	cache := fs.String("cache", envOr("FUMEHOOD_CACHE", "/var/cache/fumehood"), "`dir` where built images are cached")
+	cache := fs.String("cache", envOr("FUMEHOOD_CACHE", sandbox.DefaultCacheDir), "`dir` where built images are cached")
 	ref := fs.String("ref", sandbox.ImageRef(deploy.ImageRecipe), "image `ref` to import as")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return 0, err
@@ -33,8 +34,12 @@ func cmdImage(ctx context.Context, e *env, args []string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		eco, err := ecosystem.DefaultConfig(ctx)
+		if err != nil {
+			return 0, err
+		}
 		fmt.Fprintf(e.stderr, "building sandbox image %s (cached under %s)\n", *ref, *cache)
-		tarPath, err = sandbox.BuildImage(ctx, deploy.ImageRecipe, mirror, *cache)
+		tarPath, err = sandbox.BuildImage(ctx, deploy.ImageRecipe, *cache, mirror, eco.NPMRegistry)
 		if err != nil {
 			return 0, err
 		}

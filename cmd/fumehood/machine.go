@@ -19,6 +19,7 @@ import (
 // machineOpts are the flags of commands that run the sandbox.
 type machineOpts struct {
 	containerd, data, state, image string
+	cache                          string
 	timeout, grace                 time.Duration
 	memory, disk                   int64
 	cpus                           float64
@@ -43,6 +44,7 @@ func (o *machineOpts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.containerd, "containerd", envOr("FUMEHOOD_CONTAINERD", "/run/containerd/containerd.sock"), "containerd socket `address` (FUMEHOOD_CONTAINERD)")
 	registerData(fs, &o.data)
 	fs.StringVar(&o.state, "state", "/run/fumehood", "runtime state `dir`: workspaces, network namespaces")
+	fs.StringVar(&o.cache, "cache", envOr("FUMEHOOD_CACHE", sandbox.DefaultCacheDir), "`dir` of the image cache, where the image's node and npm are copied out for the host (FUMEHOOD_CACHE)")
 	fs.StringVar(&o.image, "image", sandbox.ImageRef(deploy.ImageRecipe), "sandbox image `ref`")
 	fs.DurationVar(&o.timeout, "timeout", d.PhaseTimeout, "wall-clock limit of each phase")
 	fs.DurationVar(&o.grace, "grace", d.Grace, "how long a phase waits for processes left running after its command ends")
@@ -76,5 +78,5 @@ func (o *machineOpts) open(ctx context.Context, log *slog.Logger, earlier worker
 	cfg.Limits.MemoryBytes, cfg.Limits.Pids, cfg.Limits.CPUs = o.memory, o.pids, o.cpus
 	cfg.WorkspaceBytes = o.disk
 	cfg.Logger, cfg.Earlier = log, earlier
-	return worker.Open(ctx, worker.MachineConfig{Containerd: o.containerd, StateDir: o.state, NoNetwork: o.noNetwork}, cfg)
+	return worker.Open(ctx, worker.MachineConfig{Containerd: o.containerd, StateDir: o.state, CacheDir: o.cache, NoNetwork: o.noNetwork}, cfg)
 }

@@ -5,7 +5,7 @@ import (
 )
 
 // InstallArgv installs the tarball at artifact offline from the npm
-// cache at cache, with lifecycle scripts' output shown (npm 9 hides it
+// cache at cache, with lifecycle scripts' output shown (npm hides it
 // otherwise). registry must be the one the cache was filled from: npm
 // keys cached packuments by URL.
 func InstallArgv(artifact, cache, registry string) []string {

@@ -1,13 +1,11 @@
 package npm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -55,11 +53,13 @@ func (m Manifest) Deps() (required, optional map[string]string) {
 }
 
 // Prepare fills cacheDir, an npm cache, with everything an offline
-// install of a package with manifest m needs. It runs the host's npm with
+// install of a package with manifest m needs. It runs npm of rt with
 // scripts disabled in a temporary project that lists m's registry
 // dependencies (never the package itself), against registry (npm's own
-// configuration when empty). The temporary project is removed.
-func Prepare(ctx context.Context, registry string, m Manifest, cacheDir string) error {
+// configuration when empty): npm resolves, downloads and unpacks there,
+// and runs nothing of what it downloads. The temporary project is
+// removed.
+func Prepare(ctx context.Context, rt Runtime, registry string, m Manifest, cacheDir string) error {
 	deps, optional := m.Deps()
 	if len(deps)+len(optional) == 0 {
 		return nil
@@ -91,88 +91,12 @@ func Prepare(ctx context.Context, registry string, m Manifest, cacheDir string) 
 		}
 	}
 	sort.Strings(names)
-	slog.InfoContext(ctx, "npm prepare offline cache", "package", m.Name, "dependencies", names)
+	slog.InfoContext(ctx, "npm prepare offline cache", "package", m.Name, "dependencies", names, "npm", rt.Prefix)
 	env := append(os.Environ(), "npm_config_update_notifier=false", "npm_config_ignore_scripts=true")
-	if err := run(ctx, tmp, env, args...); err != nil {
+	if err := rt.run(ctx, tmp, env, args...); err != nil {
 		return fmt.Errorf("npm install of %d dependencies: %w", len(names), err)
 	}
-	// npm 10 and later resolve with full packuments; the sandbox's npm 9
-	// asks for abbreviated ones, and its cache only answers a request with
-	// the same Accept header. npm cache add stores the abbreviated
-	// packument of every package of the resolved tree.
-	specs, err := lockedSpecs(filepath.Join(tmp, "package-lock.json"))
-	if err != nil {
-		return err
-	}
-	for len(specs) > 0 {
-		n := min(len(specs), 100)
-		add := append([]string{"cache", "add", "--cache", abs}, specs[:n]...)
-		if registry != "" {
-			add = append(add, "--registry", registry)
-		}
-		if err := run(ctx, tmp, env, add...); err != nil {
-			return fmt.Errorf("npm cache add: %w", err)
-		}
-		specs = specs[n:]
-	}
 	return nil
-}
-
-// run runs the host's npm in dir.
-func run(ctx context.Context, dir string, env []string, args ...string) error {
-	cmd := exec.CommandContext(ctx, "npm", args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%w: %s", err, tail(out.Bytes(), 2048))
-	}
-	return nil
-}
-
-// lockedSpecs returns NAME@VERSION of every registry package in a
-// package-lock.json (v2/v3 "packages"), aliases by their real name. npm
-// leaves "resolved" out for its configured registry; an entry resolved
-// elsewhere than over http(s) (git, file) is not a registry package.
-func lockedSpecs(lockfile string) ([]string, error) {
-	b, err := os.ReadFile(lockfile)
-	if err != nil {
-		return nil, fmt.Errorf("read lockfile: %w", err)
-	}
-	var lock struct {
-		Packages map[string]struct {
-			Name     string `json:"name"`
-			Version  string `json:"version"`
-			Resolved string `json:"resolved"`
-			Link     bool   `json:"link"`
-			InBundle bool   `json:"inBundle"`
-		} `json:"packages"`
-	}
-	if err := json.Unmarshal(b, &lock); err != nil {
-		return nil, fmt.Errorf("lockfile: %w", err)
-	}
-	seen := map[string]bool{}
-	for key, p := range lock.Packages {
-		i := strings.LastIndex(key, "node_modules/")
-		if i < 0 || p.Link || p.InBundle || !semver.MatchString(p.Version) ||
-			p.Resolved != "" && !strings.HasPrefix(p.Resolved, "http://") && !strings.HasPrefix(p.Resolved, "https://") {
-			continue
-		}
-		name := key[i+len("node_modules/"):]
-		if p.Name != "" {
-			name = p.Name
-		}
-		if ValidName(name) == nil {
-			seen[name+"@"+p.Version] = true
-		}
-	}
-	specs := make([]string, 0, len(seen))
-	for s := range seen {
-		specs = append(specs, s)
-	}
-	sort.Strings(specs)
-	return specs, nil
 }
 
 func tail(b []byte, n int) string {

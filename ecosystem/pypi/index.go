@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,9 +132,38 @@ func ParseFilename(fn string) (Dist, bool) {
 	return Dist{}, false
 }
 
-// wheelRank scores how well a wheel's tags fit the sandbox (CPython 3.11
-// on glibc Linux of the host's architecture): 0 does not fit, higher is
-// more specific.
+// sandboxPython is the minor version of the sandbox's CPython 3 (Debian
+// 13's python3, deploy/image/recipe.sh).
+const sandboxPython = 13
+
+// pyTag reports whether the wheel python tag py fits the sandbox's
+// CPython for a wheel of abi: py3, py3N up to its version, cp3N of its
+// version (cp3N up to its version for the stable abi3).
+func pyTag(py, abi string) bool {
+	if py == "py3" {
+		return abi == "none"
+	}
+	for _, prefix := range []string{"py3", "cp3"} {
+		minor, ok := strings.CutPrefix(py, prefix)
+		n, err := strconv.Atoi(minor)
+		if !ok || err != nil || n > sandboxPython || minor != strconv.Itoa(n) {
+			continue
+		}
+		switch {
+		case prefix == "py3":
+			return abi == "none"
+		case abi == "abi3":
+			return true
+		default:
+			return n == sandboxPython && (abi == "none" || abi == py)
+		}
+	}
+	return false
+}
+
+// wheelRank scores how well a wheel's tags fit the sandbox (CPython
+// 3.sandboxPython on glibc Linux of the host's architecture): 0 does not
+// fit, higher is more specific.
 func wheelRank(tags []string) int {
 	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
 	best := 0
@@ -142,10 +172,10 @@ func wheelRank(tags []string) int {
 			for _, plat := range strings.Split(tags[2], ".") {
 				r := 0
 				switch {
-				case plat == "any" && abi == "none" && (py == "py3" || py == "py311" || py == "py31" || py == "cp311"):
+				case !pyTag(py, abi):
+				case plat == "any" && abi == "none":
 					r = 1
-				case arch != "" && strings.HasPrefix(plat, "manylinux") && strings.HasSuffix(plat, "_"+arch) &&
-					(abi == "abi3" && strings.HasPrefix(py, "cp3") || abi == "cp311" && py == "cp311" || abi == "none" && (py == "py3" || py == "cp311")):
+				case arch != "" && strings.HasPrefix(plat, "manylinux") && strings.HasSuffix(plat, "_"+arch):
 					r = 2
 				}
 				best = max(best, r)

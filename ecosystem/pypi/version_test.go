@@ -1,6 +1,7 @@
 package pypi
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -90,14 +91,15 @@ func TestPick(t *testing.T) {
 		{Filename: "demo_x-1.0-cp311-cp311-macosx_11_0_arm64.whl"},
 		{Filename: "demo_x-1.0-py3-none-any.whl"},
 		{Filename: "demo_x-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"},
+		{Filename: "demo_x-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"},
 		{Filename: "demo_x-2.0-py3-none-any.whl", Yanked: true},
 		{Filename: "demo_x-3.0-cp27-none-any.whl"},
 		{Filename: "demo_x-3.0.zip"},
 		{Filename: "other-1.0.tar.gz"},
 	}
 	tests := []struct{ version, want string }{
-		{"1.0", "demo_x-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"},
-		{"1.0.0", "demo_x-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"},
+		{"1.0", "demo_x-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"},
+		{"1.0.0", "demo_x-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"},
 		{"2.0", ""},
 		{"3.0", ""},
 	}
@@ -105,6 +107,45 @@ func TestPick(t *testing.T) {
 		got, ok := Pick(files, "Demo-X", tt.version)
 		if got.Filename != tt.want || ok != (tt.want != "") {
 			t.Errorf("Pick(%s) = %q, %v; want %q", tt.version, got.Filename, ok, tt.want)
+		}
+	}
+}
+
+// TestWheelRank: the wheels pip on the sandbox's CPython 3.13 takes.
+func TestWheelRank(t *testing.T) {
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	if arch == "" {
+		t.Skipf("no manylinux wheels for %s", runtime.GOARCH)
+	}
+	ml := "manylinux_2_17_" + arch
+	tests := []struct {
+		tags string
+		want int
+	}{
+		{"py3-none-any", 1},
+		{"py2.py3-none-any", 1},
+		{"py312-none-any", 1},
+		{"py313-none-any", 1},
+		{"py314-none-any", 0},
+		{"cp313-none-any", 1},
+		{"cp311-none-any", 0},
+		{"cp313-cp313-" + ml, 2},
+		{"cp313-cp313t-" + ml, 0},
+		{"cp311-cp311-" + ml, 0},
+		{"cp314-cp314-" + ml, 0},
+		{"cp38-abi3-" + ml, 2},
+		{"cp313-abi3-" + ml, 2},
+		{"cp314-abi3-" + ml, 0},
+		{"py3-none-" + ml, 2},
+		{"cp313-cp313-macosx_11_0_arm64", 0},
+		{"cp313-cp313-musllinux_1_2_" + arch, 0},
+		{"cp27-none-any", 0},
+		{"cp3-none-any", 0},
+		{"py3x-none-any", 0},
+	}
+	for _, tt := range tests {
+		if got := wheelRank(strings.Split(tt.tags, "-")); got != tt.want {
+			t.Errorf("wheelRank(%s) = %d, want %d", tt.tags, got, tt.want)
 		}
 	}
 }

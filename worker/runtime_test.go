@@ -1,0 +1,187 @@
+package worker_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/trace"
+	"github.com/fumehood/fumehood/worker"
+)
+
+// TestRuntime analyses packages that need a current developer runtime:
+// one whose preinstall refuses node below 20 (as prisma's does) and whose
+// install reports the runtime; one whose dependency's newest versions
+// need a newer node than its older ones (resolved on the host to what the
+// sandbox's npm picks, so the offline install finds it); one that builds
+// a native addon against zlib found by pkg-config, with node's headers
+// and no network. Each must run to its end, observed.
+func TestRuntime(t *testing.T) {
+	reg := newTestRegistry(t)
+	// 1.1.0 is what node 20 up to 98 picks; 1.0.0 what an older node
+	// picks; 1.2.0, the latest, what nothing picks.
+	reg.publish(t, "runtime-dep", "1.0.0", nil)
+	reg.publish(t, "runtime-dep", "1.1.0", map[string]string{"node": ">=20"})
+	reg.publish(t, "runtime-dep", "1.2.0", map[string]string{"node": ">=99"})
+	m := openMachine(t, func(c *worker.Config) { c.Ecosystem.NPMRegistry = reg.srv.URL + "/" })
+
+	tests := []struct {
+		pkg   string
+		check func(t *testing.T, a *analysis.Analysis)
+	}{
+		{"runtime-engines", func(t *testing.T, a *analysis.Analysis) {
+			out := a.Phases[0].Output
+			v := regexp.MustCompile(`runtime-report node=v(\d+)\.\d+\.\d+ npm=npm/(\d+)\.\d+\.\d+ python=3\.(\d+)\.`).FindStringSubmatch(out)
+			if v == nil {
+				t.Fatalf("no runtime report in the install output:\n%s", out)
+			}
+			if node, _ := strconv.Atoi(v[1]); node < 22 || node%2 != 0 {
+				t.Errorf("node %s, want an LTS release, 22 or later", v[1])
+			}
+			if npm, _ := strconv.Atoi(v[2]); npm < 10 {
+				t.Errorf("npm %s, want the npm of a current node (10 or later)", v[2])
+			}
+			if py, _ := strconv.Atoi(v[3]); py < 12 {
+				t.Errorf("python 3.%s, want 3.12 or later", v[3])
+			}
+			for _, script := range []string{"preinstall.js", "report.js"} {
+				if !execed(a, "install", func(e trace.Event) bool { return filepath.Base(e.Path) == "node" && argvHas(e, script) }) {
+					t.Errorf("no exec of node %s traced in the install phase", script)
+				}
+			}
+		}},
+		{"runtime-newer-dep", func(t *testing.T, a *analysis.Analysis) {
+			if out := a.Phases[0].Output; !strings.Contains(out, "runtime-dep 1.1.0") {
+				t.Errorf("install output lacks runtime-dep 1.1.0 (the version the sandbox's npm picks):\n%s", out)
+			}
+		}},
+		{"runtime-native", func(t *testing.T, a *analysis.Analysis) {
+			if !execed(a, "install", func(e trace.Event) bool { return filepath.Base(e.Path) == "pkg-config" && argvHas(e, "zlib") }) {
+				t.Errorf("no exec of pkg-config traced in the install phase")
+			}
+			if !execed(a, "install", func(e trace.Event) bool { return strings.HasSuffix(e.Path, "/cc1") }) {
+				t.Errorf("no compiler (cc1) traced in the install phase")
+			}
+			if len(a.Phases) < 2 || !strings.Contains(a.Phases[1].Output, "runtime-native zlib 1.") {
+				t.Errorf("the import did not load the built addon: %+v", a.Phases[1:])
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: "npm", Path: filepath.Join("testdata", "packages", tt.pkg)})
+			if err != nil {
+				t.Fatalf("analyze: %v", err)
+			}
+			if len(a.Phases) != 2 || a.Phases[0].ExitCode != 0 || a.Phases[1].ExitCode != 0 {
+				t.Fatalf("want install and import to exit 0; got:\n%s", describeHits(a))
+			}
+			tt.check(t, a)
+			if a.Verdict != analysis.Benign || a.Coverage.Level != analysis.CoverageFull {
+				t.Errorf("verdict %s, coverage %+v; want benign with full coverage:\n%s", a.Verdict, a.Coverage, describeHits(a))
+			}
+		})
+	}
+}
+
+// execed reports whether the trace holds an exec in phase that match
+// accepts.
+func execed(a *analysis.Analysis, phase string, match func(trace.Event) bool) bool {
+	for _, e := range a.Trace.Events {
+		if e.Kind == trace.KindExec && e.Phase == phase && match(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func argvHas(e trace.Event, sub string) bool {
+	for _, a := range e.Argv {
+		if strings.Contains(a, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// testRegistry is an npm registry on loopback serving packuments and
+// tarballs of packages made by publish.
+type testRegistry struct {
+	srv       *httptest.Server
+	packument map[string]map[string]any // name → packument
+	tarballs  map[string][]byte         // URL path → tarball
+}
+
+func newTestRegistry(t *testing.T) *testRegistry {
+	r := &testRegistry{packument: map[string]map[string]any{}, tarballs: map[string][]byte{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if b, ok := r.tarballs[req.URL.Path]; ok {
+			w.Write(b)
+			return
+		}
+		if p, ok := r.packument[strings.TrimPrefix(req.URL.Path, "/")]; ok {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(p)
+			return
+		}
+		http.NotFound(w, req)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// publish adds name@version with engines, a package whose main exports its
+// version, and makes it the latest.
+func (r *testRegistry) publish(t *testing.T, name, version string, engines map[string]string) {
+	t.Helper()
+	manifest := map[string]any{"name": name, "version": version, "main": "index.js"}
+	if engines != nil {
+		manifest["engines"] = engines
+	}
+	pj, err := json.Marshal(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, f := range []struct {
+		name string
+		body []byte
+	}{{"package/package.json", pj}, {"package/index.js", []byte("module.exports = " + strconv.Quote(version) + ";\n")}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(f.body)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := "/" + name + "/-/" + name + "-" + version + ".tgz"
+	r.tarballs[path] = buf.Bytes()
+	sum := sha512.Sum512(buf.Bytes())
+	manifest["dist"] = map[string]string{"tarball": r.srv.URL + path, "integrity": "sha512-" + base64.StdEncoding.EncodeToString(sum[:])}
+	p := r.packument[name]
+	if p == nil {
+		p = map[string]any{"name": name, "versions": map[string]any{}}
+		r.packument[name] = p
+	}
+	p["versions"].(map[string]any)[version] = manifest
+	p["dist-tags"] = map[string]string{"latest": version}
+}

@@ -1,0 +1,3 @@
+const probe = require('./build/Release/probe.node');
+console.log(`runtime-native zlib ${probe.zlibVersion()}`);
+module.exports = probe;
