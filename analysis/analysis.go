@@ -102,6 +102,12 @@ type Phase struct {
 	Lost       uint64   `json:"lost"` // events the tracer and the sinkhole dropped
 	// Survivors counts processes still alive when the grace period ended.
 	Survivors int `json:"survivors,omitempty"`
+	// WatchedMS is how long what the command left running was observed
+	// after it exited (bounded by the grace period).
+	WatchedMS int64 `json:"watched_ms,omitempty"`
+	// InitDied is set when the container's init ended before the command:
+	// the observation was cut short (an init-died event is in the trace).
+	InitDied bool `json:"init_died,omitempty"`
 	// Output is the tail of the phase's stdout and stderr.
 	Output string `json:"output,omitempty"`
 }
@@ -129,10 +135,58 @@ type Analysis struct {
 // Sandbox records the conditions a package ran under, so that a reader can
 // weigh what it did and did not do.
 type Sandbox struct {
-	Image    string   `json:"image"`
-	Probes   []string `json:"probes"`
-	Network  string   `json:"network"`
-	CI       bool     `json:"ci_env"`
-	Hostname string   `json:"hostname"`
-	User     string   `json:"user"`
+	Image   string   `json:"image"`
+	Probes  []string `json:"probes"`
+	Network string   `json:"network"`
+	CI      bool     `json:"ci_env"`
+	Persona Persona  `json:"persona"`
+}
+
+// Persona is the developer the sandbox pretended to be, drawn per analysis:
+// the account package code ran as (its kernel uid is one no host account
+// has, the number the trace's events carry), the machine's name, the git
+// identity and the project the package was installed into.
+type Persona struct {
+	User     string `json:"user"`
+	UID      uint32 `json:"uid"`
+	FullName string `json:"full_name"`
+	Email    string `json:"email"`
+	Hostname string `json:"hostname"`
+	Project  string `json:"project"`
+}
+
+// Changes compares the behaviour of two analyses, From and To (ids),
+// normalised so that two runs of the same behaviour compare equal (see
+// package report): what To does that From did not (Added) and the
+// reverse (Removed). Scripts.Changed names the declared scripts whose
+// command differs.
+type Changes struct {
+	From      string        `json:"from"`
+	To        string        `json:"to"`
+	Hits      Change        `json:"hits"`
+	Processes Change        `json:"processes"`
+	Network   Change        `json:"network"`
+	Files     Change        `json:"files"`
+	Scripts   ScriptChanges `json:"scripts"`
+}
+
+// Change is what was added and removed in one respect.
+type Change struct {
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+}
+
+// ScriptChanges is Change for declared scripts, with those whose command
+// changed ("NAME: OLD -> NEW").
+type ScriptChanges struct {
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	Changed []string `json:"changed"`
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.Hits.Added)+len(c.Hits.Removed)+len(c.Processes.Added)+len(c.Processes.Removed)+
+		len(c.Network.Added)+len(c.Network.Removed)+len(c.Files.Added)+len(c.Files.Removed)+
+		len(c.Scripts.Added)+len(c.Scripts.Removed)+len(c.Scripts.Changed) == 0
 }

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bufio"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -14,8 +12,8 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/analysis"
-	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/internal/netpolicy"
+	"github.com/fumehood/fumehood/osv"
 	"github.com/fumehood/fumehood/store"
 	"github.com/fumehood/fumehood/trace"
 )
@@ -34,10 +32,44 @@ type SubmitResponse struct {
 	Existing  bool   `json:"existing"`
 }
 
-// ListResponse answers GET /v1/analyses.
+// ListResponse answers GET /v1/analyses: summaries, or with full=1 the
+// whole records. Next is the cursor of the next page ("" at the end);
+// NextURL is that page's path and query, with a since duration resolved
+// to the time it meant for the first page.
 type ListResponse struct {
-	Analyses []*store.Record `json:"analyses"`
+	Analyses []Summary       `json:"analyses"`
+	Full     []*store.Record `json:"full,omitempty"`
 	Next     string          `json:"next"`
+	NextURL  string          `json:"next_url,omitempty"`
+}
+
+// Summary is one analysis in a list: what a row of results shows.
+type Summary struct {
+	ID       string                 `json:"id"`
+	Package  analysis.Package       `json:"package"`
+	Spec     string                 `json:"spec,omitempty"`
+	Status   store.Status           `json:"status"`
+	Error    string                 `json:"error,omitempty"`
+	Verdict  analysis.Verdict       `json:"verdict,omitempty"`
+	Score    int                    `json:"score"`
+	Coverage analysis.CoverageLevel `json:"coverage,omitempty"`
+	// Hits are the ids of the rules that hit, most severe first.
+	Hits      []string  `json:"hits"`
+	Rules     string    `json:"rules_version,omitempty"`
+	BatchID   string    `json:"batch_id,omitempty"`
+	Submitted time.Time `json:"submitted"`
+	Updated   time.Time `json:"updated"`
+}
+
+// Summarize makes the summary of a record.
+func Summarize(r *store.Record) Summary {
+	s := Summary{ID: r.ID, Package: r.Package, Spec: r.Spec, Status: r.Status, Error: r.Error, Verdict: r.Verdict,
+		Score: r.Score, Coverage: r.Coverage.Level, Hits: []string{}, Rules: r.Rules, BatchID: r.BatchID,
+		Submitted: r.Submitted, Updated: r.Updated}
+	for _, h := range r.Hits {
+		s.Hits = append(s.Hits, h.Rule)
+	}
+	return s
 }
 
 // TraceResponse answers GET /v1/analyses/{id}/trace.
@@ -52,16 +84,22 @@ type ProcessesResponse struct {
 	Processes []*trace.Process `json:"processes"`
 }
 
-// Version is one analysed version in a package's history.
+// Version is one analysed version in a package's history: a registry
+// version, or an uploaded artifact (source "upload", uploaded_by the
+// token's name) that never replaces it; claims_registry marks an upload
+// of a name and version the farm also holds from the registry.
 type Version struct {
-	ID        string           `json:"id"`
-	Version   string           `json:"version"`
-	Digest    string           `json:"digest,omitempty"`
-	Status    store.Status     `json:"status"`
-	Verdict   analysis.Verdict `json:"verdict,omitempty"`
-	Score     int              `json:"score"`
-	Rules     string           `json:"rules_version,omitempty"`
-	Submitted time.Time        `json:"submitted"`
+	ID             string           `json:"id"`
+	Version        string           `json:"version"`
+	Source         store.Source     `json:"source"`
+	UploadedBy     string           `json:"uploaded_by,omitempty"`
+	ClaimsRegistry bool             `json:"claims_registry,omitempty"`
+	Digest         string           `json:"digest,omitempty"`
+	Status         store.Status     `json:"status"`
+	Verdict        analysis.Verdict `json:"verdict,omitempty"`
+	Score          int              `json:"score"`
+	Rules          string           `json:"rules_version,omitempty"`
+	Submitted      time.Time        `json:"submitted"`
 }
 
 // PackageResponse answers GET /v1/packages/{eco}/{name}.
@@ -145,7 +183,7 @@ func (s *server) readSubmission(w http.ResponseWriter, r *http.Request) (Submiss
 		if name == "." || name == "/" || name == "" {
 			name = "artifact"
 		}
-		return Submission{Ecosystem: eco, FileName: name, Upload: f, Force: force, Webhook: hook},
+		return Submission{Ecosystem: eco, FileName: name, Upload: f, UploadedBy: tokenOf(r.Context()).Name, Force: force, Webhook: hook},
 			func() { f.Close(); form.RemoveAll() }, nil
 	default:
 		return Submission{}, nop, badRequest("content type must be application/json or multipart/form-data")
@@ -157,29 +195,58 @@ func (s *server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.Store.Get(r.Context(), r.PathValue("id"))
+	doc, err := s.analysisDocument(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// diffAgainst answers GET /v1/analyses/{id}/diff?against=ID: how {id}
+// behaves differently from ID.
+func (s *server) diffAgainst(w http.ResponseWriter, r *http.Request) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err == nil {
+		err = checkParams(v, "against")
+	}
+	if err == nil && v.Get("against") == "" {
+		err = badRequest("against is required: the id of the analysis to compare with")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.diff(r.Context(), v.Get("against"), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// diffPackages answers GET /v1/diff?from=&to=[&ecosystem=&name=].
+func (s *server) diffPackages(w http.ResponseWriter, r *http.Request) {
+	from, to, err := s.diffQuery(r.Context(), r.URL.RawQuery)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.diff(r.Context(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *server) list(w http.ResponseWriter, r *http.Request) {
-	q, err := ParseQuery(r.URL.RawQuery)
+	resp, err := s.listAnalyses(r.Context(), r.URL.RawQuery, "/v1/analyses")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	recs, next, err := s.Store.List(r.Context(), q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if recs == nil {
-		recs = []*store.Record{}
-	}
-	writeJSON(w, http.StatusOK, ListResponse{Analyses: recs, Next: next})
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *server) versions(w http.ResponseWriter, r *http.Request) {
@@ -187,70 +254,18 @@ func (s *server) versions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	eco, name := r.PathValue("eco"), r.PathValue("name")
-	if eco != "npm" && eco != "pypi" {
-		s.fail(w, r, badRequest("ecosystem must be npm or pypi"))
-		return
-	}
-	if name == "" || len(name) > maxParamLen {
-		s.fail(w, r, badRequest("package name must be 1 to %d bytes", maxParamLen))
-		return
-	}
-	name = ecosystem.CanonicalName(eco, name)
-	recs, err := s.Store.Versions(r.Context(), eco, name)
+	resp, err := s.packageHistory(r.Context(), r.PathValue("eco"), r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	resp := PackageResponse{Ecosystem: eco, Name: name, Versions: []Version{}}
-	for _, rec := range recs {
-		resp.Versions = append(resp.Versions, Version{
-			ID: rec.ID, Version: rec.Package.Version, Digest: rec.Package.Digest, Status: rec.Status,
-			Verdict: rec.Verdict, Score: rec.Score, Rules: rec.Rules, Submitted: rec.Submitted,
-		})
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// trace pages through a stored trace, reading the JSONL stream only as far
-// as the page needs.
 func (s *server) trace(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	q, err := s.parseTraceQuery(id, r.URL.RawQuery)
+	resp, _, err := s.tracePage(r.Context(), r.PathValue("id"), r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	rc, err := s.openTrace(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	resp := TraceResponse{Events: []trace.Event{}}
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 64<<10), trace.MaxLine)
-	for sc.Scan() {
-		b := sc.Bytes()
-		if len(b) == 0 || trace.IsRecord(b) {
-			continue
-		}
-		var e trace.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			s.fail(w, r, fmt.Errorf("trace of %s: %w", id, err))
-			return
-		}
-		if e.Seq <= q.After || (q.Kind != "" && e.Kind != q.Kind) || (q.PID != 0 && e.TGID != q.PID && e.PID != q.PID) {
-			continue
-		}
-		if len(resp.Events) == q.Limit {
-			resp.Next = s.traceCursor(id, q, resp.Events[len(resp.Events)-1].Seq)
-			break
-		}
-		resp.Events = append(resp.Events, e)
-	}
-	if err := sc.Err(); err != nil {
-		s.fail(w, r, fmt.Errorf("trace of %s: %w", id, err))
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -264,20 +279,10 @@ func (s *server) processes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
-	rc, err := s.openTrace(r, id)
+	_, tr, err := s.loadTrace(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	defer rc.Close()
-	tr, err := trace.Decode(rc)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("trace of %s: %w", id, err))
-		return
-	}
-	if tr.Processes == nil {
-		tr.Processes = trace.BuildTable(tr, s.Rules.Policy()).Processes()
 	}
 	resp := ProcessesResponse{Processes: tr.Processes}
 	if resp.Processes == nil {
@@ -286,20 +291,19 @@ func (s *server) processes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// openTrace opens the stored trace of analysis id.
-func (s *server) openTrace(r *http.Request, id string) (io.ReadCloser, error) {
-	rec, err := s.Store.Get(r.Context(), id)
+// report answers with what the analysis page shows: the process trees,
+// network, files, scripts and timeline (see package report).
+func (s *server) report(w http.ResponseWriter, r *http.Request) {
+	if err := noParams(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, rep, err := s.analysisReport(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return nil, err
+		s.fail(w, r, err)
+		return
 	}
-	if rec.TraceDigest == "" {
-		return nil, fmt.Errorf("analysis %s has no trace (status %s): %w", id, rec.Status, store.ErrNotFound)
-	}
-	rc, err := s.Blobs.Get(r.Context(), rec.TraceDigest)
-	if err != nil {
-		return nil, fmt.Errorf("trace of %s: %w", id, err)
-	}
-	return rc, nil
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // checkWebhook accepts "" or a well-formed receiver URL; the scheduler
@@ -331,4 +335,32 @@ func formBool(v map[string][]string, k string) (bool, error) {
 		return false, badRequest("field %s must be true or false", k)
 	}
 	return b, nil
+}
+
+// osvRecord answers GET /v1/analyses/{id}/osv: the OSV record of a
+// malicious or suspicious analysis; 404 for a benign or unfinished one.
+func (s *server) osvRecord(w http.ResponseWriter, r *http.Request) {
+	if err := noParams(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, err := s.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rec.Status != store.Done {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("analysis %s is %s: an OSV record needs a finished analysis", rec.ID, rec.Status))
+		return
+	}
+	o, err := osv.FromAnalysis(&rec.Analysis, rec.Updated)
+	if errors.Is(err, osv.ErrBenign) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("analysis %s is benign: there is no finding to export as OSV", rec.ID))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
 }

@@ -3,14 +3,17 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/fumehood/fumehood/api/ui"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/scheduler"
@@ -69,14 +72,21 @@ type Config struct {
 	// MaxBody bounds JSON bodies and lockfiles, MaxUpload uploaded
 	// artifacts, in bytes; 0 means the defaults.
 	MaxBody, MaxUpload int64
-	// CursorKey signs trace cursors; nil makes a random one (cursors then
-	// die with the process). Give every API replica the same key.
+	// CursorKey signs trace cursors; nil uses the store's key
+	// (store.Store.Secret), which every serve process of the farm shares.
 	CursorKey []byte
+	// Firewall serves /v1/policy and /v1/audit; nil: no registry
+	// firewall, those answer 404.
+	Firewall Firewall
 }
 
 type server struct {
 	Config
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	pages *ui.Renderer
+	// keys caches the store's secrets by name.
+	keysMu sync.Mutex
+	keys   map[string][]byte
 }
 
 // New returns the API handler.
@@ -90,16 +100,34 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
-	if cfg.CursorKey == nil {
-		cfg.CursorKey = make([]byte, 32)
-		rand.Read(cfg.CursorKey)
-	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(cfg.Scheduler)
 	}
-	s := &server{Config: cfg, mux: http.NewServeMux()}
+	pages, err := ui.New()
+	if err != nil {
+		panic(err) // the embedded templates do not parse: a build defect the tests catch
+	}
+	s := &server{Config: cfg, mux: http.NewServeMux(), pages: pages, keys: map[string][]byte{}}
+	if cfg.CursorKey != nil {
+		s.keys[cursorKeyName] = cfg.CursorKey
+	}
 	s.routes()
 	return s
+}
+
+// key returns the store's secret called name, asking the store once.
+func (s *server) key(ctx context.Context, name string) ([]byte, error) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if k := s.keys[name]; k != nil {
+		return k, nil
+	}
+	k, err := s.Store.Secret(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", name, err)
+	}
+	s.keys[name] = k
+	return k, nil
 }
 
 func (s *server) routes() {
@@ -111,18 +139,33 @@ func (s *server) routes() {
 	m.Handle("GET /v1/analyses/{id}", s.auth(store.RoleRead, s.get))
 	m.Handle("GET /v1/analyses/{id}/trace", s.auth(store.RoleRead, s.trace))
 	m.Handle("GET /v1/analyses/{id}/processes", s.auth(store.RoleRead, s.processes))
+	m.Handle("GET /v1/analyses/{id}/report", s.auth(store.RoleRead, s.report))
+	m.Handle("GET /v1/analyses/{id}/diff", s.auth(store.RoleRead, s.diffAgainst))
+	m.Handle("GET /v1/diff", s.auth(store.RoleRead, s.diffPackages))
+	m.Handle("GET /v1/analyses/{id}/osv", s.auth(store.RoleRead, s.osvRecord))
 	m.Handle("GET /v1/packages/{eco}/{name...}", s.auth(store.RoleRead, s.versions))
 	m.Handle("POST /v1/batches", s.auth(store.RoleSubmit, s.createBatch))
 	m.Handle("GET /v1/batches/{id}", s.auth(store.RoleRead, s.getBatch))
 	m.Handle("DELETE /v1/batches/{id}", s.auth(store.RoleSubmit, s.cancelBatch))
 	m.Handle("GET /v1/rules", s.auth(store.RoleRead, s.rules))
 	m.Handle("GET /v1/tasks/archived", s.auth(store.RoleAdmin, s.archived))
+	s.pageRoutes()
+	if s.Firewall != nil {
+		m.Handle("POST /v1/policy", s.auth(store.RoleAdmin, s.addOverride))
+		m.Handle("GET /v1/policy", s.auth(store.RoleRead, s.listOverrides))
+		m.Handle("DELETE /v1/policy/{id}", s.auth(store.RoleAdmin, s.deleteOverride))
+		m.Handle("GET /v1/audit", s.auth(store.RoleRead, s.audit))
+	}
 }
 
 // ServeHTTP logs each request (never its headers) and answers unknown
 // paths and methods with JSON errors.
+// Each answer carries the request's id in X-Request-Id, which the log line
+// names too.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	id := requestID()
+	w.Header().Set("X-Request-Id", id)
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -144,7 +187,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", sw.status), slog.Duration("took", time.Since(start)),
-		slog.String("remote", r.RemoteAddr))
+		slog.String("request_id", id), slog.String("remote", r.RemoteAddr))
+}
+
+// requestID returns a random id of 16 hex digits.
+func requestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 type statusWriter struct {
@@ -199,24 +249,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // fail answers err: the caller's mistakes as 4xx with their message, the
 // rest as 500 with a generic one (the detail goes to the log).
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := s.classify(w, r, err)
+	writeError(w, status, code, msg)
+}
+
+// classify maps err to the status, code and message of its answer, and
+// logs the errors that are ours.
+func (s *server) classify(w http.ResponseWriter, r *http.Request, err error) (status int, code, msg string) {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr), errors.Is(err, ecosystem.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		return http.StatusRequestEntityTooLarge, "too_large", err.Error()
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", err.Error())
+		return http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, store.ErrCursor), errors.Is(err, errBadCursor):
-		writeError(w, http.StatusBadRequest, "bad_request", "invalid cursor")
+		return http.StatusBadRequest, "bad_request", "invalid cursor"
 	case errors.Is(err, ErrInvalid), errors.Is(err, ecosystem.ErrBadSpec),
 		errors.Is(err, ecosystem.ErrBadArtifact), errors.Is(err, ecosystem.ErrNotFound):
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return http.StatusBadRequest, "bad_request", err.Error()
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "request cancelled")
-	default:
-		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		return http.StatusServiceUnavailable, "unavailable", "request cancelled"
 	}
+	s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
+		"request_id", w.Header().Get("X-Request-Id"), "err", err)
+	return http.StatusInternalServerError, "internal", "internal error"
 }
 
 // badRequest is an ErrInvalid with a message.

@@ -422,8 +422,8 @@ func TestUpload(t *testing.T) {
 		t.Fatalf("got %d, want 202", resp.StatusCode)
 	}
 	sub := h.sched.got[len(h.sched.got)-1]
-	if sub.FileName != "pkg-1.0.0.tgz" || sub.Ecosystem != "npm" || !sub.Force {
-		t.Errorf("submission: got %+v, want pkg-1.0.0.tgz, npm, forced", sub)
+	if sub.FileName != "pkg-1.0.0.tgz" || sub.Ecosystem != "npm" || !sub.Force || sub.UploadedBy != "test-submit" {
+		t.Errorf("submission: got %+v, want pkg-1.0.0.tgz, npm, forced, uploaded by test-submit", sub)
 	}
 	rec, err := h.st.Get(context.Background(), got.ID)
 	if err != nil {
@@ -559,7 +559,7 @@ func TestList(t *testing.T) {
 		})
 	}
 	for _, q := range []string{"verdict=evil", "status=lost", "ecosystem=cargo", "limit=0", "limit=1001", "limit=x",
-		"since=yesterday", "since=1h", "since=2999-01-01", "cursor=forged", "cursor=c7.00000000", "color=red", "name=a&name=b", "name=" + strings.Repeat("a", 600), "%zz"} {
+		"since=yesterday", "since=-1h", "since=2999-01-01", "since=1000000h", "cursor=forged", "cursor=c7.00000000", "color=red", "name=a&name=b", "name=" + strings.Repeat("a", 600), "%zz"} {
 		_, resp := list(q)
 		if resp.StatusCode != 400 {
 			t.Errorf("?%s: got %d, want 400", q, resp.StatusCode)
@@ -693,6 +693,23 @@ func TestPackageHistory(t *testing.T) {
 	}
 	if want := "1.0.1=malicious 1.0.0=benign"; strings.Join(got, " ") != want {
 		t.Errorf("versions: got %q, want %q", strings.Join(got, " "), want)
+	}
+	// An upload claiming the registry's 1.0.0 is listed beside it, with
+	// who uploaded it, and labelled; the registry record stays.
+	up := &store.Record{Spec: "upload:pkg-1.0.0.tgz", Source: store.FromUpload, UploadedBy: "mallory",
+		Artifact: "sha256:" + strings.Repeat("ab", 32)}
+	up.ID, up.Package = "claim", analysis.Package{Ecosystem: "npm", Name: "@scope/pkg", Version: "1.0.0", Digest: up.Artifact}
+	if err := h.st.Create(context.Background(), up); err != nil {
+		t.Fatal(err)
+	}
+	pr = PackageResponse{}
+	h.json(store.RoleRead, "GET", "/v1/packages/npm/@scope/pkg", "", &pr)
+	got = nil
+	for _, v := range pr.Versions {
+		got = append(got, fmt.Sprintf("%s=%s/%s/%s/%v", v.Version, v.Verdict, v.Source, v.UploadedBy, v.ClaimsRegistry))
+	}
+	if want := "1.0.0=/upload/mallory/true 1.0.1=malicious/registry//false 1.0.0=benign/registry//false"; strings.Join(got, " ") != want {
+		t.Errorf("versions with a claiming upload: got %q, want %q", strings.Join(got, " "), want)
 	}
 	// PyPI names are one project however they are spelled (PEP 503).
 	h.seed("pypi", "foo-bar", "2.0", analysis.Benign, "", 1)

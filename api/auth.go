@@ -67,7 +67,7 @@ func (s *server) auth(need store.Role, h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
 			return
 		}
-		role, err := s.Store.TokenRole(r.Context(), HashToken(tok))
+		t, err := s.Store.Token(r.Context(), HashToken(tok))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fumehood", error="invalid_token"`)
@@ -76,22 +76,22 @@ func (s *server) auth(need store.Role, h http.HandlerFunc) http.Handler {
 		case err != nil:
 			s.fail(w, r, err)
 			return
-		case rank(role) < rank(need):
+		case rank(t.Role) < rank(need):
 			writeError(w, http.StatusForbidden, "forbidden", "this needs the "+string(need)+" role")
 			return
 		}
-		h(w, r.WithContext(withRole(r.Context(), role)))
+		h(w, r.WithContext(withToken(r.Context(), t)))
 	})
 }
 
-type roleKey struct{}
+type tokenKey struct{}
 
-func withRole(ctx context.Context, r store.Role) context.Context {
-	return context.WithValue(ctx, roleKey{}, r)
+func withToken(ctx context.Context, t store.Token) context.Context {
+	return context.WithValue(ctx, tokenKey{}, t)
 }
 
-// roleOf is the role auth found for the request's token.
-func roleOf(ctx context.Context) store.Role {
-	r, _ := ctx.Value(roleKey{}).(store.Role)
-	return r
+// tokenOf is the token auth found for the request.
+func tokenOf(ctx context.Context) store.Token {
+	t, _ := ctx.Value(tokenKey{}).(store.Token)
+	return t
 }

@@ -31,10 +31,15 @@ type BatchCreateRequest struct {
 	Force        bool         `json:"force,omitempty"`
 }
 
-// BatchResponse answers the batch endpoints.
+// BatchResponse answers the batch endpoints: the batch, its progress and
+// its members with their verdicts, worst first (malicious, suspicious,
+// failed, benign without coverage, benign, pending; then by score).
+// Members are the analyses created so far: while a lockfile batch fans
+// out, Progress.Total can be ahead of them.
 type BatchResponse struct {
 	store.Batch
 	Progress store.Progress `json:"progress"`
+	Members  []Summary      `json:"members"`
 }
 
 func (s *server) createBatch(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +48,7 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if (req.Rejudge != nil || req.Rerun != nil) && rank(roleOf(r.Context())) < rank(store.RoleAdmin) {
+	if (req.Rejudge != nil || req.Rerun != nil) && rank(tokenOf(r.Context()).Role) < rank(store.RoleAdmin) {
 		writeError(w, http.StatusForbidden, "forbidden", "re-judging or re-running stored analyses needs the admin role")
 		return
 	}
@@ -144,12 +149,12 @@ func (s *server) cancelBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) writeBatch(w http.ResponseWriter, r *http.Request, id string, status int) {
-	b, p, err := s.Store.GetBatch(r.Context(), id)
+	b, err := s.batchView(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, BatchResponse{Batch: *b, Progress: p})
+	writeJSON(w, status, b)
 }
 
 // readMultipart parses a multipart body of at most limit bytes (plus room

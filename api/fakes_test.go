@@ -43,7 +43,7 @@ func (f *fakeScheduler) submit(ctx context.Context, s Submission, batch string) 
 		if err != nil {
 			return nil, false, err
 		}
-		k = store.Key{Ecosystem: s.Ecosystem, Name: "upload:" + s.FileName, Digest: d}
+		k = store.Key{Ecosystem: s.Ecosystem, Name: "upload:" + s.FileName, Digest: d, Source: store.FromUpload}
 		spec = "upload:" + s.FileName
 	} else {
 		t, err := ecosystem.Parse(s.Spec)
@@ -56,6 +56,7 @@ func (f *fakeScheduler) submit(ctx context.Context, s Submission, batch string) 
 	r := &store.Record{
 		Analysis: analysis.Analysis{ID: uuid.NewString(), Package: analysis.Package{Ecosystem: k.Ecosystem, Name: k.Name, Version: k.Version, Digest: k.Digest}, Rules: k.Rules},
 		Status:   store.Queued, Spec: spec, Webhook: s.Webhook, BatchID: batch, Submitted: time.Now(), Updated: time.Now(),
+		Source: k.Source, UploadedBy: s.UploadedBy,
 	}
 	if s.Force {
 		return r, false, f.st.Create(ctx, r)

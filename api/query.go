@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -71,23 +72,35 @@ func parseLimit(s string) (int, error) {
 }
 
 // ParseQuery reads the query string of GET /v1/analyses (ecosystem, name,
-// verdict, rule, status, since, limit, cursor) into a store.Query. since is
-// an RFC 3339 time or a date (YYYY-MM-DD). Errors wrap
+// verdict, rule, status, since, batch, limit, cursor) into a store.Query.
+// since is an RFC 3339 time or a date (YYYY-MM-DD). Errors wrap
 // ErrInvalid; cursors are checked by the store (store.ErrCursor).
 func ParseQuery(raw string) (store.Query, error) {
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return store.Query{}, badRequest("query string: %v", err)
 	}
-	if err := checkParams(v, "ecosystem", "name", "verdict", "rule", "status", "since", "limit", "cursor"); err != nil {
+	if err := checkParams(v, listParams...); err != nil {
 		return store.Query{}, err
 	}
+	return parseQuery(v, parseTime)
+}
+
+// listParams are the parameters of a list query; the list endpoint and
+// page also take full (1 for whole documents instead of summaries).
+var listParams = []string{"ecosystem", "name", "verdict", "rule", "status", "since", "batch", "limit", "cursor"}
+
+// parseQuery reads a list query whose parameters were checked, with
+// since read by readSince.
+func parseQuery(v url.Values, readSince func(string) (time.Time, error)) (store.Query, error) {
+	var err error
 	q := store.Query{
 		Ecosystem: v.Get("ecosystem"),
 		Name:      v.Get("name"),
 		Verdict:   analysis.Verdict(v.Get("verdict")),
 		Rule:      v.Get("rule"),
 		Status:    store.Status(v.Get("status")),
+		Batch:     v.Get("batch"),
 		Cursor:    v.Get("cursor"),
 	}
 	switch q.Ecosystem {
@@ -106,8 +119,8 @@ func ParseQuery(raw string) (store.Query, error) {
 	default:
 		return store.Query{}, badRequest("status must be queued, running, done or failed")
 	}
-	if s := v.Get("since"); s != "" {
-		if q.Since, err = parseTime(s); err != nil {
+	if s := strings.TrimSpace(v.Get("since")); s != "" {
+		if q.Since, err = readSince(s); err != nil {
 			return store.Query{}, err
 		}
 	}
@@ -117,6 +130,26 @@ func ParseQuery(raw string) (store.Query, error) {
 	return q, nil
 }
 
+// encodeQuery renders q's filters (and limit) as the query string ParseQuery
+// reads back, since as an RFC 3339 time: the link to the next page of a
+// list whose since was a duration.
+func encodeQuery(q store.Query) url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"ecosystem": q.Ecosystem, "name": q.Name, "verdict": string(q.Verdict),
+		"rule": q.Rule, "status": string(q.Status), "batch": q.Batch, "cursor": q.Cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if q.Limit != 0 && q.Limit != defaultLimit {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
 // Bounds of a since time (the store keeps nanoseconds since 1970 in an
 // int64, which ends in 2262).
 var (
@@ -124,12 +157,9 @@ var (
 	maxSince = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// parseTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC). Durations
-// back from now are not taken here: a page cursor is bound to its filters,
-// so the next page must see the same since (ParseSince resolves them for
-// clients).
+// parseTime reads an RFC 3339 time or a date (YYYY-MM-DD, UTC).
 func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		t, err = time.Parse(time.DateOnly, s)
 	}
@@ -144,13 +174,18 @@ func parseTime(s string) (time.Time, error) {
 
 // ParseSince reads what a user may write for since: an RFC 3339 time, a
 // date (YYYY-MM-DD, UTC) or a duration back from now ("24h"). Errors wrap
-// ErrInvalid.
+// ErrInvalid. A page cursor is bound to its filters, so the list endpoint
+// answers a duration with next_url, which carries the time it resolved
+// to.
 func ParseSince(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		if d <= 0 {
 			return time.Time{}, badRequest("since duration must be positive")
 		}
-		return now.Add(-d), nil
+		if t := now.Add(-d); !t.Before(minSince) {
+			return t, nil
+		}
+		return time.Time{}, badRequest("since must be between 1970 and 2200")
 	}
 	return parseTime(s)
 }
@@ -159,21 +194,55 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 type traceQuery struct {
 	Kind  trace.Kind
 	PID   uint32 // 0: any; matches the event's tgid or pid
+	Phase string
+	Path  string // a prefix of the event's path or path2
+	From  uint64 // the first event the page may start at
 	Limit int
 	After uint64 // the last seq of the previous page
 }
 
-func (s *server) parseTraceQuery(id, raw string) (traceQuery, error) {
+// match reports whether e passes the filters of q (not its position).
+func (q *traceQuery) match(e *trace.Event) bool {
+	return (q.Kind == "" || e.Kind == q.Kind) && (q.PID == 0 || e.TGID == q.PID || e.PID == q.PID) &&
+		(q.Phase == "" || e.Phase == q.Phase) &&
+		(q.Path == "" || strings.HasPrefix(e.Path, q.Path) || strings.HasPrefix(e.Path2, q.Path))
+}
+
+// values renders q's filters as a query string (not its cursor).
+func (q *traceQuery) values() url.Values {
+	v := url.Values{}
+	if q.Kind != "" {
+		v.Set("kind", string(q.Kind))
+	}
+	if q.PID != 0 {
+		v.Set("pid", strconv.FormatUint(uint64(q.PID), 10))
+	}
+	if q.Phase != "" {
+		v.Set("phase", q.Phase)
+	}
+	if q.Path != "" {
+		v.Set("path", q.Path)
+	}
+	if q.From != 0 {
+		v.Set("from", strconv.FormatUint(q.From, 10))
+	}
+	if q.Limit != defaultLimit {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+func (s *server) parseTraceQuery(ctx context.Context, id, raw string) (traceQuery, error) {
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return traceQuery{}, badRequest("query string: %v", err)
 	}
-	if err := checkParams(v, "kind", "pid", "limit", "cursor"); err != nil {
+	if err := checkParams(v, "kind", "pid", "phase", "path", "from", "limit", "cursor"); err != nil {
 		return traceQuery{}, err
 	}
-	q := traceQuery{Kind: trace.Kind(v.Get("kind"))}
+	q := traceQuery{Kind: trace.Kind(v.Get("kind")), Phase: v.Get("phase"), Path: v.Get("path")}
 	if q.Kind != "" && !q.Kind.Valid() {
-		return traceQuery{}, badRequest("kind must be an event kind such as exec or connect")
+		return traceQuery{}, badRequest("kind %q is not an event kind (%s)", q.Kind, kindList())
 	}
 	if p := v.Get("pid"); p != "" {
 		n, err := strconv.ParseUint(p, 10, 32)
@@ -182,42 +251,65 @@ func (s *server) parseTraceQuery(id, raw string) (traceQuery, error) {
 		}
 		q.PID = uint32(n)
 	}
+	if f := v.Get("from"); f != "" {
+		if q.From, err = strconv.ParseUint(f, 10, 64); err != nil || q.From == 0 {
+			return traceQuery{}, badRequest("from must be an event number, from 1")
+		}
+	}
 	if q.Limit, err = parseLimit(v.Get("limit")); err != nil {
 		return traceQuery{}, err
 	}
 	if c := v.Get("cursor"); c != "" {
-		if q.After, err = s.openCursor(c, id, q); err != nil {
+		key, err := s.key(ctx, cursorKeyName)
+		if err != nil {
+			return traceQuery{}, err
+		}
+		if q.After, err = openCursor(key, c, id, q); err != nil {
 			return traceQuery{}, err
 		}
 	}
 	return q, nil
 }
 
-// A trace cursor is base64url(seq (8 bytes) | hmac-sha256(key, id, kind,
-// pid, seq)[:16]): it resumes only the query that made it.
-func (s *server) traceCursor(id string, q traceQuery, seq uint64) string {
+func kindList() string {
+	var ks []string
+	for _, k := range trace.Kinds() {
+		ks = append(ks, string(k))
+	}
+	return strings.Join(ks, ", ")
+}
+
+// cursorKeyName names the store secret that signs trace cursors.
+const cursorKeyName = "trace-cursor-key"
+
+// A trace cursor is base64url(seq (8 bytes) | hmac-sha256(key, id,
+// filters, seq)[:16]): it resumes only the query that made it, with any
+// serve process of the farm (the key is the store's).
+func traceCursor(key []byte, id string, q traceQuery, seq uint64) string {
 	b := binary.BigEndian.AppendUint64(nil, seq)
-	b = append(b, s.cursorMAC(id, q, seq)...)
+	b = append(b, cursorMAC(key, id, q, seq)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *server) openCursor(c, id string, q traceQuery) (uint64, error) {
+func openCursor(key []byte, c, id string, q traceQuery) (uint64, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) != 8+16 {
 		return 0, errBadCursor
 	}
 	seq := binary.BigEndian.Uint64(b[:8])
-	if !hmac.Equal(b[8:], s.cursorMAC(id, q, seq)) {
+	if !hmac.Equal(b[8:], cursorMAC(key, id, q, seq)) {
 		return 0, errBadCursor
 	}
 	return seq, nil
 }
 
-func (s *server) cursorMAC(id string, q traceQuery, seq uint64) []byte {
-	m := hmac.New(sha256.New, s.CursorKey)
-	var buf strings.Builder
-	buf.WriteString("trace\x00" + id + "\x00" + string(q.Kind) + "\x00")
-	buf.WriteString(strconv.FormatUint(uint64(q.PID), 10) + "\x00" + strconv.FormatUint(seq, 10))
-	m.Write([]byte(buf.String()))
+func cursorMAC(key []byte, id string, q traceQuery, seq uint64) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, f := range []string{"trace", id, string(q.Kind), strconv.FormatUint(uint64(q.PID), 10), q.Phase, q.Path,
+		strconv.FormatUint(q.From, 10), strconv.FormatUint(seq, 10)} {
+		// Length-prefixed, so that no two filter sets share an input.
+		m.Write(binary.BigEndian.AppendUint64(nil, uint64(len(f))))
+		m.Write([]byte(f))
+	}
 	return m.Sum(nil)[:16]
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"testing"
@@ -44,7 +45,8 @@ func FuzzQuery(f *testing.F) {
 		"kind=exec&pid=12&cursor=AAAAAAAAAAoAAAAAAAAAAAAAAAAAAAAA", "limit=1001", "%zz", "a=1&a=2", "pid=0"} {
 		f.Add(s)
 	}
-	s := &server{Config: Config{CursorKey: []byte("fuzz key")}}
+	key := []byte("fuzz key")
+	s := &server{keys: map[string][]byte{cursorKeyName: key}}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, err := ParseQuery(raw)
 		if err != nil {
@@ -60,7 +62,7 @@ func FuzzQuery(f *testing.F) {
 				t.Fatalf("ParseQuery(%q) = %+v, lost a value", raw, q)
 			}
 		}
-		tq, err := s.parseTraceQuery("id", raw)
+		tq, err := s.parseTraceQuery(context.Background(), "id", raw)
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) && !errors.Is(err, errBadCursor) {
 				t.Fatalf("parseTraceQuery(%q) error %v is neither ErrInvalid nor errBadCursor", raw, err)
@@ -73,11 +75,11 @@ func FuzzQuery(f *testing.F) {
 			t.Fatalf("parseTraceQuery(%q) accepted a cursor it did not make: %+v", raw, tq)
 		}
 		// A cursor the server makes for this query opens to its seq.
-		c := s.traceCursor("id", tq, 42)
-		if got, err := s.openCursor(c, "id", tq); err != nil || got != 42 {
+		c := traceCursor(key, "id", tq, 42)
+		if got, err := openCursor(key, c, "id", tq); err != nil || got != 42 {
 			t.Fatalf("round trip of %q: got %d, %v; want 42", c, got, err)
 		}
-		if _, err := s.openCursor(c, "other", tq); !errors.Is(err, errBadCursor) {
+		if _, err := openCursor(key, c, "other", tq); !errors.Is(err, errBadCursor) {
 			t.Fatalf("cursor for id opened for other: %v", err)
 		}
 	})

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
-deploy/setup.sh deps >&2
+deploy/setup.sh farm >&2
 image=$(bin/fumehood image build 2>/dev/null)
 n=${BENCH_N:-20}
 out=$(mktemp -d)
@@ -51,12 +51,14 @@ go test -run '^$' -bench '^BenchmarkAnalyzeFlood$' -benchtime 1x -timeout 30m ./
 rss=$(metric BenchmarkAnalyzeFlood "$out/flood" peak-rss-MiB)
 printf 'peak RSS %s MiB: ratio to the 512 MiB goal %s (goal <= 1.00); trace file %s MiB\n' "$rss" "$(ratio "$rss" 512)" "$(metric BenchmarkAnalyzeFlood "$out/flood" trace-MiB)"
 
-echo "== farm API (open loop at 200 requests/s, 100,000 stored analyses, loopback)"
-go test -run '^$' -bench '^BenchmarkAPI$' -benchtime "${BENCH_API_N:-4000}x" -timeout 20m ./api | tee "$out/api" >&2
-for k in submit get; do
-	p50=$(metric BenchmarkAPI "$out/api" "$k-p50-ms")
-	p99=$(metric BenchmarkAPI "$out/api" "$k-p99-ms")
-	printf '%s: p50 %s ms, p99 %s ms: p99 ratio to the 20 ms goal %s (goal <= 1.00)\n' "$k" "$p50" "$p99" "$(ratio "$p99" 20)"
+echo "== farm API (open loop at 200 requests/s, 100,000 stored analyses, loopback; SQLite and a blob dir, then PostgreSQL and S3)"
+go test -run '^$' -bench '^BenchmarkAPI$' -benchtime "${BENCH_API_N:-4000}x" -timeout 40m ./api | tee "$out/api" >&2
+for st in sqlite postgres; do
+	for k in submit get; do
+		p50=$(metric "BenchmarkAPI/$st" "$out/api" "$k-p50-ms")
+		p99=$(metric "BenchmarkAPI/$st" "$out/api" "$k-p99-ms")
+		printf '%s %s: p50 %s ms, p99 %s ms: p99 ratio to the 20 ms goal %s (goal <= 1.00)\n' "$st" "$k" "$p50" "$p99" "$(ratio "$p99" 20)"
+	done
 done
 
 echo "== store List (a page of 50 of 100,000 analyses; first page and page 100 of each filter)"
@@ -72,16 +74,32 @@ for q in all ecosystem name verdict status rule since rule+verdict; do
 done
 printf 'slowest page %.2f ms: ratio to the 20 ms API goal %s\n' "$(ratio "$worst" 1000000)" "$(ratio "$worst" 20000000)"
 
-echo "== re-judge (stored traces of ~4,400 events: blob read, decode, judge, store; one core, then two tasks at once on two cores as a worker runs them)"
+echo "== re-judge (stored traces of ~4,400 events: blob read, decode, judge, store; one core, then two tasks at once on two cores as a worker runs them; SQLite and a blob dir, then PostgreSQL and S3)"
 for p in 1 2; do
 	GOMAXPROCS=$p go test -run '^$' -bench '^BenchmarkRejudge$' -benchtime 3s ./worker | tee "$out/rejudge$p" >&2
 done
-r1=$(metric BenchmarkRejudge "$out/rejudge1" rejudged/s)
-r2=$(metric BenchmarkRejudge "$out/rejudge2" rejudged/s)
-printf 're-judged: %s/s on one core, %s/s on two: two-core ratio to the 200/s goal %s, two/one %s\n' "$r1" "$r2" "$(ratio "$r2" 200)" "$(ratio "$r2" "$r1")"
+for st in sqlite postgres; do
+	r1=$(metric "BenchmarkRejudge/$st" "$out/rejudge1" rejudged/s)
+	r2=$(metric "BenchmarkRejudge/$st" "$out/rejudge2" rejudged/s)
+	printf '%s: re-judged %s/s on one core, %s/s on two: two-core ratio to the 200/s goal %s, two/one %s\n' "$st" "$r1" "$r2" "$(ratio "$r2" 200)" "$(ratio "$r2" "$r1")"
+done
+pg=$(metric BenchmarkRejudge/postgres "$out/rejudge2" rejudged/s)
+lite=$(metric BenchmarkRejudge/sqlite "$out/rejudge2" rejudged/s)
+printf 're-judge from PostgreSQL and S3 against SQLite and a blob dir, two cores: ratio %s\n' "$(ratio "$pg" "$lite")"
 
 echo "== farm throughput (serve + worker processes, 1 analysis at a time each, a small package without install script)"
 go test -run '^$' -bench '^BenchmarkFarm$' -benchtime "${BENCH_FARM_N:-20}x" -timeout 30m ./cmd/fumehood | tee "$out/farm" >&2
 f1=$(metric BenchmarkFarm/workers=1 "$out/farm" analyses/min)
 f2=$(metric BenchmarkFarm/workers=2 "$out/farm" analyses/min)
 printf '1 worker %s/min: ratio to the 60/min goal %s; 2 workers %s/min: 2/1 ratio %s (2 cores)\n' "$f1" "$(ratio "$f1" 60)" "$f2" "$(ratio "$f2" "$f1")"
+
+echo "== registry firewall (a cached packument as npm asks for it; 300-package installs with the real npm, fresh npm cache each)"
+go test -run '^$' -bench '^BenchmarkPackument$' -benchtime "${BENCH_PACKUMENT_N:-3000}x" ./proxy | tee "$out/packument" >&2
+p50=$(metric BenchmarkPackument "$out/packument" p50-ms)
+p99=$(metric BenchmarkPackument "$out/packument" p99-ms)
+printf 'cached packument: p50 %s ms, p99 %s ms: p99 ratio to the 5 ms goal %s (goal <= 1.00)\n' "$p50" "$p99" "$(ratio "$p99" 5)"
+go test -run '^$' -bench '^BenchmarkInstall$' -benchtime "${BENCH_INSTALL_N:-3}x" -timeout 30m ./proxy | tee "$out/install" >&2
+direct=$(nsop BenchmarkInstall/direct "$out/install")
+viaproxy=$(nsop BenchmarkInstall/proxy "$out/install")
+printf 'install of 300 packages: direct %.1f s, through the warm firewall %.1f s: ratio %s (goal <= 1.20)\n' \
+	"$(ratio "$direct" 1000000000)" "$(ratio "$viaproxy" 1000000000)" "$(ratio "$viaproxy" "$direct")"

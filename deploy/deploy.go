@@ -1,10 +1,13 @@
 // Package deploy holds what installs and runs fumehood on a machine: the
 // sandbox image recipe (embedded, so the binary can build its image), the
-// set-up scripts, and service files.
+// set-up scripts (setup.sh, services.sh for a farm's PostgreSQL and S3
+// server), systemd units (systemd/), Kubernetes manifests (kubernetes/)
+// and a Grafana dashboard (grafana/); its tests check the last three.
 package deploy
 
 import (
 	"bufio"
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -15,10 +18,20 @@ import (
 
 // ImageRecipe is the script that builds the sandbox image's root
 // filesystem: `recipe.sh ROOTFS DOWNLOADS MIRROR REGISTRY` (the Debian
-// mirror and the npm registry URLs).
-//
-//go:embed image/recipe.sh
-var ImageRecipe []byte
+// mirror and the npm registry URLs), with the source of the containers'
+// init (image/init.c) spliced into the here-document that compiles it, so
+// that the recipe's digest (the image's tag) covers both.
+var ImageRecipe = bytes.Replace(recipeScript, []byte(initPlaceholder), initSource, 1)
+
+// initPlaceholder is the line of recipe.sh that init.c replaces.
+const initPlaceholder = "@INIT_C@\n"
+
+var (
+	//go:embed image/recipe.sh
+	recipeScript []byte
+	//go:embed image/init.c
+	initSource []byte
+)
 
 // ErrNoMirror is returned when no Debian mirror is configured.
 var ErrNoMirror = errors.New("no Debian mirror configured")

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,5 +30,19 @@ func TestMirrorIn(t *testing.T) {
 func TestRecipeEmbedded(t *testing.T) {
 	if len(ImageRecipe) == 0 || string(ImageRecipe[:2]) != "#!" {
 		t.Fatalf("recipe not embedded: %q", ImageRecipe[:min(20, len(ImageRecipe))])
+	}
+}
+
+// TestRecipeInit checks that init.c is spliced whole into the recipe's
+// here-document, which nothing in it can end early.
+func TestRecipeInit(t *testing.T) {
+	if n := bytes.Count(recipeScript, []byte(initPlaceholder)); n != 1 {
+		t.Fatalf("recipe has %d init placeholders, want 1", n)
+	}
+	if !bytes.Contains(ImageRecipe, append([]byte("<<'INIT_C'\n"), initSource...)) {
+		t.Error("init.c is not in the recipe's here-document")
+	}
+	if bytes.Contains(initSource, []byte("\nINIT_C\n")) {
+		t.Error("init.c holds the here-document's end marker")
 	}
 }

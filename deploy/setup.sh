@@ -3,6 +3,8 @@
 # Idempotent: installs, starts or builds only what is missing.
 #   deploy/setup.sh deps    packages, containerd, Redis, tracefs, the binary, the sandbox image
 #   deploy/setup.sh sample  deps, then analyse the bundled harmless sample
+#   deploy/setup.sh farm    deps, then a private PostgreSQL cluster and S3 server
+#                           (deploy/services.sh) for the store's tests and a trial farm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -11,7 +13,10 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { echo "setup must run as root" >&2; exit 1; }
 
-packages=(containerd runc debootstrap curl redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make)
+mode=${1:-deps}
+# chromium and a font: the analyst pages' browser test (headless).
+packages=(containerd runc debootstrap curl redis-server clang llvm libbpf-dev bpftool iproute2 nftables tcpdump strace ca-certificates make systemd chromium fonts-dejavu-core)
+[ "$mode" = farm ] && packages+=(postgresql)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -58,7 +63,16 @@ go build -o bin/fumehood ./cmd/fumehood
 log "sandbox image (built once per recipe, cached with its downloads in /var/cache/fumehood)"
 bin/fumehood image build >/dev/null
 
-if [ "${1:-deps}" = sample ]; then
+if [ "$mode" = farm ]; then
+	# Loopback ports of their own (5439, 9439), never the default ones of
+	# a shared server; testenv.Postgres and testenv.S3 look here.
+	deploy/services.sh postgres start /var/cache/fumehood/postgres 5439 >/dev/null
+	deploy/services.sh s3 start /var/cache/fumehood/s3 9439 >/dev/null
+	echo "farm services: FUMEHOOD_TEST_POSTGRES=postgres://fumehood@/postgres?host=/var/cache/fumehood/postgres/run&port=5439," \
+		"FUMEHOOD_TEST_S3=s3://fumehood?endpoint=http://127.0.0.1:9439 (credentials: /var/cache/fumehood/s3/credentials)" >&2
+fi
+
+if [ "$mode" = sample ]; then
 	log "analysing the bundled harmless sample"
 	set +e
 	bin/fumehood analyze "$top/deploy/samples/hello-npm"

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 [ "$(id -u)" = 0 ] || { echo "test-slow must run as root" >&2; exit 1; }
-deploy/setup.sh deps
+deploy/setup.sh farm
 # Compile the test binaries at full speed too: the suite is under test, not
 # the compiler.
 go test -count=1 -run '^$' ./... >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test, the root integration tests included (real containerd,
-# eBPF, network namespaces, Redis), after installing and starting what they
+# eBPF, network namespaces, Redis, PostgreSQL, an S3 server), after installing and starting what they
 # need. This is what CI runs (.ci/run). Each stage prints how long it took,
 # and the tests end with the slowest ones, so that the next slowdown is seen
 # before it fails.
@@ -80,7 +80,7 @@ fuzz() {
 }
 : "${FUZZTIME:=10s}"
 
-stage "set-up (deploy/setup.sh deps)" deploy/setup.sh deps
+stage "set-up (deploy/setup.sh farm)" deploy/setup.sh farm
 stage lint lint
 stage tests tests
 stage "fumehood eval $FUMEHOOD_CORPUS $adversarial evaluate/redteam" evaluation

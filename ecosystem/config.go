@@ -63,6 +63,10 @@ func redact(u string) string {
 	return u
 }
 
+// HasPyPI reports whether the configuration names a PyPI index (its own
+// or FUMEHOOD_PYPI_INDEX): without one no pypi: spec can be fetched.
+func (c Config) HasPyPI() bool { return c.withDefaults().PyPIIndex != "" }
+
 // withDefaults fills empty fields except NPMRegistry, which npmRegistry
 // resolves only when needed (it may run npm).
 func (c Config) withDefaults() Config {

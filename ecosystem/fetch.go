@@ -57,7 +57,9 @@ type Artifact struct {
 // file, or packs a source directory like npm pack / python -m build
 // --sdist (see npm.Pack, pypi.Pack). Every artifact is then checked (see
 // archive.CheckTarGz) and its manifest read; a registry artifact whose
-// manifest names another package or version is refused. Nothing is
+// manifest names another package or version is refused, and so is a file
+// (Path) whose manifest is not the Name and Version t gives beside it
+// (a registry version fetched by someone else). Nothing is
 // written outside workDir. Errors wrap ErrBadArtifact, ErrNotFound,
 // ErrTooLarge, or errors.ErrUnsupported for pypi specs without an index.
 func Fetch(ctx context.Context, cfg Config, t Target, workDir string) (Artifact, error) {
@@ -92,7 +94,7 @@ func Fetch(ctx context.Context, cfg Config, t Target, workDir string) (Artifact,
 	switch {
 	case err == nil && t.Path == "" && a.Dynamic:
 		err = fmt.Errorf("a registry sdist must carry PKG-INFO: %w", ErrBadArtifact)
-	case err == nil && t.Path == "" && !sameVersion(t, a):
+	case err == nil && (t.Path == "" || t.Name != "") && !sameVersion(t, a):
 		err = fmt.Errorf("the artifact says it is %s %s: %w", a.Name, a.Version, ErrBadArtifact)
 	}
 	if err != nil {

@@ -183,6 +183,28 @@ func TestFetchBadArtifact(t *testing.T) {
 	}
 }
 
+// A file handed over as a registry version (Name and Version given) must
+// be that version.
+func TestFetchFileOfVersion(t *testing.T) {
+	in := writeFile(t, filepath.Join(t.TempDir(), "in", "a.tgz"), npmTarball(t, `{"name":"a","version":"1.0.0"}`))
+	cfg := Config{NPMRegistry: "http://127.0.0.1:9"}
+	tests := []struct {
+		name, version string
+		want          error
+	}{
+		{"a", "1.0.0", nil},
+		{"", "", nil}, // an upload: whatever its manifest says
+		{"a", "1.0.1", ErrBadArtifact},
+		{"b", "1.0.0", ErrBadArtifact},
+	}
+	for _, tt := range tests {
+		a, err := Fetch(context.Background(), cfg, Target{Ecosystem: NPM, Name: tt.name, Version: tt.version, Path: in}, t.TempDir())
+		if !errors.Is(err, tt.want) || (err == nil && (a.Name != "a" || a.Version != "1.0.0")) {
+			t.Errorf("Fetch(%s@%s) = %+v, %v; want error %v", tt.name, tt.version, a, err, tt.want)
+		}
+	}
+}
+
 // npmRegistry is a stand-in npm registry serving packuments and tarballs.
 type npmRegistry struct {
 	srv      *httptest.Server

@@ -55,7 +55,8 @@ func CanonicalName(eco, name string) string {
 
 // Target is what to analyse: a registry package version (Path "") or a
 // local artifact file or source directory (Path set; Name and Version
-// are then read from it by Fetch).
+// are then read from it by Fetch, or, when given too, checked against
+// it).
 type Target struct {
 	Ecosystem, Name, Version string
 	Path                     string

@@ -49,6 +49,8 @@ type Set struct {
 // Profile describes the sandbox's developer.
 type Profile struct {
 	User     string // account name
+	FullName string // as git and mail know it
+	Email    string
 	Home     string // home directory in the sandbox
 	Hostname string
 	// NPMRegistryHost is the host of the npm registry the sandbox is
@@ -98,7 +100,7 @@ func Generate(r io.Reader, p Profile) (*Set, error) {
 	at := func(rel string) string { return path.Join(p.Home, rel) }
 
 	npmToken := add("npm-token", at(".npmrc"), "npm_"+g.str(alnum, 36))
-	file(".npmrc", 0o600, fmt.Sprintf("//%s/:_authToken=%s\nemail=%s@%s\n", p.NPMRegistryHost, npmToken, p.User, p.GitHost))
+	file(".npmrc", 0o600, fmt.Sprintf("//%s/:_authToken=%s\nemail=%s\n", p.NPMRegistryHost, npmToken, p.Email))
 
 	pypiToken := add("pypi-token", at(".pypirc"), "pypi-AgEIcHlwaS5vcmc"+g.str(alnum+"-_", 120))
 	file(".pypirc", 0o600, "[distutils]\nindex-servers =\n    pypi\n\n[pypi]\nusername = __token__\npassword = "+pypiToken+"\n")
@@ -112,8 +114,8 @@ func Generate(r io.Reader, p Profile) (*Set, error) {
 	gitToken := add("git-credential", at(".git-credentials"), "ghp_"+g.str(alnum, 36))
 	file(".git-credentials", 0o600, fmt.Sprintf("https://%s:%s@%s\n", p.User, gitToken, p.GitHost))
 	add("git-config-credential", at(".gitconfig"), gitToken) // the same token, in a url rewrite
-	file(".gitconfig", 0o644, fmt.Sprintf("[user]\n\tname = %s\n\temail = %s@%s\n[credential]\n\thelper = store\n[url \"https://%s:%s@%s/\"]\n\tinsteadOf = https://%s/\n",
-		p.User, p.User, p.GitHost, p.User, gitToken, p.GitHost, p.GitHost))
+	file(".gitconfig", 0o644, fmt.Sprintf("[user]\n\tname = %s\n\temail = %s\n[credential]\n\thelper = store\n[url \"https://%s:%s@%s/\"]\n\tinsteadOf = https://%s/\n",
+		p.FullName, p.Email, p.User, gitToken, p.GitHost, p.GitHost))
 
 	dockerAuth := add("docker-auth", at(".docker/config.json"), base64.StdEncoding.EncodeToString([]byte(p.User+":"+g.str(alnum, 32))))
 	file(".docker/config.json", 0o600, fmt.Sprintf("{\n\t\"auths\": {\n\t\t\"registry.%s\": {\n\t\t\t\"auth\": %q\n\t\t}\n\t}\n}\n", p.GitHost, dockerAuth))

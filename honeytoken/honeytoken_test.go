@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var profile = Profile{User: "alex", Home: "/home/alex", Hostname: "alex-xps13", NPMRegistryHost: "registry.test", GitHost: "git.corp.internal"}
+var profile = Profile{User: "alex", FullName: "Alex Morgan", Email: "alex.morgan@corp.internal", Home: "/home/alex", Hostname: "alex-xps13", NPMRegistryHost: "registry.test", GitHost: "git.corp.internal"}
 
 func TestGenerateShapes(t *testing.T) {
 	s, err := Generate(rand.Reader, profile)

@@ -534,3 +534,29 @@ func dnsWireName(s string) (string, bool) {
 	}
 	return strings.Join(labels, "."), len(labels) > 0
 }
+
+// Decoding is one way a captured payload reads once decoded: the text and
+// how it was obtained ("base64", "gzip of base64", ...).
+type Decoding struct {
+	Text string `json:"text"`
+	How  string `json:"how"`
+}
+
+// Decode returns what the rules see in a capture part s besides s itself
+// (see views): the same decodings the honeytoken matcher searches, so an
+// analyst reads what the rules read. Views that only fold DNS labels or
+// reread code points are left out, being s again in another spelling.
+func Decode(s string) []Decoding {
+	if s == "" {
+		return nil // views needs a part
+	}
+	var d decoder
+	var out []Decoding
+	for _, v := range d.views(s) {
+		if v.how == "" || v.folded || v.how == "UTF-8 code points" {
+			continue
+		}
+		out = append(out, Decoding{Text: v.text, How: v.how})
+	}
+	return out
+}

@@ -148,6 +148,11 @@ type Env struct {
 	// Main is true for the phase's command itself (the process the
 	// pipeline started).
 	Main bool `expr:"main"`
+	// CommandRunning is true for a process that descends from the phase's
+	// command (or is it) while that command has not exited: at phase end
+	// (an alive event), a process interrupted by the phase's time limit,
+	// not one that outlived a finished install.
+	CommandRunning bool `expr:"command_running"`
 	// PackageManager is true when Role is package_manager: its own reads
 	// of ~/.npmrc and its registry traffic are not the package's.
 	// ParentPackageManager is the same for the parent: npm's lifecycle
@@ -163,6 +168,16 @@ type Env struct {
 	CommandCwd string `expr:"command_cwd"`
 	// Package is true when Role is package_code.
 	Package bool `expr:"package_code"`
+
+	// PrevKnown is true when the farm compared this version of the
+	// package with an earlier analysed one (trace.Previous), for every
+	// event; NewInstallScript is true for an event of a process that ran,
+	// or descends from one that ran, an install script new in this
+	// version (declared by it and not by that earlier version, or with
+	// another command). Both are false when no earlier version had been
+	// analysed.
+	PrevKnown        bool `expr:"prev_known"`
+	NewInstallScript bool `expr:"new_install_script"`
 
 	// Fields of the behaviour families, file provenance and rule data
 	// helpers: envfamilies.go.

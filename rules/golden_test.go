@@ -27,6 +27,7 @@ var wantVerdicts = map[string]analysis.Verdict{
 	"hook-manager":      analysis.Benign,
 	"argv-npm-stealer":  analysis.Malicious,
 	"token-own-service": analysis.Benign,
+	"hijacked-release":  analysis.Malicious,
 }
 
 func TestJudgeGolden(t *testing.T) {

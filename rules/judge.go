@@ -43,6 +43,13 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	j.env.OwnServiceAuth = func(issuers, named []any) string { return j.tokens.ownServiceUse(j.cur, issuers, named) }
 	j.env.PackageDir, j.env.ProjectDir = packageDir, projectDir
 	j.prov = newProvenance(s.runners)
+	if t.Previous != nil {
+		j.env.PrevKnown = true
+		j.newScripts = make(map[trace.ProcKey]bool, len(t.Previous.NewScriptProcs))
+		for _, k := range t.Previous.NewScriptProcs {
+			j.newScripts[k] = true
+		}
+	}
 	j.states = make([]ruleState, len(s.rules))
 	for i, c := range s.rules {
 		if c.isCount {
@@ -98,7 +105,24 @@ type judge struct {
 	senders map[senderKey]sender
 	// prov follows file writers and networked processes.
 	prov *provenance
+	// newScripts holds the processes that ran an install script new in
+	// this version (trace.Previous).
+	newScripts map[trace.ProcKey]bool
 }
+
+// newScript reports whether p ran, or descends from a process that ran,
+// an install script new in this version.
+func (j *judge) newScript(p *trace.Process) bool {
+	for n := 0; p != nil && n < maxDepth && len(j.newScripts) > 0; p, n = p.ParentProcess(), n+1 {
+		if j.newScripts[p.Key] {
+			return true
+		}
+	}
+	return false
+}
+
+// maxDepth bounds walks up the process tree.
+const maxDepth = 1024
 
 type sender struct {
 	desc string
@@ -145,6 +169,7 @@ func (j *judge) event(e *trace.Event) {
 	}
 	env.fill(e)
 	fillProc(env, p, j.table)
+	env.NewInstallScript = j.newScript(p)
 	j.fillAccess(env, e, p)
 	j.prov.fill(env, e, p)
 	defer j.prov.observe(e, p, env)

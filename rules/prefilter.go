@@ -121,6 +121,8 @@ var boolFields = map[string]func(*Env) bool{
 	"main":                   func(e *Env) bool { return e.Main },
 	"foreign_proc":           func(e *Env) bool { return e.ForeignProc },
 	"net_stdio":              func(e *Env) bool { return e.NetStdio },
+	"prev_known":             func(e *Env) bool { return e.PrevKnown },
+	"new_install_script":     func(e *Env) bool { return e.NewInstallScript },
 }
 
 var stringFields = map[string]func(*Env) string{

@@ -9,8 +9,9 @@ import "github.com/fumehood/fumehood/trace"
 // t is the table being fed: its phase command is the package manager in
 // the install phase, where package code is an install script.
 func fillProc(env *Env, p *trace.Process, t *trace.Table) {
-	env.CommandCwd = ""
-	if c := t.Command(); c != nil {
+	env.CommandCwd, env.CommandRunning = "", false
+	c := t.Command()
+	if c != nil {
 		env.CommandCwd = c.Cwd
 	}
 	if p == nil {
@@ -36,4 +37,5 @@ func fillProc(env *Env, p *trace.Process, t *trace.Table) {
 	env.Main = p.Main
 	env.Package = p.Role == trace.RolePackageCode
 	env.InInstallScript = env.Package && t.CommandRole() == trace.RolePackageManager
+	env.CommandRunning = c != nil && !c.Exited && (p == c || p.Descends(c))
 }

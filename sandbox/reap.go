@@ -17,8 +17,8 @@ import (
 const ownerFilter = `labels."` + labelOwner + `"`
 
 // Reap removes what crashed earlier runs left: containers (and their tasks)
-// labelled by a sandbox, their snapshots, their cgroup directories,
-// workspaces under StateDir and work directories under WorkRoot. It removes only what belongs to a dead owner
+// labelled by a sandbox, their root mounts and snapshots, their cgroup
+// directories, workspaces under StateDir and work directories under WorkRoot. It removes only what belongs to a dead owner
 // process, or to this process but is none of its live runs and workspaces;
 // what another living process owns stays. Safe to call on every start and
 // concurrently with Run.
@@ -26,6 +26,9 @@ func (s *Sandbox) Reap(ctx context.Context) error {
 	ctx = s.nsCtx(ctx)
 	var errs []error
 	if err := s.reapContainers(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.reapRoots(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := s.reapSnapshots(ctx); err != nil {
@@ -103,6 +106,9 @@ func (s *Sandbox) clearAbandoned(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	if err := unmountRoot(filepath.Join(s.rootsDir(), id)); err != nil {
+		return err
+	}
 	sn := s.client.SnapshotService(snapshotter)
 	info, err := sn.Stat(ctx, id)
 	if errdefs.IsNotFound(err) {
@@ -136,6 +142,35 @@ func removeContainer(ctx context.Context, c client.Container) error {
 		return fmt.Errorf("container %s: delete: %w", c.ID(), err)
 	}
 	return nil
+}
+
+// reapRoots unmounts and removes the root mount points whose container no
+// longer exists (reapContainers ran first), and those of this process that
+// are none of its live runs.
+func (s *Sandbox) reapRoots(ctx context.Context) error {
+	entries, err := os.ReadDir(s.rootsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list root mounts: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		id := e.Name()
+		if s.isLive("run", id) {
+			continue
+		}
+		if _, err := s.client.LoadContainer(ctx, id); !errdefs.IsNotFound(err) {
+			continue // another process's run in progress, or a container to reap next time
+		}
+		dir := filepath.Join(s.rootsDir(), id)
+		s.log.InfoContext(ctx, "reaping root mount", "dir", dir)
+		if err := unmountRoot(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // reapSnapshots removes labelled snapshots that no container uses any more.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,12 +21,17 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/image-spec/identity"
 )
 
 const (
 	// teardownTimeout bounds the cleanup of one container.
 	teardownTimeout = 30 * time.Second
+	// ioTimeout bounds the wait for the last output of a container's
+	// init once it has ended.
+	ioTimeout = 5 * time.Second
 	// pollInterval is how often the grace period looks at cgroup.procs.
 	pollInterval = 100 * time.Millisecond
 	// defaultHostname is used when Phase.Hostname is empty, so the host's
@@ -70,13 +77,17 @@ func DefaultCPUs() float64 {
 
 // Phase is one command to run in a fresh container.
 type Phase struct {
-	ID       string   // unique container id, e.g. "<analysis-id>-install"
-	Args     []string // the main command
-	Env      []string // its environment; PATH is added if missing
-	Cwd      string   // its working directory, default "/"
-	User     string   // "uid:gid", numeric, default "1000:1000"
-	Hostname string   // default "localhost"
+	ID   string   // unique container id, e.g. "<analysis-id>-install"
+	Args []string // the main command
+	Env  []string // its environment; PATH is added if missing
+	Cwd  string   // its working directory, default "/"
+	// User is the command's "uid:gid", numeric and not root (a
+	// Workspace's User); "" runs it as a uid slot claimed for the run.
+	User     string
+	Account  Account // names User in /etc/passwd and /etc/group; zero: no entry
+	Hostname string  // default "localhost"
 	Mounts   []Mount
+	Files    []File        // written into the container's root filesystem
 	NetNS    string        // path of a network namespace to join; "" = a new one with loopback only
 	Limits   Limits        //
 	Timeout  time.Duration // wall clock for the whole phase, then everything is killed
@@ -91,13 +102,22 @@ type Result struct {
 	OOMKilled bool // the OOM killer killed a process of the container
 	// Duration runs from the main command's start to the kill of what was left.
 	Duration time.Duration
+	// Watched is how long what the command left running was observed
+	// after it exited (at most Phase.Grace); 0 when it left nothing.
+	Watched time.Duration
 	// Survivors are the processes alive when the container was killed,
 	// excluding its init; the main command too if it was still running.
 	Survivors []Survivor
-	// InitPID is the host pid of the container's own init (initScript),
+	// InitPID is the host pid of the container's own init (/sbin/init),
 	// whose doings (starting the command, waiting, its kill at teardown)
 	// are not the package's.
 	InitPID int
+	// InitDied is set when init ended before the command did: the
+	// observation was cut short (init is out of the package's reach, so
+	// this is an attack on the sandbox or a fault of the machine).
+	// InitExit is then init's status (128+n for signal n).
+	InitDied bool
+	InitExit int
 }
 
 // Survivor is a process found alive at the end of a phase, read from /proc
@@ -125,7 +145,12 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		return res, fmt.Errorf("run %s: %w: needs Args and a positive Timeout", p.ID, ErrInvalidPhase)
 	}
 	if p.User == "" {
-		p.User = imageUser
+		slot, err := claimUID(uidLockDir)
+		if err != nil {
+			return res, fmt.Errorf("run %s: %w", p.ID, err)
+		}
+		defer slot.release()
+		p.User = fmt.Sprintf("%d:%d", slot.UID, slot.UID)
 	}
 	if p.Cwd == "" {
 		p.Cwd = "/"
@@ -137,6 +162,9 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		p.Output = io.Discard
 	}
 	uid, gid, err := parseUser(p.User)
+	if err == nil && p.Account.Name != "" {
+		err = p.Account.check()
+	}
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
@@ -158,11 +186,14 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
 	labels := s.owner.labels()
+	diffIDs, err := img.RootFS(ctx)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	root := filepath.Join(s.rootsDir(), p.ID)
 	ctr, err := s.client.NewContainer(ctx, p.ID,
 		client.WithContainerLabels(labels),
-		client.WithSnapshotter(snapshotter),
-		client.WithNewSnapshot(p.ID, img, snapshots.WithLabels(labels)),
-		client.WithNewSpec(specOpts(p, uid, gid)...),
+		client.WithNewSpec(append(specOpts(p, uid, gid, s.oomGuard), oci.WithRootFSPath(root))...),
 	)
 	if err != nil {
 		return res, fmt.Errorf("run %s: create container: %w", p.ID, err)
@@ -171,14 +202,29 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	// Waits outlive ctx: teardown must still see the exits.
 	waitCtx, stopWaits := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWaits()
+	sn := s.client.SnapshotService(snapshotter)
 	r := &running{ctr: ctr, log: log}
 	defer func() {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 		defer cancel()
-		oom, err := r.teardown(tctx)
+		oom, err := r.teardown(tctx, sn)
 		res.OOMKilled = oom > 0
 		retErr = errors.Join(retErr, err)
 	}()
+	// The container's root: a fresh snapshot of the image, mounted here
+	// (see mountRoot) with the phase's files in it. No container refers
+	// to the snapshot, so it is a root for containerd's garbage
+	// collector; Reap removes one a crash left, by its owner labels.
+	if _, err := sn.Prepare(ctx, p.ID, identity.ChainID(diffIDs).String(), snapshots.WithLabels(gcRoot(labels))); err != nil {
+		return res, fmt.Errorf("run %s: prepare snapshot: %w", p.ID, err)
+	}
+	r.snapshot, r.root = p.ID, root
+	if err := mountRoot(ctx, sn, p.ID, root); err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	if err := seed(r.root, p, uid, gid); err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
 
 	report := newExitReport()
 	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, p.Output, report)))
@@ -219,11 +265,21 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	select {
 	case res.ExitCode = <-report.code:
 		exited = true
-		r.awaitRest(phaseCtx, cgDir, task.Pid(), p.Grace)
-	case <-r.initExit:
-		// Only the kernel can end init early (the OOM killer): with it
-		// went everything else.
+		watch := time.Now()
+		if r.awaitRest(phaseCtx, cgDir, task.Pid(), p.Grace) {
+			res.Watched = time.Since(watch)
+		}
+	case st := <-r.initExit:
+		// init reports before it could end; its stderr may still be in
+		// flight: the copy ends with init's end.
 		r.initExit, exited = nil, true
+		waitIO(task.IO(), ioTimeout)
+		select {
+		case res.ExitCode = <-report.code:
+		default:
+			res.InitDied, res.InitExit = true, int(st.ExitCode())
+			log.WarnContext(ctx, "init ended before the phase's command", "status", st.ExitCode())
+		}
 	case <-phaseCtx.Done():
 	}
 	if err := ctx.Err(); err != nil {
@@ -247,32 +303,54 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 	return res, nil
 }
 
+// gcRoot returns labels with containerd's garbage-collection root label.
+func gcRoot(labels map[string]string) map[string]string {
+	out := maps.Clone(labels)
+	out["containerd.io/gc.root"] = time.Now().UTC().Format(time.RFC3339)
+	return out
+}
+
+// waitIO waits until the task's output is copied, at most d.
+func waitIO(io cio.IO, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		io.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
 // running is what teardown needs of a phase's container.
 type running struct {
 	ctr      client.Container
 	task     client.Task
 	initExit <-chan client.ExitStatus // nil once received
 	cgroup   string                   // cgroups path, e.g. "/fumehood/<id>"
+	snapshot string                   // the root's snapshot key, once prepared
+	root     string                   // the root's mount point, once made
 	log      *slog.Logger
 }
 
 // awaitRest polls the cgroup until only init is left, grace has elapsed,
-// or ctx is done.
-func (r *running) awaitRest(ctx context.Context, cgDir string, initPID uint32, grace time.Duration) {
+// or ctx is done. It reports whether anything besides init was left.
+func (r *running) awaitRest(ctx context.Context, cgDir string, initPID uint32, grace time.Duration) bool {
 	deadline := time.NewTimer(grace)
 	defer deadline.Stop()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
-	for {
+	for left := false; ; left = true {
 		pids, err := cgroupProcs(cgDir)
 		if err != nil || !slices.ContainsFunc(pids, func(p int) bool { return p != int(initPID) }) {
-			return
+			return left
 		}
 		select {
 		case <-deadline.C:
-			return
+			return true
 		case <-ctx.Done():
-			return
+			return true
 		case <-tick.C:
 		}
 	}
@@ -303,9 +381,8 @@ func (r *running) killAll(ctx context.Context) error {
 }
 
 // teardown kills what is left, waits for init, reads the OOM kill count,
-// and deletes the exec process, the task and the container with its
-// snapshot.
-func (r *running) teardown(ctx context.Context) (oom int, err error) {
+// and deletes the task, the root mount, the container and its snapshot.
+func (r *running) teardown(ctx context.Context, sn snapshots.Snapshotter) (oom int, err error) {
 	var errs []error
 	if r.task != nil {
 		if err := r.killAll(ctx); err != nil {
@@ -327,8 +404,18 @@ func (r *running) teardown(ctx context.Context) (oom int, err error) {
 			errs = append(errs, fmt.Errorf("delete task: %w", err))
 		}
 	}
-	if err := r.ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+	if r.root != "" {
+		if err := unmountRoot(r.root); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := r.ctr.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		errs = append(errs, fmt.Errorf("delete container: %w", err))
+	}
+	if r.snapshot != "" {
+		if err := sn.Remove(ctx, r.snapshot); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove snapshot: %w", err))
+		}
 	}
 	if len(errs) > 0 {
 		return oom, fmt.Errorf("teardown %s: %w", r.ctr.ID(), errors.Join(errs...))
@@ -338,9 +425,9 @@ func (r *running) teardown(ctx context.Context) (oom int, err error) {
 
 // exitReport reads what the container's init writes on its stderr: the
 // exit status of the phase's command, one line of decimal digits (see
-// initScript). The command could write there too, through /proc/1/fd/2;
-// a forged status only ends its own observation early, with whatever it
-// left running recorded as survivors.
+// deploy/image/init.c). Only init holds that pipe: the command's stderr is
+// its stdout, and package code, under another uid than init's, cannot open
+// /proc/1/fd.
 type exitReport struct {
 	mu   sync.Mutex
 	line []byte

@@ -3,8 +3,10 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +159,7 @@ func TestRunDiskFillStopsAtWorkspaceSize(t *testing.T) {
 		t.Fatalf("workspace %s: statfs type %x, %v; want tmpfs", w.Dir, st.Type, err)
 	}
 	p := phase(t, "dd", "if=/dev/zero", "of=/tmp/fill", "bs=1M", "count=64")
+	p.User = w.User()
 	p.Mounts = []Mount{{Source: w.Home(), Target: "/home/alex"}, {Source: w.Tmp(), Target: "/tmp"}}
 	res, out := run(t, s, p)
 	if res.ExitCode == 0 || !strings.Contains(out, "No space left on device") {
@@ -169,14 +172,14 @@ func TestRunDiskFillStopsAtWorkspaceSize(t *testing.T) {
 	if fi.Size() > 8<<20 {
 		t.Errorf("filled file: got %d bytes, want at most the workspace's %d", fi.Size(), 8<<20)
 	}
-	if fi.Sys().(*syscall.Stat_t).Uid != 1000 {
-		t.Errorf("filled file owner: got %d, want 1000", fi.Sys().(*syscall.Stat_t).Uid)
+	if got := fi.Sys().(*syscall.Stat_t).Uid; got != w.UID() {
+		t.Errorf("filled file owner: got %d, want the workspace's %d", got, w.UID())
 	}
 }
 
 func TestRunHardening(t *testing.T) {
 	s := newTestSandbox(t)
-	script := `id -u; id -g; hostname
+	script := `id -u; id -g; id -un; hostname; cat /etc/hostname
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status | tr -d ' \t'
 touch /usr/x 2>&1 || echo rootfs-ro
 touch /tmp/x 2>&1 && echo tmp-rw
@@ -197,10 +200,12 @@ PY
 	w := workspace(t, s, "hard-"+strconv.Itoa(os.Getpid()), 8<<20)
 	p := phase(t, "sh", "-c", script)
 	p.Hostname = "alex-xps13"
+	p.User = w.User()
+	p.Account = Account{Name: "alex", FullName: "Alex Morgan,,,", Home: "/home/alex", Shell: "/bin/bash"}
 	p.Mounts = []Mount{{Source: w.Tmp(), Target: "/tmp"}}
 	_, out := run(t, s, p)
 	for _, want := range []string{
-		"1000\n1000\nalex-xps13\n",
+		fmt.Sprintf("%d\n%d\nalex\nalex-xps13\nalex-xps13\n", w.UID(), w.UID()),
 		"CapInh:0000000000000000\nCapPrm:0000000000000000\nCapEff:0000000000000000\nCapBnd:0000000000000000\nCapAmb:0000000000000000\n",
 		"NoNewPrivs:1\nSeccomp:2\n",
 		"Read-only file system\nrootfs-ro\n",
@@ -247,8 +252,54 @@ func TestRunCgroupAndLimits(t *testing.T) {
 	if gotID == 0 {
 		t.Errorf("cgroup id: got 0, want the inode of %s", rel)
 	}
-	if !strings.Contains(out.String(), "0::"+rel+"\n") {
-		t.Errorf("main's /proc/self/cgroup: got %q, want the v2 path %s", out.String(), rel)
+	// A cgroup namespace: the command sees its cgroup as the root.
+	if !strings.Contains(out.String(), "0::/\n") || strings.Contains(out.String(), p.ID) {
+		t.Errorf("main's /proc/self/cgroup: got %q, want the root of its cgroup namespace", out.String())
+	}
+}
+
+// TestRunInitOutOfReach checks from inside a phase that the command cannot
+// touch init (signal, ptrace-class /proc access, OOM score, its status
+// pipe), that init looks like an ordinary one, and that mountinfo names no
+// host path of ours.
+func TestRunInitOutOfReach(t *testing.T) {
+	s := newTestSandbox(t)
+	script := `id -u
+kill -9 1 2>/dev/null || echo kill-denied
+ls /proc/1/fd >/dev/null 2>&1 || echo fd-denied
+echo 0 > /proc/1/fd/2 2>/dev/null || echo status-denied
+echo 1000 > /proc/1/oom_score_adj 2>/dev/null || echo oom-denied
+echo "init-oom=$(cat /proc/1/oom_score_adj) own-oom=$(cat /proc/self/oom_score_adj)"
+echo "cmdline=$(tr '\0' ' ' < /proc/1/cmdline)"
+cat /proc/self/mountinfo
+exit 4`
+	p := phase(t, "sh", "-c", script)
+	res, out := run(t, s, p)
+	if res.ExitCode != 4 || res.InitDied {
+		t.Errorf("result %+v, want exit 4 with init alive", res)
+	}
+	// Guarded, init is -1000 and the command 0; unguarded (root without
+	// CAP_SYS_RESOURCE), init keeps what runc's parent had (containerd's
+	// shim: 0 or 1) and the command starts at 1000.
+	oom := regexp.MustCompile(`init-oom=-1000 own-oom=0\n`)
+	if !s.oomGuard {
+		oom = regexp.MustCompile(`init-oom=[01] own-oom=1000\n`)
+	}
+	if !oom.MatchString(out) {
+		t.Errorf("OOM scores: output lacks %s:\n%s", oom, out)
+	}
+	for _, want := range []string{"kill-denied\n", "fd-denied\n", "status-denied\n", "oom-denied\n", "cmdline=/sbin/init \n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if first, _, _ := strings.Cut(out, "\n"); first == "0" || first == "1000" {
+		t.Errorf("command ran as uid %s, want a uid slot", first)
+	}
+	for _, mark := range []string{"containerd", "fumehood", s.state, p.ID} {
+		if strings.Contains(out, mark) {
+			t.Errorf("mountinfo names %q:\n%s", mark, out)
+		}
 	}
 }
 
@@ -317,6 +368,9 @@ func assertNoLeftovers(t *testing.T, s *Sandbox, id string) {
 		if strings.Contains(line, id) {
 			t.Errorf("mount left: %s", line)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(s.rootsDir(), id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("root mount point of %s: got %v, want it gone", id, err)
 	}
 }
 

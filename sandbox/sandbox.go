@@ -75,6 +75,8 @@ type Sandbox struct {
 	work   string // Config.WorkRoot
 	log    *slog.Logger
 	owner  owner
+	// oomGuard: init gets an OOM score of -1000 (hostCanGuardOOM).
+	oomGuard bool
 
 	mu   sync.Mutex
 	live map[string]bool // container and workspace ids in use by this process
@@ -98,19 +100,27 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkUIDRange("/etc"); err != nil {
+		return nil, err
+	}
 	c, err := client.New(cfg.Address, client.WithDefaultNamespace(cfg.Namespace))
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", cfg.Address, err)
 	}
+	guard := hostCanGuardOOM()
+	if !guard {
+		cfg.Logger.Warn("root lacks CAP_SYS_RESOURCE: containers' init cannot be kept from the OOM killer (see sandbox/doc.go)")
+	}
 	return &Sandbox{
-		client: c,
-		ns:     cfg.Namespace,
-		image:  cfg.Image,
-		state:  cfg.StateDir,
-		work:   cfg.WorkRoot,
-		log:    cfg.Logger.With("component", "sandbox"),
-		owner:  me,
-		live:   map[string]bool{},
+		oomGuard: guard,
+		client:   c,
+		ns:       cfg.Namespace,
+		image:    cfg.Image,
+		state:    cfg.StateDir,
+		work:     cfg.WorkRoot,
+		log:      cfg.Logger.With("component", "sandbox"),
+		owner:    me,
+		live:     map[string]bool{},
 	}, nil
 }
 

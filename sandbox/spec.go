@@ -36,32 +36,81 @@ func parseUser(u string) (uid, gid uint32, err error) {
 	return uint32(x), uint32(y), nil
 }
 
-// initScript is the container's init (pid 1 of its pid namespace), run
-// by /bin/sh with the phase's command as its arguments. It runs the
-// command as its child (a subshell that execs it), stdout and stderr both
-// on init's stdout and without the report descriptor; reports the
-// command's exit status on its own stderr (exitReport), its own messages
-// ("Killed") going nowhere; and then stays: the kernel kills a pid
-// namespace with its init, and what the command left running must live on
-// to be observed. Programs are named by absolute path: the package may put
-// its own `sleep` on the PATH.
-const initScript = `exec 3>&2 2>/dev/null; (exec 2>&1 3>&-; exec "$@"); echo $? >&3; exec 3>&-; exec /bin/sleep infinity`
+// initPath is the container's init in the image (deploy/image/init.c).
+// It runs as root with initCaps only, out of the package's reach, and
+// takes its instructions from its environment (initEnv), so that
+// /proc/1/cmdline is "/sbin/init" as on any machine.
+const initPath = "/sbin/init"
+
+// initCaps are init's capabilities: what it needs to start the command as
+// the package's user (set its ids, empty its bounding set). The command
+// gets none of them.
+var initCaps = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"}
+
+// OOM scores (oom_score_adj). With the guard, init's is -1000 (the OOM
+// killer never picks it: a package that fills the container's memory
+// cannot end the observation by getting init killed) and init, holding
+// CAP_SYS_RESOURCE for that alone, gives the command an ordinary 0 it
+// cannot lower. The guard needs CAP_SYS_RESOURCE, which some hosts' root
+// lacks (a container or VM sandbox): there init keeps 0 and the command
+// starts at 1000, the OOM killer's first choice, which package code may
+// lower back to 0 (only CAP_SYS_RESOURCE pins a floor); init ending early
+// is then still recorded (Result.InitDied).
+const (
+	initOOMScoreAdj    = -1000
+	commandOOMScoreAdj = 0
+	unguardedOOMScore  = 1000
+)
+
+// hostCanGuardOOM reports whether this process's root may lower OOM
+// scores (CAP_SYS_RESOURCE in its effective set), as runc, its child, must
+// to give init -1000.
+func hostCanGuardOOM() bool {
+	var hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[unix.CAP_SYS_RESOURCE/32].Effective&(1<<(unix.CAP_SYS_RESOURCE%32)) != 0
+}
+
+// initEnv is init's environment: the command's, followed by what init
+// needs to start it, which init removes before it does (see init.c).
+func initEnv(p Phase, uid, gid uint32, oom int) []string {
+	var exec strings.Builder
+	for _, a := range p.Args {
+		exec.WriteString(strconv.Itoa(len(a)) + ":" + a + ",")
+	}
+	return append(withPath(p.Env),
+		"PID1_EXEC="+exec.String(),
+		fmt.Sprintf("PID1_USER=%d:%d", uid, gid),
+		"PID1_CWD="+p.Cwd,
+		"PID1_OOM="+strconv.Itoa(oom),
+	)
+}
 
 // specOpts is the hardened spec of a phase's container; its process is
-// initScript running the phase's command.
-func specOpts(p Phase, uid, gid uint32) []oci.SpecOpts {
+// init, which starts the phase's command as uid:gid. guard gives init its
+// OOM guard (see initOOMScoreAdj).
+func specOpts(p Phase, uid, gid uint32, guard bool) []oci.SpecOpts {
+	caps, oom := initCaps, unguardedOOMScore
+	if guard {
+		caps, oom = append(slices.Clone(initCaps), "CAP_SYS_RESOURCE"), commandOOMScoreAdj
+	}
 	opts := []oci.SpecOpts{
-		oci.WithProcessArgs(append([]string{"/bin/sh", "-c", initScript, "sh"}, p.Args...)...),
-		oci.WithEnv(withPath(p.Env)),
-		oci.WithProcessCwd(p.Cwd),
-		oci.WithUIDGID(uid, gid),
-		withoutCapabilities,
+		oci.WithProcessArgs(initPath),
+		oci.WithEnv(initEnv(p, uid, gid, oom)),
+		oci.WithProcessCwd("/"),
+		oci.WithUIDGID(0, 0),
+		withCapabilities(caps),
 		oci.WithNoNewPrivileges,
 		seccomp.WithDefaultProfile(),
 		withSyscallsDenied(deniedSyscalls...),
 		oci.WithRootFSReadonly(),
 		oci.WithHostname(p.Hostname),
 		oci.WithMounts(bindMounts(p.Mounts)),
+		// /proc/self/cgroup reads "/", not the container's cgroup path.
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.CgroupNamespace}),
 	}
 	if l := p.Limits.MemoryBytes; l > 0 {
 		// swap limit = memory limit: no swap on top of it.
@@ -75,6 +124,9 @@ func specOpts(p Phase, uid, gid uint32) []oci.SpecOpts {
 	}
 	if p.NetNS != "" {
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: p.NetNS}))
+	}
+	if guard {
+		opts = append(opts, withOOMScoreAdj(initOOMScoreAdj))
 	}
 	return opts
 }
@@ -96,19 +148,34 @@ func bindMounts(ms []Mount) []specs.Mount {
 	return out
 }
 
-// withoutCapabilities empties every capability set.
-func withoutCapabilities(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
-	if s.Process == nil {
-		s.Process = &specs.Process{}
+// withCapabilities gives the process caps as its bounding, permitted and
+// effective sets, and nothing inheritable or ambient.
+func withCapabilities(caps []string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		s.Process.Capabilities = &specs.LinuxCapabilities{
+			Bounding:    slices.Clone(caps),
+			Effective:   slices.Clone(caps),
+			Permitted:   slices.Clone(caps),
+			Inheritable: []string{},
+			Ambient:     []string{},
+		}
+		return nil
 	}
-	s.Process.Capabilities = &specs.LinuxCapabilities{
-		Bounding:    []string{},
-		Effective:   []string{},
-		Inheritable: []string{},
-		Permitted:   []string{},
-		Ambient:     []string{},
+}
+
+// withOOMScoreAdj sets the process's oom_score_adj, which runc writes
+// before init runs.
+func withOOMScoreAdj(score int) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		s.Process.OOMScoreAdj = &score
+		return nil
 	}
-	return nil
 }
 
 // withSyscallsDenied removes names from every rule of the seccomp profile

@@ -43,24 +43,43 @@ func TestParseUser(t *testing.T) {
 // and checks every hardening setting.
 func TestSpecHardening(t *testing.T) {
 	p := Phase{
-		ID: "x", Hostname: "box",
+		ID: "x", Hostname: "box", Args: []string{"npm", "install", "a,b:c"}, Cwd: "/home/alex/app", Env: []string{"HOME=/home/alex"},
 		Mounts: []Mount{{Source: "/h", Target: "/home/alex"}, {Source: "/r", Target: "/ro", ReadOnly: true}},
 		NetNS:  "/run/netns/n1",
 		Limits: Limits{MemoryBytes: 64 << 20, Pids: 32, CPUs: 0.5},
 	}
 	ctx := namespaces.WithNamespace(context.Background(), "test")
-	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1001)...)
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1001, true)...)
 	if err != nil {
 		t.Fatalf("GenerateSpec: %v", err)
 	}
-	if got, want := s.Process.User, (specs.User{UID: 1000, GID: 1001}); got.UID != want.UID || got.GID != want.GID {
-		t.Errorf("user: got %d:%d, want %d:%d", got.UID, got.GID, want.UID, want.GID)
+	// init: root with the capabilities to start the command as 1000:1001
+	// and nothing else, never chosen by the OOM killer, its instructions
+	// in its environment and not on its command line.
+	if got := s.Process.User; got.UID != 0 || got.GID != 0 {
+		t.Errorf("init user: got %d:%d, want 0:0", got.UID, got.GID)
+	}
+	if got, want := s.Process.Args, []string{"/sbin/init"}; !slices.Equal(got, want) {
+		t.Errorf("init args: got %q, want %q", got, want)
+	}
+	wantEnv := []string{imagePath, "HOME=/home/alex", "PID1_EXEC=3:npm,7:install,5:a,b:c,", "PID1_USER=1000:1001", "PID1_CWD=/home/alex/app", "PID1_OOM=0"}
+	if got := s.Process.Env; !slices.Equal(got, wantEnv) {
+		t.Errorf("init env: got %q, want %q", got, wantEnv)
 	}
 	c := s.Process.Capabilities
-	for name, set := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted, "inheritable": c.Inheritable, "ambient": c.Ambient} {
+	wantCaps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_RESOURCE"}
+	for name, set := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted} {
+		if !slices.Equal(set, wantCaps) {
+			t.Errorf("%s capabilities: got %v, want %v", name, set, wantCaps)
+		}
+	}
+	for name, set := range map[string][]string{"inheritable": c.Inheritable, "ambient": c.Ambient} {
 		if len(set) != 0 {
 			t.Errorf("%s capabilities: got %v, want none", name, set)
 		}
+	}
+	if a := s.Process.OOMScoreAdj; a == nil || *a != -1000 {
+		t.Errorf("init oom_score_adj: got %v, want -1000", a)
 	}
 	if !s.Process.NoNewPrivileges {
 		t.Error("NoNewPrivileges: got false, want true")
@@ -88,13 +107,20 @@ func TestSpecHardening(t *testing.T) {
 		t.Errorf("cpu quota: got %d, want %d", got, want)
 	}
 	var netns string
+	cgroupns := false
 	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == specs.NetworkNamespace {
+		switch ns.Type {
+		case specs.NetworkNamespace:
 			netns = ns.Path
+		case specs.CgroupNamespace:
+			cgroupns = ns.Path == ""
 		}
 	}
 	if netns != p.NetNS {
 		t.Errorf("network namespace path: got %q, want %q", netns, p.NetNS)
+	}
+	if !cgroupns {
+		t.Error("cgroup namespace: got none, want a new one")
 	}
 	var binds []string
 	for _, m := range s.Mounts {
@@ -120,6 +146,26 @@ func TestSpecHardening(t *testing.T) {
 		if want := []specs.LinuxSeccompAction{specs.ActErrno}; !slices.Equal(actions, want) {
 			t.Errorf("seccomp rules for %s: got %v, want %v", name, actions, want)
 		}
+	}
+}
+
+// TestSpecUnguarded: where root lacks CAP_SYS_RESOURCE, init gets neither
+// that capability nor an OOM score, and the command starts at 1000.
+func TestSpecUnguarded(t *testing.T) {
+	p := Phase{ID: "x", Args: []string{"true"}, Cwd: "/"}
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: p.ID}, specOpts(p, 1000, 1000, false)...)
+	if err != nil {
+		t.Fatalf("GenerateSpec: %v", err)
+	}
+	if got := s.Process.Capabilities.Permitted; !slices.Equal(got, initCaps) {
+		t.Errorf("permitted capabilities: got %v, want %v", got, initCaps)
+	}
+	if s.Process.OOMScoreAdj != nil {
+		t.Errorf("init oom_score_adj: got %d, want none", *s.Process.OOMScoreAdj)
+	}
+	if !slices.Contains(s.Process.Env, "PID1_OOM=1000") {
+		t.Errorf("init env %q: want the command at PID1_OOM=1000", s.Process.Env)
 	}
 }
 

@@ -11,19 +11,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// workspaceUID and workspaceGID own a workspace's home/ and tmp/.
-const (
-	workspaceUID = 1000
-	workspaceGID = 1000
-)
-
 // Workspace is a size-bounded tmpfs on the host that phases mount into their
 // containers: Dir/home as the user's home, Dir/tmp as /tmp.
 type Workspace struct {
 	Dir string // host dir, the tmpfs mount point
 
-	id string
-	s  *Sandbox
+	id  string
+	s   *Sandbox
+	uid *uidSlot
+}
+
+// UID is the uid (and gid) the workspace's package code runs as, a slot no
+// host account has, held until Close; home/ and tmp/ belong to it.
+func (w *Workspace) UID() uint32 { return w.uid.UID }
+
+// User is UID as a Phase.User ("uid:gid").
+func (w *Workspace) User() string {
+	return strconv.FormatUint(uint64(w.UID()), 10) + ":" + strconv.FormatUint(uint64(w.UID()), 10)
 }
 
 // Home is the host path of the workspace's home/ directory.
@@ -38,10 +42,10 @@ func (s *Sandbox) wsRoot() string { return filepath.Join(s.state, "ws") }
 // sandboxed code never sees it.
 func ownerFile(dir string) string { return dir + ".owner" }
 
-// NewWorkspace mounts a tmpfs of sizeBytes at StateDir/ws/<id> (nosuid,
-// nodev) with the subdirs home/ (0755) and tmp/ (1777), both owned by
-// 1000:1000, so a package cannot fill the host's disk. Close unmounts and
-// removes it.
+// NewWorkspace claims a uid slot (see UIDBase) and mounts a tmpfs of
+// sizeBytes at StateDir/ws/<id> (nosuid, nodev) with the subdirs home/
+// (0755) and tmp/ (1777), both owned by that uid, so a package cannot fill
+// the host's disk. Close unmounts and removes it and releases the uid.
 func (s *Sandbox) NewWorkspace(id string, sizeBytes int64) (_ *Workspace, retErr error) {
 	if err := checkID(id); err != nil {
 		return nil, fmt.Errorf("new workspace: %w", err)
@@ -52,18 +56,21 @@ func (s *Sandbox) NewWorkspace(id string, sizeBytes int64) (_ *Workspace, retErr
 	if err := s.claim("ws", id); err != nil {
 		return nil, fmt.Errorf("new workspace: %w", err)
 	}
-	w := &Workspace{Dir: filepath.Join(s.wsRoot(), id), id: id, s: s}
-	if err := os.MkdirAll(s.wsRoot(), 0o711); err != nil {
+	slot, err := claimUID(uidLockDir)
+	if err != nil {
 		s.release("ws", id)
 		return nil, fmt.Errorf("new workspace %s: %w", id, err)
+	}
+	w := &Workspace{Dir: filepath.Join(s.wsRoot(), id), id: id, s: s, uid: slot}
+	if err := os.MkdirAll(s.wsRoot(), 0o711); err != nil {
+		return nil, errors.Join(fmt.Errorf("new workspace %s: %w", id, err), w.releaseAll())
 	}
 	// The owner file comes first (a mount without one is a leftover to
 	// reap), created exclusively: a workspace of that id that exists
 	// already, maybe another process's, is never taken over or removed.
 	own, err := os.OpenFile(ownerFile(w.Dir), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		s.release("ws", id)
-		return nil, fmt.Errorf("new workspace %s: %w", id, err)
+		return nil, errors.Join(fmt.Errorf("new workspace %s: %w", id, err), w.releaseAll())
 	}
 	defer func() {
 		if retErr != nil {
@@ -94,17 +101,22 @@ func (s *Sandbox) NewWorkspace(id string, sizeBytes int64) (_ *Workspace, retErr
 		if err := os.Chmod(d.dir, d.mode); err != nil { // umask-free
 			return nil, fmt.Errorf("new workspace %s: %w", id, err)
 		}
-		if err := os.Chown(d.dir, workspaceUID, workspaceGID); err != nil {
+		if err := os.Chown(d.dir, int(w.UID()), int(w.UID())); err != nil {
 			return nil, fmt.Errorf("new workspace %s: %w", id, err)
 		}
 	}
 	return w, nil
 }
 
-// Close unmounts the workspace and removes its directory.
+// Close unmounts the workspace, removes its directory and releases its uid.
 func (w *Workspace) Close() error {
-	defer w.s.release("ws", w.id)
-	return removeWorkspace(w.Dir)
+	return errors.Join(removeWorkspace(w.Dir), w.releaseAll())
+}
+
+// releaseAll releases the workspace's id and uid.
+func (w *Workspace) releaseAll() error {
+	w.s.release("ws", w.id)
+	return w.uid.release()
 }
 
 // removeWorkspace unmounts dir, removes it (it must then be empty) and its

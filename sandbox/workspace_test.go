@@ -26,9 +26,12 @@ func TestWorkspace(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := fi.Sys().(*syscall.Stat_t)
-		if fi.Mode() != d.mode || st.Uid != 1000 || st.Gid != 1000 {
-			t.Errorf("%s: got %v %d:%d, want %v 1000:1000", d.path, fi.Mode(), st.Uid, st.Gid, d.mode)
+		if fi.Mode() != d.mode || st.Uid != w.UID() || st.Gid != w.UID() {
+			t.Errorf("%s: got %v %d:%d, want %v %d:%[6]d", d.path, fi.Mode(), st.Uid, st.Gid, d.mode, w.UID())
 		}
+	}
+	if w.UID() < UIDBase || w.UID() >= UIDBase+UIDSlots {
+		t.Errorf("workspace uid %d outside the slots", w.UID())
 	}
 	if _, err := s.NewWorkspace("ws-test", 4<<20); err == nil {
 		t.Error("second NewWorkspace of the same id: got nil error, want one")

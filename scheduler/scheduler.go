@@ -32,16 +32,22 @@ var ErrInvalid = errors.New("invalid request")
 const MaxBatch = 100000
 
 // Submission is one package to analyse: a registry spec, or an uploaded
-// artifact (Upload, FileName, Ecosystem).
+// artifact (Upload, FileName, Ecosystem, UploadedBy).
 type Submission struct {
-	Spec      string
-	Ecosystem string
-	FileName  string
-	Upload    io.Reader
-	Force     bool
-	Webhook   string
-	Queue     string // default interactive
-	BatchID   string
+	Spec string
+	// Fetched is, with a registry Spec, the digest of the version's
+	// artifact already in the blob store: the bytes the registry
+	// firewall fetched from its upstream, analysed instead of a download
+	// by the worker. The record is a registry record of that digest.
+	Fetched    string
+	Ecosystem  string
+	FileName   string
+	Upload     io.Reader
+	UploadedBy string // the name of the token that uploaded
+	Force      bool
+	Webhook    string
+	Queue      string // default interactive
+	BatchID    string
 }
 
 // BatchRequest is a fan-out: exactly one of a lockfile, a list of specs,
@@ -132,10 +138,13 @@ func (s *Scheduler) Submit(ctx context.Context, sub Submission) (*store.Record, 
 		rec *store.Record
 		err error
 	)
-	if sub.Upload != nil {
+	switch {
+	case sub.Upload != nil:
 		rec, err = s.upload(ctx, sub)
-	} else {
-		rec, err = registryRecord(sub.Spec)
+	case sub.Fetched != "":
+		rec, err = s.fetched(ctx, sub.Spec, sub.Fetched)
+	default:
+		rec, err = s.registryRecord(sub.Spec)
 	}
 	if err != nil {
 		return nil, false, err
@@ -161,12 +170,15 @@ func (s *Scheduler) Submit(ctx context.Context, sub Submission) (*store.Record, 
 }
 
 func key(r *store.Record) store.Key {
-	return store.Key{Ecosystem: r.Package.Ecosystem, Name: r.Package.Name, Version: r.Package.Version, Digest: r.Artifact, Rules: r.Rules}
+	return store.Key{Ecosystem: r.Package.Ecosystem, Name: r.Package.Name, Version: r.Package.Version,
+		Digest: r.Artifact, Rules: r.Rules, Source: r.Source}
 }
 
 // registryRecord validates a registry spec into a record. Paths are
-// refused before ecosystem.Parse could look at them.
-func registryRecord(spec string) (*store.Record, error) {
+// refused before ecosystem.Parse could look at them, and PyPI specs when
+// the farm has no PyPI index to fetch them from (at submission, not as a
+// failed analysis later).
+func (s *Scheduler) registryRecord(spec string) (*store.Record, error) {
 	spec = strings.TrimSpace(spec)
 	if !strings.HasPrefix(spec, ecosystem.NPM+":") && !strings.HasPrefix(spec, ecosystem.PyPI+":") {
 		return nil, fmt.Errorf("%q: a farm takes registry specs (npm:NAME@VERSION, pypi:NAME==VERSION) or uploads, not paths: %w", clip(spec), ecosystem.ErrBadSpec)
@@ -175,10 +187,35 @@ func registryRecord(spec string) (*store.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.Ecosystem == ecosystem.PyPI && !s.eco.HasPyPI() {
+		return nil, fmt.Errorf("%q: this farm has no PyPI index (its operator sets FUMEHOOD_PYPI_INDEX): %w", clip(spec), ecosystem.ErrBadSpec)
+	}
 	return &store.Record{
 		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: t.Ecosystem, Name: ecosystem.CanonicalName(t.Ecosystem, t.Name), Version: t.Version}},
 		Spec:     t.String(),
+		Source:   store.FromRegistry,
 	}, nil
+}
+
+// fetched is the registry record of spec whose artifact, digest, another
+// part of the farm fetched from the registry and put in the blob store.
+func (s *Scheduler) fetched(ctx context.Context, spec, digest string) (*store.Record, error) {
+	rec, err := s.registryRecord(spec)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Package.Ecosystem != ecosystem.NPM {
+		// A worker names the file by its ecosystem's format; a PyPI
+		// file's name (wheel or sdist) is not known here.
+		return nil, fmt.Errorf("fetched artifacts are npm tarballs, not %s files: %w", rec.Package.Ecosystem, ErrInvalid)
+	}
+	r, err := s.blobs.Get(ctx, digest)
+	if err != nil {
+		return nil, fmt.Errorf("fetched artifact of %s: %w: %w", rec.Spec, ErrInvalid, err)
+	}
+	r.Close()
+	rec.Artifact, rec.Package.Digest = digest, digest
+	return rec, nil
 }
 
 // upload checks an uploaded artifact (ecosystem.Fetch of the file: size,
@@ -222,9 +259,11 @@ func (s *Scheduler) upload(ctx context.Context, sub Submission) (*store.Record, 
 		return nil, fmt.Errorf("upload %s: store artifact: %w", name, err)
 	}
 	return &store.Record{
-		Analysis: analysis.Analysis{Package: analysis.Package{Ecosystem: art.Ecosystem, Name: ecosystem.CanonicalName(art.Ecosystem, art.Name), Version: art.Version, Digest: digest}},
-		Spec:     "upload:" + name,
-		Artifact: digest,
+		Analysis:   analysis.Analysis{Package: analysis.Package{Ecosystem: art.Ecosystem, Name: ecosystem.CanonicalName(art.Ecosystem, art.Name), Version: art.Version, Digest: digest}},
+		Spec:       "upload:" + name,
+		Artifact:   digest,
+		Source:     store.FromUpload,
+		UploadedBy: sub.UploadedBy,
 	}, nil
 }
 
@@ -360,7 +399,7 @@ func (s *Scheduler) specs(ctx context.Context, b *store.Batch, specs []string, f
 	recs := make([]*store.Record, 0, len(specs))
 	seen := map[string]bool{}
 	for _, sp := range specs {
-		rec, err := registryRecord(sp)
+		rec, err := s.registryRecord(sp)
 		if err != nil {
 			return nil, err
 		}
@@ -451,6 +490,7 @@ func (s *Scheduler) rerun(ctx context.Context, b *store.Batch, q store.Query) ([
 			Analysis: analysis.Analysis{ID: uuid.NewString(), Rules: s.rules,
 				Package: analysis.Package{Ecosystem: o.Package.Ecosystem, Name: o.Package.Name, Version: o.Package.Version}},
 			Status: store.Queued, Spec: o.Spec, Artifact: o.Artifact, BatchID: b.ID, Webhook: b.Webhook,
+			Source: o.Source, UploadedBy: o.UploadedBy,
 		}
 		if o.Artifact != "" {
 			rec.Package.Digest = o.Artifact

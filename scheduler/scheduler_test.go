@@ -50,7 +50,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]Option{WithEcosystem(ecosystem.Config{NPMRegistry: loopbackRegistry})}, opts...)
+	opts = append([]Option{WithEcosystem(ecosystem.Config{NPMRegistry: loopbackRegistry, PyPIIndex: loopbackRegistry + "simple/"})}, opts...)
 	e := &env{st: st, blobs: blobs, redis: opt, insp: asynq.NewInspector(opt), s: New(opt, st, blobs, rulesVersion, opts...)}
 	t.Cleanup(func() {
 		e.s.Close()
@@ -91,9 +91,17 @@ func TestSubmit(t *testing.T) {
 	if err != nil || existing {
 		t.Fatalf("Submit = %v, existing %v; want a new record", err, existing)
 	}
-	up, _, err := e.s.Submit(ctx, Submission{Upload: bytes.NewReader(tgz), FileName: "dir/tiny-pkg-1.2.3.tgz", Ecosystem: "npm"})
+	up, _, err := e.s.Submit(ctx, Submission{Upload: bytes.NewReader(tgz), FileName: "dir/tiny-pkg-1.2.3.tgz", Ecosystem: "npm", UploadedBy: "alice"})
 	if err != nil {
 		t.Fatalf("Submit upload: %v", err)
+	}
+	tgzDigest, err := e.blobs.Put(ctx, bytes.NewReader(tgz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched, _, err := e.s.Submit(ctx, Submission{Spec: "npm:tiny-pkg@1.2.3", Fetched: tgzDigest})
+	if err != nil {
+		t.Fatalf("Submit fetched: %v", err)
 	}
 
 	tests := []struct {
@@ -108,6 +116,11 @@ func TestSubmit(t *testing.T) {
 		{name: "other version", sub: Submission{Spec: "npm:left-pad@1.2.0"}, wantNew: true},
 		{name: "pypi", sub: Submission{Spec: "pypi:requests==2.31.0", Queue: QueueBatch}, wantNew: true},
 		{name: "same upload", sub: Submission{Upload: bytes.NewReader(tgz), FileName: "other.tgz", Ecosystem: "npm"}, wantExisting: up.ID},
+		{name: "same fetched bytes", sub: Submission{Spec: "npm:tiny-pkg@1.2.3", Fetched: tgzDigest}, wantExisting: fetched.ID},
+		{name: "registry spec of the fetched version", sub: Submission{Spec: "npm:tiny-pkg@1.2.3"}, wantExisting: fetched.ID},
+		{name: "upload claiming a registry version", sub: Submission{Upload: bytes.NewReader(npmTarball(t, "left-pad", "1.3.0")), FileName: "left-pad-1.3.0.tgz", Ecosystem: "npm"}, wantNew: true},
+		{name: "fetched pypi file", sub: Submission{Spec: "pypi:requests==2.31.0", Fetched: tgzDigest}, wantErr: ErrInvalid},
+		{name: "fetched bytes not stored", sub: Submission{Spec: "npm:tiny-pkg@1.2.4", Fetched: "sha256:" + strings.Repeat("0", 64)}, wantErr: ErrInvalid},
 		{name: "range", sub: Submission{Spec: "npm:left-pad@^1.3.0"}, wantErr: ecosystem.ErrBadSpec},
 		{name: "absolute path", sub: Submission{Spec: "/etc/passwd"}, wantErr: ecosystem.ErrBadSpec},
 		{name: "relative path", sub: Submission{Spec: "./pkg.tgz"}, wantErr: ecosystem.ErrBadSpec},
@@ -178,6 +191,20 @@ func TestSubmit(t *testing.T) {
 	want := analysis.Package{Ecosystem: "npm", Name: "tiny-pkg", Version: "1.2.3", Digest: gotUp.Artifact}
 	if gotUp.Package != want || gotUp.Spec != "upload:tiny-pkg-1.2.3.tgz" || !strings.HasPrefix(gotUp.Artifact, "sha256:") {
 		t.Errorf("upload record = package %+v spec %q artifact %q, want %+v", gotUp.Package, gotUp.Spec, gotUp.Artifact, want)
+	}
+	// Where each came from: the upload by its token's name, apart from
+	// the registry record of the very same bytes, and labelled as
+	// claiming that registry version.
+	gotFetched, err := e.st.Get(ctx, fetched.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotUp.Source != store.FromUpload || gotUp.UploadedBy != "alice" || !gotUp.ClaimsRegistry {
+		t.Errorf("upload record: source %q by %q claims %v; want upload by alice, claiming", gotUp.Source, gotUp.UploadedBy, gotUp.ClaimsRegistry)
+	}
+	if gotFetched.Source != store.FromRegistry || gotFetched.Artifact != tgzDigest || gotFetched.Package.Digest != tgzDigest || gotFetched.Spec != "npm:tiny-pkg@1.2.3" {
+		t.Errorf("fetched record: source %q artifact %q digest %q spec %q; want a registry record of %s",
+			gotFetched.Source, gotFetched.Artifact, gotFetched.Package.Digest, gotFetched.Spec, tgzDigest)
 	}
 	r, err := e.blobs.Get(ctx, gotUp.Artifact)
 	if err != nil {
@@ -482,7 +509,7 @@ func TestSubmitBatchRejudgeAndRerun(t *testing.T) {
 		default:
 			t.Fatalf("rerun of unexpected spec %q", r.Spec)
 		}
-		if r.ID == was.ID || r.Artifact != was.Artifact || r.Package.Name != was.Package.Name {
+		if r.ID == was.ID || r.Artifact != was.Artifact || r.Package.Name != was.Package.Name || r.Source != was.Source {
 			t.Errorf("rerun = id %s artifact %q name %q, want a new record of %+v", r.ID, r.Artifact, r.Package.Name, was.Package)
 		}
 		if _, err := e.insp.GetTaskInfo(QueueBatch, r.ID); err != nil {
@@ -585,5 +612,22 @@ func TestRequeue(t *testing.T) {
 	}
 	if n, err := e.s.Requeue(ctx); err != nil || n != 0 {
 		t.Errorf("second Requeue = %d, %v; want 0", n, err)
+	}
+}
+
+// TestSubmitPyPIWithoutIndex checks that a farm without a PyPI index
+// refuses PyPI specs at submission, alone and in a batch.
+func TestSubmitPyPIWithoutIndex(t *testing.T) {
+	t.Setenv("FUMEHOOD_PYPI_INDEX", "")
+	e := newEnv(t, WithEcosystem(ecosystem.Config{NPMRegistry: loopbackRegistry}))
+	ctx := context.Background()
+	if _, _, err := e.s.Submit(ctx, Submission{Spec: "pypi:requests==2.31.0"}); !errors.Is(err, ecosystem.ErrBadSpec) || !strings.Contains(err.Error(), "no PyPI index") {
+		t.Errorf("Submit pypi spec: err %v, want ErrBadSpec naming the missing index", err)
+	}
+	if _, err := e.s.SubmitBatch(ctx, BatchRequest{Specs: []string{"npm:a@1.0.0", "pypi:b==1.0"}}); !errors.Is(err, ecosystem.ErrBadSpec) {
+		t.Errorf("SubmitBatch with a pypi spec: err %v, want ErrBadSpec", err)
+	}
+	if _, _, err := e.s.Submit(ctx, Submission{Spec: "npm:a@1.0.0"}); err != nil {
+		t.Errorf("Submit npm spec: %v", err)
 	}
 }

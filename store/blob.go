@@ -41,9 +41,10 @@ func OpenBlobDir(dir string) (Blobs, error) {
 
 const digestPrefix = "sha256:"
 
-// blobPath returns the file of digest, or ErrDigest if digest is not a
+// blobKey returns the path of digest under a blob store's root,
+// sha256/<first two hex digits>/<hex>.zst, or ErrDigest if digest is not a
 // well-formed sha256 digest (which also keeps any path out of it).
-func (b *blobDir) blobPath(digest string) (string, error) {
+func blobKey(digest string) (string, error) {
 	h, ok := strings.CutPrefix(digest, digestPrefix)
 	if !ok || len(h) != sha256.Size*2 {
 		return "", fmt.Errorf("%q: %w", digest, ErrDigest)
@@ -53,14 +54,26 @@ func (b *blobDir) blobPath(digest string) (string, error) {
 			return "", fmt.Errorf("%q: %w", digest, ErrDigest)
 		}
 	}
-	return filepath.Join(b.dir, "sha256", h[:2], h+".zst"), nil
+	return "sha256/" + h[:2] + "/" + h + ".zst", nil
 }
 
-// Put stores the bytes of r and returns their digest.
-func (b *blobDir) Put(ctx context.Context, r io.Reader) (_ string, retErr error) {
-	tmp, err := os.CreateTemp(filepath.Join(b.dir, "tmp"), "put-*")
+// blobPath returns the file of digest (see blobKey).
+func (b *blobDir) blobPath(digest string) (string, error) {
+	k, err := blobKey(digest)
 	if err != nil {
-		return "", fmt.Errorf("put blob: %w", err)
+		return "", err
+	}
+	return filepath.Join(b.dir, filepath.FromSlash(k)), nil
+}
+
+// compressTemp writes the zstd compression of r's bytes to a new temporary
+// file in dir (the system's temporary directory if ""), and returns the
+// file, open and unsynced, and the digest of the bytes. It removes the file
+// when it fails.
+func compressTemp(ctx context.Context, dir string, r io.Reader) (_ *os.File, digest string, retErr error) {
+	tmp, err := os.CreateTemp(dir, "put-*")
+	if err != nil {
+		return nil, "", err
 	}
 	defer func() {
 		if retErr != nil {
@@ -70,23 +83,37 @@ func (b *blobDir) Put(ctx context.Context, r io.Reader) (_ string, retErr error)
 	}()
 	zw, err := zstd.NewWriter(tmp, zstd.WithEncoderConcurrency(1))
 	if err != nil {
-		return "", fmt.Errorf("put blob: %w", err)
+		return nil, "", err
 	}
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(zw, h), ctxReader{ctx, r}); err != nil {
 		zw.Close()
-		return "", fmt.Errorf("put blob: %w", err)
+		return nil, "", err
 	}
 	if err := zw.Close(); err != nil {
+		return nil, "", err
+	}
+	return tmp, digestPrefix + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Put stores the bytes of r and returns their digest.
+func (b *blobDir) Put(ctx context.Context, r io.Reader) (_ string, retErr error) {
+	tmp, digest, err := compressTemp(ctx, filepath.Join(b.dir, "tmp"), r)
+	if err != nil {
 		return "", fmt.Errorf("put blob: %w", err)
 	}
+	defer func() {
+		if retErr != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
 	if err := tmp.Sync(); err != nil {
 		return "", fmt.Errorf("put blob: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
 		return "", fmt.Errorf("put blob: %w", err)
 	}
-	digest := digestPrefix + hex.EncodeToString(h.Sum(nil))
 	p, _ := b.blobPath(digest)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return "", fmt.Errorf("put blob: %w", err)
@@ -136,12 +163,23 @@ func (b *blobDir) Get(ctx context.Context, digest string) (io.ReadCloser, error)
 	if err != nil {
 		return nil, fmt.Errorf("get blob %s: %w", digest, err)
 	}
-	zr, err := getDecoder(f)
+	rc, err := newVerifyingReader(ctx, f, digest)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("get blob %s: %w", digest, err)
 	}
-	return &verifyingReader{ctx: ctx, f: f, zr: zr, h: sha256.New(), digest: digest}, nil
+	return rc, nil
+}
+
+// newVerifyingReader returns a reader of the bytes whose compression src
+// holds, checked against digest; closing it closes src. It closes src when
+// it fails.
+func newVerifyingReader(ctx context.Context, src io.ReadCloser, digest string) (io.ReadCloser, error) {
+	zr, err := getDecoder(src)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	return &verifyingReader{ctx: ctx, src: src, zr: zr, h: sha256.New(), digest: digest}, nil
 }
 
 // decoders holds idle zstd decoders: a new one allocates its window and
@@ -171,10 +209,10 @@ func putDecoder(zr *zstd.Decoder) {
 	decoders.Put(zr)
 }
 
-// verifyingReader decompresses a blob file and checks its digest at EOF.
+// verifyingReader decompresses a stored blob and checks its digest at EOF.
 type verifyingReader struct {
 	ctx    context.Context
-	f      *os.File
+	src    io.ReadCloser
 	zr     *zstd.Decoder
 	h      hash.Hash
 	digest string
@@ -204,7 +242,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	return n, v.err
 }
 
-// Close returns the decoder to the pool and closes the file; closing
+// Close returns the decoder to the pool and closes the source; closing
 // again does nothing.
 func (v *verifyingReader) Close() error {
 	if v.closed {
@@ -213,5 +251,5 @@ func (v *verifyingReader) Close() error {
 	v.closed = true
 	putDecoder(v.zr)
 	v.zr = nil
-	return v.f.Close()
+	return v.src.Close()
 }

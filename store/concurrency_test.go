@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,7 +51,9 @@ func checkOneRecord(t *testing.T, st Store, id string) {
 	}
 }
 
-func TestConcurrentGoroutines(t *testing.T) {
+func TestConcurrentGoroutines(t *testing.T) { forEachStore(t, testConcurrentGoroutines) }
+
+func testConcurrentGoroutines(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	mustCreate(t, st, newRecord("same", "npm", "x", "1.0.0"))
@@ -136,26 +137,29 @@ func checkOnePerVersion(t *testing.T, st Store, n int) {
 	}
 }
 
-// helperEnv makes the test binary a store client (see TestMain).
-const helperEnv = "FUMEHOOD_STORE_TEST_HELPER"
+// Environment of the helper processes of TestConcurrentProcesses.
+const (
+	helperEnv     = "FUMEHOOD_STORE_TEST_HELPER"      // BACKEND,WORKER
+	helperAddrEnv = "FUMEHOOD_STORE_TEST_HELPER_ADDR" // the database
+)
 
 // TestMain makes the test binary, run by TestConcurrentProcesses with
-// helperEnv=DBPATH,WORKER, a store client: it completes the shared
-// analysis, creates the shared ids and submits the shared versions, and
-// prints how many creates and how many submissions created a record.
+// helperEnv set, a store client: it completes the shared analysis, creates
+// the shared ids and submits the shared versions, and prints how many
+// creates and how many submissions created a record.
 func TestMain(m *testing.M) {
 	if arg := os.Getenv(helperEnv); arg != "" {
-		storeClient(arg)
+		storeClient(arg, os.Getenv(helperAddrEnv))
 	}
 	os.Exit(m.Run())
 }
 
 // storeClient is the helper process of TestConcurrentProcesses; it exits.
-func storeClient(arg string) {
-	path, w, _ := strings.Cut(arg, ",")
+func storeClient(arg, addr string) {
+	name, w, _ := strings.Cut(arg, ",")
 	worker, _ := strconv.Atoi(w)
 	ctx := context.Background()
-	st, err := OpenSQLite(ctx, path)
+	st, err := opens[name](ctx, addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -193,51 +197,54 @@ func storeClient(arg string) {
 	os.Exit(0)
 }
 
-// TestConcurrentProcesses runs two processes on one database file, as two
-// workers of a farm would: both complete the same analysis 50 times, race
-// to create the same 50 records, and submit the same 50 package versions
-// (FindOrCreate) under their own ids; one record each results.
+// TestConcurrentProcesses runs processes on one database, as workers of a
+// farm on several hosts would: each completes the same analysis 50 times,
+// races to create the same 50 records, and submits the same 50 package
+// versions (FindOrCreate) under its own ids; one record each results.
 func TestConcurrentProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	st, err := OpenSQLite(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	mustCreate(t, st, newRecord("same", "npm", "x", "1.0.0"))
-
-	const procs = 2
-	cmds := make([]*exec.Cmd, procs)
-	outs := make([]strings.Builder, procs)
-	for i := range cmds {
-		cmds[i] = exec.Command(os.Args[0])
-		cmds[i].Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", helperEnv, path, i))
-		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
-		if err := cmds[i].Start(); err != nil {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		const procs = 3
+		addr := b.fresh(t)
+		cmds := make([]*exec.Cmd, procs)
+		outs := make([]strings.Builder, procs)
+		for i := range cmds {
+			cmds[i] = exec.Command(os.Args[0])
+			cmds[i].Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", helperEnv, b.name, i), helperAddrEnv+"="+addr)
+			cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+		}
+		st, err := b.open(context.Background(), addr)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	created, fresh := 0, 0
-	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Fatalf("helper %d: %v: %s", i, err, outs[i].String())
+		t.Cleanup(func() { st.Close() })
+		mustCreate(t, st, newRecord("same", "npm", "x", "1.0.0"))
+		for _, c := range cmds {
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
 		}
-		var n, f int
-		if _, err := fmt.Sscan(outs[i].String(), &n, &f); err != nil {
-			t.Fatalf("helper %d printed %q", i, outs[i].String())
+		created, fresh := 0, 0
+		for i, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Fatalf("helper %d: %v: %s", i, err, outs[i].String())
+			}
+			var n, f int
+			if _, err := fmt.Sscan(outs[i].String(), &n, &f); err != nil {
+				t.Fatalf("helper %d printed %q", i, outs[i].String())
+			}
+			created += n
+			fresh += f
 		}
-		created += n
-		fresh += f
-	}
-	if got, want := created, 50; got != want {
-		t.Errorf("%d creates of 50 ids succeeded across processes, want %d", got, want)
-	}
-	if got, want := fresh, 50; got != want {
-		t.Errorf("FindOrCreate created %d records of 50 versions across processes, want %d", got, want)
-	}
-	checkOnePerVersion(t, st, 50)
-	if got, want := mustGet(t, st, "same").Attempts, procs*50; got != want {
-		t.Errorf("attempts %d, want %d", got, want)
-	}
-	checkOneRecord(t, st, "same")
+		if got, want := created, 50; got != want {
+			t.Errorf("%d creates of 50 ids succeeded across processes, want %d", got, want)
+		}
+		if got, want := fresh, 50; got != want {
+			t.Errorf("FindOrCreate created %d records of 50 versions across processes, want %d", got, want)
+		}
+		checkOnePerVersion(t, st, 50)
+		if got, want := mustGet(t, st, "same").Attempts, procs*50; got != want {
+			t.Errorf("attempts %d, want %d", got, want)
+		}
+		checkOneRecord(t, st, "same")
+	})
 }

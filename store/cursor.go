@@ -72,19 +72,24 @@ func (c cursorSigner) mac(b []byte) []byte {
 	return h.Sum(nil)[:cursorMACLen]
 }
 
-// filterHash is the head of sha256 over q's filters, each length-prefixed
-// so that no two different queries share an input.
+// filterHash is the head of sha256 over q's filters.
 func filterHash(q Query) []byte {
-	h := sha256.New()
 	var since string
 	if !q.Since.IsZero() {
 		since = strconv.FormatInt(q.Since.UnixNano(), 10)
 	}
-	for _, f := range []string{q.Ecosystem, q.Name, string(q.Verdict), q.Rule, string(q.Status), since} {
+	return fieldsHash(q.Ecosystem, q.Name, string(q.Verdict), q.Rule, string(q.Status), since, q.Batch)[:8]
+}
+
+// fieldsHash is sha256 over fields, each length-prefixed so that no two
+// different lists share an input.
+func fieldsHash(fields ...string) []byte {
+	h := sha256.New()
+	for _, f := range fields {
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		h.Write(n[:])
 		h.Write([]byte(f))
 	}
-	return h.Sum(nil)[:8]
+	return h.Sum(nil)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -53,7 +54,9 @@ func matches(q Query, r *Record) bool {
 	return q.Rule == "" || slices.ContainsFunc(r.Hits, func(h analysis.Hit) bool { return h.Rule == q.Rule })
 }
 
-func TestListFiltersAndPages(t *testing.T) {
+func TestListFiltersAndPages(t *testing.T) { forEachStore(t, testListFiltersAndPages) }
+
+func testListFiltersAndPages(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	const n = 1000
@@ -144,7 +147,9 @@ func head(ids []string) []string {
 	return ids
 }
 
-func TestListLimit(t *testing.T) {
+func TestListLimit(t *testing.T) { forEachStore(t, testListLimit) }
+
+func testListLimit(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	for i := range MaxLimit + 5 {
@@ -175,7 +180,9 @@ func validCursor(t testing.TB, st Store, q Query) string {
 	return next
 }
 
-func TestListCursorTampering(t *testing.T) {
+func TestListCursorTampering(t *testing.T) { forEachStore(t, testListCursorTampering) }
+
+func testListCursorTampering(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	for i := range 20 {
@@ -326,52 +333,150 @@ func BenchmarkList(b *testing.B) {
 	}
 }
 
-// TestListPlans checks that SQLite pages every filter, alone and in the
-// combinations the API offers, on an index in page order: no table scan and
-// no sort of the matching records (which grows with the store).
+// TestListPlans checks that every filter, alone and in the combinations
+// the API offers, pages on an index in page order: no table scan and no
+// sort of the matching records (which grows with the store).
 func TestListPlans(t *testing.T) {
-	ctx := context.Background()
-	st := openTest(t)
-	for i := range 200 {
-		mustCreate(t, st, seedRecord(i))
-	}
-	s := st.(*sqliteStore)
-	cursorOf := func(q Query) Query {
-		q.Limit = 1
-		q.Cursor = validCursor(t, st, q)
-		return q
-	}
-	since := base.Add(time.Second)
-	queries := []Query{
-		{}, {Ecosystem: "npm"}, {Name: "pkg-01"}, {Ecosystem: "npm", Name: "pkg-01"}, {Verdict: analysis.Benign},
-		{Status: Queued}, {Rule: "miner"}, {Since: since}, {Rule: "miner", Verdict: analysis.Malicious},
-		{Ecosystem: "pypi", Since: since}, {Rule: "miner", Since: since},
-		cursorOf(Query{}), cursorOf(Query{Name: "pkg-01"}), cursorOf(Query{Rule: "miner"}), cursorOf(Query{Verdict: analysis.Benign}),
-	}
-	for _, q := range queries {
-		sqlq, args, _, err := s.listSQL(q)
-		if err != nil {
-			t.Fatal(err)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		st := b.openFresh(t)
+		for i := range 200 {
+			mustCreate(t, st, seedRecord(i))
 		}
-		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sqlq, args...)
-		if err != nil {
-			t.Fatal(err)
+		s := st.(*sqlStore)
+		cursorOf := func(q Query) Query {
+			q.Limit = 1
+			q.Cursor = validCursor(t, st, q)
+			return q
 		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+		since := base.Add(time.Second)
+		queries := []Query{
+			{}, {Ecosystem: "npm"}, {Name: "pkg-01"}, {Ecosystem: "npm", Name: "pkg-01"}, {Verdict: analysis.Benign},
+			{Status: Queued}, {Rule: "miner"}, {Since: since}, {Rule: "miner", Verdict: analysis.Malicious},
+			{Ecosystem: "pypi", Since: since}, {Rule: "miner", Since: since},
+			cursorOf(Query{}), cursorOf(Query{Name: "pkg-01"}), cursorOf(Query{Rule: "miner"}), cursorOf(Query{Verdict: analysis.Benign}),
+		}
+		for _, q := range queries {
+			sqlq, args, _, err := s.listSQL(q)
+			if err != nil {
 				t.Fatal(err)
 			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		for _, d := range plan {
-			if strings.Contains(d, "TEMP B-TREE") || strings.HasPrefix(d, "SCAN") && !strings.Contains(d, "INDEX") {
-				t.Errorf("query %+v: plan %q: a scan or sort without an index", q, plan)
-				break
+			var bad []string
+			if b.name == "postgres" {
+				bad = postgresPlanFaults(t, s.r, s.d.q(sqlq), args, true)
+			} else {
+				bad = sqlitePlanFaults(t, s.r, sqlq, args)
+			}
+			if len(bad) > 0 {
+				t.Errorf("query %+v: a scan or sort without an index: %q", q, bad)
 			}
 		}
+	})
+}
+
+// sqlitePlanFaults returns the steps of SQLite's plan of query that scan a
+// table or sort without an index.
+func sqlitePlanFaults(t *testing.T, db *sql.DB, query string, args []any) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var bad []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(detail, "TEMP B-TREE") || strings.HasPrefix(detail, "SCAN") && !strings.Contains(detail, "INDEX") {
+			bad = append(bad, detail)
+		}
+	}
+	return bad
+}
+
+// TestListBatch pages through a batch's items, its own records and those
+// of other submissions it de-duplicated onto, with other filters.
+func TestListBatch(t *testing.T) { forEachStore(t, testListBatch) }
+
+func testListBatch(t *testing.T, openTest func(testing.TB) Store) {
+	ctx := context.Background()
+	st := openTest(t)
+	var items, all []string
+	for i := range 120 {
+		r := seedRecord(i)
+		if i%4 == 1 {
+			r.BatchID = "b1" // created by the batch
+		}
+		mustCreate(t, st, r)
+		all = append(all, r.ID)
+		if i%4 == 1 || i%10 == 0 { // and de-duplicated onto others
+			items = append(items, r.ID)
+		}
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b1", Kind: "specs"}, append(items, "not-created-yet")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b2", Kind: "specs"}, all[:3]); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		q    Query
+		want func(r *Record) bool
+	}{
+		{Query{Batch: "b1", Limit: 7}, func(r *Record) bool { return slices.Contains(items, r.ID) }},
+		{Query{Batch: "b1", Verdict: analysis.Benign, Limit: 3}, func(r *Record) bool {
+			return slices.Contains(items, r.ID) && r.Verdict == analysis.Benign
+		}},
+		{Query{Batch: "b1", Rule: "miner", Limit: 2}, func(r *Record) bool {
+			return slices.Contains(items, r.ID) && slices.ContainsFunc(r.Hits, func(h analysis.Hit) bool { return h.Rule == "miner" })
+		}},
+		{Query{Batch: "b2"}, func(r *Record) bool { return slices.Contains(all[:3], r.ID) }},
+		{Query{Batch: "absent"}, func(*Record) bool { return false }},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%+v", tt.q), func(t *testing.T) {
+			want := map[string]bool{}
+			for _, id := range all {
+				if tt.want(mustGet(t, st, id)) {
+					want[id] = true
+				}
+			}
+			got := map[string]bool{}
+			q := tt.q
+			for {
+				rs, next, err := st.List(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rs {
+					if got[r.ID] {
+						t.Fatalf("%s listed twice", r.ID)
+					}
+					got[r.ID] = true
+				}
+				if next == "" {
+					break
+				}
+				q.Cursor = next
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d records, want %d", len(got), len(want))
+			}
+			for id := range want {
+				if !got[id] {
+					t.Errorf("missing %s", id)
+				}
+			}
+		})
+	}
+	// A cursor of one batch does not page another.
+	_, next, err := st.List(ctx, Query{Batch: "b1", Limit: 1})
+	if err != nil || next == "" {
+		t.Fatalf("List: %v, next %q", err, next)
+	}
+	if _, _, err := st.List(ctx, Query{Batch: "b2", Limit: 1, Cursor: next}); !errors.Is(err, ErrCursor) {
+		t.Errorf("cursor of batch b1 used for b2: err %v, want ErrCursor", err)
 	}
 }

@@ -2,20 +2,15 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
-	"time"
 
-	"github.com/fumehood/fumehood/analysis"
+	"github.com/pressly/goose/v3"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
 )
@@ -28,28 +23,29 @@ import (
 // (no deadlocking lock upgrades between processes).
 const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 
-// sqliteStore is the SQLite Store: one database file in WAL mode, written
-// through a single connection (SQLite has one writer at a time; queuing
-// writers in the pool is cheaper than spinning on the busy timeout) and read
-// through a pool of read-only connections.
-type sqliteStore struct {
-	w, r   *sql.DB
-	cursor cursorSigner
-}
+// sqliteDialect is SQLite's: write transactions take the database's write
+// lock when they begin (_txlock=immediate), so they need no row or key
+// locks.
+var sqliteDialect = &dialect{name: "sqlite", goose: goose.DialectSQLite3}
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path and
 // brings its schema up to date with the embedded migrations
-// (store/migrations, PRAGMA user_version). Any number of processes may open
+// (store/migrations/sqlite, see doc.go). Any number of processes may open
 // the same file; writes wait for each other up to a busy timeout.
 //
 // Records are listed newest first by (Submitted, insertion order); every
 // List filter has an index, the rule filter through a table of (rule,
-// analysis) pairs. FindOrCreate with an empty Key.Digest matches registry analyses
-// (no uploaded artifact) of any digest; with a digest, that digest exactly.
-// Versions returns, per version, the newest done record (or the newest one
-// if none is done). CancelBatch cancels the queued analyses the batch
+// analysis) pairs. FindOrCreate matches only records of the key's source:
+// with an empty Key.Digest of any digest, with a digest that digest
+// exactly. Versions returns, per version, the newest done registry record
+// (or the newest one if none is done), and so, apart, for each uploaded
+// artifact of that version. CancelBatch cancels the queued analyses the batch
 // created (Record.BatchID), not de-duplicated items other submissions own.
-func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
+//
+// The database is written through a single connection (SQLite has one
+// writer at a time; queuing writers in the pool is cheaper than spinning on
+// the busy timeout) and read through a pool of read-only connections.
+func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -69,24 +65,17 @@ func OpenSQLite(ctx context.Context, path string) (_ Store, retErr error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
-	s := &sqliteStore{w: w, r: r}
-	defer func() {
-		if retErr != nil {
-			s.Close()
-		}
-	}()
-	if err := migrateLocked(ctx, w, abs); err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	key, err := s.secret(ctx, "cursor-key")
+	s := &sqlStore{d: sqliteDialect, w: w, r: r}
+	st, err := s.open(ctx, func() error { return migrateLocked(ctx, w, abs) })
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	s.cursor = cursorSigner{key: key}
-	return s, nil
+	return st, nil
 }
 
-// migrateLocked migrates db while holding an exclusive flock on path+".lock".
+// migrateLocked migrates db (adopting the schema version of the store's
+// earlier migration runner first) while holding an exclusive flock on
+// path+".lock".
 // SQLite's busy timeout does not cover every lock a fresh database takes
 // (switching a new file to WAL returns SQLITE_BUSY at once to a concurrent
 // opener), so openers of one file, in this process or others, take turns.
@@ -101,624 +90,8 @@ func migrateLocked(ctx context.Context, db *sql.DB, path string) error {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	return migrate(ctx, db)
-}
-
-// secret returns the random 32-byte value stored under name, creating it
-// the first time; all processes sharing the database read the same one.
-func (s *sqliteStore) secret(ctx context.Context, name string) ([]byte, error) {
-	fresh := make([]byte, 32)
-	rand.Read(fresh)
-	if _, err := s.w.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", name, fresh); err != nil {
-		return nil, fmt.Errorf("secret %s: %w", name, err)
-	}
-	var v []byte
-	if err := s.w.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", name).Scan(&v); err != nil {
-		return nil, fmt.Errorf("secret %s: %w", name, err)
-	}
-	return v, nil
-}
-
-func (s *sqliteStore) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
-}
-
-// recordCols are the columns scanRecord reads, in its order.
-const recordCols = `a.seq, a.id, a.ecosystem, a.name, a.version, a.digest, a.rules, a.status, a.verdict, a.score,
-	a.error, a.spec, a.artifact, a.trace_digest, a.batch_id, a.webhook, a.submitted, a.updated, a.started,
-	a.finished, a.attempts, a.hits, a.phases, a.sandbox, a.coverage`
-
-type scanner interface{ Scan(dest ...any) error }
-
-// scanRecord reads one row of recordCols; it also returns the row's seq.
-func scanRecord(sc scanner) (*Record, int64, error) {
-	var (
-		r                                     Record
-		seq                                   int64
-		submitted, updated, started, finished int64
-		hits, phases, sandbox, coverage       string
-	)
-	err := sc.Scan(&seq, &r.ID, &r.Package.Ecosystem, &r.Package.Name, &r.Package.Version, &r.Package.Digest,
-		&r.Rules, &r.Status, &r.Verdict, &r.Score, &r.Error, &r.Spec, &r.Artifact, &r.TraceDigest, &r.BatchID,
-		&r.Webhook, &submitted, &updated, &started, &finished, &r.Attempts, &hits, &phases, &sandbox, &coverage)
-	if err != nil {
-		return nil, 0, err
-	}
-	r.Submitted, r.Updated = fromNanos(submitted), fromNanos(updated)
-	r.Started, r.Finished = fromNanos(started), fromNanos(finished)
-	if err := json.Unmarshal([]byte(hits), &r.Hits); err != nil {
-		return nil, 0, fmt.Errorf("record %s: hits: %w", r.ID, err)
-	}
-	if err := json.Unmarshal([]byte(phases), &r.Phases); err != nil {
-		return nil, 0, fmt.Errorf("record %s: phases: %w", r.ID, err)
-	}
-	if err := json.Unmarshal([]byte(sandbox), &r.Sandbox); err != nil {
-		return nil, 0, fmt.Errorf("record %s: sandbox: %w", r.ID, err)
-	}
-	if err := json.Unmarshal([]byte(coverage), &r.Coverage); err != nil {
-		return nil, 0, fmt.Errorf("record %s: coverage: %w", r.ID, err)
-	}
-	return &r, seq, nil
-}
-
-// nanos stores t as Unix nanoseconds, the zero time as 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-func now() int64 { return time.Now().UnixNano() }
-
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-// Create stores r. A record without a status is stored queued, one without
-// a submission time is submitted now; r is updated with what was stored.
-func (s *sqliteStore) Create(ctx context.Context, r *Record) (retErr error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	defer func() {
-		if retErr != nil {
-			tx.Rollback()
-		}
-	}()
-	if err := insert(ctx, tx, r); err != nil {
+	if err := adoptUserVersion(ctx, db); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	return nil
-}
-
-// FindOrCreate runs find and Create in one write transaction: SQLite
-// transactions here take the write lock when they begin (_txlock=immediate),
-// so no other connection, of this process or another, creates a record of
-// the same key between the two.
-func (s *sqliteStore) FindOrCreate(ctx context.Context, k Key, r *Record) (_ *Record, existing bool, retErr error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	defer func() {
-		if retErr != nil || existing {
-			tx.Rollback()
-		}
-	}()
-	old, err := find(ctx, tx, k)
-	if err == nil {
-		return old, true, nil
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return nil, false, err
-	}
-	if err := insert(ctx, tx, r); err != nil {
-		return nil, false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	return r, false, nil
-}
-
-// insert stores r in tx (see Create).
-func insert(ctx context.Context, tx *sql.Tx, r *Record) error {
-	if r.ID == "" {
-		return errors.New("create record: no id")
-	}
-	if r.Status == "" {
-		r.Status = Queued
-	}
-	t := time.Now().UTC()
-	if r.Submitted.IsZero() {
-		r.Submitted = t
-	}
-	r.Updated = t
-	hits, err := jsonText(r.Hits)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	phases, err := jsonText(r.Phases)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	sandbox, err := jsonText(r.Sandbox)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	coverage, err := jsonText(r.Coverage)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
-		verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-		finished, attempts, hits, phases, sandbox, coverage)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
-		r.ID, r.Package.Ecosystem, r.Package.Name, r.Package.Version, r.Package.Digest, r.Rules, r.Status,
-		r.Verdict, r.Score, r.Error, r.Spec, r.Artifact, r.TraceDigest, r.BatchID, r.Webhook,
-		nanos(r.Submitted), nanos(r.Updated), nanos(r.Started), nanos(r.Finished), r.Attempts, hits, phases, sandbox, coverage)
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("create record %s: %w", r.ID, ErrExists)
-	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	if err := insertHits(ctx, tx, seq, nanos(r.Submitted), r.Hits); err != nil {
-		return fmt.Errorf("create record %s: %w", r.ID, err)
-	}
-	return nil
-}
-
-// insertHits indexes the rules of hits for the record seq.
-func insertHits(ctx context.Context, tx *sql.Tx, seq, submitted int64, hits []analysis.Hit) error {
-	for _, h := range hits {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO hits (rule, submitted, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			h.Rule, submitted, seq); err != nil {
-			return fmt.Errorf("index hit %s: %w", h.Rule, err)
-		}
-	}
-	return nil
-}
-
-// replaceHits re-indexes the record with id: it returns ErrNotFound when
-// there is none.
-func replaceHits(ctx context.Context, tx *sql.Tx, id string, hits []analysis.Hit) error {
-	var seq, submitted int64
-	err := tx.QueryRowContext(ctx, "SELECT seq, submitted FROM analyses WHERE id = ?", id).Scan(&seq, &submitted)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM hits WHERE seq = ?", seq); err != nil {
-		return err
-	}
-	return insertHits(ctx, tx, seq, submitted, hits)
-}
-
-// find returns the newest record with key k that is not failed.
-func find(ctx context.Context, tx *sql.Tx, k Key) (*Record, error) {
-	q := `SELECT ` + recordCols + ` FROM analyses a
-		WHERE a.ecosystem = ? AND a.name = ? AND a.version = ? AND a.rules = ? AND a.status != 'failed'`
-	args := []any{k.Ecosystem, k.Name, k.Version, k.Rules}
-	if k.Digest == "" {
-		q += ` AND a.artifact = ''`
-	} else {
-		q += ` AND a.digest = ?`
-		args = append(args, k.Digest)
-	}
-	q += ` ORDER BY a.submitted DESC, a.seq DESC LIMIT 1`
-	r, _, err := scanRecord(tx.QueryRowContext(ctx, q, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("find %s:%s@%s: %w", k.Ecosystem, k.Name, k.Version, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find %s:%s@%s: %w", k.Ecosystem, k.Name, k.Version, err)
-	}
-	return r, nil
-}
-
-func (s *sqliteStore) Get(ctx context.Context, id string) (*Record, error) {
-	r, _, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT `+recordCols+` FROM analyses a WHERE a.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("get record %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get record %s: %w", id, err)
-	}
-	return r, nil
-}
-
-// update runs one UPDATE of the record id and turns "no row" into
-// ErrNotFound.
-func (s *sqliteStore) update(ctx context.Context, what, id, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("%s %s: %w", what, id, err)
-	} else if n == 0 {
-		return fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
-	}
-	return nil
-}
-
-func (s *sqliteStore) Start(ctx context.Context, id string) error {
-	return s.update(ctx, "start", id,
-		"UPDATE analyses SET status = 'running', attempts = attempts + 1, updated = ? WHERE id = ?", now(), id)
-}
-
-func (s *sqliteStore) Fail(ctx context.Context, id, reason string) error {
-	return s.update(ctx, "fail", id,
-		"UPDATE analyses SET status = 'failed', error = ?, updated = ? WHERE id = ?", reason, now(), id)
-}
-
-// Complete stores a as the finished analysis a.ID. Package fields left
-// empty in a keep their stored values.
-func (s *sqliteStore) Complete(ctx context.Context, a *analysis.Analysis, traceDigest string) (retErr error) {
-	hits, err := jsonText(a.Hits)
-	if err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	phases, err := jsonText(a.Phases)
-	if err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	sandbox, err := jsonText(a.Sandbox)
-	if err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	coverage, err := jsonText(a.Coverage)
-	if err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	defer func() {
-		if retErr != nil {
-			tx.Rollback()
-		}
-	}()
-	if err := replaceHits(ctx, tx, a.ID, a.Hits); err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE analyses SET
-		ecosystem = coalesce(nullif(?, ''), ecosystem), name = coalesce(nullif(?, ''), name),
-		version = coalesce(nullif(?, ''), version), digest = coalesce(nullif(?, ''), digest),
-		rules = ?, status = 'done', verdict = ?, score = ?, error = '', trace_digest = ?, updated = ?,
-		started = ?, finished = ?, hits = ?, phases = ?, sandbox = ?, coverage = ?
-		WHERE id = ?`,
-		a.Package.Ecosystem, a.Package.Name, a.Package.Version, a.Package.Digest,
-		a.Rules, a.Verdict, a.Score, traceDigest, now(), nanos(a.Started), nanos(a.Finished), hits, phases, sandbox, coverage, a.ID)
-	if err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("complete %s: %w", a.ID, err)
-	}
-	return nil
-}
-
-func (s *sqliteStore) Rejudge(ctx context.Context, id string, verdict analysis.Verdict, score int, hits []analysis.Hit, rules string) (retErr error) {
-	js, err := jsonText(hits)
-	if err != nil {
-		return fmt.Errorf("rejudge %s: %w", id, err)
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("rejudge %s: %w", id, err)
-	}
-	defer func() {
-		if retErr != nil {
-			tx.Rollback()
-		}
-	}()
-	if err := replaceHits(ctx, tx, id, hits); err != nil {
-		return fmt.Errorf("rejudge %s: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE analyses SET verdict = ?, score = ?, hits = ?, rules = ?, updated = ? WHERE id = ?",
-		verdict, score, js, rules, now(), id); err != nil {
-		return fmt.Errorf("rejudge %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("rejudge %s: %w", id, err)
-	}
-	return nil
-}
-
-// Page sizes of List.
-const (
-	DefaultLimit = 50
-	MaxLimit     = 1000
-)
-
-func (s *sqliteStore) List(ctx context.Context, q Query) ([]*Record, string, error) {
-	sqlq, args, limit, err := s.listSQL(q)
-	if err != nil {
-		return nil, "", fmt.Errorf("list: %w", err)
-	}
-	rows, err := s.r.QueryContext(ctx, sqlq, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list: %w", err)
-	}
-	defer rows.Close()
-	var (
-		out  []*Record
-		last position
-	)
-	for rows.Next() {
-		r, seq, err := scanRecord(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list: %w", err)
-		}
-		if len(out) == limit {
-			return out, s.cursor.encode(q, last), nil
-		}
-		out = append(out, r)
-		last = position{submitted: nanos(r.Submitted), seq: seq}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list: %w", err)
-	}
-	return out, "", nil
-}
-
-// listSQL is the query of a List page: limit+1 rows, so that a row beyond
-// the page tells that there is a next one.
-func (s *sqliteStore) listSQL(q Query) (query string, args []any, limit int, err error) {
-	limit = q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	limit = min(limit, MaxLimit)
-
-	// k is the table whose (submitted, seq) index orders the page.
-	from, k := "analyses a", "a"
-	var where []string
-	if q.Rule != "" {
-		from, k = "hits h JOIN analyses a ON a.seq = h.seq", "h"
-		where, args = append(where, "h.rule = ?"), append(args, q.Rule)
-	}
-	for _, f := range []struct{ col, v string }{
-		{"a.ecosystem", q.Ecosystem}, {"a.name", q.Name}, {"a.verdict", string(q.Verdict)}, {"a.status", string(q.Status)},
-	} {
-		if f.v != "" {
-			where, args = append(where, f.col+" = ?"), append(args, f.v)
-		}
-	}
-	if !q.Since.IsZero() {
-		where, args = append(where, k+".submitted >= ?"), append(args, q.Since.UnixNano())
-	}
-	if q.Cursor != "" {
-		p, err := s.cursor.decode(q)
-		if err != nil {
-			return "", nil, 0, err
-		}
-		where = append(where, "("+k+".submitted, "+k+".seq) < (?, ?)")
-		args = append(args, p.submitted, p.seq)
-	}
-	query = "SELECT " + recordCols + " FROM " + from
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY " + k + ".submitted DESC, " + k + ".seq DESC LIMIT ?"
-	return query, append(args, limit+1), limit, nil
-}
-
-func (s *sqliteStore) Versions(ctx context.Context, ecosystem, name string) ([]*Record, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+recordCols+` FROM (
-			SELECT *, row_number() OVER (PARTITION BY version
-				ORDER BY status = 'done' DESC, submitted DESC, seq DESC) AS rank
-			FROM analyses WHERE ecosystem = ? AND name = ?) a
-		WHERE a.rank = 1 ORDER BY a.submitted DESC, a.seq DESC`, ecosystem, name)
-	if err != nil {
-		return nil, fmt.Errorf("versions %s:%s: %w", ecosystem, name, err)
-	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		r, _, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("versions %s:%s: %w", ecosystem, name, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("versions %s:%s: %w", ecosystem, name, err)
-	}
-	return out, nil
-}
-
-// CreateBatch stores b and its items (analysis ids; duplicates are
-// stored once). A batch without a creation time is created now; b is
-// updated with it.
-func (s *sqliteStore) CreateBatch(ctx context.Context, b *Batch, items []string) (retErr error) {
-	if b.ID == "" {
-		return errors.New("create batch: no id")
-	}
-	if b.Created.IsZero() {
-		b.Created = time.Now().UTC()
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
-	}
-	defer func() {
-		if retErr != nil {
-			tx.Rollback()
-		}
-	}()
-	res, err := tx.ExecContext(ctx, `INSERT INTO batches (id, kind, source, webhook, created, cancelled)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		b.ID, b.Kind, b.Source, b.Webhook, nanos(b.Created), b.Cancelled)
-	if err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("create batch %s: %w", b.ID, ErrExists)
-	}
-	st, err := tx.PrepareContext(ctx, "INSERT INTO batch_items (batch_id, analysis_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-	if err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
-	}
-	defer st.Close()
-	for _, id := range items {
-		if _, err := st.ExecContext(ctx, b.ID, id); err != nil {
-			return fmt.Errorf("create batch %s: item %s: %w", b.ID, id, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
-	}
-	return nil
-}
-
-// GetBatch counts the batch's items by the state of their analyses: done
-// (and per verdict), failed, cancelled (failed with reason "cancelled"),
-// pending (queued or running, or not created yet).
-func (s *sqliteStore) GetBatch(ctx context.Context, id string) (*Batch, Progress, error) {
-	b := &Batch{ID: id}
-	var created int64
-	err := s.r.QueryRowContext(ctx, "SELECT kind, source, webhook, created, cancelled FROM batches WHERE id = ?", id).
-		Scan(&b.Kind, &b.Source, &b.Webhook, &created, &b.Cancelled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Progress{}, fmt.Errorf("get batch %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, Progress{}, fmt.Errorf("get batch %s: %w", id, err)
-	}
-	b.Created = fromNanos(created)
-	rows, err := s.r.QueryContext(ctx, `SELECT coalesce(a.status, 'queued'), coalesce(a.verdict, ''),
-			coalesce(a.error = 'cancelled', 0), count(*)
-		FROM batch_items i LEFT JOIN analyses a ON a.id = i.analysis_id
-		WHERE i.batch_id = ? GROUP BY 1, 2, 3`, id)
-	if err != nil {
-		return nil, Progress{}, fmt.Errorf("get batch %s: %w", id, err)
-	}
-	defer rows.Close()
-	p := Progress{Verdicts: map[analysis.Verdict]int{}}
-	for rows.Next() {
-		var (
-			status    Status
-			verdict   analysis.Verdict
-			cancelled bool
-			n         int
-		)
-		if err := rows.Scan(&status, &verdict, &cancelled, &n); err != nil {
-			return nil, Progress{}, fmt.Errorf("get batch %s: %w", id, err)
-		}
-		p.Total += n
-		switch {
-		case status == Done:
-			p.Done += n
-			p.Verdicts[verdict] += n
-		case status == Failed && cancelled:
-			p.Cancelled += n
-		case status == Failed:
-			p.Failed += n
-		default:
-			p.Pending += n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, Progress{}, fmt.Errorf("get batch %s: %w", id, err)
-	}
-	return b, p, nil
-}
-
-// CancelReason is the Error of an analysis a cancelled batch stopped.
-const CancelReason = "cancelled"
-
-func (s *sqliteStore) CancelBatch(ctx context.Context, id string) (_ []string, retErr error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, err)
-	}
-	defer func() {
-		if retErr != nil {
-			tx.Rollback()
-		}
-	}()
-	res, err := tx.ExecContext(ctx, "UPDATE batches SET cancelled = 1 WHERE id = ?", id)
-	if err != nil {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, ErrNotFound)
-	}
-	rows, err := tx.QueryContext(ctx, `UPDATE analyses SET status = 'failed', error = ?, updated = ?
-		WHERE batch_id = ? AND status = 'queued' RETURNING id`, CancelReason, now(), id)
-	if err != nil {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, err)
-	}
-	var ids []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("cancel batch %s: %w", id, err)
-		}
-		ids = append(ids, a)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, err)
-	}
-	return ids, nil
-}
-
-func (s *sqliteStore) CreateToken(ctx context.Context, hash []byte, role Role, name string) error {
-	switch role {
-	case RoleRead, RoleSubmit, RoleAdmin:
-	default:
-		return fmt.Errorf("create token %s: unknown role %q", name, role)
-	}
-	if len(hash) == 0 {
-		return fmt.Errorf("create token %s: empty hash", name)
-	}
-	res, err := s.w.ExecContext(ctx, "INSERT INTO tokens (hash, role, name, created) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
-		hash, role, name, now())
-	if err != nil {
-		return fmt.Errorf("create token %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("create token %s: %w", name, ErrExists)
-	}
-	return nil
-}
-
-func (s *sqliteStore) TokenRole(ctx context.Context, hash []byte) (Role, error) {
-	var role Role
-	err := s.r.QueryRowContext(ctx, "SELECT role FROM tokens WHERE hash = ?", hash).Scan(&role)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("token role: %w", ErrNotFound)
-	}
-	if err != nil {
-		return "", fmt.Errorf("token role: %w", err)
-	}
-	return role, nil
+	return migrate(ctx, db, sqliteDialect)
 }

@@ -1,16 +1,19 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,16 +26,6 @@ var update = flag.Bool("update", false, "rewrite testdata golden files")
 // base is the submission time of test records; times are UTC and whole so
 // that they round-trip exactly.
 var base = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-
-func openTest(t testing.TB) Store {
-	t.Helper()
-	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 func newRecord(id, eco, name, version string) *Record {
 	r := &Record{Spec: eco + ":" + name + "@" + version, Submitted: base}
@@ -69,7 +62,7 @@ func finished(id string, v analysis.Verdict, rules ...string) *analysis.Analysis
 		Score:    10 * len(rules),
 		Rules:    "rules-1",
 		Phases:   []analysis.Phase{{Name: "install", Command: []string{"npm", "install"}, DurationMS: 1200, Events: 40}},
-		Sandbox:  analysis.Sandbox{Image: "sandbox:1", Probes: []string{"tracepoint"}, Network: "sinkhole", User: "alex"},
+		Sandbox:  analysis.Sandbox{Image: "sandbox:1", Probes: []string{"tracepoint"}, Network: "sinkhole", Persona: analysis.Persona{User: "alex", UID: 1854600000}},
 		Coverage: analysis.Coverage{Level: analysis.CoveragePartial, InstallOK: true, Imports: []analysis.ImportRun{{Entry: "require", Ran: true, ExitCode: 1}}, Reason: "entry point require failed (exit 1)"},
 		Started:  base.Add(time.Second),
 		Finished: base.Add(5 * time.Second),
@@ -80,84 +73,164 @@ func finished(id string, v analysis.Verdict, rules ...string) *analysis.Analysis
 	return a
 }
 
-func TestMigrations(t *testing.T) {
-	ctx := context.Background()
-	ms, err := migrations()
+// migrationCount returns how many migrations d has; they are numbered 1
+// to that count.
+func migrationCount(t testing.TB, d *dialect) int64 {
+	t.Helper()
+	fsys, err := migrationsOf(d)
 	if err != nil {
-		t.Fatalf("migrations: %v", err)
+		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "m.db")
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(names))
+}
 
-	// Several openers of a fresh file at once: each migration applies once.
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			st, err := OpenSQLite(ctx, path)
-			if err == nil {
-				err = st.Close()
-			}
-			errs[i] = err
-		})
+// schemaVersion returns the newest migration applied to db.
+func schemaVersion(t testing.TB, db *sql.DB, d *dialect) int64 {
+	t.Helper()
+	p, err := newMigrator(db, d)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	for i, err := range errs {
+	v, err := p.GetDBVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestMigrations opens a fresh database from several goroutines at once
+// (each migration applies once: the openers take turns), re-opens it with
+// its data and cursor key, and refuses it once it has a migration this
+// binary does not know.
+func TestMigrations(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		addr := b.fresh(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				st, err := b.open(ctx, addr)
+				if err == nil {
+					err = st.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("concurrent open: %v", err)
+		}
+
+		st, err := b.open(ctx, addr)
 		if err != nil {
-			t.Fatalf("concurrent open %d: %v", i, err)
+			t.Fatalf("open: %v", err)
+		}
+		s := st.(*sqlStore)
+		newest := migrationCount(t, s.d)
+		if got := schemaVersion(t, s.w, s.d); got != newest {
+			t.Errorf("schema version = %d, want %d", got, newest)
+		}
+		var applied int
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM "+versionTable+" WHERE version_id > 0").Scan(&applied); err != nil {
+			t.Fatal(err)
+		}
+		if int64(applied) != newest {
+			t.Errorf("%d migrations recorded, want each of %d once", applied, newest)
+		}
+		if b.name == "sqlite" {
+			var mode string
+			if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := mode, "wal"; got != want {
+				t.Errorf("journal_mode = %q, want %q", got, want)
+			}
+		}
+		key := s.cursor.key
+		mustCreate(t, st, newRecord("a", "npm", "x", "1.0.0"))
+		st.Close()
+
+		// Re-open: data, schema version and cursor key are kept.
+		st, err = b.open(ctx, addr)
+		if err != nil {
+			t.Fatalf("re-open: %v", err)
+		}
+		if got := mustGet(t, st, "a").Package.Name; got != "x" {
+			t.Errorf("after re-open: name %q, want %q", got, "x")
+		}
+		s = st.(*sqlStore)
+		if got, want := s.cursor.key, key; !slices.Equal(got, want) {
+			t.Errorf("cursor key changed on re-open")
+		}
+		// A database from a newer binary is refused.
+		if _, err := s.exec(ctx, s.w, "INSERT INTO "+versionTable+" (version_id, is_applied) VALUES (?, ?)", newest+1, true); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if _, err := b.open(ctx, addr); !errors.Is(err, ErrSchema) {
+			t.Errorf("open of schema %d: err %v, want ErrSchema", newest+1, err)
+		}
+	})
+}
+
+// TestMigrationLayout keeps the dialects in step: every migration exists
+// for each dialect under the same number and name, is a goose migration,
+// and none lies outside a dialect's directory (where it would not be
+// embedded).
+func TestMigrationLayout(t *testing.T) {
+	top, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range top {
+		if !e.IsDir() {
+			t.Errorf("migrations/%s: not in a dialect's directory (migrations/sqlite, migrations/postgres)", e.Name())
 		}
 	}
-
-	st, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
+	var names [][]string
+	for _, d := range []*dialect{sqliteDialect, postgresDialect} {
+		fsys, err := migrationsOf(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, err := fs.Glob(fsys, "*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range ns {
+			if want := fmt.Sprintf("%04d_", i+1); !strings.HasPrefix(n, want) {
+				t.Errorf("migrations/%s/%s: want a name starting %s", d.name, n, want)
+			}
+			b, err := fs.ReadFile(fsys, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), "-- +goose Up\n") {
+				t.Errorf("migrations/%s/%s: no -- +goose Up line", d.name, n)
+			}
+		}
+		names = append(names, ns)
 	}
-	s := st.(*sqliteStore)
-	var v int
-	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := v, len(ms); got != want {
-		t.Errorf("user_version = %d, want %d", got, want)
-	}
-	var mode string
-	if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := mode, "wal"; got != want {
-		t.Errorf("journal_mode = %q, want %q", got, want)
-	}
-	key := s.cursor.key
-	mustCreate(t, st, newRecord("a", "npm", "x", "1.0.0"))
-	st.Close()
-
-	// Re-open: data, schema version and cursor key are kept.
-	st, err = OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatalf("re-open: %v", err)
-	}
-	if got := mustGet(t, st, "a").Package.Name; got != "x" {
-		t.Errorf("after re-open: name %q, want %q", got, "x")
-	}
-	if got, want := st.(*sqliteStore).cursor.key, key; !slices.Equal(got, want) {
-		t.Errorf("cursor key changed on re-open")
-	}
-	// A database from a newer binary is refused.
-	if _, err := st.(*sqliteStore).w.ExecContext(ctx, "PRAGMA user_version = 99"); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if _, err := OpenSQLite(ctx, path); !errors.Is(err, ErrSchema) {
-		t.Errorf("open of schema 99: err %v, want ErrSchema", err)
+	if !slices.Equal(names[0], names[1]) {
+		t.Errorf("sqlite migrations %v, postgres migrations %v: want the same", names[0], names[1])
 	}
 }
 
-func TestCreateGet(t *testing.T) {
+func TestCreateGet(t *testing.T) { forEachStore(t, testCreateGet) }
+
+func testCreateGet(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	full := newRecord("full", "pypi", "requests", "2.31.0")
 	full.Package.Digest = "sha256:" + fmt.Sprintf("%064x", 1)
 	full.Artifact = full.Package.Digest
 	full.Spec = "upload:requests-2.31.0.tar.gz"
+	full.Source, full.UploadedBy = FromUpload, "ci-bot"
 	full.BatchID = "b1"
 	full.Webhook = "http://127.0.0.1:9/hook"
 	full.Attempts = 2
@@ -191,6 +264,9 @@ func TestCreateGet(t *testing.T) {
 			if want.Status == "" {
 				want.Status = Queued
 			}
+			if want.Source == "" {
+				want.Source = FromRegistry
+			}
 			want.Updated = got.Updated
 			if time.Since(got.Updated) > time.Minute {
 				t.Errorf("Updated = %v, want about now", got.Updated)
@@ -215,9 +291,56 @@ func TestCreateGet(t *testing.T) {
 	}
 }
 
+// TestText stores text no PostgreSQL text column takes as given (invalid
+// UTF-8, NUL bytes), as a package may supply it: SQLite stores it as
+// given, PostgreSQL with U+FFFD in place of each bad byte; both find it
+// again by the same text.
+func TestText(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		want := map[string]string{"sqlite": textBad, "postgres": "a\uFFFDb\uFFFDc"}[b.name]
+		testText(t, b.openFresh(t), want)
+	})
+}
+
+const textBad = "a\x00b\xffc"
+
+func testText(t *testing.T, st Store, want string) {
+	ctx := context.Background()
+	bad := textBad
+	r := newRecord("r", "npm", bad, bad)
+	r.Spec = bad
+	mustCreate(t, st, r)
+	if err := st.Fail(ctx, "r", "install printed "+bad); err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	got := mustGet(t, st, "r")
+	if got.Package.Name != want || got.Package.Version != want || got.Spec != want || got.Error != "install printed "+want {
+		t.Errorf("stored %q %q %q %q, want %q", got.Package.Name, got.Package.Version, got.Spec, got.Error, want)
+	}
+	found, existing, err := st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: bad, Version: bad, Rules: "rules-1"}, newRecord("s", "npm", bad, bad))
+	if err != nil || existing {
+		t.Fatalf("FindOrCreate = %v, %v, %v; want a new record (the other failed)", found, existing, err)
+	}
+	if _, existing, err := st.FindOrCreate(ctx, Key{Ecosystem: "npm", Name: bad, Version: bad, Rules: "rules-1"}, newRecord("u", "npm", bad, bad)); err != nil || !existing {
+		t.Errorf("FindOrCreate of the same text again: existing %v, %v; want the record s", existing, err)
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b", Kind: "lockfile", Source: bad}, []string{"s", bad}); err != nil {
+		t.Fatalf("CreateBatch: %v", err)
+	}
+	b, p, err := st.GetBatch(ctx, "b")
+	if err != nil || b.Source != want || p.Total != 2 {
+		t.Errorf("GetBatch = %+v, %+v, %v; want source %q and 2 items", b, p, err, want)
+	}
+	if rs, err := st.Versions(ctx, "npm", bad); err != nil || len(rs) != 1 {
+		t.Errorf("Versions of the same text = %d records, %v; want 1", len(rs), err)
+	}
+}
+
 // TestRecordJSON pins the API document of a stored record (the analysis
 // document plus its life) in testdata/record.golden.json.
-func TestRecordJSON(t *testing.T) {
+func TestRecordJSON(t *testing.T) { forEachStore(t, testRecordJSON) }
+
+func testRecordJSON(t *testing.T, openTest func(testing.TB) Store) {
 	st := openTest(t)
 	mustCreate(t, st, newRecord("rec-1", "npm", "left-pad", "1.3.0"))
 	ctx := context.Background()
@@ -248,16 +371,23 @@ func TestRecordJSON(t *testing.T) {
 	}
 }
 
-func TestFindOrCreate(t *testing.T) {
+func TestFindOrCreate(t *testing.T) { forEachStore(t, testFindOrCreate) }
+
+func testFindOrCreate(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	dig := func(n int) string { return "sha256:" + fmt.Sprintf("%064x", n) }
 	// open returns a store holding, for npm:x@1.0.0 under rules-1, two
-	// registry records, a newer failed one and an upload, and npm:x@2.0.0
+	// registry records, one the firewall handed over with its bytes, a
+	// newer failed one and an upload claiming the version, and npm:x@2.0.0
 	// under rules-2.
 	open := func(t *testing.T) Store {
 		st := openTest(t)
 		old := newRecord("old", "npm", "x", "1.0.0")
 		old.Package.Digest = dig(1)
+		proxied := newRecord("proxied", "npm", "x", "1.0.0")
+		proxied.Submitted = base.Add(-time.Hour)
+		proxied.Package.Digest, proxied.Artifact = dig(4), dig(4)
+		proxied.Source = FromRegistry
 		newer := newRecord("newer", "npm", "x", "1.0.0")
 		newer.Submitted = base.Add(time.Hour)
 		newer.Package.Digest = dig(1)
@@ -266,12 +396,15 @@ func TestFindOrCreate(t *testing.T) {
 		failed.Status = Failed
 		upload := newRecord("upload", "npm", "x", "1.0.0")
 		upload.Submitted = base.Add(3 * time.Hour)
-		upload.Package.Digest = dig(9)
-		upload.Artifact = dig(9)
+		upload.Package.Digest, upload.Artifact = dig(9), dig(9)
+		upload.Source, upload.UploadedBy = FromUpload, "ci"
 		other := newRecord("other-rules", "npm", "x", "2.0.0")
 		other.Rules = "rules-2"
-		mustCreate(t, st, old, newer, failed, upload, other)
+		mustCreate(t, st, old, proxied, newer, failed, upload, other)
 		return st
+	}
+	key := func(version, digest, rules string, src Source) Key {
+		return Key{Ecosystem: "npm", Name: "x", Version: version, Digest: digest, Rules: rules, Source: src}
 	}
 
 	tests := []struct {
@@ -279,19 +412,24 @@ func TestFindOrCreate(t *testing.T) {
 		k    Key
 		want string // the existing record found; "" when r is created
 	}{
-		{"registry spec finds newest registry record", Key{"npm", "x", "1.0.0", "", "rules-1"}, "newer"},
-		{"digest finds that artifact", Key{"npm", "x", "1.0.0", dig(1), "rules-1"}, "newer"},
-		{"upload digest finds the upload", Key{"npm", "x", "1.0.0", dig(9), "rules-1"}, "upload"},
-		{"unknown digest", Key{"npm", "x", "1.0.0", dig(5), "rules-1"}, ""},
-		{"other rule set", Key{"npm", "x", "1.0.0", "", "rules-2"}, ""},
-		{"rules of the other version", Key{"npm", "x", "2.0.0", "", "rules-2"}, "other-rules"},
-		{"other ecosystem", Key{"pypi", "x", "1.0.0", "", "rules-1"}, ""},
-		{"other version", Key{"npm", "x", "1.0.1", "", "rules-1"}, ""},
+		{"registry spec finds newest registry record", key("1.0.0", "", "rules-1", ""), "newer"},
+		{"registry source is the zero source", key("1.0.0", "", "rules-1", FromRegistry), "newer"},
+		{"digest finds that artifact", key("1.0.0", dig(1), "rules-1", ""), "newer"},
+		{"digest of handed-over bytes", key("1.0.0", dig(4), "rules-1", FromRegistry), "proxied"},
+		{"upload digest finds the upload", key("1.0.0", dig(9), "rules-1", FromUpload), "upload"},
+		{"an upload does not stand for the registry", key("1.0.0", dig(9), "rules-1", FromRegistry), ""},
+		{"registry bytes uploaded are an upload of their own", key("1.0.0", dig(1), "rules-1", FromUpload), ""},
+		{"unknown digest", key("1.0.0", dig(5), "rules-1", ""), ""},
+		{"other rule set", key("1.0.0", "", "rules-2", ""), ""},
+		{"rules of the other version", key("2.0.0", "", "rules-2", ""), "other-rules"},
+		{"other ecosystem", Key{Ecosystem: "pypi", Name: "x", Version: "1.0.0", Rules: "rules-1"}, ""},
+		{"other version", key("1.0.1", "", "rules-1", ""), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := open(t)
 			r := newRecord("fresh", tt.k.Ecosystem, tt.k.Name, tt.k.Version)
+			r.Source = tt.k.Source
 			got, existing, err := st.FindOrCreate(ctx, tt.k, r)
 			if err != nil {
 				t.Fatalf("FindOrCreate: %v", err)
@@ -319,18 +457,26 @@ func TestFindOrCreate(t *testing.T) {
 	if err := st.Fail(ctx, "newer", "registry down"); err != nil {
 		t.Fatal(err)
 	}
-	r, existing, err := st.FindOrCreate(ctx, Key{"npm", "x", "1.0.0", "", "rules-1"}, newRecord("fresh", "npm", "x", "1.0.0"))
+	r, existing, err := st.FindOrCreate(ctx, key("1.0.0", "", "rules-1", ""), newRecord("fresh", "npm", "x", "1.0.0"))
 	if err != nil || !existing || r.ID != "old" {
 		t.Errorf("FindOrCreate after failing newer = %v, %v, %v; want old", r, existing, err)
 	}
 	// A new record whose id exists is refused, nothing created.
-	_, _, err = st.FindOrCreate(ctx, Key{"npm", "x", "3.0.0", "", "rules-1"}, newRecord("old", "npm", "x", "3.0.0"))
+	_, _, err = st.FindOrCreate(ctx, key("3.0.0", "", "rules-1", ""), newRecord("old", "npm", "x", "3.0.0"))
 	if !errors.Is(err, ErrExists) {
 		t.Errorf("FindOrCreate with an existing id: err %v, want ErrExists", err)
 	}
+	// A record of an unknown source is refused.
+	bad := newRecord("bad", "npm", "x", "4.0.0")
+	bad.Source = "mirror"
+	if err := st.Create(ctx, bad); err == nil {
+		t.Errorf("Create of source %q: no error", bad.Source)
+	}
 }
 
-func TestLifecycle(t *testing.T) {
+func TestLifecycle(t *testing.T) { forEachStore(t, testLifecycle) }
+
+func testLifecycle(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	mustCreate(t, st, newRecord("a", "npm", "left-pad", "1.3.0"))
@@ -369,7 +515,7 @@ func TestLifecycle(t *testing.T) {
 			return st.Complete(ctx, finished("a", analysis.Malicious, "exfil", "miner"), "sha256:"+fmt.Sprintf("%064x", 4))
 		}, nil, func(r *Record) string {
 			if r.Status != Done || r.Verdict != analysis.Malicious || r.Score != 20 || len(r.Hits) != 2 ||
-				r.Package.Digest == "" || r.TraceDigest == "" || r.Phases[0].Name != "install" || r.Sandbox.User != "alex" {
+				r.Package.Digest == "" || r.TraceDigest == "" || r.Phases[0].Name != "install" || r.Sandbox.Persona.User != "alex" {
 				return fmt.Sprintf("after complete: %+v", r)
 			}
 			if got := byRule("exfil"); !slices.Equal(got, []string{"a"}) {
@@ -440,7 +586,9 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestVersions(t *testing.T) {
+func TestVersions(t *testing.T) { forEachStore(t, testVersions) }
+
+func testVersions(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	rec := func(id, version string, hours int, status Status) *Record {
@@ -449,12 +597,23 @@ func TestVersions(t *testing.T) {
 		r.Status = status
 		return r
 	}
+	upload := func(id, version string, hours int, artifact int, by string) *Record {
+		r := rec(id, version, hours, Done)
+		r.Source, r.UploadedBy = FromUpload, by
+		r.Artifact = "sha256:" + fmt.Sprintf("%064x", artifact)
+		r.Package.Digest = r.Artifact
+		return r
+	}
 	mustCreate(t, st,
 		rec("v1-done", "1.0.0", 0, Done),
-		rec("v1-failed-later", "1.0.0", 5, Failed), // a done record of the version wins
+		rec("v1-failed-later", "1.0.0", 5, Failed),  // a done record of the version wins
+		upload("v1-upload", "1.0.0", 6, 1, "alice"), // newer, but beside the registry's, not instead
+		upload("v1-upload-again", "1.0.0", 7, 1, "alice"),
+		upload("v1-upload-other", "1.0.0", 8, 2, "mallory"), // other bytes claiming 1.0.0
 		rec("v2-old", "2.0.0", 1, Done),
 		rec("v2-new", "2.0.0", 2, Done), // the newest done wins
 		rec("v3-queued", "3.0.0", 3, Queued),
+		upload("v9-upload", "9.0.0", 4, 3, "bob"), // no registry record to claim
 		newRecord("other-package", "npm", "y", "1.0.0"),
 		newRecord("other-ecosystem", "pypi", "x", "1.0.0"),
 	)
@@ -462,7 +621,7 @@ func TestVersions(t *testing.T) {
 		eco, name string
 		want      []string
 	}{
-		{"npm", "x", []string{"v3-queued", "v2-new", "v1-done"}},
+		{"npm", "x", []string{"v1-upload-other", "v1-upload-again", "v9-upload", "v3-queued", "v2-new", "v1-done"}},
 		{"pypi", "x", []string{"other-ecosystem"}},
 		{"npm", "none", nil},
 	}
@@ -479,9 +638,33 @@ func TestVersions(t *testing.T) {
 			t.Errorf("Versions(%s, %s) = %v, want %v", tt.eco, tt.name, got, tt.want)
 		}
 	}
+
+	// Source, uploader and the claim label, as Get and List read them too.
+	for _, tt := range []struct {
+		id     string
+		source Source
+		by     string
+		claims bool
+	}{
+		{"v1-done", FromRegistry, "", false},
+		{"v1-upload-other", FromUpload, "mallory", true},
+		{"v9-upload", FromUpload, "bob", false},
+	} {
+		r := mustGet(t, st, tt.id)
+		if r.Source != tt.source || r.UploadedBy != tt.by || r.ClaimsRegistry != tt.claims {
+			t.Errorf("Get(%s): source %q, uploaded by %q, claims %v; want %q, %q, %v",
+				tt.id, r.Source, r.UploadedBy, r.ClaimsRegistry, tt.source, tt.by, tt.claims)
+		}
+	}
+	page, _, err := st.List(ctx, Query{Name: "x", Ecosystem: "npm", Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != "v1-upload-other" || !page[0].ClaimsRegistry {
+		t.Errorf("List first record = %v, %v; want v1-upload-other claiming the registry's 1.0.0", page, err)
+	}
 }
 
-func TestBatches(t *testing.T) {
+func TestBatches(t *testing.T) { forEachStore(t, testBatches) }
+
+func testBatches(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	rec := func(id, batch string) *Record {
@@ -571,7 +754,9 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-func TestTokens(t *testing.T) {
+func TestTokens(t *testing.T) { forEachStore(t, testTokens) }
+
+func testTokens(t *testing.T, openTest func(testing.TB) Store) {
 	ctx := context.Background()
 	st := openTest(t)
 	tests := []struct {
@@ -596,62 +781,175 @@ func TestTokens(t *testing.T) {
 			}
 		})
 	}
-	for hash, want := range map[string]Role{"h-read": RoleRead, "h-submit": RoleSubmit, "h-admin": RoleAdmin} {
-		got, err := st.TokenRole(ctx, []byte(hash))
-		if err != nil || got != want {
-			t.Errorf("TokenRole(%s) = %q, %v; want %q", hash, got, err, want)
+	for hash, want := range map[string]Token{"h-read": {Name: "read", Role: RoleRead}, "h-submit": {Name: "submit", Role: RoleSubmit}, "h-admin": {Name: "admin", Role: RoleAdmin}} {
+		got, err := st.Token(ctx, []byte(hash))
+		if err != nil || got.Name != want.Name || got.Role != want.Role || got.Created.IsZero() {
+			t.Errorf("Token(%s) = %+v, %v; want %+v", hash, got, err, want)
 		}
 	}
 	for _, h := range []string{"h-x", "", "h-rea"} {
-		if _, err := st.TokenRole(ctx, []byte(h)); !errors.Is(err, ErrNotFound) {
-			t.Errorf("TokenRole(%q): err %v, want ErrNotFound", h, err)
+		if _, err := st.Token(ctx, []byte(h)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Token(%q): err %v, want ErrNotFound", h, err)
+		}
+	}
+	if err := st.CreateToken(ctx, []byte("h-other"), RoleRead, "read"); !errors.Is(err, ErrExists) {
+		t.Errorf("CreateToken with a name in use: err %v, want ErrExists", err)
+	}
+	for _, h := range []string{"h-anon1", "h-anon2"} {
+		if err := st.CreateToken(ctx, []byte(h), RoleRead, ""); err != nil {
+			t.Errorf("CreateToken without a name: %v", err)
+		}
+	}
+	list, err := st.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tok := range list {
+		names = append(names, tok.Name+":"+string(tok.Role))
+	}
+	if want := []string{"read:read", "submit:submit", "admin:admin", ":read", ":read"}; !slices.Equal(names, want) {
+		t.Errorf("Tokens = %q, want %q", names, want)
+	}
+	if err := st.RevokeToken(ctx, "submit"); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if _, err := st.Token(ctx, []byte("h-submit")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked token: err %v, want ErrNotFound", err)
+	}
+	for _, name := range []string{"submit", "", "absent"} {
+		if err := st.RevokeToken(ctx, name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RevokeToken(%q): err %v, want ErrNotFound", name, err)
 		}
 	}
 }
 
+// TestSecret checks that a secret is made once and shared by every opener
+// of the database, across reopening.
+func TestSecret(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		addr := be.fresh(t)
+		open := func() Store {
+			t.Helper()
+			st, err := be.open(ctx, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		a := open()
+		defer a.Close()
+		b := open()
+		k1, err := a.Secret(ctx, "session-key")
+		if err != nil || len(k1) != 32 {
+			t.Fatalf("Secret = %x, %v; want 32 bytes", k1, err)
+		}
+		k2, err := b.Secret(ctx, "session-key")
+		if err != nil || !bytes.Equal(k1, k2) {
+			t.Errorf("second opener's Secret = %x, %v; want %x", k2, err, k1)
+		}
+		b.Close()
+		c := open()
+		defer c.Close()
+		if k3, err := c.Secret(ctx, "session-key"); err != nil || !bytes.Equal(k1, k3) {
+			t.Errorf("Secret after reopening = %x, %v; want %x", k3, err, k1)
+		}
+		if other, _ := c.Secret(ctx, "other"); bytes.Equal(other, k1) {
+			t.Errorf("two names share a secret")
+		}
+	})
+}
+
 // TestMigrateFromEachVersion opens databases left at every older schema
 // version, with a record in them, and checks they reach the newest one with
-// the record intact.
+// the record intact: databases migrated by goose, and databases of the
+// store's earlier runner, which recorded PRAGMA user_version.
 func TestMigrateFromEachVersion(t *testing.T) {
 	ctx := context.Background()
-	ms, err := migrations()
+	newest := migrationCount(t, sqliteDialect)
+	fsys, err := migrationsOf(sqliteDialect)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for from := 1; from < len(ms); from++ {
-		t.Run(fmt.Sprintf("from %d", from), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "old.db")
-			db, err := sql.Open("sqlite", path+"?"+sqliteParams)
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// legacy migrates db to from as the earlier runner did: each file in a
+	// transaction with its number in user_version.
+	legacy := func(db *sql.DB, from int64) error {
+		for i, n := range names[:from] {
+			b, err := fs.ReadFile(fsys, n)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			for _, m := range ms[:from] {
-				if err := applyMigration(ctx, db, m, from); err != nil {
+			if _, err := db.ExecContext(ctx, "BEGIN; "+string(b)+fmt.Sprintf("; PRAGMA user_version = %d; COMMIT", i+1)); err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+		}
+		return nil
+	}
+	viaGoose := func(db *sql.DB, from int64) error {
+		p, err := newMigrator(db, sqliteDialect)
+		if err != nil {
+			return err
+		}
+		_, err = p.UpTo(ctx, from)
+		return err
+	}
+	for _, how := range []struct {
+		name    string
+		migrate func(*sql.DB, int64) error
+		upTo    int64 // the newest schema to start from
+	}{
+		{"goose", viaGoose, newest - 1},
+		{"user_version", legacy, newest},
+	} {
+		for from := int64(1); from <= how.upTo; from++ {
+			t.Run(fmt.Sprintf("%s %d", how.name, from), func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "old.db")
+				db, err := sql.Open("sqlite", path+"?"+sqliteParams)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			if _, err := db.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
-				verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
-				finished, attempts, hits, phases, sandbox) VALUES ('old', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
-				'', '', '', '', '', 1, 1, 0, 0, 1, 'null', 'null', '{}')`); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			st, err := OpenSQLite(ctx, path)
-			if err != nil {
-				t.Fatalf("open schema %d: %v", from, err)
-			}
-			defer st.Close()
-			var v int
-			if err := st.(*sqliteStore).r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			if v != len(ms) {
-				t.Errorf("user_version %d, want %d", v, len(ms))
-			}
-			if r := mustGet(t, st, "old"); r.Verdict != analysis.Benign {
-				t.Errorf("record after migration: %+v", r)
-			}
-		})
+				if err := how.migrate(db, from); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(ctx, `INSERT INTO analyses (id, ecosystem, name, version, digest, rules, status,
+					verdict, score, error, spec, artifact, trace_digest, batch_id, webhook, submitted, updated, started,
+					finished, attempts, hits, phases, sandbox) VALUES ('old', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
+					'', '', '', '', '', 1, 1, 0, 0, 1, 'null', 'null', '{}'),
+					('up', 'npm', 'x', '1', '', 'r', 'done', 'benign', 0, '',
+					'upload:x.tgz', 'sha256:aa', '', '', '', 2, 2, 0, 0, 1, 'null', 'null', '{}')`); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				st, err := OpenSQLite(ctx, path)
+				if err != nil {
+					t.Fatalf("open schema %d: %v", from, err)
+				}
+				defer st.Close()
+				s := st.(*sqlStore)
+				if got := schemaVersion(t, s.w, sqliteDialect); got != newest {
+					t.Errorf("schema version %d, want %d", got, newest)
+				}
+				var uv int
+				if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+					t.Fatal(err)
+				}
+				if uv != 0 {
+					t.Errorf("user_version %d after open, want 0 (goose's table records the version)", uv)
+				}
+				if r := mustGet(t, st, "old"); r.Verdict != analysis.Benign || r.Source != FromRegistry {
+					t.Errorf("record after migration: %+v", r)
+				}
+				// An upload from before sources (0004) is an upload, labelled
+				// as claiming the registry's version the farm holds.
+				if r := mustGet(t, st, "up"); from < 4 && (r.Source != FromUpload || !r.ClaimsRegistry) {
+					t.Errorf("upload after migration: source %q, claims %v; want upload claiming", r.Source, r.ClaimsRegistry)
+				}
+			})
+		}
 	}
 }

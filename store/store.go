@@ -1,10 +1,3 @@
-// Package store keeps analyses, batches, tokens and traces: the records in
-// a database behind the Store interface (SQLite by default, embedded, WAL,
-// migrations; a Postgres implementation can follow without touching
-// callers) and traces and artifacts in a content-addressed Blobs store (a
-// local directory by default, compressed).
-//
-// It imports only analysis and trace.
 package store
 
 import (
@@ -34,26 +27,48 @@ const (
 	Failed  Status = "failed" // the analysis could not run (bad artifact, ...); Error says why
 )
 
+// Source is where an analysed artifact came from. Records of the two
+// sources are kept apart: an upload never stands for a registry version,
+// whatever name and version its manifest claims.
+type Source string
+
+// Sources.
+const (
+	// FromRegistry is the ecosystem's registry: fetched by a worker, or
+	// handed over by the registry firewall that fetched it (proxy). The
+	// zero Source is this one.
+	FromRegistry Source = "registry"
+	// FromUpload is an artifact a token uploaded.
+	FromUpload Source = "upload"
+)
+
 // Key identifies one piece of work for de-duplication: the same key is not
 // analysed twice unless forced. Digest is empty for registry specs until
-// the artifact is fetched.
+// the artifact is fetched; an empty Source is FromRegistry.
 type Key struct {
 	Ecosystem, Name, Version, Digest, Rules string
+	Source                                  Source
 }
 
 // Record is an analysis as stored: the analysis document plus its life.
 type Record struct {
 	analysis.Analysis
-	Status      Status    `json:"status"`
-	Error       string    `json:"error,omitempty"`
-	Spec        string    `json:"spec,omitempty"`     // what was submitted: a spec, or "upload:<file name>"
-	Artifact    string    `json:"-"`                  // blob digest of an uploaded artifact
-	TraceDigest string    `json:"-"`                  // blob digest of the trace (JSONL, compressed)
-	BatchID     string    `json:"batch_id,omitempty"` // the batch it belongs to, if any
-	Webhook     string    `json:"-"`                  // URL notified when it ends suspicious or malicious
-	Submitted   time.Time `json:"submitted"`
-	Updated     time.Time `json:"updated"`
-	Attempts    int       `json:"attempts"`
+	Status     Status `json:"status"`
+	Error      string `json:"error,omitempty"`
+	Spec       string `json:"spec,omitempty"`        // what was submitted: a spec, or "upload:<file name>"
+	Source     Source `json:"source"`                // where the artifact came from ("" is stored as FromRegistry)
+	UploadedBy string `json:"uploaded_by,omitempty"` // the name of the token that uploaded it
+	// ClaimsRegistry marks an upload whose ecosystem, name and version
+	// are those of a registry record the farm holds. The store sets it
+	// when reading; it is never stored.
+	ClaimsRegistry bool      `json:"claims_registry,omitempty"`
+	Artifact       string    `json:"-"`                  // blob digest of an uploaded artifact
+	TraceDigest    string    `json:"-"`                  // blob digest of the trace (JSONL, compressed)
+	BatchID        string    `json:"batch_id,omitempty"` // the batch it belongs to, if any
+	Webhook        string    `json:"-"`                  // URL notified when it ends suspicious or malicious
+	Submitted      time.Time `json:"submitted"`
+	Updated        time.Time `json:"updated"`
+	Attempts       int       `json:"attempts"`
 }
 
 // Query selects analyses. Zero fields do not filter.
@@ -64,6 +79,7 @@ type Query struct {
 	Rule      string           `json:"rule,omitempty"` // analyses with a hit of this rule
 	Status    Status           `json:"status,omitempty"`
 	Since     time.Time        `json:"since,omitempty"` // submitted at or after
+	Batch     string           `json:"batch,omitempty"` // the items of this batch
 	Limit     int              `json:"limit,omitempty"` // page size; 0 = 50, at most 1000
 	Cursor    string           `json:"cursor,omitempty"`
 }
@@ -98,13 +114,21 @@ const (
 	RoleAdmin  Role = "admin"
 )
 
+// Token describes an API token: who it is (its name and role) and when it
+// was made; its secret is never stored.
+type Token struct {
+	Name    string    `json:"name"`
+	Role    Role      `json:"role"`
+	Created time.Time `json:"created"`
+}
+
 // Store is the database of analyses, batches and tokens.
 type Store interface {
 	// Create stores a new queued record. ErrExists if its ID exists.
 	Create(ctx context.Context, r *Record) error
 	// FindOrCreate returns the newest record with key k that is not
 	// failed (existing true) or, when there is none, creates r (as Create)
-	// and returns it. Find and create are atomic: simultaneous calls with
+	// and returns it. Records of another source than k's never match. Find and create are atomic: simultaneous calls with
 	// one key, from any number of processes, create one record.
 	FindOrCreate(ctx context.Context, k Key, r *Record) (_ *Record, existing bool, _ error)
 	Get(ctx context.Context, id string) (*Record, error)
@@ -121,7 +145,9 @@ type Store interface {
 	// List returns a page of records, newest first, and the cursor of the
 	// next page ("" at the end). A cursor not made by List is ErrCursor.
 	List(ctx context.Context, q Query) ([]*Record, string, error)
-	// Versions returns every analysed version of a package, newest first.
+	// Versions returns every analysed version of a package, newest first:
+	// per version its registry record and, apart, each uploaded artifact
+	// claiming that version.
 	Versions(ctx context.Context, ecosystem, name string) ([]*Record, error)
 
 	CreateBatch(ctx context.Context, b *Batch, items []string) error
@@ -130,10 +156,22 @@ type Store interface {
 	// ("cancelled"); it returns the ids it cancelled.
 	CancelBatch(ctx context.Context, id string) ([]string, error)
 
-	// CreateToken stores a token's hash (never the token) with its role.
+	// CreateToken stores a token's hash (never the token) with its role
+	// and name; ErrExists when the hash, or a name other than "", is
+	// taken.
 	CreateToken(ctx context.Context, hash []byte, role Role, name string) error
-	// TokenRole returns the role of the token with this hash.
-	TokenRole(ctx context.Context, hash []byte) (Role, error)
+	// Token returns the name and role of the token with this hash.
+	Token(ctx context.Context, hash []byte) (Token, error)
+	// Tokens lists the tokens (never their hashes), oldest first.
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken deletes the tokens named name; ErrNotFound when there
+	// is none.
+	RevokeToken(ctx context.Context, name string) error
+
+	// Secret returns the random 32-byte key stored under name, made the
+	// first time it is asked for: every process sharing the store signs
+	// with the same keys (cursors, browser sessions), across restarts.
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	Close() error
 }

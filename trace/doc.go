@@ -50,8 +50,10 @@
 //
 // # Storage
 //
-// A stored trace is JSONL: a {"record":"phases"} line, one event a line, and
-// a {"record":"processes"} line (IsRecord tells records from events); a
+// A stored trace is JSONL: a {"record":"phases"} line, a
+// {"record":"previous"} line when the farm compared the package with an
+// earlier analysed version (Previous), one event a line, and a
+// {"record":"processes"} line (IsRecord tells records from events); a
 // trace without metadata or table is events alone, as before.
 //
 // This package imports nothing else of fumehood; every other package may

@@ -63,6 +63,13 @@ const (
 	// then killed): TGID, Comm, Path (its executable) and Argv.
 	KindAlive Kind = "alive"
 
+	// KindInitDied marks a phase whose container init ended before the
+	// phase's command did, cutting the observation short: ExitCode (init's
+	// status, 128+n for signal n). It names no process (init is the
+	// sandbox's); the kernel's exit event of init, if recorded, is in the
+	// trace too.
+	KindInitDied Kind = "init_died"
+
 	// Sinkhole captures: what the package sent over the network. They
 	// carry no process fields; Addr and Port are the destination the
 	// package dialled.
@@ -90,7 +97,7 @@ var kinds = map[Kind]source{
 	KindSetuid: fromProbe, KindPtrace: fromProbe, KindMemfd: fromProbe, KindMount: fromProbe,
 	KindKill: fromProbe, KindChdir: fromProbe, KindWrite: fromProbe, KindLink: fromProbe,
 	KindMemRead: fromProbe,
-	KindLost:    fromPipeline, KindPlant: fromPipeline, KindAlive: fromPipeline,
+	KindLost:    fromPipeline, KindPlant: fromPipeline, KindAlive: fromPipeline, KindInitDied: fromPipeline,
 	KindDNS: fromCapture, KindHTTP: fromCapture, KindTLS: fromCapture, KindTCP: fromCapture, KindUDP: fromCapture,
 }
 
@@ -289,6 +296,8 @@ func (e *Event) String() string {
 		fmt.Fprintf(&b, "%s in %s", e.Name, e.Path)
 	case KindAlive:
 		fmt.Fprintf(&b, "still running at phase end: %s %s", e.Path, quoteArgv(e.Argv))
+	case KindInitDied:
+		fmt.Fprintf(&b, "the container's init ended before the phase's command: status %d", e.ExitCode)
 	case KindDNS:
 		fmt.Fprintf(&b, "%s %s", e.QType, e.Name)
 	case KindHTTP:

@@ -21,6 +21,7 @@ const recordPrefix = `{"record":`
 const (
 	recordPhases    = "phases"
 	recordProcesses = "processes"
+	recordPrevious  = "previous"
 )
 
 // record is a line of a stored trace that is not an event.
@@ -28,14 +29,15 @@ type record struct {
 	Record    string      `json:"record"`
 	Phases    []PhaseInfo `json:"phases,omitempty"`
 	Processes []*Process  `json:"processes,omitempty"`
+	Previous  *Previous   `json:"previous,omitempty"`
 }
 
 // IsRecord reports whether a line of a stored trace is a record (phase
 // metadata, the process table) rather than an event.
 func IsRecord(line []byte) bool { return bytes.HasPrefix(line, []byte(recordPrefix)) }
 
-// Encode writes t to w as JSONL: its phase metadata record, one event a
-// line, and its process table record; records t lacks are left out, so a
+// Encode writes t to w as JSONL: its phase metadata record, its previous
+// version record, one event a line, and its process table record; records t lacks are left out, so a
 // trace of events alone is written as events alone.
 func Encode(w io.Writer, t *Trace) error {
 	bw := bufio.NewWriter(w)
@@ -44,6 +46,11 @@ func Encode(w io.Writer, t *Trace) error {
 	if len(t.Phases) > 0 {
 		if err := enc.Encode(record{Record: recordPhases, Phases: t.Phases}); err != nil {
 			return fmt.Errorf("encode phases: %w", err)
+		}
+	}
+	if t.Previous != nil {
+		if err := enc.Encode(record{Record: recordPrevious, Previous: t.Previous}); err != nil {
+			return fmt.Errorf("encode previous: %w", err)
 		}
 	}
 	for i := range t.Events {
@@ -98,6 +105,8 @@ func (t *Trace) decodeRecord(b []byte) error {
 		t.Phases = rec.Phases
 	case recordProcesses:
 		t.Processes = rec.Processes
+	case recordPrevious:
+		t.Previous = rec.Previous
 	}
 	return nil // a record of a newer writer is skipped
 }

@@ -123,9 +123,16 @@ type PhaseInfo struct {
 	// names it there).
 	Init ProcKey `json:"init"`
 	// Command is the role of the phase's command, init's first child:
-	// the package manager (install) or package code (import: it loads
-	// the package in-process).
+	// the package manager (install; the developer's own tools in the
+	// session phase) or package code (import: it loads the package
+	// in-process).
 	Command Role `json:"command"`
+	// Tools lists image executables (absolute; an entry ending in "/"
+	// names a directory) that, in this phase only, stay in the command's
+	// role when a process of that role runs them, as the policy's
+	// ManagerExecutables do in every phase: the developer's git, npm and
+	// ssh, which the session phase's command starts.
+	Tools []string `json:"tools,omitempty"`
 }
 
 // Table is the process table of a trace: every process, its parent, its
@@ -358,7 +365,7 @@ func (t *Table) exec(p *Process, e *Event) {
 		p.Role, p.Why = RolePackageCode, WhyWritable
 	case p.root:
 		// the command's own image chain (npm → env → node)
-	case t.policy.managerExecutable(file):
+	case t.policy.managerExecutable(file) || hasPrefix(file, t.info.Tools):
 		p.Why = WhyHelper
 	default:
 		p.Role, p.Why = RolePackageCode, WhyScript

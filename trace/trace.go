@@ -16,6 +16,29 @@ type Trace struct {
 	// (see BuildTable). Its processes carry no links between them:
 	// follow Parent keys.
 	Processes []*Process `json:"processes,omitempty"`
+	// Previous is what the farm knew, when it judged the trace, of the
+	// package's newest earlier analysed version; nil when none had been
+	// analysed (and for traces judged without a store: fumehood analyze).
+	Previous *Previous `json:"previous,omitempty"`
+}
+
+// Previous compares a trace's package with the newest version of it below
+// this one (by the ecosystem's version order) that had been analysed when
+// the trace was judged, as far as rules need it. The farm fills it in
+// before judging from the stored analysis and trace of that version
+// (package report's normalised comparison) and stores it with the trace,
+// so that re-judging gives the same answer.
+type Previous struct {
+	// Analysis and Version name the earlier analysis.
+	Analysis string `json:"analysis"`
+	Version  string `json:"version"`
+	// NewScripts names the install scripts ("PHASE NAME") this version
+	// declares and the earlier one did not, or declared with another
+	// command.
+	NewScripts []string `json:"new_scripts,omitempty"`
+	// NewScriptProcs are the processes that ran them: the direct children
+	// of the phase's command whose first exec runs one.
+	NewScriptProcs []ProcKey `json:"new_script_procs,omitempty"`
 }
 
 // Append adds the events of one phase, stamping each with the phase name

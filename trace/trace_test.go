@@ -181,3 +181,31 @@ func TestOpenIdentityJSON(t *testing.T) {
 		t.Errorf("decoded: got %+v unread=%v", got, tr.Events[0].PathUnread)
 	}
 }
+
+// A trace compared with an earlier version keeps the comparison through
+// Encode and Decode, after the phase metadata and before the events.
+func TestPreviousRoundTrip(t *testing.T) {
+	tr := load(t, "tree.jsonl")
+	tr.Phases = []PhaseInfo{{Name: "install", Init: ProcKey{TGID: 50}, Command: RolePackageManager}}
+	tr.Previous = &Previous{Analysis: "a1", Version: "1.0.0", NewScripts: []string{"install postinstall"},
+		NewScriptProcs: []ProcKey{{TGID: 101, Start: 1010}}}
+	var b bytes.Buffer
+	if err := Encode(&b, tr); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.HasPrefix(lines[1], `{"record":"previous"`) {
+		t.Errorf("line 2 = %s, want the previous record after the phases", lines[1])
+	}
+	got, err := Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Previous == nil || got.Previous.Analysis != "a1" || got.Previous.Version != "1.0.0" ||
+		len(got.Previous.NewScripts) != 1 || len(got.Previous.NewScriptProcs) != 1 || got.Previous.NewScriptProcs[0] != (ProcKey{TGID: 101, Start: 1010}) {
+		t.Errorf("decoded Previous = %+v, want %+v", got.Previous, tr.Previous)
+	}
+	if len(got.Events) != len(tr.Events) {
+		t.Errorf("decoded %d events, want %d", len(got.Events), len(tr.Events))
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 // child is a process a phase's command started as its direct child.
 type child struct {
+	key      trace.ProcKey
 	argv     []string // of its first exec
 	cwd      string
 	exited   bool
@@ -41,7 +42,7 @@ func children(events []trace.Event, phase string, init uint32) []child {
 		case e.Kind == trace.KindExec && root == 0:
 			root = e.TGID
 		case e.Kind == trace.KindExec && !e.Failed() && e.PPID == root && byKey[e.Proc()] == nil:
-			byKey[e.Proc()] = &child{argv: e.Argv, cwd: e.Cwd}
+			byKey[e.Proc()] = &child{key: e.Proc(), argv: e.Argv, cwd: e.Cwd}
 			order = append(order, e.Proc())
 		case e.Kind == trace.KindExit:
 			if c := byKey[e.Proc()]; c != nil {
@@ -80,6 +81,30 @@ func coverage(cmds []ecosystem.Command, phases []analysis.Phase, tr *trace.Trace
 	}
 	c.Level, c.Reason = level(c, cmds, phases)
 	return c
+}
+
+// scriptProcs returns the processes that ran the scripts named ("PHASE
+// NAME") of those cmds declare: the direct children of the package
+// manager that run one, as coverage finds them.
+func scriptProcs(cmds []ecosystem.Command, tr *trace.Trace, named []string) []trace.ProcKey {
+	var out []trace.ProcKey
+	for _, cmd := range cmds {
+		var kids []child
+		for _, s := range cmd.Scripts {
+			if !slices.Contains(named, cmd.Phase+" "+s.Name) {
+				continue
+			}
+			if kids == nil {
+				kids = children(tr.Events, cmd.Phase, phaseInit(tr, cmd.Phase))
+			}
+			for _, k := range kids {
+				if s.Runs(k.argv, k.cwd) {
+					out = append(out, k.key)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func scriptRun(phase string, s ecosystem.Script, kids []child) analysis.ScriptRun {

@@ -65,6 +65,7 @@ func (p *procs) exit(phase string, tgid uint32, code, signal int32) {
 }
 
 const (
+	home    = "/home/alex"
 	project = "/home/alex/projects/app"
 	pkgDir  = project + "/node_modules/demo"
 	shim    = "import sys\n# This is <pip-setuptools-caller> -- a caller that pip uses to run setup.py\nexec(compile(...))"

@@ -1,8 +1,24 @@
 // Package worker composes the analysis of one package: fetch the artifact
-// (ecosystem), plant a developer home with honeytokens, run each phase in a
-// fresh sandbox container while the tracer records its cgroup and the
-// sinkhole records its network, then judge the trace (rules) into an
-// analysis.Analysis.
+// (ecosystem), draw a persona and plant its developer home with
+// honeytokens, run each phase in a fresh sandbox container while the tracer
+// records its cgroup and the sinkhole records its network, then judge the
+// trace (rules) into an analysis.Analysis.
+//
+// The persona (persona.go) is drawn per analysis from pools of names,
+// company domains, laptops and projects: the account name, full name,
+// email and git identity, host name, project directory and shell history
+// differ between analyses and are recorded in the analysis
+// (analysis.Persona), with the uid the workspace holds for it (a uid no
+// host account has; see package sandbox).
+//
+// After the package's own phases, the session phase (session.go) replays
+// what the developer does next, so that persistence the package planted
+// fires while it is watched: a login shell, a git commit in the project,
+// the project's test script through npm, and an ssh to the company's forge
+// (which the sinkhole answers). Its command is the developer's: it and the
+// tools it starts (trace.PhaseInfo.Tools) are judged as the package
+// manager is, while the hooks, scripts, rc-file commands and ssh commands
+// they run are package code. Config.NoSession skips it.
 //
 // Each phase's container init (the host pid containerd reports, its start
 // time from its first event) goes into the trace's phase metadata
@@ -18,6 +34,18 @@
 // started for it. Parents and exit statuses come from the kernel's exec
 // and exit events, never from the package's output; children is the one
 // function that reads them, to be switched to the trace's process table.
+//
+// Before judging, a pipeline with a Config.Earlier (the farm's is
+// StoreEarlier, over its store and blobs) compares the package with the
+// stored analysis of the registry artifact of its highest lower version
+// (report.Earlier: SemVer for npm, PEP 440 for PyPI; not the last
+// submitted, so a backport analysed later is not "previous"; never an
+// upload): report.NewScripts names the install
+// scripts new in this version, coverage's children finds the processes
+// that ran them, and both go into trace.Previous, which rules read
+// (prev_known, new_install_script) and which is stored with the trace. An
+// earlier analysis whose trace is missing or unreadable is passed over;
+// a store failure is returned (retried).
 //
 // Open copies the sandbox image's node and npm out of the image once per
 // image (runtime.go, under MachineConfig.CacheDir/runtime/<image digest>):

@@ -186,8 +186,10 @@ func (h *Handler) analyze(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-// run analyses rec under its id: its uploaded artifact, copied from the
-// blob store into a file of its own, or its registry version.
+// run analyses rec under its id: its artifact in the blob store (an
+// upload, or registry bytes the firewall fetched, which must then be the
+// record's name and version), copied into a file of its own, or else its
+// registry version.
 func (h *Handler) run(ctx context.Context, rec *store.Record) (*analysis.Analysis, error) {
 	t := ecosystem.Target{Ecosystem: rec.Package.Ecosystem, Name: rec.Package.Name, Version: rec.Package.Version}
 	if rec.Artifact != "" {
@@ -209,16 +211,22 @@ func (h *Handler) run(ctx context.Context, rec *store.Record) (*analysis.Analysi
 		if t.Path, err = h.artifact(ctx, rec, dir); err != nil {
 			return nil, err
 		}
-		t.Name, t.Version = "", ""
+		if rec.Source == store.FromUpload {
+			t.Name, t.Version = "", ""
+		}
 	}
 	return h.Pipeline.AnalyzeWithID(ctx, rec.ID, t)
 }
 
-// artifact writes rec's uploaded artifact into dir under its upload name
-// (whose suffix says its format) and returns the path.
+// artifact writes rec's stored artifact into dir under its upload name
+// (whose suffix says its format), or a name of its ecosystem's format, and
+// returns the path.
 func (h *Handler) artifact(ctx context.Context, rec *store.Record, dir string) (_ string, retErr error) {
-	name := filepath.Base(strings.TrimPrefix(rec.Spec, "upload:"))
-	if name == "." || name == "/" || strings.HasPrefix(name, ".") {
+	name := ""
+	if rec.Source == store.FromUpload {
+		name = filepath.Base(strings.TrimPrefix(rec.Spec, "upload:"))
+	}
+	if name == "" || name == "." || name == "/" || strings.HasPrefix(name, ".") {
 		name = "artifact.tgz"
 		if rec.Package.Ecosystem == ecosystem.PyPI {
 			name = "artifact.tar.gz"

@@ -52,6 +52,7 @@ type fakePipeline struct {
 	calls   map[string]int
 	cleaned map[string]bool   // runs cancelled and cleaned up, by id
 	seen    map[string][]byte // upload contents by id
+	files   map[string]ecosystem.Target
 }
 
 var errContainerd = errors.New("containerd: connection refused")
@@ -66,7 +67,10 @@ func (f *fakePipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem
 			f.t.Errorf("upload of %s not readable: %v", id, err)
 		}
 		f.seen[id] = b
-		t.Name, t.Version = "uploaded", "1.0.0"
+		f.files[id] = t
+		if t.Name == "" {
+			t.Name, t.Version = "uploaded", "1.0.0"
+		}
 	}
 	delay := f.delay
 	f.mu.Unlock()
@@ -132,7 +136,7 @@ func newFarm(t *testing.T, addr string) *farm {
 	}
 	opt := asynq.RedisClientOpt{Addr: addr, DB: db}
 	log := slog.New(slog.DiscardHandler)
-	f := &farm{st: st, blobs: blobs, redis: opt, pipe: &fakePipeline{t: t, calls: map[string]int{}, cleaned: map[string]bool{}, seen: map[string][]byte{}}, insp: asynq.NewInspector(opt)}
+	f := &farm{st: st, blobs: blobs, redis: opt, pipe: &fakePipeline{t: t, calls: map[string]int{}, cleaned: map[string]bool{}, seen: map[string][]byte{}, files: map[string]ecosystem.Target{}}, insp: asynq.NewInspector(opt)}
 	// Webhook receivers of these tests listen on 127.0.0.1.
 	hooks, err := netpolicy.Parse("127.0.0.1")
 	if err != nil {
@@ -251,7 +255,8 @@ func TestAnalyzeHandler(t *testing.T) {
 	missing := f.submit(t, scheduler.Submission{Spec: "npm:missing-pkg@1.0.0"})
 	flaky := f.submit(t, scheduler.Submission{Spec: "npm:flaky-pkg@1.0.0"})
 	tgz := []byte("\x1f\x8b fake tarball bytes")
-	up := &store.Record{Analysis: analysis.Analysis{ID: "7d1f3c2e-0000-4000-8000-000000000001", Package: analysis.Package{Ecosystem: "npm"}}, Spec: "upload:pkg-1.0.0.tgz"}
+	up := &store.Record{Analysis: analysis.Analysis{ID: "7d1f3c2e-0000-4000-8000-000000000001", Package: analysis.Package{Ecosystem: "npm"}},
+		Spec: "upload:pkg-1.0.0.tgz", Source: store.FromUpload}
 	var err error
 	if up.Artifact, err = f.blobs.Put(ctx, bytes.NewReader(tgz)); err != nil {
 		t.Fatal(err)
@@ -259,6 +264,8 @@ func TestAnalyzeHandler(t *testing.T) {
 	if err := f.st.Create(ctx, up); err != nil {
 		t.Fatal(err)
 	}
+	// Registry bytes the firewall fetched and handed over.
+	fetched := f.submit(t, scheduler.Submission{Spec: "npm:fetched-pkg@1.0.0", Fetched: up.Artifact})
 	cancelled := f.submit(t, scheduler.Submission{Spec: "npm:cancelled-pkg@1.0.0"})
 	if err := f.st.Fail(ctx, cancelled.ID, store.CancelReason); err != nil {
 		t.Fatal(err)
@@ -280,6 +287,7 @@ func TestAnalyzeHandler(t *testing.T) {
 		{name: "infrastructure again", id: flaky.ID, wantErr: true, wantStatus: store.Running, wantCalls: 2},
 		{name: "recovered", id: flaky.ID, wantStatus: store.Done, wantCalls: 3},
 		{name: "upload", id: up.ID, wantStatus: store.Done, wantCalls: 1},
+		{name: "fetched by the firewall", id: fetched.ID, wantStatus: store.Done, wantCalls: 1},
 		{name: "cancelled", id: cancelled.ID, wantStatus: store.Failed, wantCalls: 0},
 	}
 	for _, tt := range tests {
@@ -334,6 +342,20 @@ func TestAnalyzeHandler(t *testing.T) {
 	f.pipe.mu.Unlock()
 	if !bytes.Equal(gotUpload, tgz) {
 		t.Errorf("pipeline read upload %q, want %q", gotUpload, tgz)
+	}
+	// The upload is known by its manifest alone; the fetched registry
+	// version by its bytes and the name and version they must carry.
+	f.pipe.mu.Lock()
+	gotFetched, upTarget, fetchedTarget := f.pipe.seen[fetched.ID], f.pipe.files[up.ID], f.pipe.files[fetched.ID]
+	f.pipe.mu.Unlock()
+	if !bytes.Equal(gotFetched, tgz) {
+		t.Errorf("pipeline read fetched bytes %q, want %q", gotFetched, tgz)
+	}
+	if filepath.Base(upTarget.Path) != "pkg-1.0.0.tgz" || upTarget.Name != "" {
+		t.Errorf("upload target = %+v, want pkg-1.0.0.tgz without a name", upTarget)
+	}
+	if !strings.HasSuffix(fetchedTarget.Path, ".tgz") || fetchedTarget.Name != "fetched-pkg" || fetchedTarget.Version != "1.0.0" {
+		t.Errorf("fetched target = %+v, want a .tgz of fetched-pkg 1.0.0", fetchedTarget)
 	}
 	if left, _ := os.ReadDir(f.h.WorkDir); len(left) != 0 {
 		t.Errorf("work dir keeps %d entries after the upload's analysis", len(left))
@@ -707,17 +729,28 @@ func TestRedisRestart(t *testing.T) {
 // blob read, decode, judge with the builtin rules, store. Redis is left
 // out: the handler is called directly, by as many goroutines as GOMAXPROCS.
 func BenchmarkRejudge(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		dir := b.TempDir()
+		st, blobs, err := store.Open(context.Background(), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchRejudge(b, st, blobs)
+	})
+	// A farm's: traces read from an S3 bucket, records in PostgreSQL.
+	b.Run("postgres", func(b *testing.B) {
+		st, blobs, err := store.Open(context.Background(), testenv.PostgresSchema(b), store.WithBlobs(testenv.S3(b)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchRejudge(b, st, blobs)
+	})
+}
+
+func benchRejudge(b *testing.B, st store.Store, blobs store.Blobs) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "fumehood.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := store.OpenBlobDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	rs, err := rules.Builtin()
 	if err != nil {
 		b.Fatal(err)

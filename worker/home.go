@@ -18,14 +18,26 @@ import (
 	"github.com/fumehood/fumehood/trace"
 )
 
+// developer is the sandbox's user in one analysis: its persona, and the
+// uid (a workspace's, no host account's) its files and processes have.
+type developer struct {
+	Persona
+	uid uint32
+}
+
+// account names the developer in the container's /etc/passwd.
+func (d developer) account() sandbox.Account {
+	return sandbox.Account{Name: d.User, FullName: d.FullName + ",,,", Home: d.Home(), Shell: "/bin/bash"}
+}
+
 // baseEnv is the environment of a developer's shell. CI is deliberately
 // unset: the sandbox is a workstation (see README.md, "Sandbox profile").
-func baseEnv() []string {
+func (d developer) baseEnv() []string {
 	return []string{
-		"PATH=" + home + "/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=" + home,
-		"USER=" + user,
-		"LOGNAME=" + user,
+		"PATH=" + d.Home() + "/.local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=" + d.Home(),
+		"USER=" + d.User,
+		"LOGNAME=" + d.User,
 		"SHELL=/bin/bash",
 		"LANG=C.UTF-8",
 		"TERM=xterm-256color",
@@ -35,13 +47,19 @@ func baseEnv() []string {
 	}
 }
 
+// homeDirs are the dot-folders of a developer's home.
+var homeDirs = []string{".config", ".cache", ".local/bin", ".local/share", ".ssh", ".aws", ".docker", ".kube",
+	".config/google-chrome/Default", ".config/discord/Local Storage/leveldb"}
+
 // plant lays out the developer's home on the host side of the workspace:
-// the artifact under Downloads, a git project to install into, and the
-// offline package cache, all owned by the sandbox user.
-func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome string) (ecosystem.Layout, error) {
+// the dot-folders and shell files, the artifact under Downloads, a git
+// project to install into, and the offline package cache, all owned by
+// the developer.
+func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome string, dev developer) (ecosystem.Layout, error) {
+	home := dev.Home()
 	l := ecosystem.Layout{
 		Home:     home,
-		Project:  home + "/projects/app",
+		Project:  dev.ProjectDir(),
 		Artifact: home + "/Downloads/" + filepath.Base(art.File),
 		Cache:    home + "/.npm",
 	}
@@ -49,17 +67,19 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 		l.Cache = home + "/.cache/pip/offline"
 	}
 	host := func(p string) string { return filepath.Join(hostHome, p[len(home):]) }
-	for _, d := range []string{l.Project + "/.git/refs/heads", l.Project + "/.git/objects", l.Cache, filepath.Dir(l.Artifact)} {
+	dirs := []string{l.Project + "/.git/refs/heads", l.Project + "/.git/objects", l.Cache, filepath.Dir(l.Artifact)}
+	for _, d := range homeDirs {
+		dirs = append(dirs, home+"/"+d)
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(host(d), 0o755); err != nil {
 			return l, fmt.Errorf("plant home: %w", err)
 		}
 	}
-	project := []honeytoken.File{
-		{Path: "package.json", Mode: 0o644, Data: []byte("{\n  \"name\": \"app\",\n  \"version\": \"1.0.0\",\n  \"private\": true\n}\n")},
-		{Path: ".git/HEAD", Mode: 0o644, Data: []byte("ref: refs/heads/main\n")},
-		{Path: ".git/config", Mode: 0o644, Data: []byte("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n")},
+	if err := writeFiles(hostHome, dev.shellFiles(), dev.uid); err != nil {
+		return l, err
 	}
-	if err := writeFiles(host(l.Project), project); err != nil {
+	if err := writeFiles(host(l.Project), dev.projectFiles(), dev.uid); err != nil {
 		return l, err
 	}
 	if err := copyFile(art.File, host(l.Artifact)); err != nil {
@@ -71,11 +91,33 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 		}
 	}
 	if !art.Dynamic { // its requirements are known after its metadata phase
-		if err := p.prepare(ctx, art, l, hostHome); err != nil {
+		if err := p.prepare(ctx, art, l, hostHome, dev.uid); err != nil {
 			return l, err
 		}
 	}
-	return l, chownTree(hostHome)
+	return l, chownTree(hostHome, dev.uid)
+}
+
+// shellFiles are the developer's shell start-up files and history.
+func (d developer) shellFiles() []honeytoken.File {
+	return []honeytoken.File{
+		{Path: ".bashrc", Mode: 0o644, Data: []byte("# ~/.bashrc\ncase $- in *i*) ;; *) return;; esac\nHISTCONTROL=ignoreboth\n" +
+			"export PATH=\"$HOME/.local/bin:$PATH\"\nalias ll='ls -alF'\n")},
+		{Path: ".profile", Mode: 0o644, Data: []byte("# ~/.profile\n[ -n \"$BASH_VERSION\" ] && [ -f \"$HOME/.bashrc\" ] && . \"$HOME/.bashrc\"\n")},
+		{Path: ".bash_history", Mode: 0o600, Data: []byte(strings.Join(d.History, "\n") + "\n")},
+	}
+}
+
+// projectFiles are the developer's project: a package.json with a test
+// script (the session phase runs it) and an empty git repository.
+func (d developer) projectFiles() []honeytoken.File {
+	return []honeytoken.File{
+		{Path: "package.json", Mode: 0o644, Data: []byte("{\n  \"name\": \"" + d.Project + "\",\n  \"version\": \"1.0.0\",\n  \"private\": true,\n" +
+			"  \"scripts\": {\n    \"test\": \"node test.js\"\n  }\n}\n")},
+		{Path: "test.js", Mode: 0o644, Data: []byte("const assert = require('assert');\nassert.strictEqual(1 + 1, 2);\nconsole.log('ok');\n")},
+		{Path: ".git/HEAD", Mode: 0o644, Data: []byte("ref: refs/heads/main\n")},
+		{Path: ".git/config", Mode: 0o644, Data: []byte("[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n")},
+	}
 }
 
 // plantEvents returns a plant event for each planted secret; one in a file
@@ -83,7 +125,7 @@ func (p *Pipeline) plant(ctx context.Context, art ecosystem.Artifact, hostHome s
 // is one tmpfs that the sandbox mounts, so stat(2) here gives the device
 // and inode its opens record (see bpf: the probe's s_dev converted to
 // st_dev's encoding).
-func plantEvents(tokens []honeytoken.Token, hostHome string, at time.Time) ([]trace.Event, error) {
+func plantEvents(tokens []honeytoken.Token, hostHome, home string, at time.Time) ([]trace.Event, error) {
 	events := make([]trace.Event, 0, len(tokens))
 	for _, tok := range tokens {
 		e := trace.Event{Time: at, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value), Addr: tok.Issuer}
@@ -100,18 +142,17 @@ func plantEvents(tokens []honeytoken.Token, hostHome string, at time.Time) ([]tr
 }
 
 // prepare fills the offline package cache of layout l (under hostHome on
-// the host) for art.
-func (p *Pipeline) prepare(ctx context.Context, art ecosystem.Artifact, l ecosystem.Layout, hostHome string) error {
-	cache := filepath.Join(hostHome, l.Cache[len(home):])
+// the host) for art, owned by uid.
+func (p *Pipeline) prepare(ctx context.Context, art ecosystem.Artifact, l ecosystem.Layout, hostHome string, uid uint32) error {
+	cache := filepath.Join(hostHome, l.Cache[len(l.Home):])
 	if err := ecosystem.Prepare(ctx, p.cfg.Ecosystem, art, cache); err != nil {
 		return fmt.Errorf("prepare offline cache: %w", err)
 	}
-	return chownTree(cache)
+	return chownTree(cache, uid)
 }
 
-// writeFiles writes files under dir, creating parents, owned by the sandbox
-// user.
-func writeFiles(dir string, files []honeytoken.File) error {
+// writeFiles writes files under dir, creating parents, owned by uid.
+func writeFiles(dir string, files []honeytoken.File, uid uint32) error {
 	for _, f := range files {
 		path := filepath.Join(dir, f.Path)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -121,15 +162,15 @@ func writeFiles(dir string, files []honeytoken.File) error {
 			return fmt.Errorf("plant %s: %w", f.Path, err)
 		}
 	}
-	return chownTree(dir)
+	return chownTree(dir, uid)
 }
 
-func chownTree(dir string) error {
+func chownTree(dir string, uid uint32) error {
 	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(path, uid, uid)
+		return os.Lchown(path, int(uid), int(uid))
 	})
 }
 
@@ -150,21 +191,14 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// trustCA writes the sinkhole's CA where the sandbox's TLS clients look:
-// the local CA directory and the system bundle (the sandbox has no route
-// to any other certificate holder, so the bundle holds this CA alone).
-func trustCA(wsDir string, pem []byte) ([]sandbox.Mount, error) {
-	dir := filepath.Join(wsDir, "ca")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("trust ca: %w", err)
+// caFiles put the sinkhole's CA where the sandbox's TLS clients look: the
+// local CA directory and the system bundle (the sandbox has no route to
+// any other certificate holder, so the bundle holds this CA alone).
+func caFiles(pem []byte) []sandbox.File {
+	return []sandbox.File{
+		{Path: caPath, Data: pem, Mode: 0o644},
+		{Path: "/etc/ssl/certs/ca-certificates.crt", Data: pem, Mode: 0o644},
 	}
-	if err := os.WriteFile(filepath.Join(dir, filepath.Base(caPath)), pem, 0o644); err != nil {
-		return nil, fmt.Errorf("trust ca: %w", err)
-	}
-	return []sandbox.Mount{
-		{Source: dir, Target: filepath.Dir(caPath), ReadOnly: true},
-		{Source: filepath.Join(dir, filepath.Base(caPath)), Target: "/etc/ssl/certs/ca-certificates.crt", ReadOnly: true},
-	}, nil
 }
 
 // hostOf returns the host[:port] of a registry URL.

@@ -19,15 +19,20 @@ import (
 // none.
 func TestPlantEventsCarryIdentity(t *testing.T) {
 	hostHome := t.TempDir()
-	hs, err := honeytoken.Generate(rand.Reader, honeytoken.Profile{User: user, Home: home, NPMRegistryHost: "registry.test", GitHost: gitHost})
+	persona, err := drawPersona(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := persona.Home()
+	hs, err := honeytoken.Generate(rand.Reader, persona.Profile("registry.test"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Not root: the files are written, only their owner stays.
-	if err := writeFiles(hostHome, hs.Files); err != nil && !errors.Is(err, os.ErrPermission) {
+	if err := writeFiles(hostHome, hs.Files, 1854600000); err != nil && !errors.Is(err, os.ErrPermission) {
 		t.Fatal(err)
 	}
-	events, err := plantEvents(hs.Tokens, hostHome, time.Now())
+	events, err := plantEvents(hs.Tokens, hostHome, home, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,10 +4,12 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +31,14 @@ import (
 	"github.com/fumehood/fumehood/worker"
 )
 
-const stateDir = "/run/fumehood-test"
+// stateDir is this test process's own (see testenv.StateDir).
+var stateDir = testenv.StateDir("test")
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.RemoveStateDirs()
+	os.Exit(code)
+}
 
 // openMachine loads the real machine: containerd, the imported image, eBPF.
 // It keeps the production limits (worker.DefaultConfig, whose CPU limit
@@ -85,8 +94,8 @@ func TestCorpus(t *testing.T) {
 			if a.Package.Name != ecosystem.CanonicalName(s.Ecosystem, s.Name) || !strings.HasPrefix(a.Package.Digest, "sha256:") {
 				t.Errorf("package = %+v, want name %s with a sha256 digest", a.Package, s.Name)
 			}
-			if len(a.Phases) != 2 || a.Phases[0].Name != "install" || a.Phases[1].Name != "import" {
-				t.Errorf("phases = %+v, want install then import", a.Phases)
+			if len(a.Phases) != 3 || a.Phases[0].Name != "install" || a.Phases[1].Name != "import" || a.Phases[2].Name != worker.PhaseSession {
+				t.Errorf("phases = %+v, want install, import, session", a.Phases)
 			}
 			if !evaluate.Met(s.Expect, a.Verdict) {
 				t.Errorf("verdict %s (score %d), want %s; hits:\n%s", a.Verdict, a.Score, s.Expect, describeHits(a))
@@ -138,6 +147,72 @@ func TestHostile(t *testing.T) {
 				t.Errorf("disk filler not stopped by the workspace size: %+v", p)
 			}
 		}},
+		// The script writes "0" where init reports the exit status, then
+		// fails: the install must be reported as failed.
+		{"fakeexit", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; p.ExitCode == 0 || p.InitDied {
+				t.Errorf("forged exit status believed: %+v", p)
+			}
+		}},
+		// The script raises init's OOM score, leaves a payload that acts
+		// 3 s later and fills the memory: init must survive (the hog is
+		// killed) and the payload's act must be in the trace.
+		{"initoom", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; p.InitDied || p.ExitCode == 0 || !p.OOMKilled {
+				t.Errorf("install %+v: want a failed, OOM-killed install with init alive", p)
+			}
+			if !traced(a, "install", trace.KindOpen, "/tmp/.cache-7c1e") {
+				t.Error("the payload's act after the OOM kill was not observed")
+			}
+		}},
+		// A detached payload acts 20 s after the install: it must be
+		// observed, not only reported as a survivor.
+		{"latepayload", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; p.WatchedMS == 0 || p.Survivors != 0 {
+				t.Errorf("install %+v: want what it left watched until it ended", p)
+			}
+			if !traced(a, "install", trace.KindOpen, "/home/"+a.Sandbox.Persona.User+"/.ssh/id_rsa") {
+				t.Error("the payload's read of the ssh key 20 s after the install was not observed")
+			}
+		}},
+		// The install plants code in the shell's rc file, a git hook, the
+		// project's test script and the ssh config: the session phase must
+		// run each, as package code.
+		{"persist", func(t *testing.T, a *analysis.Analysis) {
+			for _, marker := range []string{"rc-fired-4b1d", "hook-fired-4b1d", "test-fired-4b1d", "ssh-fired-4b1d"} {
+				if !packageCodeRan(a, worker.PhaseSession, marker) {
+					t.Errorf("%s: not run as package code in the session phase", marker)
+				}
+			}
+		}},
+		// The script prints what sandbox checks read: nothing of ours may
+		// show, and the identity must be the persona's.
+		{"fingerprint", func(t *testing.T, a *analysis.Analysis) {
+			out, pe := a.Phases[0].Output, a.Sandbox.Persona
+			for _, mark := range []string{"fumehood", "containerd", "sinkhole", "/run/", a.ID} {
+				if strings.Contains(out, mark) {
+					t.Errorf("output shows %q:\n%s", mark, out)
+				}
+			}
+			for _, want := range []string{"fp-init: /sbin/init\n", "fp-user: " + pe.User + "\n", "fp-host: " + pe.Hostname + "\n",
+				"fp-home: /home/" + pe.User + "\n", "fp-gituser: " + pe.Email + "\n"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			for _, l := range strings.Split(out, "\n") {
+				if c, ok := strings.CutPrefix(l, "fp-cgroup: "); ok {
+					for _, g := range strings.Split(c, " | ") {
+						if !strings.HasSuffix(g, ":/") {
+							t.Errorf("cgroup line %q names a cgroup path", g)
+						}
+					}
+				}
+			}
+			if pe.UID < sandbox.UIDBase || pe.UID >= sandbox.UIDBase+sandbox.UIDSlots {
+				t.Errorf("persona uid %d outside the sandbox's uids", pe.UID)
+			}
+		}},
 		// 14,000 datagrams to one destination, then a token to another:
 		// the sinkhole's per-destination budget keeps the token's capture.
 		{"udpflood", func(t *testing.T, a *analysis.Analysis) {
@@ -168,6 +243,27 @@ func TestHostile(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// traced reports whether a's phase holds an event of kind on path.
+func traced(a *analysis.Analysis, phase string, kind trace.Kind, path string) bool {
+	for _, e := range a.Trace.Events {
+		if e.Phase == phase && e.Kind == kind && e.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// packageCodeRan reports whether a process of the phase whose argv holds
+// marker was package code, by the trace's process table.
+func packageCodeRan(a *analysis.Analysis, phase, marker string) bool {
+	for _, p := range a.Trace.Processes {
+		if p.Phase == phase && p.Role == trace.RolePackageCode && slices.Contains(p.Argv, marker) {
+			return true
+		}
+	}
+	return false
 }
 
 // exfilIn checks that a is malicious with a honeytoken-exfil hit among
@@ -227,7 +323,11 @@ func runHostile(t *testing.T, m *worker.Machine, tests []hostileCase) {
 			if err := syscall.Statfs("/", &after); err != nil {
 				t.Fatal(err)
 			}
-			if used := (int64(before.Bavail) - int64(after.Bavail)) * before.Bsize; used > 128<<20 {
+			// A package's writes go to the workspace tmpfs (1 GiB): one
+			// that escaped it, as the disk filler would, takes more than
+			// 768 MiB of the host's disk. Less than that is other
+			// programs on a shared machine (builds, downloads).
+			if used := (int64(before.Bavail) - int64(after.Bavail)) * before.Bsize; used > 768<<20 {
 				t.Errorf("host disk shrank by %d MiB", used>>20)
 			}
 		})
@@ -429,8 +529,8 @@ func TestComputedVersion(t *testing.T) {
 				for _, p := range a.Phases {
 					phases = append(phases, p.Name)
 				}
-				if got := strings.Join(phases, ","); got != "metadata,install,import" {
-					t.Errorf("phases %s, want metadata,install,import", got)
+				if got := strings.Join(phases, ","); got != "metadata,install,import,session" {
+					t.Errorf("phases %s, want metadata,install,import,session", got)
 				}
 				if a.Verdict != analysis.Benign || a.Coverage.Level != analysis.CoverageFull {
 					t.Errorf("verdict %s, coverage %+v; want benign with full coverage (%s)", a.Verdict, a.Coverage, describeHits(a))
@@ -481,4 +581,84 @@ func sourceArchive(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestHostileInotify runs a package that holds every inotify instance its
+// uid may have and checks from the host, while it holds them, that host
+// uid 1000 (a real account on these machines) and root can still create
+// one: the package's uid is no host account's.
+func TestHostileInotify(t *testing.T) {
+	m := openMachine(t, nil)
+	done := make(chan *analysis.Analysis, 1)
+	go func() {
+		a, err := m.Analyze(context.Background(), ecosystem.Target{Ecosystem: "npm", Path: filepath.Join("testdata", "packages", "inotifyhog")})
+		if err != nil {
+			t.Errorf("analyze: %v", err)
+		}
+		done <- a
+	}()
+	var pid int
+	testenv.WaitFor(t, 3*time.Minute, "the package to hold its inotify instances", func() bool {
+		pid = inotifyHolder("inotify-hog-9e2a", 100)
+		return pid > 0
+	})
+	for _, uid := range []int{1000, 0} {
+		if err := inotifyAs(uid); err != nil {
+			t.Errorf("inotify_init as host uid %d while the package holds its instances: %v", uid, err)
+		}
+	}
+	// Release the package (its /tmp, seen through its root).
+	if err := os.WriteFile(filepath.Join("/proc", strconv.Itoa(pid), "root", "tmp", "release"), nil, 0o644); err != nil {
+		t.Errorf("release the package: %v", err)
+	}
+	if a := <-done; a != nil && !strings.Contains(a.Phases[0].Output, "holding") {
+		t.Errorf("the package did not hold instances: %s", a.Phases[0].Output)
+	}
+}
+
+// inotifyHolder returns the pid of a process whose argv holds marker and
+// which holds at least min inotify instances, or 0.
+func inotifyHolder(marker string, min int) int {
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if !strings.Contains(string(cmd), marker) {
+			continue
+		}
+		fds, _ := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+		n := 0
+		for _, fd := range fds {
+			if l, _ := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name())); l == "anon_inode:inotify" {
+				n++
+			}
+		}
+		if n >= min {
+			return pid
+		}
+	}
+	return 0
+}
+
+// inotifyAs creates and closes an inotify instance as uid, on a thread of
+// its own whose credentials alone change (a raw setresuid; the thread
+// ends with the goroutine).
+func inotifyAs(uid int) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with its changed uid
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(uid), uintptr(uid), 0); e != 0 {
+			errc <- fmt.Errorf("setresuid: %w", e)
+			return
+		}
+		fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
+		if err == nil {
+			syscall.Close(fd)
+		}
+		errc <- err
+	}()
+	return <-errc
 }

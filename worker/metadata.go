@@ -5,22 +5,22 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/ecosystem/pypi"
+	"github.com/fumehood/fumehood/sandbox"
 )
 
 // learnMetadata reads the report the metadata phase of a Dynamic
-// artifact left in the workspace at wsDir and returns art with the name,
+// artifact left in workspace ws and returns art with the name,
 // version and requirements its build backend reported, its offline cache
 // prepared. When the phase left no valid report, that is the package's
 // result, not an error: art is returned still Dynamic, and the analysis
 // goes on to its verdict without the install and import phases.
-func (p *Pipeline) learnMetadata(ctx context.Context, art ecosystem.Artifact, l ecosystem.Layout, wsDir string) (ecosystem.Artifact, error) {
-	report, err := readSandboxFile(filepath.Join(wsDir, "tmp"), strings.TrimPrefix(ecosystem.MetadataReport, "/tmp/"), pypi.MaxReport)
+func (p *Pipeline) learnMetadata(ctx context.Context, art ecosystem.Artifact, l ecosystem.Layout, ws *sandbox.Workspace) (ecosystem.Artifact, error) {
+	report, err := readSandboxFile(ws.Tmp(), strings.TrimPrefix(ecosystem.MetadataReport, "/tmp/"), pypi.MaxReport)
 	if err == nil {
 		art, err = ecosystem.Learn(art, report)
 	}
@@ -29,7 +29,7 @@ func (p *Pipeline) learnMetadata(ctx context.Context, art ecosystem.Artifact, l 
 		return art, nil
 	}
 	p.log.InfoContext(ctx, "metadata learned", "name", art.Name, "version", art.Version, "requires", art.Requires)
-	return art, p.prepare(ctx, art, l, filepath.Join(wsDir, "home"))
+	return art, p.prepare(ctx, art, l, ws.Home(), ws.UID())
 }
 
 // readSandboxFile reads the regular file name under dir, a directory the

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/fumehood/fumehood/trace"
@@ -20,9 +21,10 @@ func TestPhaseInfo(t *testing.T) {
 		{"install", 5, trace.PhaseInfo{Name: "install", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageManager}},
 		{"import", 5, trace.PhaseInfo{Name: "import", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageCode}},
 		{"install", 9, trace.PhaseInfo{Name: "install", Init: trace.ProcKey{TGID: 9}, Command: trace.RolePackageManager}},
+		{"session", 5, trace.PhaseInfo{Name: "session", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageManager, Tools: sessionTools}},
 	}
 	for _, tt := range tests {
-		if got := phaseInfo(tt.phase, tt.initPID, events); got != tt.want {
+		if got := phaseInfo(tt.phase, tt.initPID, events); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("phaseInfo(%s, %d) = %+v, want %+v", tt.phase, tt.initPID, got, tt.want)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"slices"
 	"time"
 
@@ -67,10 +67,17 @@ type Config struct {
 	Limits         sandbox.Limits
 	WorkspaceBytes int64
 	PhaseTimeout   time.Duration
-	Grace          time.Duration
+	// Grace is how long what a phase's command leaves running is
+	// observed after it exits, then killed.
+	Grace time.Duration
+	// NoSession skips the session phase (see session.go).
+	NoSession bool
 	// OutputBytes bounds the output kept per phase.
 	OutputBytes int
-	Logger      *slog.Logger
+	// Earlier finds the analysis each package version is compared with
+	// before it is judged (trace.Previous); nil compares none.
+	Earlier Earlier
+	Logger  *slog.Logger
 }
 
 // DefaultConfig returns the limits documented in README.md; the CPU limit is
@@ -84,7 +91,7 @@ func DefaultConfig() Config {
 		Limits:         sandbox.Limits{MemoryBytes: 2 << 30, Pids: 512, CPUs: sandbox.DefaultCPUs()},
 		WorkspaceBytes: 1 << 30,
 		PhaseTimeout:   3 * time.Minute,
-		Grace:          5 * time.Second,
+		Grace:          30 * time.Second,
 		OutputBytes:    16 << 10,
 	}
 }
@@ -112,15 +119,9 @@ func New(cfg Config, sb Sandbox, tr Tracer, network Network, rs *rules.Set) *Pip
 	return &Pipeline{cfg: cfg, sandbox: sb, tracer: tr, network: network, rules: rs, log: log}
 }
 
-// The developer the sandbox pretends to be.
-const (
-	user     = "alex"
-	uid      = 1000
-	home     = "/home/alex"
-	hostname = "alex-xps13"
-	gitHost  = "git.corp.internal"
-	caPath   = "/usr/local/share/ca-certificates/corp-root.crt"
-)
+// caPath is where the sandbox trusts the sinkhole's CA, as a company's
+// root is installed on its laptops.
+const caPath = "/usr/local/share/ca-certificates/corp-root.crt"
 
 // Analyze runs one analysis of t from fetch to verdict under a new id.
 func (p *Pipeline) Analyze(ctx context.Context, t ecosystem.Target) (*analysis.Analysis, error) {
@@ -156,28 +157,34 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		return nil, fmt.Errorf("workspace: %w", err)
 	}
 	defer ws.Close()
-	hostHome := filepath.Join(ws.Dir, "home")
-	layout, err := p.plant(ctx, art, hostHome)
+	persona, err := drawPersona(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	dev := developer{Persona: persona, uid: ws.UID()}
+	hostHome := ws.Home()
+	layout, err := p.plant(ctx, art, hostHome, dev)
 	if err != nil {
 		return nil, err
 	}
 
 	mounts := []sandbox.Mount{
-		{Source: hostHome, Target: home},
-		{Source: filepath.Join(ws.Dir, "tmp"), Target: "/tmp"},
+		{Source: hostHome, Target: dev.Home()},
+		{Source: ws.Tmp(), Target: "/tmp"},
 	}
-	env := baseEnv()
-	hs, err := honeytoken.Generate(rand.Reader, p.profile())
+	var files []sandbox.File
+	env := dev.baseEnv()
+	hs, err := honeytoken.Generate(rand.Reader, dev.Profile(hostOf(p.cfg.Ecosystem.NPMRegistry)))
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFiles(hostHome, hs.Files); err != nil {
+	if err := writeFiles(hostHome, hs.Files, dev.uid); err != nil {
 		return nil, err
 	}
 	env = append(env, hs.Env...)
 
 	var netns string
-	a.Sandbox = analysis.Sandbox{Image: p.cfg.Image, Probes: p.tracer.Probes(), Network: "loopback only", Hostname: hostname, User: user}
+	a.Sandbox = analysis.Sandbox{Image: p.cfg.Image, Probes: p.tracer.Probes(), Network: "loopback only", Persona: persona.Record(dev.uid)}
 	var sink Sinkhole
 	if p.network != nil {
 		sink, err = p.network.Start(ctx, a.ID)
@@ -187,19 +194,19 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		defer sink.Close()
 		netns = sink.NetNSPath()
 		a.Sandbox.Network = "sinkhole"
-		mounts = append(mounts, sandbox.Mount{Source: sink.ResolvConf(), Target: "/etc/resolv.conf", ReadOnly: true})
+		resolv, err := os.ReadFile(sink.ResolvConf())
+		if err != nil {
+			return nil, fmt.Errorf("sinkhole: %w", err)
+		}
+		files = append(files, sandbox.File{Path: "/etc/resolv.conf", Data: resolv, Mode: 0o644})
 		if pem := sink.CACertPEM(); len(pem) > 0 {
-			m, err := trustCA(ws.Dir, pem)
-			if err != nil {
-				return nil, err
-			}
-			mounts = append(mounts, m...)
+			files = append(files, caFiles(pem)...)
 			env = append(env, "NODE_EXTRA_CA_CERTS="+caPath)
 		}
 	}
 
 	tr := &trace.Trace{}
-	planted, err := plantEvents(hs.Tokens, hostHome, a.Started)
+	planted, err := plantEvents(hs.Tokens, hostHome, dev.Home(), a.Started)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +215,8 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	detonate := func(c ecosystem.Command) error {
 		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
 			Args: c.Argv, Env: append(slices.Clone(env), c.Env...), Cwd: c.Cwd,
-			Mounts: mounts, NetNS: netns,
+			User: ws.User(), Account: dev.account(), Hostname: dev.Hostname,
+			Mounts: mounts, Files: files, NetNS: netns,
 		})
 		if err != nil {
 			return fmt.Errorf("phase %s: %w", c.Phase, err)
@@ -232,7 +240,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		if err := detonate(mc); err != nil {
 			return nil, err
 		}
-		if art, err = p.learnMetadata(ctx, art, layout, ws.Dir); err != nil {
+		if art, err = p.learnMetadata(ctx, art, layout, ws); err != nil {
 			return nil, err
 		}
 		a.Package.Name, a.Package.Version = ecosystem.CanonicalName(art.Ecosystem, art.Name), art.Version
@@ -250,14 +258,33 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 			return nil, err
 		}
 	}
+	if !p.cfg.NoSession {
+		if err := detonate(dev.sessionCommand(layout)); err != nil {
+			return nil, err
+		}
+	}
 
-	a.Coverage = coverage(cmds, a.Phases, tr)
+	if err := p.judge(ctx, a, cmds, tr); err != nil {
+		return nil, err
+	}
+	a.Finished = time.Now().UTC()
+	return a, nil
+}
+
+// judge tells what of a's package ran (cmds, of which a.Phases ran),
+// compares it with its package's earlier version, judges tr and keeps it
+// in a with its process table.
+func (p *Pipeline) judge(ctx context.Context, a *analysis.Analysis, cmds []ecosystem.Command, tr *trace.Trace) error {
+	a.Coverage = coverage(cmds, slices.DeleteFunc(slices.Clone(a.Phases), func(p analysis.Phase) bool { return p.Name == PhaseSession }), tr)
+	var err error
+	if tr.Previous, err = p.previous(ctx, a, cmds, tr); err != nil {
+		return err
+	}
 	j := p.rules.Judge(tr)
 	a.Verdict, a.Score, a.Hits, a.Rules = j.Verdict, j.Score, j.Hits, p.rules.Version()
 	tr.Processes = j.Table.Processes()
 	a.Trace = tr
-	a.Finished = time.Now().UTC()
-	return a, nil
+	return nil
 }
 
 // runPhase runs one command in a fresh container while the tracer records
@@ -268,8 +295,6 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command, ph sandbox.Phase) (trace.PhaseInfo, analysis.Phase, []trace.Event, error) {
 	out := newTail(p.cfg.OutputBytes)
 	ph.ID = id + "-" + c.Phase
-	ph.User = fmt.Sprintf("%d:%d", uid, uid)
-	ph.Hostname = hostname
 	ph.Limits = p.cfg.Limits
 	ph.Timeout = p.cfg.PhaseTimeout
 	ph.Grace = p.cfg.Grace
@@ -294,9 +319,13 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 	for _, s := range res.Survivors {
 		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})
 	}
+	if res.InitDied {
+		events = append(events, trace.Event{Time: now, Kind: trace.KindInitDied, ExitCode: int32(res.InitExit)})
+	}
 	return info, analysis.Phase{
 		Name: c.Phase, Command: c.Argv, ExitCode: res.ExitCode, TimedOut: res.TimedOut, OOMKilled: res.OOMKilled,
 		DurationMS: res.Duration.Milliseconds(), Survivors: len(res.Survivors), Output: out.String(),
+		WatchedMS: res.Watched.Milliseconds(), InitDied: res.InitDied,
 	}, events, nil
 }
 
@@ -314,12 +343,16 @@ func lost(events []trace.Event) uint64 {
 // phaseInfo names the phase's container init (host pid initPID; its start
 // time from its first event, 0 when none was recorded) and the role of
 // the command it runs: the package manager for an install and for pip's
-// metadata step, package code for the phases that load the package
+// metadata step, the developer's tools (the same role, and its tools) for
+// the session, package code for the phases that load the package
 // in-process.
 func phaseInfo(phase string, initPID int, events []trace.Event) trace.PhaseInfo {
 	info := trace.PhaseInfo{Name: phase, Init: trace.ProcKey{TGID: uint32(initPID)}, Command: trace.RolePackageCode}
-	if phase == ecosystem.PhaseInstall || phase == ecosystem.PhaseMetadata {
+	switch phase {
+	case ecosystem.PhaseInstall, ecosystem.PhaseMetadata:
 		info.Command = trace.RolePackageManager
+	case PhaseSession:
+		info.Command, info.Tools = trace.RolePackageManager, slices.Clone(sessionTools)
 	}
 	for i := range events {
 		if events[i].TGID == info.Init.TGID {
@@ -328,10 +361,6 @@ func phaseInfo(phase string, initPID int, events []trace.Event) trace.PhaseInfo 
 		}
 	}
 	return info
-}
-
-func (p *Pipeline) profile() honeytoken.Profile {
-	return honeytoken.Profile{User: user, Home: home, Hostname: hostname, NPMRegistryHost: hostOf(p.cfg.Ecosystem.NPMRegistry), GitHost: gitHost}
 }
 
 // mergeByTime merges two time-ordered event lists.

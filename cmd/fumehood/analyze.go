@@ -47,7 +47,7 @@ func cmdAnalyze(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	m, err := o.open(ctx, e.log)
+	m, err := o.open(ctx, e.log, nil)
 	if err != nil {
 		return 0, err
 	}

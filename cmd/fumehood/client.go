@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/api"
+	"github.com/fumehood/fumehood/api/ui"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/store"
 )
@@ -29,7 +31,9 @@ type clientOpts struct {
 
 func (o *clientOpts) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.server, "server", envOr("FUMEHOOD_SERVER", "http://127.0.0.1:8080"), "farm API base `URL` (FUMEHOOD_SERVER)")
-	fs.StringVar(&o.token, "token", os.Getenv("FUMEHOOD_TOKEN"), "API bearer `token` (FUMEHOOD_TOKEN)")
+	// The default is read when used, not shown: usage output never
+	// prints the token.
+	fs.StringVar(&o.token, "token", "", "API bearer `token` (default $FUMEHOOD_TOKEN)")
 	fs.DurationVar(&o.poll, "poll", 2*time.Second, "how often --wait asks for progress")
 }
 
@@ -46,7 +50,10 @@ func (o *clientOpts) client() (*client, error) {
 		return nil, usagef("--server %q is not an http(s) URL", o.server)
 	}
 	if o.token == "" {
-		return nil, usagef("no API token: set --token or FUMEHOOD_TOKEN (fumehood token create --role submit)")
+		o.token = os.Getenv("FUMEHOOD_TOKEN")
+	}
+	if o.token == "" {
+		return nil, usagef("no API token: set --token or FUMEHOOD_TOKEN (fumehood token create --role submit --name NAME)")
 	}
 	return &client{base: strings.TrimRight(o.server, "/"), token: o.token, http: &http.Client{Timeout: 5 * time.Minute}}, nil
 }
@@ -61,9 +68,38 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("server answered %d %s: %s", e.status, e.code, e.message)
 }
 
-// do sends a request and decodes the JSON answer into out. The caller's
-// mistakes (4xx) come back as usage errors (exit 3), the rest as errors
-// (exit 4).
+// maxUnreachable bounds how long --wait keeps polling a farm that does not
+// answer (a restart of serve) before it gives up.
+const maxUnreachable = 10 * time.Minute
+
+// poll GETs path into out like do, but rides out a farm that is down or
+// restarting: connection errors and 5xx answers are retried every
+// interval, for up to maxUnreachable, saying so once on stderr.
+func (c *client) poll(ctx context.Context, e *env, path string, out any, interval time.Duration) error {
+	var since time.Time
+	for {
+		err := c.do(ctx, http.MethodGet, path, "", nil, out)
+		var ae *apiError
+		if err == nil || ctx.Err() != nil || errors.As(err, &ae) && ae.status < 500 {
+			return err
+		}
+		if since.IsZero() {
+			since = time.Now()
+			fmt.Fprintf(e.stderr, "farm not answering (%v); retrying for up to %v\n", err, maxUnreachable)
+		} else if time.Since(since) > maxUnreachable {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// do sends a request and decodes the JSON answer into out. An error
+// answer comes back as an *apiError: the caller's mistakes (4xx) exit 3,
+// the rest 4 (errorCode).
 func (c *client) do(ctx context.Context, method, path, ctype string, body io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
@@ -90,9 +126,6 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body io.Rea
 		ae := &apiError{status: resp.StatusCode, code: "http", message: strings.TrimSpace(string(b))}
 		if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
 			ae.code, ae.message = eb.Error.Code, eb.Error.Message
-		}
-		if resp.StatusCode < 500 {
-			return usageError{ae.Error()}
 		}
 		return ae
 	}
@@ -235,7 +268,7 @@ func (c *client) followAnalysis(ctx context.Context, e *env, sr api.SubmitRespon
 	}
 	for {
 		var rec store.Record
-		if err := c.do(ctx, http.MethodGet, api.StatusURL(sr.ID), "", nil, &rec); err != nil {
+		if err := c.poll(ctx, e, api.StatusURL(sr.ID), &rec, poll); err != nil {
 			return 0, err
 		}
 		switch rec.Status {
@@ -265,7 +298,7 @@ func (c *client) followBatch(ctx context.Context, e *env, b api.BatchResponse, w
 	tty := isTerminal(e.stderr)
 	last := ""
 	for {
-		if err := c.do(ctx, http.MethodGet, "/v1/batches/"+url.PathEscape(b.ID), "", nil, &b); err != nil {
+		if err := c.poll(ctx, e, "/v1/batches/"+url.PathEscape(b.ID), &b, poll); err != nil {
 			return 0, err
 		}
 		line := progressLine(b.Progress, tty)
@@ -290,6 +323,18 @@ func (c *client) followBatch(ctx context.Context, e *env, b api.BatchResponse, w
 	p := b.Progress
 	fmt.Fprintf(e.stdout, "batch %s: %d done, %d failed, %d cancelled; malicious %d, suspicious %d, benign %d\n",
 		b.ID, p.Done, p.Failed, p.Cancelled, p.Verdicts[analysis.Malicious], p.Verdicts[analysis.Suspicious], p.Verdicts[analysis.Benign])
+	// Members come worst first: name every one that is not a clean pass.
+	for _, m := range b.Members {
+		state := string(m.Verdict)
+		switch {
+		case m.Status == store.Failed:
+			state = "failed"
+		case m.Status != store.Done, m.Verdict == analysis.Benign:
+			continue
+		}
+		fmt.Fprintf(e.stdout, "  %-10s %s:%s@%s  %s  %s\n", state, m.Package.Ecosystem, ui.Plain(m.Package.Name),
+			ui.Plain(m.Package.Version), m.ID, ui.Plain(strings.Join(m.Hits, " ")))
+	}
 	switch {
 	case p.Verdicts[analysis.Malicious] > 0:
 		return analysis.Malicious.ExitCode(), nil
@@ -328,26 +373,49 @@ func isTerminal(w io.Writer) bool {
 func cmdStatus(ctx context.Context, e *env, args []string) (int, error) {
 	fs := newFlags(e, "status")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: fumehood status [flags] ID\n\nPrints an analysis; exits with its verdict code when done, 0 while queued or running.")
+		fmt.Fprintln(e.stderr, "usage: fumehood status [flags] ID | BATCH_ID\n\nPrints an analysis or a batch; exits with its (worst) verdict's code when done, 0 while queued or running.")
 		fs.PrintDefaults()
 	}
 	var o clientOpts
 	o.register(fs)
 	asJSON := fs.Bool("json", false, "print the analysis document as JSON")
+	wait := fs.Bool("wait", false, "wait until the analysis or batch ends; exit with its (worst) verdict's code")
 	if err := parseFlags(fs, args); err != nil {
 		return 0, err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return 0, usagef("want exactly one analysis id, got %d", fs.NArg())
+		return 0, usagef("want exactly one analysis or batch id, got %d", fs.NArg())
 	}
 	c, err := o.client()
 	if err != nil {
 		return 0, err
 	}
+	id := fs.Arg(0)
+	get := func(path string, out any) error { // only --wait rides out a restart
+		if *wait {
+			return c.poll(ctx, e, path, out, o.poll)
+		}
+		return c.do(ctx, http.MethodGet, path, "", nil, out)
+	}
 	var rec store.Record
-	if err := c.do(ctx, http.MethodGet, api.StatusURL(fs.Arg(0)), "", nil, &rec); err != nil {
+	err = get(api.StatusURL(id), &rec)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
+		// Not an analysis: a batch?
+		var b api.BatchResponse
+		if berr := get("/v1/batches/"+url.PathEscape(id), &b); berr == nil {
+			if !*wait {
+				fmt.Fprintln(e.stdout, progressLine(b.Progress, false))
+			}
+			return c.followBatch(ctx, e, b, *wait || b.Progress.Pending == 0, o.poll)
+		}
+	}
+	if err != nil {
 		return 0, err
+	}
+	if *wait && (rec.Status == store.Queued || rec.Status == store.Running) && !*asJSON {
+		return c.followAnalysis(ctx, e, api.SubmitResponse{ID: rec.ID}, true, o.poll)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)

@@ -25,6 +25,7 @@ type fakeFarm struct {
 	fields   map[string]string // multipart fields and file names
 	polls    int
 	status   int // if not 0, every answer has this status
+	down     int // answer this many next requests 503, as a restarting farm
 }
 
 func (f *fakeFarm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -34,6 +35,12 @@ func (f *fakeFarm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer fh_test" {
 		w.WriteHeader(401)
 		io.WriteString(w, `{"error":{"code":"unauthorized","message":"unknown token"}}`)
+		return
+	}
+	if f.down > 0 {
+		f.down--
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"code":"unavailable","message":"restarting"}}`)
 		return
 	}
 	if f.status != 0 {
@@ -82,10 +89,25 @@ func (f *fakeFarm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/v1/batches/b1":
 		f.polls++
 		p := store.Progress{Total: 3, Done: f.polls, Pending: 3 - f.polls, Verdicts: map[analysis.Verdict]int{analysis.Benign: f.polls}}
+		var members []api.Summary
 		if f.polls >= 3 {
 			p.Verdicts = map[analysis.Verdict]int{analysis.Benign: 2, analysis.Suspicious: 1}
+			members = []api.Summary{
+				{ID: "m1", Status: store.Done, Verdict: analysis.Suspicious, Package: analysis.Package{Ecosystem: "npm", Name: "shady\x1b[2J", Version: "2.0.0"}, Hits: []string{"raw-ip-destination"}},
+				{ID: "m2", Status: store.Done, Verdict: analysis.Benign, Package: analysis.Package{Ecosystem: "npm", Name: "fine", Version: "1.0.0"}},
+			}
 		}
-		enc.Encode(api.BatchResponse{Batch: store.Batch{ID: "b1"}, Progress: p})
+		enc.Encode(api.BatchResponse{Batch: store.Batch{ID: "b1"}, Progress: p, Members: members})
+	case r.URL.Path == "/v1/analyses/a1/osv":
+		io.WriteString(w, `{"schema_version":"1.7.5","id":"x_fumehood-a1","summary":"Malicious code in evil (npm)"}`)
+	case r.URL.Path == "/v1/analyses/b0/osv":
+		w.WriteHeader(404)
+		io.WriteString(w, `{"error":{"code":"not_found","message":"analysis b0 is benign: there is no finding to export as OSV"}}`)
+	case r.URL.Path == "/v1/diff":
+		f.bodies["diff?"] = r.URL.RawQuery
+		enc.Encode(analysis.Changes{From: "a0", To: "a1",
+			Network: analysis.Change{Added: []string{"install http POST evil.example/\x1b[2J"}},
+			Scripts: analysis.ScriptChanges{Added: []string{"install postinstall: node x.js"}}})
 	default:
 		w.WriteHeader(404)
 	}
@@ -158,6 +180,11 @@ func TestSubmitLockfileWait(t *testing.T) {
 	}
 	if !strings.Contains(out, "batch b1: 3 done, 0 failed") {
 		t.Errorf("stdout %q lacks the batch summary", out)
+	}
+	// Every package that is not a clean pass is named, escaped; the
+	// benign ones are not.
+	if !strings.Contains(out, `  suspicious npm:shady\e[2J@2.0.0  m1  raw-ip-destination`) || strings.Contains(out, "fine") {
+		t.Errorf("stdout %q does not name the suspicious member alone", out)
 	}
 	// Not a terminal: one line per change, no bar.
 	if strings.Contains(errOut, "[#") || strings.Count(errOut, "/3 ") != 3 {
@@ -262,5 +289,30 @@ func TestProgressLine(t *testing.T) {
 		if got := progressLine(tt.p, tt.bar); got != tt.want {
 			t.Errorf("progressLine(%+v, %v)\n got %q\nwant %q", tt.p, tt.bar, got, tt.want)
 		}
+	}
+}
+
+// TestStatusBatchAndWait follows a batch by its id with status --wait,
+// through a farm that restarts (answers 503) in the middle.
+func TestStatusBatchAndWait(t *testing.T) {
+	f, _ := startFarm(t)
+	f.down = 0
+	code, out, errOut := runCLI(t, "status", "b1")
+	if code != 0 || !strings.Contains(out, "1/3") {
+		t.Errorf("status of a running batch: got %d %q (%s), want 0 and its progress", code, out, errOut)
+	}
+	f.mu.Lock()
+	f.down = 3
+	f.mu.Unlock()
+	code, out, errOut = runCLI(t, "status", "b1", "--wait", "--poll", "1ms")
+	if code != 1 || !strings.Contains(out, "suspicious npm:shady") || !strings.Contains(errOut, "farm not answering") {
+		t.Errorf("status --wait of a batch through a restart: got %d %q (%s), want 1 naming the suspicious member", code, out, errOut)
+	}
+	f.mu.Lock()
+	f.polls, f.down = 0, 2
+	f.mu.Unlock()
+	code, out, errOut = runCLI(t, "status", "a1", "--wait", "--poll", "1ms")
+	if code != 2 || !strings.Contains(out, "MALICIOUS") {
+		t.Errorf("status --wait of an analysis through a restart: got %d %q (%s), want 2 and the summary", code, out, errOut)
 	}
 }

@@ -39,7 +39,7 @@ func cmdEval(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, usageError{err.Error()}
 	}
-	m, err := o.open(ctx, e.log)
+	m, err := o.open(ctx, e.log, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -104,7 +104,7 @@ func evalSpecs(ctx context.Context, e *env, o machineOpts, file string, asJSON b
 	if len(specs) == 0 {
 		return 0, usagef("%s lists no specs", file)
 	}
-	m, err := o.open(ctx, e.log)
+	m, err := o.open(ctx, e.log, nil)
 	if err != nil {
 		return 0, err
 	}

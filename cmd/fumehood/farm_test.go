@@ -85,7 +85,7 @@ func newFarm(tb testing.TB, serveWorkers int) *farm {
 // token creates a token of role with `fumehood token create`.
 func (f *farm) token(role string) string {
 	f.tb.Helper()
-	out, err := exec.Command(f.bin, "token", "create", "--role", role, "--data", f.data).Output()
+	out, err := exec.Command(f.bin, "token", "create", "--role", role, "--name", "test-"+role, "--data", f.data).Output()
 	if err != nil {
 		f.tb.Fatalf("token create --role %s: %v", role, err)
 	}
@@ -99,7 +99,7 @@ func (f *farm) token(role string) string {
 // stateDir returns the state dir of one farm process. It is the same in
 // every run (its netns directory stays a mount point, as /run/netns does),
 // and what a killed run left there is reaped by the next start.
-func stateDir(name string) string { return "/run/fumehood-e2e-" + name }
+func stateDir(name string) string { return testenv.StateDir("e2e-" + name) }
 
 // proc is a farm process; stop ends it with SIGTERM (SIGKILL after 60 s).
 type proc struct {
@@ -436,7 +436,7 @@ func TestFarmAPI(t *testing.T) {
 			(w.version != "" && r.Package.Version != w.version) || !strings.HasPrefix(r.Package.Digest, "sha256:") {
 			t.Errorf("%s: got %s %s %s %s@%s (error %q); want done, %s, %s", w.name, r.ID, r.Status, r.Verdict, r.Package.Name, r.Package.Version, r.Error, w.sub.ID, w.verdict)
 		}
-		if r.Score == nil || r.Rules == "" || len(r.Phases) != 2 || r.Phases[0].Name != "install" || r.Phases[1].Name != "import" || r.Attempts != 1 {
+		if r.Score == nil || r.Rules == "" || len(r.Phases) != 3 || r.Phases[0].Name != "install" || r.Phases[1].Name != "import" || r.Phases[2].Name != "session" || r.Attempts != 1 {
 			t.Errorf("%s: document %+v: want a score, the rules version, install and import phases, one attempt", w.name, r)
 		}
 	}

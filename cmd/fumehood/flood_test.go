@@ -42,7 +42,7 @@ func BenchmarkAnalyzeFlood(b *testing.B) {
 	tf := filepath.Join(dir, "trace.jsonl")
 	var rss, size int64
 	for b.Loop() {
-		cmd := exec.Command(bin, "analyze", "--state", "/run/fumehood-bench-flood", "--timeout", "15m", "--trace", tf, pkg)
+		cmd := exec.Command(bin, "analyze", "--state", testenv.StateDir("bench-flood"), "--timeout", "15m", "--trace", tf, pkg)
 		out, err := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code < 0 || code > 2 {
 			b.Fatalf("analyze: %v (exit %d)\n%s", err, code, out)

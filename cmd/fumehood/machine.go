@@ -34,10 +34,15 @@ func envOr(name, def string) string {
 	return def
 }
 
+// registerData registers --data, the data directory.
+func registerData(fs *flag.FlagSet, data *string) {
+	fs.StringVar(data, "data", envOr("FUMEHOOD_DATA", "/var/lib/fumehood"), "data `dir` for downloads and the store (FUMEHOOD_DATA)")
+}
+
 func (o *machineOpts) register(fs *flag.FlagSet) {
 	d := worker.DefaultConfig()
 	fs.StringVar(&o.containerd, "containerd", envOr("FUMEHOOD_CONTAINERD", "/run/containerd/containerd.sock"), "containerd socket `address` (FUMEHOOD_CONTAINERD)")
-	fs.StringVar(&o.data, "data", envOr("FUMEHOOD_DATA", "/var/lib/fumehood"), "data `dir` for downloads and the store (FUMEHOOD_DATA)")
+	registerData(fs, &o.data)
 	fs.StringVar(&o.state, "state", "/run/fumehood", "runtime state `dir`: workspaces, network namespaces")
 	fs.StringVar(&o.cache, "cache", envOr("FUMEHOOD_CACHE", sandbox.DefaultCacheDir), "`dir` of the image cache, where the image's node and npm are copied out for the host (FUMEHOOD_CACHE)")
 	fs.StringVar(&o.image, "image", sandbox.ImageRef(deploy.ImageRecipe), "sandbox image `ref`")
@@ -50,7 +55,9 @@ func (o *machineOpts) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noNetwork, "no-network", false, "loopback only instead of the sinkhole network")
 }
 
-func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machine, error) {
+// open opens the analysis machine; earlier, when not nil, finds the
+// analysis each package version is compared with (worker.Config.Earlier).
+func (o *machineOpts) open(ctx context.Context, log *slog.Logger, earlier worker.Earlier) (*worker.Machine, error) {
 	if v := os.Getenv(sandbox.CPUsEnv); v != "" {
 		if _, err := sandbox.ParseCPUs(v); err != nil {
 			return nil, fmt.Errorf("%s: %w", sandbox.CPUsEnv, err)
@@ -70,6 +77,6 @@ func (o *machineOpts) open(ctx context.Context, log *slog.Logger) (*worker.Machi
 	cfg.PhaseTimeout, cfg.Grace = o.timeout, o.grace
 	cfg.Limits.MemoryBytes, cfg.Limits.Pids, cfg.Limits.CPUs = o.memory, o.pids, o.cpus
 	cfg.WorkspaceBytes = o.disk
-	cfg.Logger = log
+	cfg.Logger, cfg.Earlier = log, earlier
 	return worker.Open(ctx, worker.MachineConfig{Containerd: o.containerd, StateDir: o.state, CacheDir: o.cache, NoNetwork: o.noNetwork}, cfg)
 }

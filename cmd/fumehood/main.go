@@ -39,11 +39,14 @@ func commands() []command {
 		{"image", "build or import the sandbox image", cmdImage},
 		{"rules", "list or test the detection rules", cmdRules},
 		{"eval", "analyse a labelled corpus and print a confusion matrix", cmdEval},
-		{"serve", "run a farm: HTTP API, scheduler and a worker pool", cmdServe},
+		{"serve", "run a farm: HTTP API, scheduler and a worker pool (and the npm firewall)", cmdServe},
+		{"proxy", "run the npm registry firewall against a farm's Redis and store", cmdProxy},
 		{"worker", "run a farm worker that takes analyses from Redis", cmdWorker},
 		{"submit", "submit a spec, artifact or lockfile to a farm", cmdSubmit},
 		{"status", "print an analysis of a farm", cmdStatus},
 		{"rejudge", "re-judge stored analyses of a farm with its current rules", cmdRejudge},
+		{"diff", "compare the behaviour of two analyses or two versions of a package", cmdDiff},
+		{"report", "print an analysis of a farm as an OSV record", cmdReport},
 		{"token", "create an API token of a farm", cmdToken},
 	}
 }
@@ -119,18 +122,37 @@ func newFlags(e *env, name string) *flag.FlagSet {
 }
 
 // parseFlags parses args: -h gives flag.ErrHelp, a mistake a usageError.
+// Flags may follow arguments ("submit npm:a@1 --wait"); "--" ends the
+// flags, and what follows it is arguments however it looks.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return usageError{err.Error()}
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // errorCode maps an error to an exit code: bad input 3, everything else 4.
 func errorCode(err error) int {
-	var u usageError
-	if errors.As(err, &u) || isBadInput(err) {
+	var (
+		u  usageError
+		ae *apiError
+	)
+	if errors.As(err, &u) || isBadInput(err) || errors.As(err, &ae) && ae.status < 500 {
 		return exitBadInput
 	}
 	return exitInfra

@@ -46,6 +46,12 @@ func tgz(t *testing.T, entries map[string]string) string {
 	return f
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.RemoveStateDirs()
+	os.Exit(code)
+}
+
 func TestUsage(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -64,6 +70,13 @@ func TestUsage(t *testing.T) {
 		{[]string{"serve", "--feed", "/nonexistent/watch.txt"}, exitBadInput, "--feed"},
 		{[]string{"serve", "--feed", "testdata/watch-bad.txt"}, exitBadInput, "line 2"},
 		{[]string{"serve", "--feed", "testdata/watch.txt", "--feed-every", "10ms"}, exitBadInput, "--feed-every"},
+		{[]string{"proxy", "--workers", "2"}, exitBadInput, "flag provided but not defined: -workers"},
+		{[]string{"proxy", "extra"}, exitBadInput, "takes no arguments"},
+		{[]string{"proxy", "--quarantine", "soon"}, exitBadInput, "flag -quarantine"},
+		{[]string{"proxy", "--quarantine", "-1h"}, exitBadInput, "must not be negative"},
+		{[]string{"proxy", "--npm-changes", "http://127.0.0.1:9/db", "--monitor", "some"}, exitBadInput, "--monitor"},
+		{[]string{"proxy", "--npm-changes", "http://127.0.0.1:9/db", "--monitor", "watch", "--monitor-watch", "/nonexistent"}, exitBadInput, "--monitor-watch"},
+		{[]string{"serve", "--npm-proxy", "127.0.0.1:0", "--npm-changes", "http://127.0.0.1:9/db", "--monitor-watch", "testdata/watch.txt"}, exitBadInput, "goes with --monitor watch"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)
@@ -127,7 +140,7 @@ func TestBadArtifacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, "analyze", "--state", "/run/fumehood-test", tt.target)
+			code, _, stderr := runCLI(t, "analyze", "--state", testenv.StateDir("test"), tt.target)
 			if code != exitBadInput || stderr == "" || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d with %q", code, stderr, exitBadInput, tt.want)
 			}
@@ -145,7 +158,7 @@ func TestAnalyzeJSON(t *testing.T) {
 	testenv.Containerd(t)
 	testenv.BPF(t)
 	tf := filepath.Join(t.TempDir(), "trace.jsonl")
-	code, out, stderr := runCLI(t, "analyze", "--state", "/run/fumehood-test", "--json", "--trace", tf, "../../deploy/samples/hello-npm")
+	code, out, stderr := runCLI(t, "analyze", "--state", testenv.StateDir("test"), "--json", "--trace", tf, "../../deploy/samples/hello-npm")
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
@@ -194,7 +207,7 @@ func TestKill9(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	state, data := "/run/fumehood-kill9", t.TempDir()
+	state, data := testenv.StateDir("kill9"), t.TempDir()
 	work := filepath.Join(data, "work")
 	cmd := exec.Command(bin, "analyze", "--state", state, "--data", data, "--timeout", "2m", "../../worker/testdata/packages/sleeper")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -244,7 +257,7 @@ func TestSignal(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			state, data := "/run/fumehood-signal", t.TempDir()
+			state, data := testenv.StateDir("signal"), t.TempDir()
 			work := filepath.Join(data, "work")
 			cmd := exec.Command(bin, "analyze", "--state", state, "--data", data, "--timeout", "2m", "../../worker/testdata/packages/sleeper")
 			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -287,7 +300,7 @@ func TestSignal(t *testing.T) {
 func TestHostileFileName(t *testing.T) {
 	testenv.Containerd(t)
 	testenv.BPF(t)
-	code, out, stderr := runCLI(t, "analyze", "--state", "/run/fumehood-filename", "--data", t.TempDir(), "../../worker/testdata/packages/fakeverdict")
+	code, out, stderr := runCLI(t, "analyze", "--state", testenv.StateDir("filename"), "--data", t.TempDir(), "../../worker/testdata/packages/fakeverdict")
 	if code == 0 || code > 2 {
 		t.Fatalf("exit %d, want a non-benign verdict\n%s\n%s", code, out, stderr)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/fumehood/fumehood/api"
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/internal/netpolicy"
+	"github.com/fumehood/fumehood/proxy"
 	"github.com/fumehood/fumehood/rules"
 	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
@@ -33,6 +34,7 @@ import (
 type farmOpts struct {
 	machineOpts
 	redis, store string
+	blobs        string
 	concurrency  int
 	webhookAllow string
 	webhooks     netpolicy.Policy // parsed webhookAllow
@@ -40,9 +42,16 @@ type farmOpts struct {
 
 func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
 	o.machineOpts.register(fs)
-	fs.StringVar(&o.redis, "redis", envOr("FUMEHOOD_REDIS", "127.0.0.1:6379"), "Redis `address` (FUMEHOOD_REDIS)")
-	fs.StringVar(&o.store, "store", envOr("FUMEHOOD_STORE", ""), "store `DSN`: a data dir or sqlite://PATH?blobs=DIR (default: the --data dir)")
+	o.registerReach(fs)
 	fs.IntVar(&o.concurrency, "workers", defConcurrency, "analyses this process runs at once")
+}
+
+// registerReach registers how a process reaches a farm: its Redis, its
+// store and the webhook receivers it may post to.
+func (o *farmOpts) registerReach(fs *flag.FlagSet) {
+	fs.StringVar(&o.redis, "redis", envOr("FUMEHOOD_REDIS", "127.0.0.1:6379"), "Redis `address` (FUMEHOOD_REDIS)")
+	fs.StringVar(&o.store, "store", envOr("FUMEHOOD_STORE", ""), "store `DSN`: a data dir, sqlite://PATH?blobs=DIR or postgres://... (default: the --data dir)")
+	fs.StringVar(&o.blobs, "blobs", envOr("FUMEHOOD_BLOBS", ""), "blob store `address`: a directory or s3://BUCKET?endpoint=URL, credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (default: beside a SQLite store; required with postgres) (FUMEHOOD_BLOBS)")
 	fs.StringVar(&o.webhookAllow, "webhook-allow", envOr("FUMEHOOD_WEBHOOK_ALLOW", ""),
 		"internal `networks` (CIDR or address, comma-separated) that webhooks may reach; other loopback, private and link-local addresses are refused (FUMEHOOD_WEBHOOK_ALLOW)")
 }
@@ -54,6 +63,7 @@ type farmParts struct {
 	blobs store.Blobs
 	rules *rules.Set
 	sched *scheduler.Scheduler
+	eco   ecosystem.Config
 }
 
 func (f *farmParts) Close() error { return errors.Join(f.sched.Close(), f.st.Close()) }
@@ -80,13 +90,14 @@ func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (*farm
 	if dsn == "" {
 		dsn = o.data
 	}
-	st, blobs, err := store.Open(ctx, dsn)
+	st, blobs, err := store.Open(ctx, dsn, store.WithBlobs(o.blobs))
 	if err != nil {
-		return nil, fmt.Errorf("%w: store %s: %w", worker.ErrNotReady, dsn, err)
+		// Not the address itself: a postgres:// one may hold a password.
+		return nil, fmt.Errorf("%w: store: %w", worker.ErrNotReady, err)
 	}
 	sched := scheduler.New(asynq.RedisClientOpt{Addr: o.redis}, st, blobs, rs.Version(),
 		scheduler.WithEcosystem(eco), scheduler.WithWebhookPolicy(o.webhooks), scheduler.WithLogger(e.log))
-	return &farmParts{st: st, blobs: blobs, rules: rs, sched: sched}, nil
+	return &farmParts{st: st, blobs: blobs, rules: rs, sched: sched, eco: eco}, nil
 }
 
 // checkRedis requires the persistence a farm relies on: append-only
@@ -157,7 +168,9 @@ func webhookSecret(dataDir string) ([]byte, error) {
 
 // runWorkers runs the asynq worker pool on this machine until ctx ends.
 func (o *farmOpts) runWorkers(ctx context.Context, e *env, f *farmParts, m *api.Metrics, baseURL string) error {
-	machine, err := o.open(ctx, e.log)
+	// Each version is compared with the farm's analysis of its highest
+	// lower version before it is judged.
+	machine, err := o.open(ctx, e.log, worker.StoreEarlier{Store: f.st, Blobs: f.blobs, Logger: e.log})
 	if err != nil {
 		return err
 	}
@@ -205,6 +218,8 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	public := fs.String("url", "", "the API's public base `URL`, for webhook summaries (default http://LISTEN)")
 	feed := fs.String("feed", envOr("FUMEHOOD_FEED", ""), "watch list `FILE` (npm:NAME / pypi:NAME per line): their new versions are analysed (FUMEHOOD_FEED)")
 	feedEvery := fs.Duration("feed-every", time.Hour, "how often the watch list is polled")
+	var po proxyOpts
+	po.register(fs, "")
 	if err := parseFlags(fs, args); err != nil {
 		return 0, err
 	}
@@ -225,6 +240,11 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	if fs.NArg() != 0 {
 		return 0, usagef("serve takes no arguments")
+	}
+	if po.listen != "" {
+		if err := po.check(); err != nil {
+			return 0, err
+		}
 	}
 	if *public == "" {
 		*public = "http://" + *listen
@@ -247,19 +267,34 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 		defer stop()
 	}
 	metrics := api.NewMetrics(f.sched)
-	srv := &http.Server{
-		Addr:              *listen,
-		Handler:           api.New(api.Config{Store: f.st, Blobs: f.blobs, Scheduler: f.sched, Rules: f.rules, Logger: e.log, Metrics: metrics}),
-		ReadHeaderTimeout: 10 * time.Second,
+	cfg := api.Config{Store: f.st, Blobs: f.blobs, Scheduler: f.sched, Rules: f.rules, Logger: e.log, Metrics: metrics}
+	if fw, ok := f.st.(store.Firewall); ok {
+		cfg.Firewall = proxy.Admin{Firewall: fw}
 	}
+	srv := &http.Server{Addr: *listen, Handler: api.New(cfg), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return 0, usageError{err.Error()}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if po.listen != "" {
+		w, err := po.start(ctx, e, f, *public)
+		if err != nil {
+			srv.Close()
+			return 0, err
+		}
+		go func() { errc <- w.serve() }()
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer scancel()
+			if err := w.stop(sctx); err != nil {
+				e.log.Warn("npm firewall stop", "err", err)
+			}
+		}()
+	}
 	var workers chan error // nil without workers: never ready
 	if o.concurrency > 0 {
 		workers = make(chan error, 1)

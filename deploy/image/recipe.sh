@@ -9,14 +9,13 @@
 #   MIRROR     the Debian mirror URL
 #   REGISTRY   the npm registry URL
 # Run by `fumehood image build` as root; the image is rebuilt only when this
-# file changes, so every download it makes is pinned.
+# file or init.c changes, so every download it makes is pinned. The image
+# has no developer account: each analysis writes its own persona's.
 set -eu
 root=$1
 downloads=$2
 mirror=$3
 registry=${4%/}
-user=alex
-uid=1000
 
 # Node.js from the npm registry's packages of the official Linux builds
 # (node, and the headers node-gyp builds against, without npm), and npm and
@@ -103,24 +102,14 @@ for tool in node npm npx corepack; do
 done
 rm -rf "$root/root/.npm" "$root/root/.cache"
 
-# A plausible developer account with the usual dot-folders.
-chroot "$root" useradd --create-home --uid "$uid" --shell /bin/bash --comment "Alex Morgan" "$user"
-home="$root/home/$user"
-for d in .config .cache .local/bin .local/share .npm .ssh .aws .docker .kube \
-	.config/google-chrome/Default .config/discord/Local\ Storage/leveldb projects; do
-	mkdir -p "$home/$d"
-done
-cat > "$home/.bashrc" <<'RC'
-# ~/.bashrc
-case $- in *i*) ;; *) return;; esac
-HISTCONTROL=ignoreboth
-export PATH="$HOME/.local/bin:$PATH"
-alias ll='ls -alF'
-RC
-cat > "$home/.profile" <<'RC'
-# ~/.profile
-[ -n "$BASH_VERSION" ] && [ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"
-RC
-chroot "$root" chown -R "$uid:$uid" "/home/$user"
-echo "alex-xps13" > "$root/etc/hostname"
+# pid 1 of every container (see init.c; deploy.go splices its source in).
+# The developer account, home, host name and resolver are written per
+# analysis: each draws its own persona.
+cat > "$root/tmp/init.c" <<'INIT_C'
+@INIT_C@
+INIT_C
+chroot "$root" gcc -O2 -Wall -Werror -static -o /sbin/init /tmp/init.c
+rm "$root/tmp/init.c"
+rm -rf "$root/home"/*
+: > "$root/etc/hostname"
 : > "$root/etc/resolv.conf"

@@ -88,7 +88,7 @@ func (r Registry) Download(ctx context.Context, name, version, workDir string, l
 	if !ok {
 		return "", fmt.Errorf("npm package %s has no version %s: %w", name, version, archive.ErrNotFound)
 	}
-	h, want, err := integrity(v.Dist.Integrity, v.Dist.Shasum)
+	h, want, err := Integrity(v.Dist.Integrity, v.Dist.Shasum)
 	if err != nil {
 		return "", fmt.Errorf("npm package %s@%s: %w", name, version, err)
 	}
@@ -103,9 +103,11 @@ func (r Registry) Download(ctx context.Context, name, version, workDir string, l
 	return out, nil
 }
 
-// integrity picks the strongest hash the registry gave: an SRI sha512
-// entry of dist.integrity, else the sha1 dist.shasum.
-func integrity(sri, shasum string) (hash.Hash, []byte, error) {
+// Integrity picks the strongest hash the registry gave: an SRI sha512
+// entry of dist.integrity, else the sha1 dist.shasum. It returns a fresh
+// hash of that algorithm and the sum the bytes must have; errors wrap
+// the ecosystem's ErrBadArtifact.
+func Integrity(sri, shasum string) (hash.Hash, []byte, error) {
 	for _, f := range strings.Fields(sri) {
 		algo, val, ok := strings.Cut(f, "-")
 		if !ok {

@@ -64,7 +64,7 @@ func Find(ctx context.Context, addr, stateDir, workRoot string) ([]string, error
 			out = append(out, "cgroup "+e.Name())
 		}
 	}
-	for _, sub := range []string{"ws", "netns"} {
+	for _, sub := range []string{"ws", "netns", "root"} {
 		ents, _ := os.ReadDir(filepath.Join(stateDir, sub))
 		for _, e := range ents {
 			out = append(out, sub+" "+e.Name())

