@@ -247,7 +247,7 @@ func (s *Scheduler) upload(ctx context.Context, sub Submission) (*store.Record, 
 	}
 	art, err := ecosystem.Fetch(ctx, s.eco, ecosystem.Target{Ecosystem: sub.Ecosystem, Path: file}, work)
 	if err != nil {
-		return nil, fmt.Errorf("upload %s: %w", name, err)
+		return nil, fmt.Errorf("upload %s: %w", name, pathless{err, dir})
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -625,3 +625,16 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// pathless is err with the server's directory dir left out of its text
+// (a client reads it: "fetch x.tgz: not gzip"), wrapping err as it was.
+type pathless struct {
+	err error
+	dir string
+}
+
+func (p pathless) Error() string {
+	return strings.ReplaceAll(p.err.Error(), p.dir+string(os.PathSeparator), "")
+}
+
+func (p pathless) Unwrap() error { return p.err }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -142,6 +143,10 @@ func TestSubmit(t *testing.T) {
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("Submit error = %v, want %v", err, tt.wantErr)
+				}
+				// A client reads this error: no path of the server.
+				if strings.Contains(err.Error(), os.TempDir()) || strings.Contains(err.Error(), "fumehood-upload-") {
+					t.Errorf("Submit error %q names a server path", err)
 				}
 				if got := count(t, e.st); got != before {
 					t.Errorf("records after a refused submission = %d, want %d", got, before)
