@@ -100,7 +100,9 @@ func Generate(r io.Reader, p Profile) (*Set, error) {
 	at := func(rel string) string { return path.Join(p.Home, rel) }
 
 	npmToken := add("npm-token", at(".npmrc"), "npm_"+g.str(alnum, 36))
-	file(".npmrc", 0o600, fmt.Sprintf("//%s/:_authToken=%s\nemail=%s\n", p.NPMRegistryHost, npmToken, p.Email))
+	// What npm login writes (npm 9 and later: no email line, which npm 11
+	// warns about as an unknown setting on every run).
+	file(".npmrc", 0o600, fmt.Sprintf("//%s/:_authToken=%s\n", p.NPMRegistryHost, npmToken))
 
 	pypiToken := add("pypi-token", at(".pypirc"), "pypi-AgEIcHlwaS5vcmc"+g.str(alnum+"-_", 120))
 	file(".pypirc", 0o600, "[distutils]\nindex-servers =\n    pypi\n\n[pypi]\nusername = __token__\npassword = "+pypiToken+"\n")

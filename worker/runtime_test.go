@@ -57,6 +57,11 @@ func TestRuntime(t *testing.T) {
 			if py, _ := strconv.Atoi(v[3]); py < 12 {
 				t.Errorf("python 3.%s, want 3.12 or later", v[3])
 			}
+			// A developer's npm configuration as npm 11 writes it: no
+			// setting it warns about (an old email=, a nodedir=).
+			if strings.Contains(out, "npm warn Unknown") {
+				t.Errorf("npm warned about its configuration:\n%s", out)
+			}
 			for _, script := range []string{"preinstall.js", "report.js"} {
 				if !execed(a, "install", func(e trace.Event) bool { return filepath.Base(e.Path) == "node" && argvHas(e, script) }) {
 					t.Errorf("no exec of node %s traced in the install phase", script)
@@ -86,10 +91,15 @@ func TestRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatalf("analyze: %v", err)
 			}
-			if len(a.Phases) != 2 || a.Phases[0].ExitCode != 0 || a.Phases[1].ExitCode != 0 {
+			if len(a.Phases) < 2 || a.Phases[0].Name != "install" || a.Phases[0].ExitCode != 0 ||
+				a.Phases[1].Name != "import" || a.Phases[1].ExitCode != 0 {
 				t.Fatalf("want install and import to exit 0; got:\n%s", describeHits(a))
 			}
 			tt.check(t, a)
+			// The session replays the developer's npm test with the image's npm.
+			if !execed(a, worker.PhaseSession, func(e trace.Event) bool { return e.Path == "/usr/local/bin/npm" && !e.Failed() && argvHas(e, "test") }) {
+				t.Errorf("no npm test run by the image's npm traced in the session phase")
+			}
 			if a.Verdict != analysis.Benign || a.Coverage.Level != analysis.CoverageFull {
 				t.Errorf("verdict %s, coverage %+v; want benign with full coverage:\n%s", a.Verdict, a.Coverage, describeHits(a))
 			}
