@@ -183,7 +183,9 @@ func TestAnalyzeJSON(t *testing.T) {
 	if len(doc.ID) != 36 || doc.Package.Name != "hello-greeting" || doc.Package.Ecosystem != "npm" || !strings.HasPrefix(doc.Package.Digest, "sha256:") || doc.Verdict != "benign" || doc.Score == nil || doc.Hits == nil {
 		t.Errorf("document: %+v", doc)
 	}
-	if len(doc.Phases) != 2 {
+	// install, import, and the session that replays what the developer
+	// does next
+	if len(doc.Phases) != 3 {
 		t.Fatalf("phases: %+v", doc.Phases)
 	}
 	for _, p := range doc.Phases {
