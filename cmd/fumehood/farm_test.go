@@ -273,6 +273,18 @@ func (f *farm) upload(file string) submitted {
 
 // record is GET /v1/analyses/{id}: the analyze --json document plus
 // status.
+// summary is a row of the analysis list (GET /v1/analyses), which names
+// hits by rule only.
+type summary struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Package struct {
+		Ecosystem, Name, Version, Digest string
+	} `json:"package"`
+	Verdict string   `json:"verdict"`
+	Hits    []string `json:"hits"`
+}
+
 type record struct {
 	ID      string `json:"id"`
 	Status  string `json:"status"`
@@ -526,7 +538,7 @@ func TestFarmAPI(t *testing.T) {
 		}
 		for _, tt := range tests {
 			var l struct {
-				Analyses []record
+				Analyses []summary
 				Next     string
 			}
 			f.get("/v1/analyses?"+tt.query, &l)
@@ -542,7 +554,7 @@ func TestFarmAPI(t *testing.T) {
 		var ids []string
 		for cursor := ""; ; {
 			var l struct {
-				Analyses []record
+				Analyses []summary
 				Next     string
 			}
 			f.get("/v1/analyses?limit=1&cursor="+url.QueryEscape(cursor), &l)
@@ -774,7 +786,7 @@ func TestFarmWorkerSIGTERM(t *testing.T) {
 		t.Errorf("analysis %s %s (%s), want done and benign", r.Status, r.Verdict, r.Error)
 	}
 	testenv.WaitFor(t, 2*time.Minute, "the queues to empty", func() bool { idle, _ := queuesIdle(t, f.redis); return idle })
-	var l struct{ Analyses []record }
+	var l struct{ Analyses []summary }
 	f.get("/v1/analyses?name=fh-e2e-term-0", &l)
 	if len(l.Analyses) != 1 || l.Analyses[0].Status != "done" {
 		t.Errorf("records of the package: %+v, want one done", l.Analyses)
@@ -876,7 +888,7 @@ func TestFarmFeed(t *testing.T) {
 	metrics := freeAddr(t)
 	f.start("worker", "worker", "--redis", f.redis, "--data", f.data, "--containerd", f.containerd, "--state", stateDir("worker"),
 		"--workers", "1", "--metrics", metrics)
-	var l struct{ Analyses []record }
+	var l struct{ Analyses []summary }
 	testenv.WaitFor(t, 10*time.Minute, "the feed's analysis", func() bool {
 		l.Analyses = nil
 		f.get("/v1/analyses?name="+name, &l)
