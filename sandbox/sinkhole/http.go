@@ -177,6 +177,13 @@ func (s *Sinkhole) serveHTTP(w io.Writer, br *bufio.Reader, f flow, sni string) 
 		if _, err := io.WriteString(w, response(r, time.Now())); err != nil || r.close {
 			return
 		}
+		// Like a web server, close a kept-alive connection that stays idle:
+		// a client that never reads its answer (Node's keep-alive agent
+		// with an unconsumed response) would otherwise keep its process
+		// alive until the phase's time limit.
+		if d, ok := w.(interface{ SetReadDeadline(time.Time) error }); ok {
+			d.SetReadDeadline(time.Now().Add(idleTimeout)) //nolint:errcheck // best effort
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -380,4 +382,28 @@ func FuzzReadFrame(f *testing.F) {
 			t.Errorf("payload of %d bytes, bound %d", len(payload), keep)
 		}
 	})
+}
+
+// TestHTTPIdleKeepAlive checks that a kept-alive connection whose client
+// sends nothing more is closed: Node's keep-alive agent with an unread
+// answer otherwise holds its process, and the phase, open.
+func TestHTTPIdleKeepAlive(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	s := &Sinkhole{rec: defaultRecorder()}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.serveHTTP(server, bufio.NewReader(server), flow{dst: netip.MustParseAddrPort("192.0.2.77:80")}, "")
+		server.Close()
+	}()
+	go io.Copy(io.Discard, client) //nolint:errcheck // drains the answers
+	if _, err := io.WriteString(client, "POST /x HTTP/1.1\r\nHost: hook.example.invalid\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // a generous bound: the idle timeout is 5 s
+		t.Fatal("the sinkhole kept an idle kept-alive connection open")
+	}
 }

@@ -21,6 +21,7 @@ const (
 	connTimeout  = 30 * time.Second // whole life of one connection
 	firstTimeout = 5 * time.Second  // wait for the client's first bytes
 	rawTimeout   = 3 * time.Second  // collect the first bytes of a non-HTTP stream
+	idleTimeout  = 5 * time.Second  // wait for the next request on a kept-alive connection
 	soOrigDst    = 80               // SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST
 )
 
@@ -114,7 +115,10 @@ func (s *Sinkhole) serveStream(c net.Conn, f flow, sni string, inner bool) {
 	br := bufio.NewReaderSize(c, headMax)
 	c.SetReadDeadline(time.Now().Add(firstTimeout)) //nolint:errcheck // best effort
 	first, _ := br.Peek(1)
-	c.SetReadDeadline(time.Time{}) //nolint:errcheck // back to the connection deadline
+	// Back to a bound of the connection's length: a zero deadline would
+	// let a keep-alive client hold the connection, and its process, open
+	// until the phase's time limit.
+	c.SetReadDeadline(time.Now().Add(connTimeout)) //nolint:errcheck // best effort
 	switch {
 	case len(first) == 1 && first[0] == 0x16 && !inner:
 		s.serveTLS(c, br, f)
