@@ -28,7 +28,10 @@
 //     and, with a CA, is terminated with a leaf certificate for that name;
 //     an HTTP request line is parsed (KindHTTP: method, Host, target, the
 //     headers in order, the first 4 KiB of the body) and answered 200 OK,
-//     keep-alive included; a WebSocket upgrade is accepted (101) and the
+//     keep-alive included (a connection idle for 5 s after an answer is
+//     closed, as a web server does: a client that never reads its answer
+//     would otherwise hold its process open); a WebSocket upgrade is
+//     accepted (101) and the
 //     client's frames are read and unmasked (a client masks each frame
 //     with a key the frame carries), their payloads becoming the body of
 //     the request's capture; anything else is recorded as KindTCP with its
