@@ -361,9 +361,27 @@ func TestManyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("analyze: %v", err)
 	}
-	if p := a.Phases[0]; p.ExitCode != 0 || p.TimedOut || p.Lost != 0 {
-		t.Errorf("install of 100k files: %+v, want exit 0, no timeout, no lost events", p)
+	if p := a.Phases[0]; p.ExitCode != 0 || p.TimedOut {
+		t.Errorf("install of 100k files: %+v, want exit 0, no timeout", p)
 	}
+	// A recording is bounded in bytes (bpf.Options.MaxBytes): what does not
+	// fit is counted per kind, as lost events named after the kind. The
+	// ring buffer's reader itself must lose nothing (a lost event with no
+	// kind): it keeps up with the event rate of this install.
+	var ring, budget uint64
+	for _, e := range a.Trace.Events {
+		if e.Kind == trace.KindLost && e.Phase == "install" {
+			if e.Name == "" {
+				ring += e.Count
+			} else {
+				budget += e.Count
+			}
+		}
+	}
+	if ring != 0 {
+		t.Errorf("install of 100k files: the ring buffer's reader lost %d events (%d more beyond the recording's budget)", ring, budget)
+	}
+	t.Logf("install of 100k files: %d events kept, %d beyond the recording's budget", a.Phases[0].Events, budget)
 }
 
 // TestNoEgress proves from the host side that a package's attempts to leave
