@@ -161,11 +161,15 @@ func pyTag(py, abi string) bool {
 	return false
 }
 
+// manylinuxArch is the host's architecture as manylinux tags spell it, ""
+// where no manylinux wheel fits.
+var manylinuxArch = map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+
 // wheelRank scores how well a wheel's tags fit the sandbox (CPython
 // 3.sandboxPython on glibc Linux of the host's architecture): 0 does not
 // fit, higher is more specific.
 func wheelRank(tags []string) int {
-	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
+	arch := manylinuxArch
 	best := 0
 	for _, py := range strings.Split(tags[0], ".") {
 		for _, abi := range strings.Split(tags[1], ".") {
