@@ -53,6 +53,14 @@
 // the command is Result.InitDied, judged by the init-died rule: the
 // observation was cut short.
 //
+// Sleeps are cut short (MaxSleep): the spec routes nanosleep and
+// clock_nanosleep to seccomp user notification, runc hands the filter's
+// descriptor to a listener of Run's (ListenerPath, a socket per run under
+// the state directory), and the agent lets a sleep up to MaxSleep run as
+// asked and answers a longer one with success after MaxSleep. A payload
+// that sleeps an hour before it acts then acts while it is watched. Timers
+// (epoll, poll, select timeouts) are not sleeps and keep their length.
+//
 // beforeMain is called with the container's cgroup id (the inode number of
 // its cgroup v2 directory) once the task is created (runc has made its
 // cgroup) and before it starts, so the trace holds the phase from its

@@ -31,6 +31,9 @@ func (s *Sandbox) Reap(ctx context.Context) error {
 	if err := s.reapRoots(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.reapSleeps(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.reapSnapshots(ctx); err != nil {
 		errs = append(errs, err)
 	}

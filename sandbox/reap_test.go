@@ -108,7 +108,7 @@ func TestReapKilledOwner(t *testing.T) {
 // this process.
 func reapChild(t *testing.T) {
 	s := newTestSandbox(t)
-	p := phase(t, "sleep", "1000")
+	p := phase(t, "tail", "-f", "/dev/null")
 	w, err := s.NewWorkspace(p.ID, 1<<20)
 	if err != nil {
 		t.Fatal(err)

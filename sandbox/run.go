@@ -191,9 +191,14 @@ func (s *Sandbox) Run(ctx context.Context, p Phase, beforeMain func(cgroupID uin
 		return res, fmt.Errorf("run %s: %w", p.ID, err)
 	}
 	root := filepath.Join(s.rootsDir(), p.ID)
+	sleeps, err := listenSleeps(s.sleepsDir(), p.ID, log)
+	if err != nil {
+		return res, fmt.Errorf("run %s: %w", p.ID, err)
+	}
+	defer sleeps.close()
 	ctr, err := s.client.NewContainer(ctx, p.ID,
 		client.WithContainerLabels(labels),
-		client.WithNewSpec(append(specOpts(p, uid, gid, s.oomGuard), oci.WithRootFSPath(root))...),
+		client.WithNewSpec(append(specOpts(p, uid, gid, s.oomGuard), oci.WithRootFSPath(root), withSleepAgent(sleeps.path))...),
 	)
 	if err != nil {
 		return res, fmt.Errorf("run %s: create container: %w", p.ID, err)

@@ -49,7 +49,7 @@ func TestRunExitCode(t *testing.T) {
 
 func TestRunTimeout(t *testing.T) {
 	s := newTestSandbox(t)
-	p := phase(t, "sleep", "1000")
+	p := phase(t, "tail", "-f", "/dev/null")
 	p.Timeout = 2 * time.Second
 	res, _ := run(t, s, p)
 	if !res.TimedOut {
@@ -58,14 +58,14 @@ func TestRunTimeout(t *testing.T) {
 	if res.ExitCode != 137 {
 		t.Errorf("exit code: got %d, want 137 (SIGKILL)", res.ExitCode)
 	}
-	if !hasSurvivor(res, "sleep", "1000") {
-		t.Errorf("survivors: got %+v, want the main sleep 1000", res.Survivors)
+	if !hasSurvivor(res, "tail", "-f", "/dev/null") {
+		t.Errorf("survivors: got %+v, want the main tail -f /dev/null", res.Survivors)
 	}
 }
 
 func TestRunDetachedChildIsSurvivor(t *testing.T) {
 	s := newTestSandbox(t)
-	p := phase(t, "sh", "-c", "setsid sleep 1000 & echo started")
+	p := phase(t, "sh", "-c", "setsid tail -f /dev/null & echo started")
 	p.Grace = time.Second
 	res, out := run(t, s, p)
 	if res.ExitCode != 0 || res.TimedOut {
@@ -74,17 +74,17 @@ func TestRunDetachedChildIsSurvivor(t *testing.T) {
 	if out != "started\n" {
 		t.Errorf("output: got %q, want %q", out, "started\n")
 	}
-	if len(res.Survivors) != 1 || !hasSurvivor(res, "sleep", "1000") {
-		t.Fatalf("survivors: got %+v, want exactly the detached sleep 1000", res.Survivors)
+	if len(res.Survivors) != 1 || !hasSurvivor(res, "tail", "-f", "/dev/null") {
+		t.Fatalf("survivors: got %+v, want exactly the detached tail", res.Survivors)
 	}
 	sv := res.Survivors[0]
 	if res.InitPID <= 0 || res.InitPID == sv.PID {
 		t.Errorf("init pid: got %d, want the container's init, not the survivor %d", res.InitPID, sv.PID)
 	}
-	if sv.Comm != "sleep" || !strings.HasSuffix(sv.Exe, "/sleep") {
-		t.Errorf("survivor comm/exe: got %q %q, want sleep .../sleep", sv.Comm, sv.Exe)
+	if sv.Comm != "tail" || !strings.HasSuffix(sv.Exe, "/tail") {
+		t.Errorf("survivor comm/exe: got %q %q, want tail .../tail", sv.Comm, sv.Exe)
 	}
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(sv.PID) + "/cmdline"); err == nil && strings.Contains(string(b), "1000") {
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(sv.PID) + "/cmdline"); err == nil && strings.Contains(string(b), "/dev/null") {
 		t.Errorf("survivor %d still runs after Run: %q", sv.PID, b)
 	}
 }
@@ -95,7 +95,7 @@ func TestRunDetachedChildIsSurvivor(t *testing.T) {
 func TestRunInitNotOnPath(t *testing.T) {
 	s := newTestSandbox(t)
 	w := workspace(t, s, "path-"+strconv.Itoa(os.Getpid()), 8<<20)
-	p := phase(t, "sh", "-c", `mkdir -p /tmp/bin && printf '#!/bin/sh\n/bin/sleep 1000 &\nexec /bin/sleep infinity\n' >/tmp/bin/sleep && chmod +x /tmp/bin/sleep; /bin/sleep 0.5 & echo planted`)
+	p := phase(t, "sh", "-c", `mkdir -p /tmp/bin && printf '#!/bin/sh\ntail -f /dev/null &\nexec tail -f /dev/null\n' >/tmp/bin/sleep && chmod +x /tmp/bin/sleep; /bin/sleep 0.5 & echo planted`)
 	p.Env = []string{"PATH=/tmp/bin:/usr/bin:/bin"}
 	p.Mounts = []Mount{{Source: w.Tmp(), Target: "/tmp"}}
 	p.Grace = time.Minute // the grace waits for the sleep 0.5 the command leaves, however slowly it ends
@@ -120,6 +120,51 @@ func TestRunGraceWaitsForChildren(t *testing.T) {
 	}
 	if len(res.Survivors) != 0 || res.TimedOut {
 		t.Errorf("result: got %+v, want no survivors and no timeout", res)
+	}
+}
+
+// TestRunCommandPID: the command does not start at a fresh namespace's
+// small pids (malware reads pid < 400 as a sandbox), and its parent is
+// still init.
+func TestRunCommandPID(t *testing.T) {
+	s := newTestSandbox(t)
+	res, out := run(t, s, phase(t, "sh", "-c", "echo $$ $PPID"))
+	var pid, ppid int
+	if _, err := fmt.Sscan(out, &pid, &ppid); err != nil || res.ExitCode != 0 {
+		t.Fatalf("output %q exit %d: %v", out, res.ExitCode, err)
+	}
+	if pid < minCommandPID || pid >= maxCommandPID || ppid != 1 {
+		t.Errorf("pid %d ppid %d, want a pid in [%d, %d) under init", pid, ppid, minCommandPID, maxCommandPID)
+	}
+	// /proc/sys/kernel is writable for init: not for the package.
+	res, out = run(t, s, phase(t, "sh", "-c", "echo 100 > /proc/sys/kernel/ns_last_pid && echo wrote; echo 1 > /proc/sys/kernel/panic && echo wrote"))
+	if strings.Contains(out, "wrote") {
+		t.Errorf("package code wrote a kernel sysctl: %q (exit %d)", out, res.ExitCode)
+	}
+}
+
+// TestRunSleepsShortened: a payload that sleeps longer than the phase
+// lasts acts while the phase runs: every sleep syscall (shell sleep's
+// relative nanosleep, Python's time.sleep, an absolute clock_nanosleep) ends after MaxSleep.
+func TestRunSleepsShortened(t *testing.T) {
+	s := newTestSandbox(t)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"shell", []string{"sh", "-c", "sleep 3600; echo woke"}},
+		{"python", []string{"python3", "-c", "import time; time.sleep(3600); print('woke')"}},
+		{"short sleeps run", []string{"sh", "-c", "sleep 0.01; sleep 0.01; echo woke"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := phase(t, tt.args...)
+			p.Timeout = 2 * time.Minute // far less than the hour asked for
+			res, out := run(t, s, p)
+			if res.TimedOut || res.ExitCode != 0 || out != "woke\n" {
+				t.Errorf("result: exit %d timed out %v output %q, want the sleep cut short and woke", res.ExitCode, res.TimedOut, out)
+			}
+		})
 	}
 }
 
@@ -331,8 +376,8 @@ func TestRunLeavesNothing(t *testing.T) {
 		timeout time.Duration
 	}{
 		{"exits", []string{"true"}, time.Minute},
-		{"survivor", []string{"sh", "-c", "setsid sleep 1000 &"}, time.Minute},
-		{"timeout", []string{"sleep", "1000"}, time.Second},
+		{"survivor", []string{"sh", "-c", "setsid tail -f /dev/null &"}, time.Minute},
+		{"timeout", []string{"tail", "-f", "/dev/null"}, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

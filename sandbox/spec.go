@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +46,20 @@ const initPath = "/sbin/init"
 // initCaps are init's capabilities: what it needs to start the command as
 // the package's user (set its ids, empty its bounding set). The command
 // gets none of them.
-var initCaps = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"}
+// CAP_CHECKPOINT_RESTORE lets it set the pid the command gets
+// (commandPID) through /proc/sys/kernel/ns_last_pid.
+var initCaps = []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_CHECKPOINT_RESTORE"}
+
+// The command's pid is drawn from [minCommandPID, maxCommandPID): a fresh
+// pid namespace counts from 1, and a package that reads a small pid or
+// ppid as a sandbox would stay quiet. init sets it through ns_last_pid.
+const (
+	minCommandPID = 1500
+	maxCommandPID = 30000
+)
+
+// commandPID draws the pid init gives the command.
+func commandPID() int { return minCommandPID + rand.IntN(maxCommandPID-minCommandPID) }
 
 // OOM scores (oom_score_adj). With the guard, init's is -1000 (the OOM
 // killer never picks it: a package that fills the container's memory
@@ -86,6 +100,7 @@ func initEnv(p Phase, uid, gid uint32, oom int) []string {
 		fmt.Sprintf("PID1_USER=%d:%d", uid, gid),
 		"PID1_CWD="+p.Cwd,
 		"PID1_OOM="+strconv.Itoa(oom),
+		"PID1_PID="+strconv.Itoa(commandPID()),
 	)
 }
 
@@ -107,6 +122,7 @@ func specOpts(p Phase, uid, gid uint32, guard bool) []oci.SpecOpts {
 		seccomp.WithDefaultProfile(),
 		withSyscallsDenied(deniedSyscalls...),
 		oci.WithRootFSReadonly(),
+		withKernelSysctlsWritable,
 		oci.WithHostname(p.Hostname),
 		oci.WithMounts(bindMounts(p.Mounts)),
 		// /proc/self/cgroup reads "/", not the container's cgroup path.
@@ -178,12 +194,13 @@ func withOOMScoreAdj(score int) oci.SpecOpts {
 	}
 }
 
-// withSyscallsDenied removes names from every rule of the seccomp profile
-// (set earlier) and adds one rule that makes them fail with EPERM.
-func withSyscallsDenied(names ...string) oci.SpecOpts {
+// withSyscallsAction removes names from every rule of the seccomp profile
+// (set earlier) and adds one rule that gives them action (with errno for
+// an errno action).
+func withSyscallsAction(action specs.LinuxSeccompAction, errno *uint, names ...string) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
 		if s.Linux == nil || s.Linux.Seccomp == nil {
-			return fmt.Errorf("deny syscalls: no seccomp profile to add to")
+			return fmt.Errorf("seccomp %s: no profile to add to", action)
 		}
 		sc := s.Linux.Seccomp
 		rules := sc.Syscalls[:0]
@@ -193,12 +210,38 @@ func withSyscallsDenied(names ...string) oci.SpecOpts {
 				rules = append(rules, r)
 			}
 		}
-		errno := uint(unix.EPERM)
 		sc.Syscalls = append(rules, specs.LinuxSyscall{
 			Names:    slices.Clone(names),
-			Action:   specs.ActErrno,
-			ErrnoRet: &errno,
+			Action:   action,
+			ErrnoRet: errno,
 		})
 		return nil
 	}
+}
+
+// withSyscallsDenied makes names fail with EPERM.
+func withSyscallsDenied(names ...string) oci.SpecOpts {
+	errno := uint(unix.EPERM)
+	return withSyscallsAction(specs.ActErrno, &errno, names...)
+}
+
+// readonlySysctls replace the runtime's read-only /proc/sys: every
+// directory of it but kernel/, which init writes ns_last_pid in (with
+// CAP_CHECKPOINT_RESTORE). Writing a kernel sysctl takes a capability
+// package code never has, and the files are root's.
+var readonlySysctls = []string{"/proc/sys/abi", "/proc/sys/crypto", "/proc/sys/debug", "/proc/sys/dev",
+	"/proc/sys/fs", "/proc/sys/net", "/proc/sys/user", "/proc/sys/vm"}
+
+// withKernelSysctlsWritable replaces /proc/sys among the read-only paths
+// with readonlySysctls.
+func withKernelSysctlsWritable(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	if s.Linux == nil {
+		return fmt.Errorf("sysctls: no linux section")
+	}
+	i := slices.Index(s.Linux.ReadonlyPaths, "/proc/sys")
+	if i < 0 {
+		return fmt.Errorf("sysctls: /proc/sys is not read-only in the base spec")
+	}
+	s.Linux.ReadonlyPaths = slices.Concat(s.Linux.ReadonlyPaths[:i], readonlySysctls, s.Linux.ReadonlyPaths[i+1:])
+	return nil
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -63,11 +66,19 @@ func TestSpecHardening(t *testing.T) {
 		t.Errorf("init args: got %q, want %q", got, want)
 	}
 	wantEnv := []string{imagePath, "HOME=/home/alex", "PID1_EXEC=3:npm,7:install,5:a,b:c,", "PID1_USER=1000:1001", "PID1_CWD=/home/alex/app", "PID1_OOM=0"}
-	if got := s.Process.Env; !slices.Equal(got, wantEnv) {
-		t.Errorf("init env: got %q, want %q", got, wantEnv)
+	env := s.Process.Env
+	if n := len(env); n == 0 || !strings.HasPrefix(env[n-1], "PID1_PID=") {
+		t.Errorf("init env: got %q, want PID1_PID last", env)
+	} else if pid, err := strconv.Atoi(strings.TrimPrefix(env[n-1], "PID1_PID=")); err != nil || pid < minCommandPID || pid >= maxCommandPID {
+		t.Errorf("init env: %s, want a pid in [%d, %d)", env[n-1], minCommandPID, maxCommandPID)
+	} else {
+		env = env[:n-1]
+	}
+	if !slices.Equal(env, wantEnv) {
+		t.Errorf("init env: got %q, want %q", env, wantEnv)
 	}
 	c := s.Process.Capabilities
-	wantCaps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SYS_RESOURCE"}
+	wantCaps := []string{"CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_CHECKPOINT_RESTORE", "CAP_SYS_RESOURCE"}
 	for name, set := range map[string][]string{"bounding": c.Bounding, "effective": c.Effective, "permitted": c.Permitted} {
 		if !slices.Equal(set, wantCaps) {
 			t.Errorf("%s capabilities: got %v, want %v", name, set, wantCaps)
@@ -89,6 +100,9 @@ func TestSpecHardening(t *testing.T) {
 	}
 	if s.Hostname != "box" {
 		t.Errorf("hostname: got %q, want %q", s.Hostname, "box")
+	}
+	if slices.Contains(s.Linux.ReadonlyPaths, "/proc/sys") || !slices.Contains(s.Linux.ReadonlyPaths, "/proc/sys/net") {
+		t.Errorf("read-only paths %q: want /proc/sys's directories but kernel/", s.Linux.ReadonlyPaths)
 	}
 	if len(s.Linux.MaskedPaths) == 0 || len(s.Linux.ReadonlyPaths) == 0 {
 		t.Errorf("masked/readonly paths: got %d/%d, want the defaults", len(s.Linux.MaskedPaths), len(s.Linux.ReadonlyPaths))
@@ -186,5 +200,27 @@ func TestSyscallsDeniedRemovesAllows(t *testing.T) {
 	}
 	if err := withSyscallsDenied("x")(context.Background(), nil, nil, &oci.Spec{}); err == nil {
 		t.Error("deny without a seccomp profile: got nil error, want one")
+	}
+}
+
+func TestSleepAgentRoutesSleeps(t *testing.T) {
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "x"}, seccomp.WithDefaultProfile(), withSleepAgent("/run/x/sleep/x.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := s.Linux.Seccomp
+	if sc.ListenerPath != "/run/x/sleep/x.sock" {
+		t.Errorf("listener path: got %q", sc.ListenerPath)
+	}
+	for _, r := range sc.Syscalls {
+		for _, n := range sleepSyscalls {
+			if slices.Contains(r.Names, n) && r.Action != specs.ActNotify {
+				t.Errorf("%s: in a rule with action %s, want only %s", n, r.Action, specs.ActNotify)
+			}
+		}
+	}
+	if last := sc.Syscalls[len(sc.Syscalls)-1]; last.Action != specs.ActNotify || !slices.Equal(last.Names, sleepSyscalls) {
+		t.Errorf("last rule: got %+v, want the sleeps notified", last)
 	}
 }

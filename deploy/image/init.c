@@ -21,7 +21,13 @@
 //   PID1_USER  "uid:gid" of the command
 //   PID1_CWD   the command's working directory
 //   PID1_OOM   the command's oom_score_adj
+//   PID1_PID   the pid the command gets, when it can (optional)
 // so that /proc/1/cmdline reads "/sbin/init", as on any machine.
+//
+// A fresh pid namespace numbers its processes from 1, and malware reads a
+// small pid or ppid as a sandbox. init sets the namespace's last pid
+// (advance) so that the command gets PID1_PID and what it starts gets pids
+// as on a machine that has been up a while.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +107,19 @@ static void child(char **argv, uid_t uid, gid_t gid, const char *cwd, const char
 	_exit(code);
 }
 
+// advance makes want the next pid of init's namespace: it writes want-1
+// to ns_last_pid (CAP_CHECKPOINT_RESTORE over the namespace; the runtime
+// leaves /proc/sys/kernel writable for it and for nothing without that
+// capability). On failure the command gets the next pid, as a plain fork.
+static void advance(const char *want) {
+	long pid = strtol(want, NULL, 10);
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+	if (pid < 2 || fd < 0)
+		return;
+	dprintf(fd, "%ld", pid - 1);
+	close(fd);
+}
+
 int main(void) {
 	if (getpid() != 1) {
 		fprintf(stderr, "init: must be run as PID 1\n");
@@ -108,6 +127,11 @@ int main(void) {
 	}
 	char **argv = netstrings(take("PID1_EXEC"));
 	char *user = take("PID1_USER"), *cwd = take("PID1_CWD"), *oom = take("PID1_OOM");
+	char *want = getenv("PID1_PID");
+	if (want != NULL) {
+		want = strdup(want);
+		unsetenv("PID1_PID");
+	}
 	unsigned long uid, gid;
 	if (sscanf(user, "%lu:%lu", &uid, &gid) != 2 || uid == 0 || gid == 0) {
 		errno = EINVAL;
@@ -117,6 +141,8 @@ int main(void) {
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if (want != NULL)
+		advance(want);
 	pid_t cmd = fork();
 	if (cmd < 0)
 		die("fork");
