@@ -91,6 +91,14 @@
 //     the entry's name as the kernel knows it ("environ", "mem"), at most
 //     31 bytes. On overlayfs Dev/Ino are the overlay's; on tmpfs and ext4
 //     they equal what stat(2) reports.
+//   - Paths under a directory descriptor: a relative path that openat,
+//     openat2, unlinkat, renameat(2), fchmodat(2), linkat or symlinkat
+//     resolves against a descriptor (not AT_FDCWD) is joined, in the
+//     probe, to that directory's path walked from the kernel's dentries:
+//     "rm -rf ~/.ssh" (unlinkat(fd of ~/.ssh, "id_rsa")) and Python's
+//     dir_fd name the files they touch, not bare names the decoder would
+//     place under the process's cwd. A directory path longer than 512
+//     bytes is left out (the name stays relative).
 //   - memread (process_vm_readv): Arg is the target pid as given (in the
 //     caller's pid namespace), TargetPID its tgid as the kernel knows it,
 //     resolved at sys_enter with the kfunc bpf_task_from_vpid (0 on a

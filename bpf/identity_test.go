@@ -28,6 +28,10 @@ type spelling struct {
 type identityFacts struct {
 	Spellings []spelling
 	Created   string // a file made with creat(2)
+	// Removed and Renamed (from, to) were named relative to a directory
+	// descriptor (unlinkat, renameat).
+	Removed   string
+	Renamed   [2]string
 	Unread    string // the path given from a page not faulted in
 	ParentPID int    // the process read with process_vm_readv and /proc/PID/environ
 }
@@ -59,7 +63,16 @@ func identityHelper(dir string) {
 	awsDir, err := unix.Open(dir+"/home/.aws", unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	exitOn(err)
 	openat(awsDir, "credentials")
-	f.Spellings = append(f.Spellings, spelling{Path: "credentials"})
+	// A name under a directory descriptor is joined to the directory's
+	// path.
+	f.Spellings = append(f.Spellings, spelling{Path: secret})
+	for _, n := range []string{"gone", "from"} {
+		exitOn(os.WriteFile(dir+"/home/.aws/"+n, nil, 0o600))
+	}
+	exitOn(unix.Unlinkat(awsDir, "gone", 0))
+	f.Removed = dir + "/home/.aws/gone"
+	exitOn(unix.Renameat(awsDir, "from", awsDir, "to"))
+	f.Renamed = [2]string{dir + "/home/.aws/from", dir + "/home/.aws/to"}
 
 	rawPathCall(unix.SYS_OPEN, secret, unix.O_RDONLY)
 	f.Spellings = append(f.Spellings, spelling{Path: secret, Name: "open"})
@@ -165,6 +178,12 @@ func checkIdentity(t *testing.T, tr *Tracer, dir string) {
 		t.Fatal(err)
 	}
 
+	one(t, events, trace.KindUnlink, "unlinkat under a directory descriptor", func(e *trace.Event) bool {
+		return e.Path == f.Removed && e.Ret == 0
+	})
+	one(t, events, trace.KindRename, "renameat under directory descriptors", func(e *trace.Event) bool {
+		return e.Path == f.Renamed[0] && e.Path2 == f.Renamed[1] && e.Ret == 0
+	})
 	for _, s := range f.Spellings {
 		e := one(t, events, trace.KindOpen, fmt.Sprintf("open %q via %q", s.Path, s.Name), func(e *trace.Event) bool {
 			return e.Path == s.Path && e.Name == s.Name && !e.PathUnread

@@ -711,6 +711,54 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* --- paths relative to a directory descriptor -------------------------- */
+
+#define AT_FDCWD -100
+
+/* read_at_path reads the user path p into the path (second == 0) or
+ * path2 region of e. A relative p that a call resolves against the
+ * directory descriptor dirfd (not AT_FDCWD) is joined to that directory's
+ * path from the task's root, so that the event names the file whatever
+ * descriptor the call went through ("rm -rf" and Python's dir_fd remove
+ * and open "id_rsa" under a descriptor of ~/.ssh). A directory path
+ * longer than half a path is left out (the name stays relative). */
+static __always_inline void read_at_path(struct event *e, __s64 dirfd, const char *p, int second)
+{
+	char first = '/';
+	struct file *dir = 0;
+	if (p && (int)dirfd != AT_FDCWD && bpf_probe_read_user(&first, 1, p) == 0 && first != '/')
+		dir = fd_file((__u32)dirfd);
+	__u32 base = 0;
+	if (second) {
+		base = e->path_len;
+		if (base > PATH_LEN)
+			return;
+	}
+	__u32 n = 0;
+	if (dir) {
+		n = file_path(&e->data[base & (2 * PATH_LEN - 1)], dir, (struct task_struct *)bpf_get_current_task_btf());
+		if (n > PATH_LEN / 2)
+			n = 0;
+	}
+	long m;
+	if (n) {
+		__u32 at = (base + n) & (2 * PATH_LEN - 1);
+		if (e->data[(at - 1) & (2 * PATH_LEN - 1)] != '/') {
+			e->data[at] = '/';
+			n++;
+			at = (base + n) & (2 * PATH_LEN - 1);
+		}
+		m = bpf_probe_read_user_str(&e->data[at], PATH_LEN / 2, p);
+	} else {
+		m = bpf_probe_read_user_str(&e->data[base & (2 * PATH_LEN - 1)], PATH_LEN, p);
+	}
+	__u16 len = str_len(m) + n;
+	if (second)
+		e->path2_len = len;
+	else
+		e->path_len = len;
+}
+
 /* --- opens: the path as given and the file the kernel returned -------- */
 
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -720,7 +768,7 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 
 /* open_common parks an open event of syscall call: the path as given (none
  * for open_by_handle_at), flags, and mode when the call may create. */
-static __always_inline void open_common(__u8 call, const char *path, __s64 flags, __u32 mode)
+static __always_inline void open_common(__u8 call, __s64 dirfd, const char *path, __s64 flags, __u32 mode)
 {
 	long slot;
 	struct event *e = begin(KIND_OPEN, &slot);
@@ -728,10 +776,11 @@ static __always_inline void open_common(__u8 call, const char *path, __s64 flags
 		return;
 	e->call = call;
 	if (path) {
-		long n = bpf_probe_read_user_str(e->data, PATH_LEN, path);
-		e->path_len = str_len(n);
-		if (n < 0)
+		char c;
+		if (bpf_probe_read_user(&c, 1, path) < 0)
 			e->note |= NOTE_PATH_UNREAD;
+		else
+			read_at_path(e, dirfd, path, 0);
 	}
 	e->flags = flags;
 	if (flags & (O_CREAT | O_TMPFILE))
@@ -799,7 +848,7 @@ static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_open")
 int enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	open_common(CALL_OPEN, (const char *)ctx->args[0], (__s64)ctx->args[1], (__u32)ctx->args[2]);
+	open_common(CALL_OPEN, AT_FDCWD, (const char *)ctx->args[0], (__s64)ctx->args[1], (__u32)ctx->args[2]);
 	return 0;
 }
 OPEN_EXIT_PROBE(open)
@@ -808,7 +857,7 @@ OPEN_EXIT_PROBE(open)
 SEC("tracepoint/syscalls/sys_enter_creat")
 int enter_creat(struct trace_event_raw_sys_enter *ctx)
 {
-	open_common(CALL_CREAT, (const char *)ctx->args[0], O_CREAT | 0x1 | 0x200, (__u32)ctx->args[1]);
+	open_common(CALL_CREAT, AT_FDCWD, (const char *)ctx->args[0], O_CREAT | 0x1 | 0x200, (__u32)ctx->args[1]);
 	return 0;
 }
 OPEN_EXIT_PROBE(creat)
@@ -816,7 +865,7 @@ OPEN_EXIT_PROBE(creat)
 SEC("tracepoint/syscalls/sys_enter_openat")
 int enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	open_common(0, (const char *)ctx->args[1], (__s64)ctx->args[2], (__u32)ctx->args[3]);
+	open_common(0, (__s64)ctx->args[0], (const char *)ctx->args[1], (__s64)ctx->args[2], (__u32)ctx->args[3]);
 	return 0;
 }
 OPEN_EXIT_PROBE(openat)
@@ -826,7 +875,7 @@ int enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_how how = {};
 	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	open_common(CALL_OPENAT2, (const char *)ctx->args[1], (__s64)how.flags, (__u32)how.mode);
+	open_common(CALL_OPENAT2, (__s64)ctx->args[0], (const char *)ctx->args[1], (__s64)how.flags, (__u32)how.mode);
 	return 0;
 }
 OPEN_EXIT_PROBE(openat2)
@@ -835,20 +884,22 @@ OPEN_EXIT_PROBE(openat2)
 SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
 int enter_open_by_handle_at(struct trace_event_raw_sys_enter *ctx)
 {
-	open_common(CALL_OPEN_BY_HANDLE_AT, 0, (__s64)ctx->args[2], 0);
+	open_common(CALL_OPEN_BY_HANDLE_AT, AT_FDCWD, 0, (__s64)ctx->args[2], 0);
 	return 0;
 }
 OPEN_EXIT_PROBE(open_by_handle_at)
 
-static __always_inline void path_common(__u8 kind, const char *p, const char *p2, __s64 flags, __u32 mode)
+/* path_common parks an event of a call on p (under directory descriptor
+ * dirfd) and p2 (under dirfd2), when given. */
+static __always_inline void path_common(__u8 kind, __s64 dirfd, const char *p, __s64 dirfd2, const char *p2, __s64 flags, __u32 mode)
 {
 	long slot;
 	struct event *e = begin(kind, &slot);
 	if (!e)
 		return;
-	read_user_path(e, p, 0);
+	read_at_path(e, dirfd, p, 0);
 	if (p2)
-		read_user_path(e, p2, 1);
+		read_at_path(e, dirfd2, p2, 1);
 	e->flags = flags;
 	e->mode = mode;
 	park(e, slot);
@@ -857,7 +908,7 @@ static __always_inline void path_common(__u8 kind, const char *p, const char *p2
 SEC("tracepoint/syscalls/sys_enter_unlink")
 int enter_unlink(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_UNLINK, (const char *)ctx->args[0], 0, 0, 0);
+	path_common(KIND_UNLINK, AT_FDCWD, (const char *)ctx->args[0], AT_FDCWD, 0, 0, 0);
 	return 0;
 }
 EXIT_PROBE(unlink)
@@ -865,7 +916,7 @@ EXIT_PROBE(unlink)
 SEC("tracepoint/syscalls/sys_enter_unlinkat")
 int enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_UNLINK, (const char *)ctx->args[1], 0, (__s64)ctx->args[2], 0);
+	path_common(KIND_UNLINK, (__s64)ctx->args[0], (const char *)ctx->args[1], AT_FDCWD, 0, (__s64)ctx->args[2], 0);
 	return 0;
 }
 EXIT_PROBE(unlinkat)
@@ -873,7 +924,7 @@ EXIT_PROBE(unlinkat)
 SEC("tracepoint/syscalls/sys_enter_rmdir")
 int enter_rmdir(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_UNLINK, (const char *)ctx->args[0], 0, 0x200 /* AT_REMOVEDIR */, 0);
+	path_common(KIND_UNLINK, AT_FDCWD, (const char *)ctx->args[0], AT_FDCWD, 0, 0x200 /* AT_REMOVEDIR */, 0);
 	return 0;
 }
 EXIT_PROBE(rmdir)
@@ -881,7 +932,7 @@ EXIT_PROBE(rmdir)
 SEC("tracepoint/syscalls/sys_enter_rename")
 int enter_rename(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_RENAME, (const char *)ctx->args[0], (const char *)ctx->args[1], 0, 0);
+	path_common(KIND_RENAME, AT_FDCWD, (const char *)ctx->args[0], AT_FDCWD, (const char *)ctx->args[1], 0, 0);
 	return 0;
 }
 EXIT_PROBE(rename)
@@ -889,7 +940,7 @@ EXIT_PROBE(rename)
 SEC("tracepoint/syscalls/sys_enter_renameat")
 int enter_renameat(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_RENAME, (const char *)ctx->args[1], (const char *)ctx->args[3], 0, 0);
+	path_common(KIND_RENAME, (__s64)ctx->args[0], (const char *)ctx->args[1], (__s64)ctx->args[2], (const char *)ctx->args[3], 0, 0);
 	return 0;
 }
 EXIT_PROBE(renameat)
@@ -897,7 +948,7 @@ EXIT_PROBE(renameat)
 SEC("tracepoint/syscalls/sys_enter_renameat2")
 int enter_renameat2(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_RENAME, (const char *)ctx->args[1], (const char *)ctx->args[3], (__s64)ctx->args[4], 0);
+	path_common(KIND_RENAME, (__s64)ctx->args[0], (const char *)ctx->args[1], (__s64)ctx->args[2], (const char *)ctx->args[3], (__s64)ctx->args[4], 0);
 	return 0;
 }
 EXIT_PROBE(renameat2)
@@ -905,7 +956,7 @@ EXIT_PROBE(renameat2)
 SEC("tracepoint/syscalls/sys_enter_chmod")
 int enter_chmod(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_CHMOD, (const char *)ctx->args[0], 0, 0, (__u32)ctx->args[1]);
+	path_common(KIND_CHMOD, AT_FDCWD, (const char *)ctx->args[0], AT_FDCWD, 0, 0, (__u32)ctx->args[1]);
 	return 0;
 }
 EXIT_PROBE(chmod)
@@ -913,7 +964,7 @@ EXIT_PROBE(chmod)
 SEC("tracepoint/syscalls/sys_enter_fchmodat")
 int enter_fchmodat(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_CHMOD, (const char *)ctx->args[1], 0, 0, (__u32)ctx->args[2]);
+	path_common(KIND_CHMOD, (__s64)ctx->args[0], (const char *)ctx->args[1], AT_FDCWD, 0, 0, (__u32)ctx->args[2]);
 	return 0;
 }
 EXIT_PROBE(fchmodat)
@@ -921,7 +972,7 @@ EXIT_PROBE(fchmodat)
 SEC("tracepoint/syscalls/sys_enter_fchmodat2")
 int enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_CHMOD, (const char *)ctx->args[1], 0, (__s64)ctx->args[3], (__u32)ctx->args[2]);
+	path_common(KIND_CHMOD, (__s64)ctx->args[0], (const char *)ctx->args[1], AT_FDCWD, 0, (__s64)ctx->args[3], (__u32)ctx->args[2]);
 	return 0;
 }
 EXIT_PROBE(fchmodat2)
@@ -1396,7 +1447,7 @@ EXIT_PROBE(tgkill)
 SEC("tracepoint/syscalls/sys_enter_chdir")
 int enter_chdir(struct trace_event_raw_sys_enter *ctx)
 {
-	path_common(KIND_CHDIR, (const char *)ctx->args[0], 0, 0, 0);
+	path_common(KIND_CHDIR, AT_FDCWD, (const char *)ctx->args[0], AT_FDCWD, 0, 0, 0);
 	return 0;
 }
 EXIT_PROBE(chdir)
@@ -1430,15 +1481,17 @@ int exit_fchdir(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-static __always_inline void link_common(__u8 call, const char *newpath, const char *target, __s64 flags)
+/* link_common parks a link event: newpath under newdirfd, and target,
+ * under targetdirfd for a hard link (a symlink's target is its text). */
+static __always_inline void link_common(__u8 call, __s64 newdirfd, const char *newpath, __s64 targetdirfd, const char *target, __s64 flags)
 {
 	long slot;
 	struct event *e = begin(KIND_LINK, &slot);
 	if (!e)
 		return;
 	e->call = call;
-	read_user_path(e, newpath, 0);
-	read_user_path(e, target, 1);
+	read_at_path(e, newdirfd, newpath, 0);
+	read_at_path(e, targetdirfd, target, 1);
 	e->flags = flags;
 	park(e, slot);
 }
@@ -1446,7 +1499,7 @@ static __always_inline void link_common(__u8 call, const char *newpath, const ch
 SEC("tracepoint/syscalls/sys_enter_link")
 int enter_link(struct trace_event_raw_sys_enter *ctx)
 {
-	link_common(CALL_LINK, (const char *)ctx->args[1], (const char *)ctx->args[0], 0);
+	link_common(CALL_LINK, AT_FDCWD, (const char *)ctx->args[1], AT_FDCWD, (const char *)ctx->args[0], 0);
 	return 0;
 }
 EXIT_PROBE(link)
@@ -1454,7 +1507,7 @@ EXIT_PROBE(link)
 SEC("tracepoint/syscalls/sys_enter_linkat")
 int enter_linkat(struct trace_event_raw_sys_enter *ctx)
 {
-	link_common(CALL_LINKAT, (const char *)ctx->args[3], (const char *)ctx->args[1], (__s64)ctx->args[4]);
+	link_common(CALL_LINKAT, (__s64)ctx->args[2], (const char *)ctx->args[3], (__s64)ctx->args[0], (const char *)ctx->args[1], (__s64)ctx->args[4]);
 	return 0;
 }
 EXIT_PROBE(linkat)
@@ -1462,7 +1515,7 @@ EXIT_PROBE(linkat)
 SEC("tracepoint/syscalls/sys_enter_symlink")
 int enter_symlink(struct trace_event_raw_sys_enter *ctx)
 {
-	link_common(CALL_SYMLINK, (const char *)ctx->args[1], (const char *)ctx->args[0], 0);
+	link_common(CALL_SYMLINK, AT_FDCWD, (const char *)ctx->args[1], AT_FDCWD, (const char *)ctx->args[0], 0);
 	return 0;
 }
 EXIT_PROBE(symlink)
@@ -1470,7 +1523,7 @@ EXIT_PROBE(symlink)
 SEC("tracepoint/syscalls/sys_enter_symlinkat")
 int enter_symlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-	link_common(CALL_SYMLINKAT, (const char *)ctx->args[2], (const char *)ctx->args[0], 0);
+	link_common(CALL_SYMLINKAT, (__s64)ctx->args[1], (const char *)ctx->args[2], AT_FDCWD, (const char *)ctx->args[0], 0);
 	return 0;
 }
 EXIT_PROBE(symlinkat)
