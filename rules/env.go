@@ -64,8 +64,11 @@ type Env struct {
 
 	// Planted is the name of the planted secret (its plant event's Name)
 	// whose file a successful open returned, known by the file's identity
-	// (device, inode) whatever path was spelled; "" for other files and
-	// kinds. A file holding several secrets gives the first planted.
+	// (device, inode) whatever path was spelled; for a successful unlink or
+	// rename, the secret planted at the path it removed or moved away (by
+	// path: the probes join names under a directory descriptor to its
+	// path); "" for other files and kinds. A file holding several secrets
+	// gives the first planted.
 	Planted string `expr:"planted"`
 	// PathUnread is true for an open whose path argument the probe could
 	// not read; path is then the kernel's path of the file opened.
@@ -174,7 +177,7 @@ type Env struct {
 	// event; NewInstallScript is true for an event of a process that ran,
 	// or descends from one that ran, an install script new in this
 	// version (declared by it and not by that earlier version, or with
-	// another command). Both are false when no earlier version had been
+	// another command, or other content in the files it runs). Both are false when no earlier version had been
 	// analysed.
 	PrevKnown        bool `expr:"prev_known"`
 	NewInstallScript bool `expr:"new_install_script"`

@@ -20,6 +20,13 @@ type familyEnv struct {
 	// connected to a remote address: "FILE (written by EXE after it
 	// connected out)"; else "". See provenance.go.
 	Downloaded string `expr:"downloaded"`
+	// ExecFallback is, for an exec of a script runner whose script is
+	// the file this process just failed to exec as no executable format
+	// (ENOEXEC), that file: the C library's execvp retries such a file
+	// as a shell script, so the shell run is the same failed attempt to
+	// run a program. For an open, the file when this process is such a
+	// retry reading it; else "".
+	ExecFallback string `expr:"exec_fallback"`
 	// Dropped is, for an exec, its program when package code (not a
 	// package manager) wrote it in this trace, and DroppedBy that
 	// writer's executable; else "".

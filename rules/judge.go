@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,6 +101,9 @@ type judge struct {
 	// planted maps the identity of each planted file to the name of the
 	// first secret planted in it.
 	planted map[trace.FileID]string
+	// plantedPaths maps the path of each planted file to the same name:
+	// what a removal or rename names (the file is gone; no identity).
+	plantedPaths map[string]string
 	// senders maps a destination of the current phase to the last process
 	// that connected or sent to it: who is behind a capture.
 	senders map[senderKey]sender
@@ -226,11 +230,33 @@ func (j *judge) plant(e *trace.Event) {
 	if _, ok := j.planted[id]; !ok {
 		j.planted[id] = e.Name
 	}
+	if j.plantedPaths == nil {
+		j.plantedPaths = make(map[string]string)
+	}
+	if _, ok := j.plantedPaths[e.Path]; !ok && e.Path != "" {
+		j.plantedPaths[e.Path] = e.Name
+	}
+}
+
+// plantedUnder returns the name of the secret planted at path or, for a
+// directory, under it (moving ~/.ssh away takes its key with it); "" when
+// none was.
+func (j *judge) plantedUnder(path string) string {
+	if name, ok := j.plantedPaths[path]; ok {
+		return name
+	}
+	best := ""
+	for p := range j.plantedPaths {
+		if strings.HasPrefix(p, path+"/") && (best == "" || p < best) {
+			best = p // the first in path order: one answer whatever the map's order
+		}
+	}
+	return j.plantedPaths[best]
 }
 
 // fillAccess sets what env says about the file or process e, an event of
-// process p, reached: the planted secret an open returned, and whether a
-// process it read is foreign to p.
+// process p, reached: the planted secret an open returned or a removal or
+// rename took away, and whether a process it read is foreign to p.
 func (j *judge) fillAccess(env *Env, e *trace.Event, p *trace.Process) {
 	env.Planted, env.ForeignProc = "", false
 	switch e.Kind {
@@ -238,6 +264,11 @@ func (j *judge) fillAccess(env *Env, e *trace.Event, p *trace.Process) {
 		if e.Ino != 0 && e.Ret >= 0 {
 			env.Planted = j.planted[e.File()]
 		}
+	case trace.KindUnlink, trace.KindRename:
+		if e.Ret >= 0 {
+			env.Planted = j.plantedUnder(filepath.Clean(env.Path))
+		}
+		return
 	case trace.KindMemRead:
 	default:
 		return
@@ -428,6 +459,9 @@ func (st *ruleState) hit(c *compiled, t *trace.Trace) (analysis.Hit, bool) {
 // errEINPROGRESS is what a non-blocking connect returns while it is on
 // its way.
 const errEINPROGRESS = 115
+
+// errENOEXEC is the errno of an exec of a file in no executable format.
+const errENOEXEC = 8
 
 // clip cuts s to at most n bytes, marking the cut.
 func clip(s string, n int) string {

@@ -37,5 +37,5 @@ func fillProc(env *Env, p *trace.Process, t *trace.Table) {
 	env.Main = p.Main
 	env.Package = p.Role == trace.RolePackageCode
 	env.InInstallScript = env.Package && t.CommandRole() == trace.RolePackageManager
-	env.CommandRunning = c != nil && !c.Exited && (p == c || p.Descends(c))
+	env.CommandRunning = t.CommandRunning() && (p == c || p.Descends(c))
 }

@@ -20,6 +20,10 @@ type provenance struct {
 	files map[string]writer
 	// runners are the programs whose first argument is a file they run.
 	runners map[string]bool
+	// noexec holds, per process, the file of its last exec the kernel
+	// refused as no executable format (ENOEXEC), kept while the process
+	// runs that file's retry as a shell script.
+	noexec map[*trace.Process]string
 }
 
 // writer is the process that last wrote a file.
@@ -30,7 +34,7 @@ type writer struct {
 }
 
 func newProvenance(runners map[string]bool) *provenance {
-	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer), runners: runners}
+	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer), runners: runners, noexec: make(map[*trace.Process]string)}
 }
 
 // observe updates the state with e, caused by p, after the rules saw e.
@@ -47,25 +51,36 @@ func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
 		}
 	case env.Modifies && !env.Failed && env.Target != "":
 		pv.files[env.Target] = writer{exe: p.Exe, net: pv.net[p], pkg: env.Package}
+	case e.Kind == trace.KindExec && e.Ret == -errENOEXEC:
+		pv.noexec[p] = env.Path
+	case e.Kind == trace.KindExec && !env.Failed && env.ExecFallback == "":
+		delete(pv.noexec, p)
 	}
 }
 
 // fill sets the provenance fields of env for e, caused by p: before the
 // rules see e.
 func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
-	env.Downloaded, env.Dropped, env.DroppedBy = "", "", ""
+	env.Downloaded, env.Dropped, env.DroppedBy, env.ExecFallback = "", "", "", ""
 	env.SiblingConnected = p != nil && p.ParentProcess() != nil && pv.netChild[p.ParentProcess()] && !pv.net[p]
 	env.AncestorConnected = pv.ancestorConnected(p)
 	if p == nil || len(pv.files) == 0 {
 		return
 	}
 	if e.Kind == trace.KindOpen {
+		if f := pv.noexec[p]; f != "" && f == env.Path {
+			env.ExecFallback = f
+		}
 		if w, ok := pv.files[env.Path]; ok && w.net && !env.Writes {
 			env.Downloaded = downloadedDesc(env.Path, w)
 		}
 		return
 	}
-	for i, f := range pv.execFiles(e, env) {
+	files := pv.execFiles(e, env)
+	if len(files) > 1 && !env.Failed && pv.noexec[p] == files[1] {
+		env.ExecFallback = files[1]
+	}
+	for i, f := range files {
 		w, ok := pv.files[f]
 		if !ok {
 			continue

@@ -133,6 +133,9 @@ type PhaseInfo struct {
 	// ManagerExecutables do in every phase: the developer's git, npm and
 	// ssh, which the session phase's command starts.
 	Tools []string `json:"tools,omitempty"`
+	// TimedOut is set when the phase hit its time limit: its command was
+	// still running at the end (and was killed with everything else).
+	TimedOut bool `json:"timed_out,omitempty"`
 }
 
 // Table is the process table of a trace: every process, its parent, its
@@ -193,6 +196,13 @@ func (t *Table) Process(k ProcKey) *Process { return t.procs[k] }
 // phase's first exec without phase metadata) of the phase being fed, or nil
 // before it is seen.
 func (t *Table) Command() *Process { return t.command }
+
+// CommandRunning reports whether the phase's command was running at p's
+// event or, in a phase that hit its time limit, at the phase's end: then
+// its kill belongs to the teardown.
+func (t *Table) CommandRunning() bool {
+	return t.command != nil && (!t.command.Exited || t.info.TimedOut)
+}
 
 // Current returns the latest process of tgid in the phase being fed, or nil.
 func (t *Table) Current(tgid uint32) *Process { return t.byTGID[tgid] }

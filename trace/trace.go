@@ -27,14 +27,15 @@ type Trace struct {
 // the trace was judged, as far as rules need it. The farm fills it in
 // before judging from the stored analysis and trace of that version
 // (package report's normalised comparison) and stores it with the trace,
-// so that re-judging gives the same answer.
+// so that the stored trace judges alone (fixtures, fumehood rules); the
+// farm's re-judge compares afresh with what its store holds then.
 type Previous struct {
 	// Analysis and Version name the earlier analysis.
 	Analysis string `json:"analysis"`
 	Version  string `json:"version"`
 	// NewScripts names the install scripts ("PHASE NAME") this version
 	// declares and the earlier one did not, or declared with another
-	// command.
+	// command or with other content in the files it runs.
 	NewScripts []string `json:"new_scripts,omitempty"`
 	// NewScriptProcs are the processes that ran them: the direct children
 	// of the phase's command whose first exec runs one.

@@ -165,9 +165,41 @@ func TestHostile(t *testing.T) {
 				t.Error("the payload's act after the OOM kill was not observed")
 			}
 		}},
-		// A detached payload acts 20 s after the install: it must be
-		// observed, not only reported as a survivor.
+		// A detached payload sleeps an hour after the install: its sleep
+		// is cut short, so it acts while it is watched, and is observed,
+		// not only reported as a survivor.
 		{"latepayload", func(t *testing.T, a *analysis.Analysis) {
+			if p := a.Phases[0]; p.Survivors != 0 {
+				t.Errorf("install %+v: want no survivor, the payload done", p)
+			}
+			if !traced(a, "install", trace.KindOpen, "/home/"+a.Sandbox.Persona.User+"/.ssh/id_rsa") {
+				t.Error("the payload's read of the ssh key an hour after the install was not observed")
+			}
+		}},
+		// The package's bins take the names of the project's tools: the
+		// session runs them as the developer would, and their read of
+		// ~/.npmrc is package code's.
+		{"binshadow", func(t *testing.T, a *analysis.Analysis) {
+			if !slices.ContainsFunc(a.Hits, func(h analysis.Hit) bool { return h.Rule == "cred-npm-token" }) {
+				t.Errorf("no cred-npm-token hit; verdict %s, hits:\n%s", a.Verdict, describeHits(a))
+			}
+		}},
+		// A wiper removes ~/.ssh, ~/.aws, ~/.config and the project with
+		// rm -rf and fs.rmSync (names under a directory descriptor): the
+		// removals must name the planted files.
+		{"wiper", func(t *testing.T, a *analysis.Analysis) {
+			for _, rule := range []string{"destroy-credentials", "wipe-home"} {
+				if !slices.ContainsFunc(a.Hits, func(h analysis.Hit) bool { return h.Rule == rule }) {
+					t.Errorf("no %s hit; verdict %s, hits:\n%s", rule, a.Verdict, describeHits(a))
+				}
+			}
+			if a.Verdict != analysis.Malicious {
+				t.Errorf("verdict %s, want malicious", a.Verdict)
+			}
+		}},
+		// A detached payload waits 20 s on a timer (epoll, not a sleep)
+		// after the install: the watch must last until it acts.
+		{"latetimer", func(t *testing.T, a *analysis.Analysis) {
 			if p := a.Phases[0]; p.WatchedMS == 0 || p.Survivors != 0 {
 				t.Errorf("install %+v: want what it left watched until it ended", p)
 			}

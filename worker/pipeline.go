@@ -315,6 +315,7 @@ func (p *Pipeline) runPhase(ctx context.Context, id string, c ecosystem.Command,
 		return trace.PhaseInfo{}, analysis.Phase{}, nil, err
 	}
 	info := phaseInfo(c.Phase, res.InitPID, events)
+	info.TimedOut = res.TimedOut
 	now := time.Now()
 	for _, s := range res.Survivors {
 		events = append(events, trace.Event{Time: now, Kind: trace.KindAlive, TGID: uint32(s.PID), Comm: s.Comm, Path: s.Exe, Argv: s.Argv})

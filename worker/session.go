@@ -11,8 +11,10 @@ import (
 // install, so that persistence the package planted fires while it is
 // watched: a login shell (rc and profile files), a git commit in the
 // project (hooks, core.fsmonitor, commit signing programs), the project's
-// test script through npm (scripts the package rewrote), and an ssh to the
-// company's forge, which the sinkhole answers (ProxyCommand, Match exec).
+// test script through npm (scripts the package rewrote), the project's
+// tools from node_modules/.bin with --version (a package's bin that took
+// a tool's name), and an ssh to the company's forge, which the sinkhole
+// answers (ProxyCommand, Match exec).
 const PhaseSession = "session"
 
 // sessionStep bounds each step of the session, so that one that hangs
@@ -30,6 +32,12 @@ var sessionTools = []string{
 	"/usr/local/bin/node", "/usr/local/bin/npm", "/usr/local/lib/node_modules/npm/",
 }
 
+// projectTools are the commands a JavaScript project's scripts and its
+// developer run from node_modules/.bin, and the programs npm scripts find
+// there first on their PATH.
+var projectTools = []string{"node", "npm", "npx", "git", "sh", "tsc", "eslint", "prettier", "jest", "vitest",
+	"mocha", "vite", "next", "webpack", "rollup", "babel", "tsx", "ts-node", "nodemon"}
+
 // sessionCommand is the session phase's command: a script in the project
 // that runs the steps one after the other. The login shell gets no history
 // file: reading the history is what a stealer does, and the developer's
@@ -41,8 +49,16 @@ func (d developer) sessionCommand(l ecosystem.Layout) ecosystem.Command {
 		// offline, as the install: npm's own update check would otherwise
 		// send the registry its configuration headers from the session
 		"step /usr/local/bin/npm test --offline --no-update-notifier",
+		// the project's tools, as a developer checks them (npx tsc
+		// --version): a package whose bin takes one of their names in
+		// node_modules/.bin runs instead of the tool in every npm script
+		"for t in " + strings.Join(projectTools, " ") + "; do [ -e node_modules/.bin/$t ] && step node_modules/.bin/$t --version </dev/null; done",
 		"step /usr/bin/ssh -o BatchMode=yes -o ConnectTimeout=1 git@" + d.GitHost() + " true",
 	}
-	script := fmt.Sprintf("step() { /usr/bin/timeout -k 2 %d \"$@\"; }\n%s\nexit 0\n", sessionStep, strings.Join(steps, "\n"))
+	// Every npm of the session is offline, the ones hooks and scripts
+	// start too (pre-commit runs "npm run test" from a git hook): npm's
+	// update check would send the registry token to the registry.
+	script := fmt.Sprintf("export npm_config_offline=true npm_config_update_notifier=false\nstep() { /usr/bin/timeout -k 2 %d \"$@\"; }\n%s\nexit 0\n",
+		sessionStep, strings.Join(steps, "\n"))
 	return ecosystem.Command{Phase: PhaseSession, Argv: []string{"/bin/sh", "-c", script}, Cwd: l.Project}
 }
