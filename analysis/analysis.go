@@ -159,7 +159,7 @@ type Persona struct {
 // normalised so that two runs of the same behaviour compare equal (see
 // package report): what To does that From did not (Added) and the
 // reverse (Removed). Scripts.Changed names the declared scripts whose
-// command differs.
+// command, or the content of the files it runs, differs.
 type Changes struct {
 	From      string        `json:"from"`
 	To        string        `json:"to"`
@@ -177,11 +177,17 @@ type Change struct {
 }
 
 // ScriptChanges is Change for declared scripts, with those whose command
-// changed ("NAME: OLD -> NEW").
+// changed ("NAME: OLD -> NEW") or whose files did ("NAME: COMMAND (files
+// changed: PATH, ...)"), and those declared alike whose files could not
+// be compared because one of the two analyses did not record them
+// (Uncompared: "NAME: COMMAND (files not compared: analysis ID did not
+// record them)"); an
+// uncompared script is not a change.
 type ScriptChanges struct {
-	Added   []string `json:"added"`
-	Removed []string `json:"removed"`
-	Changed []string `json:"changed"`
+	Added      []string `json:"added"`
+	Removed    []string `json:"removed"`
+	Changed    []string `json:"changed"`
+	Uncompared []string `json:"uncompared"`
 }
 
 // Empty reports whether nothing changed.

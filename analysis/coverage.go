@@ -1,6 +1,12 @@
 package analysis
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // CoverageLevel summarises how much of a package's own code ran.
 type CoverageLevel string
@@ -43,7 +49,17 @@ type ScriptRun struct {
 	Phase   string `json:"phase"`
 	Name    string `json:"name"`    // npm: preinstall, install, postinstall; pypi: build
 	Command string `json:"command"` // the script text, or the build backend
-	Ran     bool   `json:"ran"`
+	// Files are the package files the command names (npm: the files it
+	// runs, relative to the package's root, as node resolves them; see
+	// npm.Manifest.ScriptFiles) with the digest of each, read from the
+	// artifact: a hijacked release keeps "node install.js" and changes
+	// install.js. FilesDigest sums them up (ScriptFilesDigest); it is set
+	// whenever they were read, also when the command names no file, and
+	// empty when they were not (records made before they were kept, PyPI
+	// builds): such a script's files cannot be compared.
+	Files       map[string]string `json:"files,omitempty"`
+	FilesDigest string            `json:"files_digest,omitempty"`
+	Ran         bool              `json:"ran"`
 	// ExitCode and Signal are how its process ended (when it ran and its
 	// end was observed).
 	ExitCode int `json:"exit_code,omitempty"`
@@ -67,4 +83,18 @@ func ExitStatus(code, signal int) string {
 		return fmt.Sprintf("signal %d", signal)
 	}
 	return fmt.Sprintf("exit %d", code)
+}
+
+// ScriptFilesDigest sums up the files of a script (path to digest):
+// "sha256:<hex>" of their sorted lines of quoted path and digest, or ""
+// when files is nil (not read).
+func ScriptFilesDigest(files map[string]string) string {
+	if files == nil {
+		return ""
+	}
+	h := sha256.New()
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		fmt.Fprintf(h, "%q %s\n", p, files[p])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

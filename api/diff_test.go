@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -178,5 +179,68 @@ func TestOSV(t *testing.T) {
 		if resp.StatusCode != 404 || !strings.Contains(e.Error.Message, want) {
 			t.Errorf("osv of %s: got %d %q, want 404 saying %q", id, resp.StatusCode, e.Error.Message, want)
 		}
+	}
+}
+
+// TestChangesFromPreviousScriptFiles: a version whose postinstall keeps
+// its command and runs a rewritten file has it changed in its
+// changes_from_previous and on its page; against a version recorded
+// before script files were kept it is uncompared, and said so.
+func TestChangesFromPreviousScriptFiles(t *testing.T) {
+	files := func(d string) map[string]string { return map[string]string{"install.js": d} }
+	tests := []struct {
+		name           string
+		before         map[string]string // nil: not recorded
+		changed, uncmp []string
+		page           string
+	}{
+		{"install.js rewritten", files("sha256:aaaa"),
+			[]string{"install postinstall: node install.js (files changed: install.js)"}, []string{}, "~ <code>install postinstall: node install.js (files changed: install.js)</code>"},
+		{"install.js kept", files("sha256:bbbb"), []string{}, []string{}, "Same behaviour."},
+		{"earlier files not recorded", nil, []string{},
+			[]string{"install postinstall: node install.js (files not compared: analysis v0 did not record them)"}, "? <code>install postinstall: node install.js (files not compared"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			ctx := context.Background()
+			var buf bytes.Buffer
+			if err := trace.Encode(&buf, &trace.Trace{}); err != nil {
+				t.Fatal(err)
+			}
+			digest, err := h.blobs.Put(ctx, &buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, f := range []map[string]string{tt.before, files("sha256:bbbb")} {
+				a := analysis.Analysis{ID: fmt.Sprintf("v%d", i), Verdict: analysis.Benign,
+					Package: analysis.Package{Ecosystem: "npm", Name: "hijacked", Version: fmt.Sprintf("1.0.%d", i)},
+					Coverage: analysis.Coverage{Scripts: []analysis.ScriptRun{{Phase: "install", Name: "postinstall", Command: "node install.js",
+						Ran: true, Files: f, FilesDigest: analysis.ScriptFilesDigest(f)}}}}
+				if err := h.st.Create(ctx, &store.Record{Analysis: analysis.Analysis{ID: a.ID, Package: a.Package}}); err != nil {
+					t.Fatal(err)
+				}
+				if err := h.st.Complete(ctx, &a, digest); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var doc AnalysisResponse
+			if resp := h.json(store.RoleRead, "GET", "/v1/analyses/v1", "", &doc); resp.StatusCode != 200 || doc.ChangesFromPrevious == nil {
+				t.Fatalf("GET v1: %d, changes_from_previous %v", resp.StatusCode, doc.ChangesFromPrevious)
+			}
+			if got := doc.ChangesFromPrevious.Scripts; !slices.Equal(got.Changed, tt.changed) || !slices.Equal(got.Uncompared, tt.uncmp) {
+				t.Errorf("scripts changed %q uncompared %q, want %q and %q", got.Changed, got.Uncompared, tt.changed, tt.uncmp)
+			}
+			resp, body := h.page(store.RoleRead, "/analyses/v1")
+			if resp.StatusCode != 200 {
+				t.Fatalf("page: %d", resp.StatusCode)
+			}
+			checkHTML(t, "/analyses/v1", body)
+			for _, want := range []string{tt.page, `<code title="sha256:bbbb">install.js</code>`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+		})
 	}
 }

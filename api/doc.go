@@ -32,8 +32,9 @@
 // # Registry firewall
 //
 // With Config.Firewall (package proxy's Admin), POST /v1/policy takes
-// {"ecosystem" (default npm), "name", "versions" (a version or semver
-// range; none: every version), "action" (allow or deny), "reason"} and
+// {"ecosystem" (npm, the default, or pypi), "name", "versions" (a
+// version or, for npm, a semver range; none: every version), "action"
+// (allow or deny), "reason"} and
 // answers 201 with the stored override; GET /v1/policy?name= lists them,
 // DELETE /v1/policy/{id} removes one; GET /v1/audit?name=&state=&since=&limit=
 // pages back through the firewall's decisions.

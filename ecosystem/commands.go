@@ -41,6 +41,11 @@ type Command struct {
 type Script struct {
 	Name    string // npm: preinstall, install, postinstall; pypi: build
 	Command string // the script text, or the build backend
+	// Files are the package files the script runs (relative to the
+	// package's root) with their digests, read from the artifact on the
+	// host (npm.ScriptDigests, pypi.BuildDigests): empty when it names
+	// none, nil when they were not read (a script rebuilt by ScriptOf).
+	Files map[string]string `json:",omitempty"`
 	// Runs reports whether a process the package manager started as its
 	// direct child, with argv in directory cwd, runs this script.
 	Runs func(argv []string, cwd string) bool `json:"-"`
@@ -95,18 +100,38 @@ func npmCommands(a Artifact, l Layout) ([]Command, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
 	}
-	dir := path.Join(l.Project, "node_modules", a.Name)
+	files, err := npm.ScriptDigests(a.File, Config{}.withDefaults().limits(), m)
+	if err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
 	var scripts []Script
 	for _, s := range m.LifecycleScripts() {
-		scripts = append(scripts, Script{Name: s.Name, Command: s.Command, Runs: func(argv []string, cwd string) bool {
-			return cwd == dir && npm.RunsScript(argv, s.Command)
-		}})
+		sc := ScriptOf(NPM, a.Name, l.Project, s.Name, s.Command)
+		sc.Files = files[s.Name]
+		scripts = append(scripts, sc)
 	}
 	argv, es := npm.Import(a.Name)
 	return []Command{
 		{Phase: PhaseInstall, Argv: npm.InstallArgv(l.Artifact, l.Cache, a.Registry), Env: []string{"npm_config_update_notifier=false"}, Cwd: l.Project, Scripts: scripts},
 		{Phase: PhaseImport, Argv: argv, Cwd: l.Project, Entries: entries(es)},
 	}, nil
+}
+
+// ScriptOf is the install script name, with its command, of package pkg
+// of ecosystem eco installed into the project directory project, with
+// the Runs its package manager gives it: npm runs a lifecycle script as
+// sh -c COMMAND in node_modules/PKG; pip runs a build through its
+// setuptools shim, wherever it unpacked the sdist. Commands makes its
+// scripts with it, and a stored analysis's scripts are rebuilt with it
+// from what its coverage recorded (Files are left nil).
+func ScriptOf(eco, pkg, project, name, command string) Script {
+	if eco == PyPI {
+		return Script{Name: name, Command: command, Runs: func(argv []string, _ string) bool { return pypi.RunsBuild(argv) }}
+	}
+	dir := path.Join(project, "node_modules", pkg)
+	return Script{Name: name, Command: command, Runs: func(argv []string, cwd string) bool {
+		return cwd == dir && npm.RunsScript(argv, command)
+	}}
 }
 
 // entries converts the entries of npm.Import or pypi.Import.
@@ -123,7 +148,11 @@ func pypiCommands(a Artifact, l Layout) ([]Command, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
 	}
-	install := Command{Phase: PhaseInstall, Argv: pypi.InstallArgv(l.Artifact, l.Cache), Env: pypi.InstallEnv, Cwd: l.Project, Scripts: pypiBuild(m)}
+	build, err := pypiBuild(a, l, m)
+	if err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
+	install := Command{Phase: PhaseInstall, Argv: pypi.InstallArgv(l.Artifact, l.Cache), Env: pypi.InstallEnv, Cwd: l.Project, Scripts: build}
 	cmds := []Command{install}
 	if len(m.Modules) > 0 {
 		argv, es := pypi.Import(m.Modules)
@@ -132,10 +161,17 @@ func pypiCommands(a Artifact, l Layout) ([]Command, error) {
 	return cmds, nil
 }
 
-// pypiBuild is the build script of an sdist (none for a wheel).
-func pypiBuild(m pypi.Meta) []Script {
+// pypiBuild is the build script of an sdist a, whose metadata is m, with
+// its build files (none for a wheel).
+func pypiBuild(a Artifact, l Layout, m pypi.Meta) ([]Script, error) {
 	if m.Build == "" {
-		return nil
+		return nil, nil
 	}
-	return []Script{{Name: "build", Command: m.Build, Runs: func(argv []string, _ string) bool { return pypi.RunsBuild(argv) }}}
+	files, err := pypi.BuildDigests(a.File, Config{}.withDefaults().limits(), m)
+	if err != nil {
+		return nil, err
+	}
+	s := ScriptOf(PyPI, a.Name, l.Project, "build", m.Build)
+	s.Files = files
+	return []Script{s}, nil
 }

@@ -18,7 +18,10 @@
 // version is a Dynamic artifact: MetadataCommand is a sandbox phase that
 // runs its build backend's metadata step, and Learn reads the name,
 // version and requirements from the report it leaves (see pypi's doc).
-// Registry sdists must carry PKG-INFO.
+// Registry sdists must carry PKG-INFO. Registry bytes kept under a name
+// that does not tell their format (the registry firewall's, in the blob
+// store) are renamed by NameArtifact: a PyPI wheel gets its PEP 427 name
+// from its .dist-info, which pip installs it by.
 //
 // Dependencies: npm dependencies are resolved with --ignore-scripts in a
 // temporary project that lists them (never the target), into the npm cache
@@ -39,6 +42,12 @@
 // package.json on the host, with the node-gyp default for a binding.gyp;
 // a PyPI sdist's build) and Command.Entries (the entry points the import
 // command loads, each in a fresh process started with a known argv).
+// Each script carries the package files it runs with their digests
+// (Script.Files), read from the artifact on the host in one more pass:
+// for npm the files its command names, resolved against the tarball's
+// entries only (npm.Manifest.ScriptFiles: never an absolute path, a path
+// climbing out, or a link followed; at most npm.MaxScriptFiles), for an
+// sdist its setup.py, setup.cfg and pyproject.toml (pypi.BuildFiles).
 //
 // Registry URLs come from configuration only (Config, FUMEHOOD_NPM_REGISTRY,
 // FUMEHOOD_PYPI_INDEX, the host npm's configuration). ecosystem must not

@@ -133,6 +133,37 @@ func fetchPyPI(ctx context.Context, cfg Config, t Target, workDir string, lim ar
 	return ix.Download(ctx, f, workDir, lim)
 }
 
+// NameArtifact gives file, a registry artifact of eco kept under a name
+// that does not tell its format (bytes the registry firewall fetched, from
+// the blob store), the name its format needs and returns the new path:
+// a PyPI wheel (a zip) its PEP 427 name, read from its .dist-info, since
+// pip installs a wheel by what its name says; anything else keeps its
+// name.
+func NameArtifact(cfg Config, eco, file string) (string, error) {
+	if eco != PyPI {
+		return file, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	f.Close()
+	if err != nil || string(magic) != "PK\x03\x04" {
+		return file, nil // an sdist, or bad bytes that Fetch refuses
+	}
+	name, err := pypi.WheelName(file, cfg.withDefaults().limits())
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(filepath.Dir(file), name)
+	if err := os.Rename(file, out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
 // local packs a source directory or copies an uploaded file into workDir.
 func local(t Target, workDir string, lim archive.Limits) (string, error) {
 	st, err := os.Stat(t.Path)

@@ -29,7 +29,11 @@ func MetadataCommand(a Artifact, l Layout) (Command, error) {
 	if err != nil {
 		return Command{}, fmt.Errorf("metadata command: %w", err)
 	}
-	return Command{Phase: PhaseMetadata, Argv: pypi.MetadataArgv(l.Artifact, MetadataReport), Env: pypi.InstallEnv, Cwd: l.Project, Scripts: pypiBuild(m)}, nil
+	build, err := pypiBuild(a, l, m)
+	if err != nil {
+		return Command{}, fmt.Errorf("metadata command: %w", err)
+	}
+	return Command{Phase: PhaseMetadata, Argv: pypi.MetadataArgv(l.Artifact, MetadataReport), Env: pypi.InstallEnv, Cwd: l.Project, Scripts: build}, nil
 }
 
 // Learn returns a with the name, version and requirements of report, the

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,11 +14,20 @@ import (
 // Behaviour is an analysis reduced to sets of normalised facts, each a
 // line a person reads: what Diff compares.
 type Behaviour struct {
-	Hits      []string          // rule ids
-	Processes []string          // "PHASE ROLE EXE ARGV", package code and the package manager's helpers
-	Network   []string          // "PHASE dns A NAME", "PHASE http METHOD HOST PATH", "PHASE connect ADDR:PORT", ...
-	Files     []string          // "PHASE OPS PATH", as the report lists them
-	Scripts   map[string]string // declared script → command
+	Hits      []string                  // rule ids
+	Processes []string                  // "PHASE ROLE EXE ARGV", package code and the package manager's helpers
+	Network   []string                  // "PHASE dns A NAME", "PHASE http METHOD HOST PATH", "PHASE connect ADDR:PORT", ...
+	Files     []string                  // "PHASE OPS PATH", as the report lists them
+	Scripts   map[string]DeclaredScript // "PHASE NAME" of each declared script
+}
+
+// DeclaredScript is an install script as Diff compares it: its normalised
+// command and the files it names with their digests (analysis.ScriptRun;
+// FilesDigest "" when they were not recorded).
+type DeclaredScript struct {
+	Command     string
+	Files       map[string]string
+	FilesDigest string
 }
 
 // Summarise reduces analysis a, with the report r of its trace tr, to its
@@ -49,44 +59,83 @@ func Summarise(a *analysis.Analysis, tr *trace.Trace, r *Report) Behaviour {
 	return b
 }
 
-// scripts returns the normalised command of each script a declares, by
-// "PHASE NAME".
-func scripts(a *analysis.Analysis, n *normaliser) map[string]string {
-	m := map[string]string{}
+// scripts returns the normalised command and the files of each script a
+// declares, by "PHASE NAME".
+func scripts(a *analysis.Analysis, n *normaliser) map[string]DeclaredScript {
+	m := map[string]DeclaredScript{}
 	for _, s := range a.Coverage.Scripts {
-		m[s.Phase+" "+s.Name] = n.norm(s.Command)
+		m[s.Phase+" "+s.Name] = DeclaredScript{Command: n.norm(s.Command), Files: s.Files, FilesDigest: s.FilesDigest}
 	}
 	return m
 }
 
 // NewScripts names the scripts ("PHASE NAME") that analysis to, with its
 // trace toTr, declares and analysis from did not, or declared with another
-// command: Diff's Scripts.Added and Changed, compared the same way. It
-// needs no report, so a trace can be compared before it is judged.
+// command or other content in the files it runs: Diff's Scripts.Added and
+// Changed, compared the same way. It needs no report, so a trace can be
+// compared before it is judged.
 func NewScripts(from *analysis.Analysis, fromTr *trace.Trace, to *analysis.Analysis, toTr *trace.Trace) []string {
-	added, changed, _ := scriptDiff(scripts(from, newNormaliser(from, fromTr)), scripts(to, newNormaliser(to, toTr)))
-	return slices.Sorted(slices.Values(append(added, changed...)))
+	d := diffScripts(scripts(from, newNormaliser(from, fromTr)), scripts(to, newNormaliser(to, toTr)))
+	return slices.Sorted(slices.Values(append(d.added, d.changed...)))
 }
 
-// scriptDiff returns the names of the scripts of to that from lacks
-// (added) or has with another command (changed), and of those of from
-// that to lacks (removed), each sorted.
-func scriptDiff(from, to map[string]string) (added, changed, removed []string) {
-	for _, name := range sortedKeys(to) {
+// scriptDiff is how the declared scripts of two analyses differ, by name,
+// each list sorted.
+type scriptDiff struct {
+	// added: scripts of to that from lacks; removed: the reverse.
+	added, removed []string
+	// changed: scripts both declare whose command differs, or whose
+	// files' digests differ when both are known.
+	changed []string
+	// uncompared: scripts with the same command whose files are unknown
+	// in one of the two (recorded before digests were kept): they may or
+	// may not differ, and are not claimed changed.
+	uncompared []string
+}
+
+func diffScripts(from, to map[string]DeclaredScript) scriptDiff {
+	var d scriptDiff
+	for _, name := range slices.Sorted(maps.Keys(to)) {
 		old, ok := from[name]
 		switch {
 		case !ok:
-			added = append(added, name)
-		case old != to[name]:
-			changed = append(changed, name)
+			d.added = append(d.added, name)
+		case old.Command != to[name].Command || filesChanged(old, to[name]):
+			d.changed = append(d.changed, name)
+		case old.FilesDigest == "" || to[name].FilesDigest == "":
+			d.uncompared = append(d.uncompared, name)
 		}
 	}
-	for _, name := range sortedKeys(from) {
+	for _, name := range slices.Sorted(maps.Keys(from)) {
 		if _, ok := to[name]; !ok {
-			removed = append(removed, name)
+			d.removed = append(d.removed, name)
 		}
 	}
-	return added, changed, removed
+	return d
+}
+
+// filesChanged reports whether the files of two scripts are known and
+// differ.
+func filesChanged(a, b DeclaredScript) bool {
+	return a.FilesDigest != "" && b.FilesDigest != "" && a.FilesDigest != b.FilesDigest
+}
+
+// changedFiles names the files of two scripts that one has and the other
+// not, or that differ, sorted.
+func changedFiles(a, b DeclaredScript) []string {
+	var out []string
+	for p, d := range a.Files {
+		if b.Files[p] != d {
+			out = append(out, p)
+		}
+	}
+	for p := range b.Files {
+		if _, ok := a.Files[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // netFact is the normalisable fact of a network item: what was asked of
@@ -165,27 +214,33 @@ func Diff(fromID string, from Behaviour, toID string, to Behaviour) analysis.Cha
 	c := analysis.Changes{From: fromID, To: toID,
 		Hits: change(from.Hits, to.Hits), Processes: change(from.Processes, to.Processes),
 		Network: change(from.Network, to.Network), Files: change(from.Files, to.Files),
-		Scripts: analysis.ScriptChanges{Added: []string{}, Removed: []string{}, Changed: []string{}}}
-	added, changed, removed := scriptDiff(from.Scripts, to.Scripts)
-	for _, name := range added {
-		c.Scripts.Added = append(c.Scripts.Added, name+": "+to.Scripts[name])
+		Scripts: analysis.ScriptChanges{Added: []string{}, Removed: []string{}, Changed: []string{}, Uncompared: []string{}}}
+	d := diffScripts(from.Scripts, to.Scripts)
+	for _, name := range d.added {
+		c.Scripts.Added = append(c.Scripts.Added, name+": "+to.Scripts[name].Command)
 	}
-	for _, name := range changed {
-		c.Scripts.Changed = append(c.Scripts.Changed, name+": "+from.Scripts[name]+" -> "+to.Scripts[name])
+	for _, name := range d.changed {
+		f, t := from.Scripts[name], to.Scripts[name]
+		line := name + ": " + f.Command
+		if f.Command != t.Command {
+			line += " -> " + t.Command
+		}
+		if filesChanged(f, t) {
+			line += " (files changed: " + strings.Join(changedFiles(f, t), ", ") + ")"
+		}
+		c.Scripts.Changed = append(c.Scripts.Changed, line)
 	}
-	for _, name := range removed {
-		c.Scripts.Removed = append(c.Scripts.Removed, name+": "+from.Scripts[name])
+	for _, name := range d.uncompared {
+		lacks := fromID
+		if from.Scripts[name].FilesDigest != "" {
+			lacks = toID
+		}
+		c.Scripts.Uncompared = append(c.Scripts.Uncompared, name+": "+to.Scripts[name].Command+" (files not compared: analysis "+lacks+" did not record them)")
+	}
+	for _, name := range d.removed {
+		c.Scripts.Removed = append(c.Scripts.Removed, name+": "+from.Scripts[name].Command)
 	}
 	return c
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // change returns the members of to not in from (added) and of from not

@@ -70,7 +70,8 @@ func TestDiffChanges(t *testing.T) {
 		Network:   analysis.Change{Added: []string{"install connect 203.0.113.5:80"}, Removed: []string{}},
 		Files:     analysis.Change{Added: []string{}, Removed: []string{}},
 		Scripts: analysis.ScriptChanges{Added: []string{"install install: node y.js"}, Removed: []string{},
-			Changed: []string{"install postinstall: node x.js -> node x.js --fast"}},
+			Changed:    []string{"install postinstall: node x.js -> node x.js --fast"},
+			Uncompared: []string{"install preinstall: true (files not compared: analysis a did not record them)"}},
 	}
 	got, _ := json.Marshal(c)
 	w, _ := json.Marshal(want)

@@ -23,12 +23,27 @@
 //
 // Summarise reduces an analysis to sets of normalised facts (rules hit;
 // processes of package code and helpers by role, program and argv;
-// network destinations; files written; declared scripts), and Diff
-// compares two such sets into an analysis.Changes. Normalising removes
+// network destinations; files written; declared scripts with the digests
+// of the files they run), and Diff compares two such sets into an
+// analysis.Changes. Normalising removes
 // what differs between two runs of the same behaviour: pids, times and
 // sequence numbers are never part of a fact; the package's own version,
 // the values of the secrets planted for the run, UUIDs, long hex and digit
 // runs and npm's random temporary names are replaced by placeholders.
+//
+// # Install scripts
+//
+// A declared script is changed when its normalised command differs or
+// when the digests of the package files it runs differ
+// (analysis.ScriptRun.Files and FilesDigest, which the worker reads from
+// the artifact: npm.Manifest.ScriptFiles, pypi.BuildFiles): a hijacked
+// release keeps "node install.js" and rewrites install.js. A command that
+// runs no package file ("echo done", node-gyp without a binding.gyp) has
+// an empty, known set of files, so it is changed only when its command
+// is. A script whose command is the same but whose files one of the two
+// analyses did not record (records made before the digests were kept) is
+// neither changed nor the same: Diff lists it in Scripts.Uncompared,
+// naming the analysis that lacks them, and NewScripts does not name it.
 //
 // NewScripts is that comparison of declared scripts alone, which needs no
 // report: the worker uses it before judging, to tell rules which install

@@ -108,7 +108,7 @@ func scriptProcs(cmds []ecosystem.Command, tr *trace.Trace, named []string) []tr
 }
 
 func scriptRun(phase string, s ecosystem.Script, kids []child) analysis.ScriptRun {
-	r := analysis.ScriptRun{Phase: phase, Name: s.Name, Command: s.Command}
+	r := analysis.ScriptRun{Phase: phase, Name: s.Name, Command: s.Command, Files: s.Files, FilesDigest: analysis.ScriptFilesDigest(s.Files)}
 	for _, k := range kids {
 		if s.Runs(k.argv, k.cwd) {
 			r.Ran, r.ExitCode, r.Signal = true, k.exitCode, k.signal

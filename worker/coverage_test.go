@@ -158,7 +158,7 @@ func TestCoverage(t *testing.T) {
 			for _, e := range p.events {
 				tr.Append(e.Phase, []trace.Event{e})
 			}
-			checkGolden(t, tt.name, coverage(cmds, tt.phases, tr))
+			checkGolden(t, filepath.Join("testdata", "coverage", tt.name+".json"), coverage(cmds, tt.phases, tr))
 		})
 	}
 }
@@ -180,7 +180,7 @@ func TestCoverageRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, "recorded", coverage(cmds, []analysis.Phase{{Name: "install"}, {Name: "import"}}, tr))
+	checkGolden(t, filepath.Join("testdata", "coverage", "recorded.json"), coverage(cmds, []analysis.Phase{{Name: "install"}, {Name: "import"}}, tr))
 }
 
 // TestCoverageAfterInit: the container's init (named in the phase
@@ -206,14 +206,15 @@ func TestCoverageAfterInit(t *testing.T) {
 	}
 }
 
-func checkGolden(t *testing.T, name string, c analysis.Coverage) {
+// checkGolden compares v, in indented JSON, with the golden file (-update
+// rewrites it).
+func checkGolden(t *testing.T, golden string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(c, "", "  ")
+	got, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	golden := filepath.Join("testdata", "coverage", name+".json")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 			t.Fatal(err)
@@ -227,7 +228,7 @@ func checkGolden(t *testing.T, name string, c analysis.Coverage) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("coverage %s:\ngot  %s\nwant %s", name, got, want)
+		t.Errorf("%s:\ngot  %s\nwant %s", golden, got, want)
 	}
 }
 

@@ -41,11 +41,22 @@
 // (report.Earlier: SemVer for npm, PEP 440 for PyPI; not the last
 // submitted, so a backport analysed later is not "previous"; never an
 // upload): report.NewScripts names the install
-// scripts new in this version, coverage's children finds the processes
-// that ran them, and both go into trace.Previous, which rules read
-// (prev_known, new_install_script) and which is stored with the trace. An
-// earlier analysis whose trace is missing or unreadable is passed over;
-// a store failure is returned (retried).
+// scripts new in this version — declared now and not then, or with
+// another command, or with other content in the files they run (each
+// script's files and their digests come from the artifact, through
+// ecosystem.Commands, into the coverage's ScriptRun) — coverage's
+// children finds the processes that ran them, and both go into
+// trace.Previous, which rules read (prev_known, new_install_script) and
+// which is stored with the trace. An earlier analysis whose trace is
+// missing or unreadable is passed over; a store failure is returned
+// (retried).
+//
+// Re-judging a stored trace (the rejudge task) makes that comparison
+// afresh, against the newest earlier registry version the store holds
+// then (a version analysed after this one, or a comparison made before
+// script files were compared, counts), replacing the one stored with
+// the trace: the scripts' processes are found again from the stored
+// coverage and persona (ecosystem.ScriptOf), without the artifact.
 //
 // Open copies the sandbox image's node and npm out of the image once per
 // image (runtime.go, under MachineConfig.CacheDir/runtime/<image digest>):

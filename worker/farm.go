@@ -211,6 +211,11 @@ func (h *Handler) run(ctx context.Context, rec *store.Record) (*analysis.Analysi
 		if t.Path, err = h.artifact(ctx, rec, dir); err != nil {
 			return nil, err
 		}
+		if rec.Source != store.FromUpload {
+			if t.Path, err = ecosystem.NameArtifact(ecosystem.Config{}, rec.Package.Ecosystem, t.Path); err != nil {
+				return nil, fmt.Errorf("artifact %s: %w", rec.Artifact, err)
+			}
+		}
 		if rec.Source == store.FromUpload {
 			t.Name, t.Version = "", ""
 		}
@@ -315,6 +320,12 @@ func (h *Handler) rejudge(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("rejudge %s: %w", rec.ID, ctx.Err())
 	case err != nil: // a corrupt or undecodable trace stays so
 		return fmt.Errorf("rejudge %s: trace: %w: %w", rec.ID, err, asynq.SkipRetry)
+	}
+	// Compared afresh, as a new analysis is: an earlier version analysed
+	// since counts, and so do script files compared since.
+	earlier := StoreEarlier{Store: h.Store, Blobs: h.Blobs, Logger: h.log()}
+	if tr.Previous, err = comparePrevious(ctx, earlier, &rec.Analysis, storedCommands(&rec.Analysis), tr); err != nil {
+		return fmt.Errorf("rejudge %s: %w", rec.ID, err)
 	}
 	j := h.Rules.Judge(tr)
 	if err := h.Store.Rejudge(ctx, rec.ID, j.Verdict, j.Score, j.Hits, h.Rules.Version()); err != nil {

@@ -72,11 +72,33 @@ func (p *Pipeline) previous(ctx context.Context, a *analysis.Analysis, cmds []ec
 	if p.cfg.Earlier == nil {
 		return nil, nil
 	}
-	ea, etr, err := p.cfg.Earlier.Earlier(ctx, a.Package)
+	return comparePrevious(ctx, p.cfg.Earlier, a, cmds, tr)
+}
+
+// comparePrevious compares analysis a, whose phases ran cmds and
+// recorded tr, with the analysis e finds of its package's earlier
+// version: the scripts new in a (report.NewScripts) and the processes
+// that ran them. It returns nil when there is no earlier version.
+func comparePrevious(ctx context.Context, e Earlier, a *analysis.Analysis, cmds []ecosystem.Command, tr *trace.Trace) (*trace.Previous, error) {
+	ea, etr, err := e.Earlier(ctx, a.Package)
 	if err != nil || ea == nil {
 		return nil, err
 	}
 	prev := &trace.Previous{Analysis: ea.ID, Version: ea.Package.Version, NewScripts: report.NewScripts(ea, etr, a, tr)}
 	prev.NewScriptProcs = scriptProcs(cmds, tr, prev.NewScripts)
 	return prev, nil
+}
+
+// storedCommands rebuilds, from what a stored analysis a recorded (its
+// coverage's scripts and its persona's project), the install scripts of
+// its commands as far as scriptProcs needs them: one command per script,
+// in its phase, with its package manager's Runs.
+func storedCommands(a *analysis.Analysis) []ecosystem.Command {
+	project := Persona{User: a.Sandbox.Persona.User, Project: a.Sandbox.Persona.Project}.ProjectDir()
+	var cmds []ecosystem.Command
+	for _, s := range a.Coverage.Scripts {
+		cmds = append(cmds, ecosystem.Command{Phase: s.Phase,
+			Scripts: []ecosystem.Script{ecosystem.ScriptOf(a.Package.Ecosystem, a.Package.Name, project, s.Name, s.Command)}})
+	}
+	return cmds
 }

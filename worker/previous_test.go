@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"slices"
@@ -20,11 +21,30 @@ import (
 // missing).
 func seedVersion(t *testing.T, st store.Store, blobs store.Blobs, n int, v string, scripts []analysis.ScriptRun, tr *trace.Trace) {
 	t.Helper()
-	ctx := context.Background()
-	a := analysis.Analysis{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), Verdict: analysis.Benign,
+	seedRecord(t, st, blobs, &store.Record{Analysis: analysis.Analysis{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), Verdict: analysis.Benign,
 		Package:  analysis.Package{Ecosystem: ecosystem.NPM, Name: "devtools-sync", Version: v},
-		Coverage: analysis.Coverage{Scripts: scripts}}
-	digest := "sha256:" + fmt.Sprintf("%064d", n)
+		Coverage: analysis.Coverage{Scripts: scripts}}}, tr)
+}
+
+// seededStore opens a store in a temporary directory, closed when the
+// test ends, and seeds it.
+func seededStore(t *testing.T, seed func(store.Store, store.Blobs)) (store.Store, store.Blobs) {
+	t.Helper()
+	st, blobs, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	seed(st, blobs)
+	return st, blobs
+}
+
+// seedRecord stores rec as finished, with tr as its trace (nil: a trace
+// whose blob is missing).
+func seedRecord(t *testing.T, st store.Store, blobs store.Blobs, rec *store.Record, tr *trace.Trace) {
+	t.Helper()
+	ctx := context.Background()
+	digest := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(rec.ID)))
 	if tr != nil {
 		var buf bytes.Buffer
 		if err := trace.Encode(&buf, tr); err != nil {
@@ -35,10 +55,10 @@ func seedVersion(t *testing.T, st store.Store, blobs store.Blobs, n int, v strin
 			t.Fatal(err)
 		}
 	}
-	if err := st.Create(ctx, &store.Record{Analysis: a}); err != nil {
+	if err := st.Create(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Complete(ctx, &a, digest); err != nil {
+	if err := st.Complete(ctx, &rec.Analysis, digest); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -95,12 +115,7 @@ func TestJudgeWithEarlierVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, blobs, err := store.Open(ctx, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			tt.seed(st, blobs)
+			st, blobs := seededStore(t, tt.seed)
 			tr, err := trace.Decode(bytes.NewReader(data))
 			if err != nil {
 				t.Fatal(err)
@@ -126,8 +141,8 @@ func TestJudgeWithEarlierVersion(t *testing.T) {
 			if tt.hit && a.Verdict != analysis.Malicious {
 				t.Errorf("verdict %s, want malicious", a.Verdict)
 			}
-			// The comparison is stored with the trace: re-judging it
-			// gives the same hits.
+			// The comparison is stored with the trace: judging the
+			// stored trace alone gives the same hits.
 			var buf bytes.Buffer
 			if err := trace.Encode(&buf, a.Trace); err != nil {
 				t.Fatal(err)

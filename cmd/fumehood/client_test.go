@@ -107,7 +107,9 @@ func (f *fakeFarm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.bodies["diff?"] = r.URL.RawQuery
 		enc.Encode(analysis.Changes{From: "a0", To: "a1",
 			Network: analysis.Change{Added: []string{"install http POST evil.example/\x1b[2J"}},
-			Scripts: analysis.ScriptChanges{Added: []string{"install postinstall: node x.js"}}})
+			Scripts: analysis.ScriptChanges{Added: []string{"install postinstall: node x.js"},
+				Changed:    []string{"install install: node i.js (files changed: i.js)"},
+				Uncompared: []string{"install preinstall: node p.js (files not compared: analysis a0 did not record them)"}}})
 	default:
 		w.WriteHeader(404)
 	}

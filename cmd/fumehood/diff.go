@@ -78,13 +78,13 @@ func diffQuery(a, b string) (url.Values, error) {
 }
 
 // printChanges writes the changes for a person: one line per fact, + for
-// added, - for removed, ~ for a changed script; control characters of
-// package data are escaped, never sent to the terminal.
+// added, - for removed, ~ for a changed script, ? for a script whose
+// files could not be compared (which is no change); control characters
+// of package data are escaped, never sent to the terminal.
 func printChanges(w io.Writer, c analysis.Changes) {
 	fmt.Fprintf(w, "from %s to %s\n", c.From, c.To)
 	if c.Empty() {
 		fmt.Fprintln(w, "same behaviour")
-		return
 	}
 	for _, s := range []struct {
 		what string
@@ -101,7 +101,7 @@ func printChanges(w io.Writer, c analysis.Changes) {
 			fmt.Fprintf(w, "  - %s\n", ui.Plain(x))
 		}
 	}
-	if len(c.Scripts.Added)+len(c.Scripts.Removed)+len(c.Scripts.Changed) > 0 {
+	if len(c.Scripts.Added)+len(c.Scripts.Removed)+len(c.Scripts.Changed)+len(c.Scripts.Uncompared) > 0 {
 		fmt.Fprintln(w, "install scripts:")
 		for _, x := range c.Scripts.Added {
 			fmt.Fprintf(w, "  + %s\n", ui.Plain(x))
@@ -111,6 +111,9 @@ func printChanges(w io.Writer, c analysis.Changes) {
 		}
 		for _, x := range c.Scripts.Changed {
 			fmt.Fprintf(w, "  ~ %s\n", ui.Plain(x))
+		}
+		for _, x := range c.Scripts.Uncompared {
+			fmt.Fprintf(w, "  ? %s\n", ui.Plain(x))
 		}
 	}
 }

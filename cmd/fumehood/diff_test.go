@@ -31,7 +31,8 @@ func TestDiffCommand(t *testing.T) {
 				t.Errorf("query %q, want %q", got, tt.query)
 			}
 			if tt.code == 0 && !slices.Contains(tt.args, "--json") {
-				for _, want := range []string{"from a0 to a1", `  + install http POST evil.example/\e[2J`, "install scripts:\n  + install postinstall: node x.js"} {
+				for _, want := range []string{"from a0 to a1", `  + install http POST evil.example/\e[2J`, "install scripts:\n  + install postinstall: node x.js",
+					"  ~ install install: node i.js (files changed: i.js)", "  ? install preinstall: node p.js (files not compared"} {
 					if !strings.Contains(out, want) {
 						t.Errorf("output lacks %q:\n%s", want, out)
 					}

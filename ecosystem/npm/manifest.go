@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/fumehood/fumehood/ecosystem/internal/archive"
@@ -26,6 +25,11 @@ type Manifest struct {
 	PeerDependenciesMeta map[string]struct {
 		Optional bool `json:"optional"`
 	} `json:"peerDependenciesMeta"`
+
+	// top is the tarball's top directory ("package/"), and members the
+	// names of its entries below it, as Check found them.
+	top     string
+	members map[string]bool
 }
 
 // parseManifest decodes package.json and checks name and version.
@@ -73,7 +77,13 @@ func Check(file string, lim archive.Limits) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	if slices.Contains(c.Names, top+"binding.gyp") {
+	m.top, m.members = top, map[string]bool{}
+	for _, n := range c.Names {
+		if rel, ok := strings.CutPrefix(n, top); ok {
+			m.members[rel] = true
+		}
+	}
+	if m.members["binding.gyp"] {
 		m.addGypInstall()
 	}
 	return m, nil

@@ -31,6 +31,36 @@ type Meta struct {
 	// the build backend pyproject.toml declares, else "setup.py". Wheels
 	// install without running anything ("").
 	Build string
+
+	// root is an sdist's top directory.
+	root string
+}
+
+// BuildFiles are the files at an sdist's root its build runs or reads
+// its configuration from.
+var BuildFiles = []string{"pyproject.toml", "setup.cfg", "setup.py"}
+
+// BuildDigests reads the sdist at file, whose metadata Check returned as
+// m, once more and returns the BuildFiles it has at its root with their
+// digests (archive.DigestTarGz: "sha256:<hex>" of the content, or
+// "link:<target>" for a link, never followed), by name. A wheel builds
+// nothing: nil.
+func BuildDigests(file string, lim archive.Limits, m Meta) (map[string]string, error) {
+	if m.Build == "" {
+		return nil, nil
+	}
+	d, err := archive.DigestTarGz(file, lim, func(n string) bool {
+		dir, base := path.Split(n)
+		return dir == m.root+"/" && slices.Contains(BuildFiles, base)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build files: %w", err)
+	}
+	out := make(map[string]string, len(d))
+	for n, digest := range d {
+		out[path.Base(n)] = digest
+	}
+	return out, nil
 }
 
 // buildBackendRE finds build-system.build-backend in pyproject.toml (the
@@ -151,7 +181,7 @@ func checkSdist(file string, lim archive.Limits) (Meta, error) {
 	} else if m, err = parseMetadata(meta); err != nil {
 		return Meta{}, err
 	}
-	m.Build = sdistBuild(pyproject, slices.Contains(c.Names, root+"/setup.py"))
+	m.Build, m.root = sdistBuild(pyproject, slices.Contains(c.Names, root+"/setup.py")), root
 	if len(m.Requires) == 0 && requires != nil {
 		m.Requires = parseRequiresTxt(requires)
 	}
@@ -285,4 +315,44 @@ func lines(b []byte) []string {
 		}
 	}
 	return out
+}
+
+// WheelName returns the PEP 427 file name of the wheel at file, whatever
+// the file is called: the NAME-VERSION of its .dist-info directory and
+// the tags its WHEEL file lists (compressed per tag position, as wheel
+// builders name files).
+func WheelName(file string, lim archive.Limits) (string, error) {
+	c, err := archive.CheckZip(file, lim, func(n string) bool {
+		dir, base := path.Split(n)
+		return strings.HasSuffix(dir, ".dist-info/") && strings.Count(dir, "/") == 1 && base == "WHEEL"
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(c.Files) != 1 {
+		return "", fmt.Errorf("wheel has %d *.dist-info/WHEEL files, want one: %w", len(c.Files), archive.ErrBadArtifact)
+	}
+	var n string
+	var b []byte
+	for n, b = range c.Files {
+		break // the one
+	}
+	stem := strings.TrimSuffix(path.Dir(n), ".dist-info")
+	var tags [3][]string
+	for _, l := range lines(b) {
+		k, v, ok := strings.Cut(l, ":")
+		parts := strings.Split(strings.TrimSpace(v), "-")
+		if !ok || strings.TrimSpace(k) != "Tag" || len(parts) != 3 {
+			continue
+		}
+		for i, p := range parts {
+			if !slices.Contains(tags[i], p) {
+				tags[i] = append(tags[i], p)
+			}
+		}
+	}
+	if tags[0] == nil || strings.Count(stem, "-") != 1 {
+		return "", fmt.Errorf("wheel %s: no tags or a bad .dist-info name: %w", stem, archive.ErrBadArtifact)
+	}
+	return stem + "-" + strings.Join(tags[0], ".") + "-" + strings.Join(tags[1], ".") + "-" + strings.Join(tags[2], ".") + ".whl", nil
 }

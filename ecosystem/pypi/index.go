@@ -34,14 +34,20 @@ type File struct {
 	Filename string
 	URL      string
 	SHA256   string
-	Yanked   bool
-	Uploaded time.Time // PEP 700 upload-time; zero from an index that does not say
+	// RequiresPython is the file's Requires-Python (PEP 503's
+	// data-requires-python), "" when the index does not say.
+	RequiresPython string
+	Yanked         bool
+	Uploaded       time.Time // PEP 700 upload-time; zero from an index that does not say
 }
 
-const simpleAccept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
+// SimpleAccept is the Accept of a project page request: JSON (PEP 691)
+// preferred, HTML (PEP 503) accepted.
+const SimpleAccept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 
 var anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>([^<]*)</a>`)
 var hrefRE = regexp.MustCompile(`(?is)href\s*=\s*("([^"]*)"|'([^']*)')`)
+var requiresPythonRE = regexp.MustCompile(`(?is)data-requires-python\s*=\s*("([^"]*)"|'([^']*)')`)
 
 // Files lists the files of project (JSON per PEP 691, else HTML per PEP
 // 503), with URLs made absolute.
@@ -53,28 +59,41 @@ func (ix Index) Files(ctx context.Context, project string) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("index url: %w", err)
 	}
-	body, ctype, err := download.Document(ctx, ix.Client, base.String(), simpleAccept)
+	body, ctype, err := download.Document(ctx, ix.Client, base.String(), SimpleAccept)
 	if err != nil {
 		return nil, fmt.Errorf("pypi project %s: %w", project, err)
 	}
+	files, err := ParseProjectPage(base, body, ctype)
+	if err != nil {
+		return nil, fmt.Errorf("pypi project %s: %w", project, err)
+	}
+	return files, nil
+}
+
+// ParseProjectPage reads a project page at page: JSON per PEP 691 when
+// ctype says so, else HTML per PEP 503. File URLs are made absolute
+// against page, and the sha256 of an HTML link is its #sha256= fragment.
+func ParseProjectPage(page *url.URL, body []byte, ctype string) ([]File, error) {
 	var files []File
 	if strings.Contains(ctype, "json") {
 		var doc struct {
 			Files []struct {
-				Filename string            `json:"filename"`
-				URL      string            `json:"url"`
-				Hashes   map[string]string `json:"hashes"`
-				Yanked   any               `json:"yanked"`
-				Uploaded string            `json:"upload-time"`
+				Filename       string            `json:"filename"`
+				URL            string            `json:"url"`
+				Hashes         map[string]string `json:"hashes"`
+				RequiresPython string            `json:"requires-python"`
+				Yanked         any               `json:"yanked"`
+				Uploaded       string            `json:"upload-time"`
 			} `json:"files"`
 		}
 		if err := json.Unmarshal(body, &doc); err != nil {
-			return nil, fmt.Errorf("pypi project %s: %v: %w", project, err, archive.ErrBadArtifact)
+			return nil, fmt.Errorf("%v: %w", err, archive.ErrBadArtifact)
 		}
 		for _, f := range doc.Files {
 			yanked := f.Yanked != nil && f.Yanked != false
 			up, _ := time.Parse(time.RFC3339, f.Uploaded)
-			files = append(files, File{Filename: f.Filename, URL: f.URL, SHA256: f.Hashes["sha256"], Yanked: yanked, Uploaded: up})
+			files = append(files, File{Filename: f.Filename, URL: f.URL, SHA256: f.Hashes["sha256"], RequiresPython: f.RequiresPython,
+				Yanked: yanked, Uploaded: up})
 		}
 	} else {
 		for _, a := range anchorRE.FindAllStringSubmatch(string(body), -1) {
@@ -90,14 +109,17 @@ func (ix Index) Files(ctx context.Context, project string) ([]File, error) {
 					f.SHA256 = val
 				}
 			}
+			if rp := requiresPythonRE.FindStringSubmatch(a[1]); rp != nil {
+				f.RequiresPython = html.UnescapeString(rp[2] + rp[3])
+			}
 			f.Yanked = strings.Contains(strings.ToLower(a[1]), "data-yanked")
 			files = append(files, f)
 		}
 	}
 	for i := range files {
-		u, err := base.Parse(files[i].URL)
+		u, err := page.Parse(files[i].URL)
 		if err != nil {
-			return nil, fmt.Errorf("pypi project %s: file url %q: %w", project, files[i].URL, archive.ErrBadArtifact)
+			return nil, fmt.Errorf("file url %q: %w", files[i].URL, archive.ErrBadArtifact)
 		}
 		files[i].URL = u.String()
 	}

@@ -92,6 +92,32 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
+// Key is a string equal for versions that compare equal (1.0 and 1.0.0,
+// 1.0b1 and 1.0.0-beta1), for maps keyed by version.
+func (v Version) Key() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d!", v.epoch)
+	for i, n := range v.release {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	if v.pre[0] > -3 && v.pre[0] < 1 {
+		fmt.Fprintf(&b, "%s%d", [...]string{"a", "b", "rc"}[v.pre[0]+2], v.pre[1])
+	}
+	if v.post >= 0 {
+		fmt.Fprintf(&b, ".post%d", v.post)
+	}
+	if v.dev != int(^uint(0)>>1) {
+		fmt.Fprintf(&b, ".dev%d", v.dev)
+	}
+	if v.local != "" {
+		b.WriteString("+" + v.local)
+	}
+	return b.String()
+}
+
 // Prerelease reports whether v is a pre- or development release.
 func (v Version) Prerelease() bool { return v.pre[0] < 1 || v.dev != int(^uint(0)>>1) }
 

@@ -25,12 +25,18 @@ func TestVersionOrder(t *testing.T) {
 		if got := b.Compare(a); got != 1 {
 			t.Errorf("Compare(%s, %s) = %d, want 1", order[i+1], order[i], got)
 		}
+		if a.Key() == b.Key() {
+			t.Errorf("Key(%s) = Key(%s) = %s", order[i], order[i+1], a.Key())
+		}
 	}
-	for _, eq := range [][2]string{{"1.0", "1.0.0"}, {"1.0RC1", "1.0rc1"}, {"1.0-1", "1.0.post1"}, {"v1.0", "1.0"}, {"1.0alpha1", "1.0a1"}} {
+	for _, eq := range [][2]string{{"1.0", "1.0.0"}, {"1.0RC1", "1.0rc1"}, {"1.0-1", "1.0.post1"}, {"v1.0", "1.0"}, {"1.0alpha1", "1.0a1"}, {"1.0.0-beta1", "1.0b1"}, {"1!2.0.dev3+Local", "1!2.dev3+local"}} {
 		a, _ := ParseVersion(eq[0])
 		b, _ := ParseVersion(eq[1])
 		if got := a.Compare(b); got != 0 {
 			t.Errorf("Compare(%s, %s) = %d, want 0", eq[0], eq[1], got)
+		}
+		if a.Key() != b.Key() {
+			t.Errorf("Key(%s) = %s, Key(%s) = %s; want them equal", eq[0], a.Key(), eq[1], b.Key())
 		}
 	}
 }

@@ -122,66 +122,113 @@ func checkLink(name, target string, hard bool) error {
 // member types, and lim. Members for which want returns true are returned
 // with their content.
 func CheckTarGz(p string, lim Limits, want func(name string) bool) (Contents, error) {
-	if err := checkSize(p, lim); err != nil {
+	c := Contents{Files: map[string][]byte{}}
+	names, err := walkTarGz(p, lim, func(h *tar.Header, name string, r io.Reader) error {
+		if h.Typeflag != tar.TypeReg || want == nil || !want(name) {
+			return nil
+		}
+		b, err := io.ReadAll(io.LimitReader(r, maxWanted+1))
+		if err != nil {
+			return readErr(err)
+		}
+		if len(b) > maxWanted {
+			return fmt.Errorf("entry %q: metadata over %d bytes: %w", name, maxWanted, ErrTooLarge)
+		}
+		c.Files[name] = b
+		return nil
+	})
+	if err != nil {
 		return Contents{}, err
+	}
+	c.Names = names
+	return c, nil
+}
+
+// DigestTarGz checks the tarball at p as CheckTarGz does and returns, for
+// each member for which want returns true, "sha256:<hex>" of its content
+// (any size) or, for a link, "link:<target>": links are never followed.
+// A directory is left out.
+func DigestTarGz(p string, lim Limits, want func(name string) bool) (map[string]string, error) {
+	out := map[string]string{}
+	_, err := walkTarGz(p, lim, func(h *tar.Header, name string, r io.Reader) error {
+		if !want(name) {
+			return nil
+		}
+		switch h.Typeflag {
+		case tar.TypeSymlink, tar.TypeLink:
+			out[name] = "link:" + h.Linkname
+		case tar.TypeReg, tar.TypeGNUSparse:
+			d := sha256.New()
+			if _, err := io.Copy(d, r); err != nil {
+				return readErr(err)
+			}
+			out[name] = "sha256:" + hex.EncodeToString(d.Sum(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// walkTarGz reads the tarball at p completely, checking it against lim
+// (see CheckTarGz), calls visit with each member that passed the checks,
+// its clean name and a reader of its content, and returns the names.
+func walkTarGz(p string, lim Limits, visit func(h *tar.Header, name string, r io.Reader) error) ([]string, error) {
+	if err := checkSize(p, lim); err != nil {
+		return nil, err
 	}
 	f, err := OpenRegular(p)
 	if err != nil {
-		return Contents{}, err
+		return nil, err
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(bufio.NewReader(f))
 	if err != nil {
-		return Contents{}, fmt.Errorf("not gzip: %v: %w", err, ErrBadArtifact)
+		return nil, fmt.Errorf("not gzip: %v: %w", err, ErrBadArtifact)
 	}
 	zr.Multistream(false)
 	budget := lim.MaxBytes * ExpandFactor
 	tr := tar.NewReader(&limitReader{r: zr, n: budget})
-	c := Contents{Files: map[string][]byte{}}
+	var names []string
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return Contents{}, readErr(err)
+			return nil, readErr(err)
 		}
 		switch h.Typeflag {
 		case tar.TypeXGlobalHeader:
 			continue
 		case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeGNUSparse:
 		default:
-			return Contents{}, fmt.Errorf("entry %q: type %q not allowed: %w", h.Name, h.Typeflag, ErrBadArtifact)
+			return nil, fmt.Errorf("entry %q: type %q not allowed: %w", h.Name, h.Typeflag, ErrBadArtifact)
 		}
 		name, err := cleanName(h.Name)
 		if err != nil {
-			return Contents{}, err
+			return nil, err
 		}
 		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
 			if err := checkLink(name, h.Linkname, h.Typeflag == tar.TypeLink); err != nil {
-				return Contents{}, err
+				return nil, err
 			}
 		}
-		if len(c.Names) >= lim.MaxFiles {
-			return Contents{}, fmt.Errorf("more than %d entries: %w", lim.MaxFiles, ErrTooLarge)
+		if len(names) >= lim.MaxFiles {
+			return nil, fmt.Errorf("more than %d entries: %w", lim.MaxFiles, ErrTooLarge)
 		}
-		c.Names = append(c.Names, name)
-		if h.Typeflag == tar.TypeReg && want != nil && want(name) {
-			b, err := io.ReadAll(io.LimitReader(tr, maxWanted+1))
-			if err != nil {
-				return Contents{}, readErr(err)
-			}
-			if len(b) > maxWanted {
-				return Contents{}, fmt.Errorf("entry %q: metadata over %d bytes: %w", name, maxWanted, ErrTooLarge)
-			}
-			c.Files[name] = b
+		names = append(names, name)
+		if err := visit(h, name, tr); err != nil {
+			return nil, err
 		}
 	}
 	// Drain the rest so that the gzip checksum is verified.
 	if _, err := io.Copy(io.Discard, &limitReader{r: zr, n: budget}); err != nil {
-		return Contents{}, readErr(err)
+		return nil, readErr(err)
 	}
-	return c, nil
+	return names, nil
 }
 
 func readErr(err error) error {

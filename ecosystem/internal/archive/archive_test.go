@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// FuzzCheck feeds arbitrary bytes to both archive checks: they must not
-// panic, and every failure must be one of the sentinel classes.
+// FuzzCheck feeds arbitrary bytes to both archive checks and to
+// DigestTarGz: they must not panic, and every failure must be one of the
+// sentinel classes.
 func FuzzCheck(f *testing.F) {
 	f.Add([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
@@ -27,6 +28,9 @@ func FuzzCheck(f *testing.F) {
 			if err == nil && len(c.Names) > lim.MaxFiles {
 				t.Fatalf("%s: %d entries accepted, limit %d", name, len(c.Names), lim.MaxFiles)
 			}
+		}
+		if _, err := DigestTarGz(p, lim, func(string) bool { return true }); err != nil && !errors.Is(err, ErrBadArtifact) && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("digest: error %v is neither ErrBadArtifact nor ErrTooLarge", err)
 		}
 	})
 }
