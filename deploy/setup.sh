@@ -25,6 +25,8 @@ done
 # FUMEHOOD_NPM_REGISTRY does); Debian's npm is enough for that. Dependencies
 # are resolved with the image's own node and npm, not the host's.
 command -v npm >/dev/null || missing+=(npm)
+# Debian's pip: the PyPI firewall's end-to-end test downloads through it.
+command -v pip3 >/dev/null || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	apt-get update -q

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
 )
@@ -13,10 +14,12 @@ import (
 // before they are stored.
 type Admin struct{ store.Firewall }
 
-// AddOverride checks o and stores it.
+// AddOverride checks o and stores it, under the canonical name (PEP 503
+// normalized for PyPI).
 func (a Admin) AddOverride(ctx context.Context, o *store.Override) error {
 	if err := ValidateOverride(*o); err != nil {
 		return fmt.Errorf("override: %w: %w", err, scheduler.ErrInvalid)
 	}
+	o.Name = ecosystem.CanonicalName(o.Ecosystem, o.Name)
 	return a.Firewall.AddOverride(ctx, o)
 }

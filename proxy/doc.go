@@ -1,8 +1,11 @@
 // Package proxy is fumehood's registry firewall: it serves the npm
-// registry protocol on a listener of its own, in front of one upstream
-// registry, and lets through only versions the farm admitted. It asks the
-// scheduler to analyse and the store what was judged; it never runs a
-// package.
+// registry protocol (Server) or a PyPI simple index (PyPIServer) on a
+// listener of its own, in front of one upstream registry, and lets
+// through only versions the farm admitted. It asks the scheduler to
+// analyse and the store what was judged; it never runs a package. Both
+// servers share one core: the policy over the store's facts, the
+// queueing and waiting, the audit log, the metrics, the read tokens, the
+// upstream's document cache and the file downloads.
 //
 // # Policy (Policy.Decide)
 //
@@ -53,17 +56,62 @@
 // endpoints are not served. /-/ping answers {}; /-/fumehood/metrics the
 // Prometheus series (tarball requests and packument versions by state,
 // verdict latency of the analyses the firewall queued, upstream requests
-// by result, audit entries lost).
+// by result, audit entries lost; each by ecosystem).
+//
+// # PyPI (PyPIServer)
+//
+// NewPyPI serves a PEP 503/691 simple index in front of one upstream
+// index (Config.Upstream, the URL project pages hang off), so that
+// `pip install --index-url http://ADDR/simple/` (or PIP_INDEX_URL, uv's
+// and poetry's index settings) is all a team changes. GET and HEAD of
+// /simple/NAME/ answer the project page as PEP 691 JSON
+// (application/vnd.pypi.simple.v1+json) or PEP 503 HTML by the Accept
+// header's qualities (JSON on a tie, HTML when neither is named); a name
+// not PEP 503 normalized, or without its trailing slash, is redirected
+// (301). The page lists only the files of admitted versions, with the
+// index's sha256 (the #sha256= fragment, the "hashes" object),
+// requires-python and yanked as the index gives them, at the firewall's
+// URLs (/files/NAME/FILE). Files are grouped into versions by their
+// names (wheels per PEP 427, sdists NAME-VERSION.tar.gz; other files
+// are not served). A version's publication is the earliest upload-time
+// of its files (PEP 700, JSON pages only: an HTML-only index dates
+// nothing, so its versions are held until analysed benign or
+// overridden).
+//
+// The policy is decided per version, on the analysis of the one file pip
+// in the sandbox installs (pypi.Pick: the best wheel for the sandbox's
+// CPython on Linux, else the sdist); a version without such a file (only
+// wheels for other platforms) cannot be analysed and waits for the
+// window. Every file's digest is recorded at first sight, under its file
+// name (store.Tarball.Version holds the name: a version has many files,
+// and an index never reuses a file name), fetched from the URL the index
+// gives (which may be another host: the index names its file host) and
+// checked against the index's sha256; an index that gives none has its
+// files refused. A file whose bytes, or whose index hash, later differ
+// from that record is blocked (the analysed one blocks its version).
+// Requesting a project page queues, at interactive priority, the
+// analysis of each held version's analysed file, from the firewall's
+// bytes (scheduler.Submission.Fetched; the worker names a wheel from its
+// .dist-info, ecosystem.NameArtifact). GET of /files/NAME/FILE serves an
+// admitted version's file from the blob store and refuses a held or
+// blocked one with 403 and the same JSON as npm's refusals (pip shows
+// the status; the body names the verdict, rules and analysis). The farm
+// must have a PyPI index (FUMEHOOD_PYPI_INDEX): its workers resolve the
+// dependencies of what they analyse from it. /-/fumehood/metrics serves
+// the Prometheus series as on npm's listener. Overrides name PyPI
+// projects by any spelling (stored normalized) and versions exactly
+// (PEP 440 equality).
 //
 // # Caching
 //
-// Upstream packuments are kept in memory and served for PackumentTTL,
+// Upstream packuments and project pages are kept in memory and served
+// for PackumentTTL,
 // then revalidated with If-None-Match (a 304 costs the upstream no body);
 // concurrent requests of one name share one fetch. Packuments served to
 // clients carry an ETag over the upstream document and the admitted set
 // (If-None-Match answers 304), and their renderings are kept by that ETag.
-// Tarballs are in the blob store by digest: a team's repeated installs
-// fetch each tarball from the upstream once.
+// Tarballs and distribution files are in the blob store by digest: a
+// team's repeated installs fetch each file from the upstream once.
 //
 // # Audit and auth
 //
@@ -72,9 +120,11 @@
 // need a token), what, the state and why, and the analysis it rests on;
 // entries are written in batches off the request path, and a full queue
 // drops and counts. Reads are anonymous unless Config.Authenticate is set,
-// then every request needs a bearer token (npm's _authToken).
+// then every request needs a bearer token (npm's _authToken) or, as pip
+// sends an index URL's credentials, basic credentials whose password is
+// the token.
 //
-// # Monitoring (Server.Monitor)
+// # Monitoring (Server.Monitor, PyPIServer.Monitor)
 //
 // The firewall can follow the registry's replication changes feed (a
 // CouchDB _changes feed): each changed package the policy selects
@@ -89,6 +139,15 @@
 // (fumehood_proxy_publication_to_verdict_seconds) when the firewall next
 // looks at the package; the monitor looks again at packages with
 // analyses outstanding after every poll.
+//
+// For PyPI the monitor follows the index's changelog over XML-RPC
+// (changelog_since_serial, the method mirrors replicate by;
+// MonitorConfig.Changes is the XML-RPC endpoint): its serial is the one
+// position an index offers to resume from with no gap, where its RSS
+// feeds list only the newest few dozen uploads. A changelog never
+// followed starts at changelog_last_serial; the serial is kept in the
+// store ("pypi-changelog") after each batch; removals are skipped; the
+// same filters (all, watch, used) apply, by normalized name.
 //
 // proxy imports scheduler (the submission type), store, analysis and
 // ecosystem; it never touches the sandbox, the probes or the worker.

@@ -32,7 +32,8 @@ const e2eRedisDB = 13
 // real worker handler: it never runs a package. It checks the artifact
 // the worker handed it (ecosystem.Fetch: the file must be the version it
 // is said to be) and returns the verdict the test set for those bytes,
-// once the test releases them.
+// once the test releases them, under the canonical name as the pipeline
+// does.
 type verdictFarm struct {
 	mu       sync.Mutex
 	verdicts map[string]analysis.Verdict // by artifact digest
@@ -71,7 +72,7 @@ func (f *verdictFarm) AnalyzeWithID(ctx context.Context, id string, t ecosystem.
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	a := &analysis.Analysis{ID: id, Package: analysis.Package{Ecosystem: art.Ecosystem, Name: art.Name, Version: art.Version, Digest: art.Digest},
+	a := &analysis.Analysis{ID: id, Package: analysis.Package{Ecosystem: art.Ecosystem, Name: ecosystem.CanonicalName(art.Ecosystem, art.Name), Version: art.Version, Digest: art.Digest},
 		Verdict: v, Rules: e2eRules, Started: time.Now().UTC(), Finished: time.Now().UTC(), Trace: &trace.Trace{},
 		Coverage: analysis.Coverage{Level: analysis.CoverageFull, InstallOK: true}}
 	if v == analysis.Malicious {
@@ -82,6 +83,56 @@ func (f *verdictFarm) AnalyzeWithID(ctx context.Context, id string, t ecosystem.
 }
 
 const e2eRules = "rules-e2e"
+
+// startFarm runs a real scheduler (Redis) and worker handler in front
+// of a verdictFarm, on a fresh store, and a firewall made by newFW over
+// upstream that queues its analyses there, until the test ends.
+func startFarm[F firewall](t *testing.T, eco ecosystem.Config, upstream string, newFW func(Config) (F, error)) (store.Store, *httptest.Server, *verdictFarm) {
+	addr := testenv.Redis(t)
+	testenv.FlushRedisDB(t, addr, e2eRedisDB)
+	redisOpt := asynq.RedisClientOpt{Addr: addr, DB: e2eRedisDB}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, blobs, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	sched := scheduler.New(redisOpt, st, blobs, e2eRules, scheduler.WithEcosystem(eco))
+	farm := &verdictFarm{verdicts: map[string]analysis.Verdict{}, release: map[string]chan struct{}{}, analysed: map[string]string{}}
+	workerDone, workDir := make(chan error, 1), t.TempDir()
+	go func() {
+		quiet := slog.New(slog.DiscardHandler)
+		h := &worker.Handler{Pipeline: farm, Store: st, Blobs: blobs, WorkDir: workDir, Logger: quiet}
+		workerDone <- worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, PollInterval: 100 * time.Millisecond,
+			ShutdownTimeout: 5 * time.Second, Logger: quiet})
+	}()
+	t.Cleanup(func() {
+		farm.mu.Lock()
+		for _, g := range farm.release {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+		farm.mu.Unlock()
+		cancel()
+		<-workerDone
+		sched.Close()
+		st.Close()
+	})
+	px, err := newFW(Config{Upstream: upstream, Policy: Policy{Quarantine: 72 * time.Hour, Rules: e2eRules},
+		Store: st.(store.Firewall), Blobs: blobs, Scheduler: sched, AnalysisURL: "http://farm.test", PackumentTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(px)
+	t.Cleanup(func() { // before the farm stops
+		srv.Close()
+		px.Close()
+	})
+	return st, srv, farm
+}
 
 // npmClient runs the real npm against the firewall, in a directory of
 // its own with its own cache and configuration, never running a script.
@@ -131,50 +182,9 @@ func (c *npmClient) installed(out, name string) string {
 func TestEndToEndNPM(t *testing.T) {
 	npm := testenv.Tool(t, "npm")
 	corpus := testenv.Corpus(t)
-	addr := testenv.Redis(t)
-	testenv.FlushRedisDB(t, addr, e2eRedisDB)
-	redisOpt := asynq.RedisClientOpt{Addr: addr, DB: e2eRedisDB}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	st, blobs, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	up := newUpstream(t)
-	sched := scheduler.New(redisOpt, st, blobs, e2eRules, scheduler.WithEcosystem(ecosystem.Config{NPMRegistry: up.srv.URL}))
-	defer sched.Close()
-	farm := &verdictFarm{verdicts: map[string]analysis.Verdict{}, release: map[string]chan struct{}{}, analysed: map[string]string{}}
-	workerDone, workDir := make(chan error, 1), t.TempDir()
-	go func() {
-		quiet := slog.New(slog.DiscardHandler)
-		h := &worker.Handler{Pipeline: farm, Store: st, Blobs: blobs, WorkDir: workDir, Logger: quiet}
-		workerDone <- worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, PollInterval: 100 * time.Millisecond,
-			ShutdownTimeout: 5 * time.Second, Logger: quiet})
-	}()
-	defer func() {
-		farm.mu.Lock()
-		for _, g := range farm.release {
-			select {
-			case <-g:
-			default:
-				close(g)
-			}
-		}
-		farm.mu.Unlock()
-		cancel()
-		<-workerDone
-	}()
-
-	px, err := New(Config{Upstream: up.srv.URL, Policy: Policy{Quarantine: 72 * time.Hour, Rules: e2eRules},
-		Store: st.(store.Firewall), Blobs: blobs, Scheduler: sched, AnalysisURL: "http://farm.test", PackumentTTL: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(px)
-	defer px.Close()
-	defer srv.Close()
+	st, srv, farm := startFarm(t, ecosystem.Config{NPMRegistry: up.srv.URL}, up.srv.URL, New)
+	ctx := context.Background()
 	client := &npmClient{t: t, npm: npm, registry: srv.URL + "/", home: t.TempDir()}
 
 	// left-pad-plus 1.0.0 is the corpus's benign sample, a month old;

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/fumehood/fumehood/ecosystem/pypi"
 )
 
 // FuzzPackument feeds upstream documents (untrusted) through parsing and
@@ -47,6 +50,42 @@ func FuzzPath(f *testing.F) {
 		}
 		if name == "" || strings.Contains(name, "..") || strings.Contains(file, "/") || (file != "" && !strings.HasSuffix(file, ".tgz")) {
 			t.Errorf("parsePath(%q) = %q, %q", p, name, file)
+		}
+	})
+}
+
+// FuzzProjectPage feeds upstream project pages (untrusted, JSON or HTML)
+// through parsing and rendering: no panic; only files of the project
+// whose URLs are http(s) are kept, and a rendering links every file at
+// the firewall.
+func FuzzProjectPage(f *testing.F) {
+	f.Add([]byte(`{"meta":{"api-version":"1.1"},"name":"x","files":[{"filename":"x-1.0-py3-none-any.whl","url":"../../p/x-1.0-py3-none-any.whl","hashes":{"sha256":"00"},"upload-time":"2020-01-01T00:00:00Z"}]}`), true)
+	f.Add([]byte(`<a href="/p/x-1.0.tar.gz#sha256=00" data-requires-python="&gt;=3">x-1.0.tar.gz</a><a href="file:///etc/passwd">x-2.0.tar.gz</a>`), false)
+	f.Add([]byte(`{"files":[{"filename":"../x-1.0.tar.gz","url":"javascript:alert(1)"}]}`), true)
+	f.Fuzz(func(t *testing.T, b []byte, asJSON bool) {
+		ctype := "text/html"
+		if asJSON {
+			ctype = mediaSimpleJSON
+		}
+		page, _ := url.Parse("http://upstream/simple/x/")
+		files, err := pypi.ParseProjectPage(page, b, ctype)
+		if err != nil {
+			return
+		}
+		p := newProject("x", b, files)
+		for _, f := range p.byFile {
+			if !strings.HasPrefix(f.URL, "http://") && !strings.HasPrefix(f.URL, "https://") || strings.ContainsAny(f.Filename, "/\\") {
+				t.Errorf("file %q kept with URL %q", f.Filename, f.URL)
+			}
+		}
+		for _, ctype := range []string{mediaSimpleJSON, mediaHTML} {
+			out, err := p.render(p.sortedVersions(), "http://firewall", ctype)
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			if strings.Contains(string(out), "http://upstream/") {
+				t.Errorf("rendering links the upstream: %s", out)
+			}
 		}
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/ecosystem"
-	"github.com/fumehood/fumehood/scheduler"
 )
 
 // Which packages the monitor analyses.
@@ -41,6 +40,16 @@ type MonitorConfig struct {
 // kept in the store.
 const feedName = "npm-changes"
 
+// updateFeed is a registry's feed of changed packages, read from a
+// position the store keeps.
+type updateFeed interface {
+	// start is the position of a feed never followed: its end.
+	start(ctx context.Context) (string, error)
+	// next returns the packages changed after pos, the position after
+	// them, and whether the feed may hold more at once (a full page).
+	next(ctx context.Context, pos string) (names []string, last string, more bool, err error)
+}
+
 // Monitor follows the registry's changes feed until ctx ends: each
 // changed package the filter selects has its packument fetched afresh and
 // the analysis of every held version (the new ones) queued at feed
@@ -51,15 +60,22 @@ const feedName = "npm-changes"
 // ("now"). The lag from publication to verdict of what it queued is the
 // fumehood_proxy_publication_to_verdict_seconds histogram.
 func (s *Server) Monitor(ctx context.Context, cfg MonitorConfig) error {
-	if cfg.Interval <= 0 {
-		cfg.Interval = 30 * time.Second
-	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
 	}
+	return s.monitor(ctx, cfg, feedName, couchFeed{s: s, cfg: cfg}, s.docs.refresh, s.docs.sweep)
+}
+
+// monitor follows f, kept in the store under key, until ctx ends: see
+// Server.Monitor. refresh queues the held versions of a changed package,
+// sweep looks again at the packages with analyses outstanding.
+func (c *core) monitor(ctx context.Context, cfg MonitorConfig, key string, f updateFeed, refresh, sweep func(ctx context.Context, name string)) error {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
 	watch := map[string]bool{}
 	for _, n := range cfg.Watch {
-		watch[n] = true
+		watch[ecosystem.CanonicalName(c.eco, n)] = true
 	}
 	switch cfg.Follow {
 	case FollowAll, FollowUsed:
@@ -70,36 +86,44 @@ func (s *Server) Monitor(ctx context.Context, cfg MonitorConfig) error {
 	default:
 		return fmt.Errorf("monitor: follow %q: want all, watch or used", cfg.Follow)
 	}
-	seq, err := s.cfg.Store.FeedSeq(ctx, feedName)
+	pos, err := c.cfg.Store.FeedSeq(ctx, key)
 	if err != nil {
 		return err
 	}
-	if seq == "" {
-		seq = "now"
-	}
 	for {
-		page, err := s.changes(ctx, cfg, seq)
+		more := false
+		if pos == "" {
+			pos, err = f.start(ctx)
+		}
+		if err == nil && pos != "" {
+			var (
+				names []string
+				last  string
+			)
+			names, last, more, err = f.next(ctx, pos)
+			if err == nil {
+				for _, n := range names {
+					if c.follows(ctx, cfg, watch, n) {
+						refresh(ctx, ecosystem.CanonicalName(c.eco, n))
+					}
+				}
+				if last != "" && last != pos {
+					if err := c.cfg.Store.SetFeedSeq(ctx, key, last); err != nil {
+						c.log.WarnContext(ctx, "monitor: keep position", "feed", key, "err", err)
+					} else {
+						pos = last
+					}
+				}
+			}
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			s.log.WarnContext(ctx, "monitor: changes feed", "err", err)
-		default:
-			for _, c := range page.Results {
-				if !c.Deleted && s.follows(ctx, cfg, watch, c.ID) {
-					s.refresh(ctx, c.ID)
-				}
-			}
-			if last := string(page.LastSeq); last != "" && last != seq {
-				if err := s.cfg.Store.SetFeedSeq(ctx, feedName, last); err != nil {
-					s.log.WarnContext(ctx, "monitor: keep sequence", "err", err)
-				} else {
-					seq = last
-				}
-			}
+			c.log.WarnContext(ctx, "monitor: update feed", "feed", key, "err", err)
 		}
-		s.sweep(ctx)
-		if err == nil && len(page.Results) >= cfg.Batch {
+		c.sweep(ctx, sweep)
+		if err == nil && more {
 			continue // behind: go on at once
 		}
 		select {
@@ -108,6 +132,28 @@ func (s *Server) Monitor(ctx context.Context, cfg MonitorConfig) error {
 		case <-time.After(cfg.Interval):
 		}
 	}
+}
+
+// couchFeed is the npm registry's CouchDB _changes feed.
+type couchFeed struct {
+	s   *Server
+	cfg MonitorConfig
+}
+
+func (f couchFeed) start(context.Context) (string, error) { return "now", nil }
+
+func (f couchFeed) next(ctx context.Context, seq string) ([]string, string, bool, error) {
+	page, err := f.s.changes(ctx, f.cfg, seq)
+	if err != nil {
+		return nil, "", false, err
+	}
+	var names []string
+	for _, c := range page.Results {
+		if !c.Deleted {
+			names = append(names, c.ID)
+		}
+	}
+	return names, string(page.LastSeq), len(page.Results) >= f.cfg.Batch, nil
 }
 
 // changesPage is a page of a CouchDB _changes feed.
@@ -147,54 +193,32 @@ func (s *Server) changes(ctx context.Context, cfg MonitorConfig, seq string) (ch
 }
 
 // follows reports whether the monitor analyses package name.
-func (s *Server) follows(ctx context.Context, cfg MonitorConfig, watch map[string]bool, name string) bool {
-	if ecosystem.ValidName(ecosystem.NPM, name) != nil {
+func (c *core) follows(ctx context.Context, cfg MonitorConfig, watch map[string]bool, name string) bool {
+	if ecosystem.ValidName(c.eco, name) != nil {
 		return false // design documents and the like
 	}
+	name = ecosystem.CanonicalName(c.eco, name)
 	switch cfg.Follow {
 	case FollowWatch:
 		return watch[name]
 	case FollowUsed:
-		tbs, err := s.cfg.Store.Tarballs(ctx, ecosystem.NPM, name)
+		tbs, err := c.cfg.Store.Tarballs(ctx, c.eco, name)
 		return err == nil && len(tbs) > 0
 	}
 	return true
 }
 
-// refresh fetches name's packument afresh and queues the analysis of its
-// held versions on the feed queue.
-func (s *Server) refresh(ctx context.Context, name string) {
-	p, err := s.up.fetch(ctx, name, s.up.cached(name))
-	if err != nil {
-		s.log.WarnContext(ctx, "monitor: packument", "name", name, "err", err)
-		return
-	}
-	ds, _, err := s.decide(ctx, p)
-	if err != nil {
-		s.log.WarnContext(ctx, "monitor: decide", "name", name, "err", err)
-		return
-	}
-	for v, d := range ds {
-		if d.Queue {
-			s.queueFrom(p, v, scheduler.QueueFeed, p.versions[v].Published)
-		}
-	}
-}
-
-// sweep looks again at the packages whose queued analyses have no verdict
-// yet, so that their latencies are observed without a client asking.
-func (s *Server) sweep(ctx context.Context) {
-	s.mu.Lock()
+// sweep calls look on each package whose queued analyses have no
+// verdict yet, so that their latencies are observed without a client
+// asking.
+func (c *core) sweep(ctx context.Context, look func(ctx context.Context, name string)) {
+	c.mu.Lock()
 	names := map[string]bool{}
-	for _, w := range s.waiting {
+	for _, w := range c.waiting {
 		names[w.name] = true
 	}
-	s.mu.Unlock()
+	c.mu.Unlock()
 	for name := range names {
-		if p := s.up.cached(name); p != nil {
-			if _, _, err := s.decide(ctx, p.doc); err != nil {
-				s.log.WarnContext(ctx, "monitor: sweep", "name", name, "err", err)
-			}
-		}
+		look(ctx, name)
 	}
 }

@@ -91,18 +91,7 @@ func TestMonitor(t *testing.T) {
 	fw := h.st.(store.Firewall)
 	ctx := context.Background()
 
-	run := func(cfg MonitorConfig) (stop func()) {
-		cfg.Changes, cfg.Interval = feed.srv.URL, 20*time.Millisecond
-		mctx, cancel := context.WithCancel(ctx)
-		done := make(chan error)
-		go func() { done <- h.px.Monitor(mctx, cfg) }()
-		return func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Monitor: %v", err)
-			}
-		}
-	}
+	run := monitorRunner(t, h.px.Monitor, feed.srv.URL)
 
 	// A feed never followed starts at its end; then new changes of the
 	// watched package are queued at feed priority, others are not.
@@ -123,7 +112,7 @@ func TestMonitor(t *testing.T) {
 	// Its verdict gives the lag from publication to verdict.
 	h.farm.judge(t, "watched", "1.0.0", analysis.Benign, "")
 	stop = run(MonitorConfig{Follow: FollowUsed})
-	testenv.WaitFor(t, time.Minute, "the lag observed", func() bool { return sampleCount(h.px) == 1 })
+	testenv.WaitFor(t, time.Minute, "the lag observed", func() bool { return lagCount(h.px.metrics) == 1 })
 
 	// A restart resumes where it stood; "used" follows the packages the
 	// firewall served.
@@ -147,9 +136,26 @@ func TestMonitor(t *testing.T) {
 	}
 }
 
-// sampleCount is how many observations the lag histogram holds.
-func sampleCount(px *Server) uint64 {
-	mfs, err := px.metrics.reg.Gather()
+// monitorRunner returns a function that runs monitor on the feed at url
+// with cfg until the stop it returns is called.
+func monitorRunner(t *testing.T, monitor func(context.Context, MonitorConfig) error, url string) func(MonitorConfig) (stop func()) {
+	return func(cfg MonitorConfig) func() {
+		cfg.Changes, cfg.Interval = url, 20*time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- monitor(ctx, cfg) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Monitor: %v", err)
+			}
+		}
+	}
+}
+
+// lagCount is how many observations the lag histogram holds.
+func lagCount(m *Metrics) uint64 {
+	mfs, err := m.reg.Gather()
 	if err != nil {
 		return 0
 	}

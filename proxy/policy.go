@@ -10,6 +10,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/ecosystem/pypi"
 	"github.com/fumehood/fumehood/store"
 )
 
@@ -152,10 +153,16 @@ func (p Policy) Decide(f Facts, overrides []store.Override, now time.Time) Decis
 }
 
 // covers reports whether o covers version v: every version when it names
-// none, that version exactly, or the versions its semver range admits.
+// none, that version exactly (PEP 440 equality for PyPI), or, for npm,
+// the versions its semver range admits.
 func covers(o store.Override, v string) bool {
 	if o.Versions == "" || o.Versions == v {
 		return true
+	}
+	if o.Ecosystem == ecosystem.PyPI {
+		want, err1 := pypi.ParseVersion(o.Versions)
+		got, err2 := pypi.ParseVersion(v)
+		return err1 == nil && err2 == nil && want.Compare(got) == 0
 	}
 	c, err := semver.NewConstraint(o.Versions)
 	if err != nil {
@@ -166,19 +173,25 @@ func covers(o store.Override, v string) bool {
 }
 
 // ValidateOverride checks an override an admin asks for: a known action,
-// a valid package name, a version or semver range (or none), a reason and
-// who asks.
+// a valid package name, a version or semver range for npm, an exact
+// version for PyPI (or none), a reason and who asks.
 func ValidateOverride(o store.Override) error {
 	var errs []error
 	if o.Action != store.Allow && o.Action != store.Deny {
 		errs = append(errs, fmt.Errorf("action %q: want allow or deny", o.Action))
 	}
-	if o.Ecosystem != ecosystem.NPM {
-		errs = append(errs, fmt.Errorf("ecosystem %q: the firewall serves npm", o.Ecosystem))
+	if o.Ecosystem != ecosystem.NPM && o.Ecosystem != ecosystem.PyPI {
+		errs = append(errs, fmt.Errorf("ecosystem %q: the firewall serves npm and pypi", o.Ecosystem))
 	} else if err := ecosystem.ValidName(o.Ecosystem, o.Name); err != nil {
 		errs = append(errs, err)
 	}
-	if o.Versions != "" {
+	switch {
+	case o.Versions == "":
+	case o.Ecosystem == ecosystem.PyPI:
+		if err := pypi.ValidVersion(o.Versions); err != nil {
+			errs = append(errs, fmt.Errorf("versions: %w", err))
+		}
+	default:
 		if _, err := semver.NewConstraint(o.Versions); err != nil {
 			errs = append(errs, fmt.Errorf("versions %q: not a version or semver range: %v", o.Versions, err))
 		}

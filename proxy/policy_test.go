@@ -72,6 +72,10 @@ func TestDecide(t *testing.T) {
 		{name: "newest override first", f: Facts{Version: "1.1.0", Published: old}, overrides: []store.Override{deny, allow}, want: Blocked, reason: "denied by bob: typosquat"},
 		{name: "override of other versions", f: Facts{Version: "2.0.0", Published: fresh}, overrides: []store.Override{allow, deny}, want: Held, queue: true},
 		{name: "range leaves prereleases out", f: Facts{Version: "1.2.0-rc.1", Published: fresh}, overrides: []store.Override{allow}, want: Held, queue: true},
+		{name: "pypi override by PEP 440 equality", f: Facts{Version: "1.1", Published: fresh},
+			overrides: []store.Override{{Ecosystem: "pypi", Versions: "1.1.0", Action: store.Deny, Reason: "typosquat", Who: "bob"}}, want: Blocked, reason: "denied by bob"},
+		{name: "pypi override of another version", f: Facts{Version: "1.1.1", Published: fresh},
+			overrides: []store.Override{{Ecosystem: "pypi", Versions: "1.1.0", Action: store.Allow, Reason: "vetted", Who: "bob"}}, want: Held, queue: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +114,11 @@ func TestValidateOverride(t *testing.T) {
 		{"bad range", func(o *store.Override) { o.Versions = "one point two" }, false},
 		{"bad action", func(o *store.Override) { o.Action = "quarantine" }, false},
 		{"bad name", func(o *store.Override) { o.Name = "../etc" }, false},
-		{"pypi", func(o *store.Override) { o.Ecosystem = "pypi" }, false},
+		{"pypi range", func(o *store.Override) { o.Ecosystem, o.Name = "pypi", "Tiny_Pkg" }, false},
+		{"pypi version", func(o *store.Override) { o.Ecosystem, o.Name, o.Versions = "pypi", "Tiny_Pkg", "1.0.post1" }, true},
+		{"pypi every version", func(o *store.Override) { o.Ecosystem, o.Name, o.Versions = "pypi", "tiny-pkg", "" }, true},
+		{"pypi bad name", func(o *store.Override) { o.Ecosystem, o.Name, o.Versions = "pypi", "-bad", "" }, false},
+		{"cargo", func(o *store.Override) { o.Ecosystem, o.Versions = "cargo", "" }, false},
 		{"no reason", func(o *store.Override) { o.Reason = " " }, false},
 		{"no who", func(o *store.Override) { o.Who = "" }, false},
 	}

@@ -24,40 +24,55 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const testRules = "rules-test"
 
 type harness struct {
-	t     *testing.T
-	up    *upstreamRegistry
-	st    store.Store
-	blobs store.Blobs
-	farm  *fakeFarm
-	px    *Server
-	srv   *httptest.Server
+	t    *testing.T
+	up   *upstreamRegistry
+	st   store.Store
+	farm *fakeFarm
+	px   *Server
+	srv  *httptest.Server
 }
 
-func newHarness(t *testing.T, mod func(*Config)) *harness {
+// firewall is a Server or a PyPIServer.
+type firewall interface {
+	http.Handler
+	Close() error
+}
+
+// startFirewall makes a firewall with newFW over upstream, on a fresh
+// store with a fakeFarm (judging PyPI records when pypi), and serves it
+// until the test ends.
+func startFirewall[F firewall](t *testing.T, upstream string, pypi bool, mod func(*Config), newFW func(Config) (F, error)) (store.Store, *fakeFarm, F, *httptest.Server) {
 	t.Helper()
 	st, blobs, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, up: newUpstream(t), st: st, blobs: blobs, farm: &fakeFarm{st: st, rules: testRules}}
+	farm := &fakeFarm{st: st, rules: testRules, pypi: pypi}
 	cfg := Config{
-		Upstream: h.up.srv.URL, Policy: Policy{Quarantine: 72 * time.Hour, Rules: testRules},
-		Store: st.(store.Firewall), Blobs: blobs, Scheduler: h.farm, AnalysisURL: "http://farm.test",
+		Upstream: upstream, Policy: Policy{Quarantine: 72 * time.Hour, Rules: testRules},
+		Store: st.(store.Firewall), Blobs: blobs, Scheduler: farm, AnalysisURL: "http://farm.test",
 		PackumentTTL: -1,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	h.px, err = New(cfg)
+	px, err := newFW(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.srv = httptest.NewServer(h.px)
+	srv := httptest.NewServer(px)
 	t.Cleanup(func() {
-		h.srv.Close()
-		h.px.Close()
+		srv.Close()
+		px.Close()
 		st.Close()
 	})
+	return st, farm, px, srv
+}
+
+func newHarness(t *testing.T, mod func(*Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, up: newUpstream(t)}
+	h.st, h.farm, h.px, h.srv = startFirewall(t, h.up.srv.URL, false, mod, New)
 	return h
 }
 
@@ -65,13 +80,21 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 // status and body.
 func (h *harness) get(path string, headers ...string) (*http.Response, []byte) {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+path, nil)
+	return get(h.t, h.srv.URL+path, headers...)
+}
+
+// get requests u with headers (name, value pairs), not following
+// redirects, and returns the response and its body.
+func get(t *testing.T, u string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -222,17 +245,24 @@ func TestFirewall(t *testing.T) {
 
 	// The audit log holds what was held and blocked and why.
 	h.px.Close() // flushes the audit queue
-	es, err := h.st.(store.Firewall).Audit(context.Background(), store.AuditQuery{State: "blocked", Name: "@acme/widget", Ecosystem: "npm"})
+	auditedBlocked(t, h.st, store.AuditEntry{Ecosystem: "npm", Name: "@acme/widget", Version: "1.1.0", Request: "tarball", Analysis: rec.ID, Who: "127.0.0.1"})
+}
+
+// auditedBlocked checks that the audit log holds the refusal of want's
+// request (its ecosystem, name, version, request, analysis and who) as
+// judged malicious.
+func auditedBlocked(t *testing.T, st store.Store, want store.AuditEntry) {
+	t.Helper()
+	es, err := st.(store.Firewall).Audit(context.Background(), store.AuditQuery{State: "blocked", Name: want.Name, Ecosystem: want.Ecosystem})
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
 	for _, e := range es {
-		found = found || (e.Request == "tarball" && e.Version == "1.1.0" && e.Analysis == rec.ID && strings.Contains(e.Reason, "judged malicious") && e.Who == "127.0.0.1")
+		if e.Request == want.Request && e.Version == want.Version && e.Analysis == want.Analysis && e.Who == want.Who && strings.Contains(e.Reason, "judged malicious") {
+			return
+		}
 	}
-	if !found {
-		t.Errorf("audit has no entry of the blocked tarball request of 1.1.0: %+v", es)
-	}
+	t.Errorf("audit has no entry of the blocked %s request of %s: %+v", want.Request, want.Version, es)
 }
 
 func TestOverrideAndHoldWait(t *testing.T) {
@@ -302,15 +332,16 @@ func TestUpstreamCache(t *testing.T) {
 	}
 }
 
+// goodToken accepts the read token "good", of ci.
+func goodToken(_ context.Context, tok string) (store.Token, error) {
+	if tok == "good" {
+		return store.Token{Name: "ci", Role: store.RoleRead}, nil
+	}
+	return store.Token{}, store.ErrNotFound
+}
+
 func TestPaths(t *testing.T) {
-	h := newHarness(t, func(c *Config) {
-		c.Authenticate = func(_ context.Context, tok string) (store.Token, error) {
-			if tok == "good" {
-				return store.Token{Name: "ci", Role: store.RoleRead}, nil
-			}
-			return store.Token{}, store.ErrNotFound
-		}
-	})
+	h := newHarness(t, func(c *Config) { c.Authenticate = goodToken })
 	h.up.publish("@s/p", "1.0.0", tarball(t, "@s/p", "1.0.0", nil), time.Now().Add(-1000*time.Hour))
 	tests := []struct {
 		path, token string

@@ -233,6 +233,10 @@ func corpusFiles(t testing.TB, dir string) map[string][]byte {
 type fakeFarm struct {
 	st    store.Store
 	rules string
+	pypi  bool // judge judges PyPI records
+	// spell, when set, is the version an analysis reports (as the
+	// artifact's metadata spells it), by the version it was queued as.
+	spell map[string]string
 	mu    sync.Mutex
 	subs  []scheduler.Submission
 }
@@ -247,8 +251,9 @@ func (f *fakeFarm) Submit(ctx context.Context, sub scheduler.Submission) (*store
 	}
 	r := &store.Record{Spec: sub.Spec, Source: store.FromRegistry, Artifact: sub.Fetched}
 	r.ID, r.Rules = uuid.NewString(), f.rules
-	r.Package = analysis.Package{Ecosystem: t.Ecosystem, Name: t.Name, Version: t.Version, Digest: sub.Fetched}
-	return f.st.FindOrCreate(ctx, store.Key{Ecosystem: t.Ecosystem, Name: t.Name, Version: t.Version, Digest: sub.Fetched, Rules: f.rules, Source: store.FromRegistry}, r)
+	name := ecosystem.CanonicalName(t.Ecosystem, t.Name)
+	r.Package = analysis.Package{Ecosystem: t.Ecosystem, Name: name, Version: t.Version, Digest: sub.Fetched}
+	return f.st.FindOrCreate(ctx, store.Key{Ecosystem: t.Ecosystem, Name: name, Version: t.Version, Digest: sub.Fetched, Rules: f.rules, Source: store.FromRegistry}, r)
 }
 
 func (f *fakeFarm) submissions() []scheduler.Submission {
@@ -262,7 +267,11 @@ func (f *fakeFarm) submissions() []scheduler.Submission {
 func (f *fakeFarm) judge(t testing.TB, name, version string, v analysis.Verdict, rule string) *store.Record {
 	t.Helper()
 	ctx := context.Background()
-	recs, err := f.st.(store.Firewall).RegistryRecords(ctx, "npm", name)
+	eco := "npm"
+	if f.pypi {
+		eco = "pypi"
+	}
+	recs, err := f.st.(store.Firewall).RegistryRecords(ctx, eco, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +281,9 @@ func (f *fakeFarm) judge(t testing.TB, name, version string, v analysis.Verdict,
 		}
 		a := r.Analysis
 		a.Verdict, a.Started, a.Finished = v, time.Now().UTC(), time.Now().UTC()
+		if spelt, ok := f.spell[version]; ok {
+			a.Package.Version = spelt
+		}
 		a.Coverage = analysis.Coverage{Level: analysis.CoverageFull, InstallOK: true}
 		if v != analysis.Benign {
 			a.Score = 90

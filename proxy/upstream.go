@@ -7,17 +7,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/fumehood/fumehood/ecosystem/npm"
 	"github.com/fumehood/fumehood/store"
 )
 
@@ -29,33 +28,46 @@ var (
 	errElsewhere        = errors.New("a tarball URL off the upstream")
 )
 
-// maxPackument bounds an upstream packument.
+// maxPackument bounds an upstream document (packument, project page).
 const maxPackument = 128 << 20
 
 // upstream is the one registry the firewall fetches from, with a cache of
-// packuments revalidated by ETag once older than ttl.
-type upstream struct {
-	base       string
+// its parsed documents (D: an npm packument, a PyPI project page)
+// revalidated by ETag once older than ttl.
+type upstream[D any] struct {
+	base       *url.URL
 	client     *http.Client
 	ttl        time.Duration
 	maxEntries int
 	metrics    *Metrics
+	eco        string
+	accept     string
+	docURL     func(name string) string
+	parse      func(name string, body []byte, ctype string) (D, error)
 
 	mu    sync.Mutex
-	cache map[string]*cached
+	cache map[string]*cached[D]
 	group singleflight.Group
 }
 
-type cached struct {
-	doc     *packument
+type cached[D any] struct {
+	doc     D
 	etag    string
 	fetched time.Time
 }
 
-// packument returns name's packument: from the cache while younger than
+// upstreamOf returns c's upstream: docURL is a document's URL, fetched
+// with Accept accept and parsed by parse.
+func upstreamOf[D any](c *core, accept string, docURL func(string) string, parse func(string, []byte, string) (D, error)) *upstream[D] {
+	base, _ := url.Parse(c.cfg.Upstream) // checked by newCore
+	return &upstream[D]{base: base, client: c.cfg.Client, ttl: c.cfg.PackumentTTL, maxEntries: 10000, metrics: c.metrics,
+		eco: c.eco, accept: accept, docURL: docURL, parse: parse, cache: map[string]*cached[D]{}}
+}
+
+// document returns name's document: from the cache while younger than
 // ttl, else fetched (with If-None-Match of the cached ETag; a 304 keeps
 // the cached document). Concurrent requests of one name share a fetch.
-func (u *upstream) packument(ctx context.Context, name string) (*packument, error) {
+func (u *upstream[D]) document(ctx context.Context, name string) (D, error) {
 	c := u.cached(name)
 	if c != nil && time.Since(c.fetched) < u.ttl {
 		return c.doc, nil
@@ -67,64 +79,66 @@ func (u *upstream) packument(ctx context.Context, name string) (*packument, erro
 		return u.fetch(ctx, name, c)
 	})
 	if err != nil {
-		return nil, err
+		var zero D
+		return zero, err
 	}
-	return v.(*packument), nil
+	return v.(D), nil
 }
 
-func (u *upstream) fetch(ctx context.Context, name string, old *cached) (*packument, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.base+"/"+strings.Replace(name, "/", "%2f", 1), nil)
+func (u *upstream[D]) fetch(ctx context.Context, name string, old *cached[D]) (D, error) {
+	var zero D
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.docURL(name), nil)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	// The full document: the abbreviated one does not date versions.
-	req.Header.Set("Accept", mediaJSON)
+	req.Header.Set("Accept", u.accept)
 	if old != nil && old.etag != "" {
 		req.Header.Set("If-None-Match", old.etag)
 	}
+	count := u.metrics.upstream.WithLabelValues
 	resp, err := u.client.Do(req)
 	if err != nil {
-		u.metrics.upstream.WithLabelValues("packument", "error").Inc()
-		return nil, fmt.Errorf("upstream packument of %s: %w", name, err)
+		count(u.eco, "document", "error").Inc()
+		return zero, fmt.Errorf("upstream document of %s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified && old != nil:
-		u.metrics.upstream.WithLabelValues("packument", "not_modified").Inc()
-		u.put(name, &cached{doc: old.doc, etag: old.etag, fetched: time.Now()})
+		count(u.eco, "document", "not_modified").Inc()
+		u.put(name, &cached[D]{doc: old.doc, etag: old.etag, fetched: time.Now()})
 		return old.doc, nil
 	case resp.StatusCode == http.StatusNotFound:
-		u.metrics.upstream.WithLabelValues("packument", "not_found").Inc()
-		return nil, fmt.Errorf("package %s: %w", name, errUpstreamNotFound)
+		count(u.eco, "document", "not_found").Inc()
+		return zero, fmt.Errorf("package %s: %w", name, errUpstreamNotFound)
 	case resp.StatusCode != http.StatusOK:
-		u.metrics.upstream.WithLabelValues("packument", "error").Inc()
-		return nil, fmt.Errorf("upstream packument of %s: %s", name, resp.Status)
+		count(u.eco, "document", "error").Inc()
+		return zero, fmt.Errorf("upstream document of %s: %s", name, resp.Status)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxPackument+1))
 	if err != nil {
-		return nil, fmt.Errorf("upstream packument of %s: %w", name, err)
+		return zero, fmt.Errorf("upstream document of %s: %w", name, err)
 	}
 	if len(b) > maxPackument {
-		return nil, fmt.Errorf("upstream packument of %s: over %d bytes: %w", name, maxPackument, errTooLarge)
+		return zero, fmt.Errorf("upstream document of %s: over %d bytes: %w", name, maxPackument, errTooLarge)
 	}
-	doc, err := parsePackument(name, b)
+	doc, err := u.parse(name, b, resp.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	u.metrics.upstream.WithLabelValues("packument", "fetched").Inc()
-	u.put(name, &cached{doc: doc, etag: resp.Header.Get("ETag"), fetched: time.Now()})
+	count(u.eco, "document", "fetched").Inc()
+	u.put(name, &cached[D]{doc: doc, etag: resp.Header.Get("ETag"), fetched: time.Now()})
 	return doc, nil
 }
 
 // cached returns name's cache entry, nil when there is none.
-func (u *upstream) cached(name string) *cached {
+func (u *upstream[D]) cached(name string) *cached[D] {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.cache[name]
 }
 
 // put caches c, dropping the stalest entry when the cache is full.
-func (u *upstream) put(name string, c *cached) {
+func (u *upstream[D]) put(name string, c *cached[D]) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if _, ok := u.cache[name]; !ok && len(u.cache) >= u.maxEntries {
@@ -139,61 +153,94 @@ func (u *upstream) put(name string, c *cached) {
 	u.cache[name] = c
 }
 
-// tarball downloads v's tarball, at most max bytes, checks it against
-// the registry's integrity and puts it in blobs; it returns its digest.
-// The tarball must be on the upstream's host: one upstream, whatever a
-// packument says.
-func (u *upstream) tarball(ctx context.Context, v *version, blobs store.Blobs, max int64) (_ string, retErr error) {
-	base, err1 := url.Parse(u.base)
-	tu, err2 := url.Parse(v.Tarball)
-	if err1 != nil || err2 != nil || tu.Scheme != base.Scheme || tu.Host != base.Host {
-		return "", fmt.Errorf("%s: %w: %s", v.File, errElsewhere, v.Tarball)
+// onHost reports whether raw is a URL on the upstream's own scheme and
+// host.
+func (u *upstream[D]) onHost(raw string) bool {
+	fu, err := url.Parse(raw)
+	return err == nil && fu.Scheme == u.base.Scheme && fu.Host == u.base.Host
+}
+
+// fetchFile is a file to download from the upstream and the hash the
+// registry gives for it.
+type fetchFile struct {
+	url, name string
+	hash      hash.Hash // fresh, of the registry's algorithm
+	want      []byte    // the registry's digest
+	integrity string    // as the registry spells it, for messages
+}
+
+// ensure returns the recorded bytes t (ecosystem, name, version or file,
+// integrity) stands for: seen when they are recorded and in the blob
+// store, else f fetched, recorded if this is the first sight, and
+// refused (errChanged) when they differ from an earlier sight.
+func (c *core) ensure(ctx context.Context, seen *store.Tarball, f fetchFile, t store.Tarball) (store.Tarball, error) {
+	if seen != nil {
+		if rc, err := c.cfg.Blobs.Get(ctx, seen.Digest); err == nil {
+			rc.Close()
+			return *seen, nil
+		}
 	}
-	h, want, err := npm.Integrity(v.SRI, v.Shasum)
+	digest, err := c.download(ctx, f)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", v.File, err)
+		return store.Tarball{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.Tarball, nil)
+	t.Digest = digest
+	tb, err := c.cfg.Store.SeeTarball(ctx, t)
+	if err != nil {
+		return store.Tarball{}, err
+	}
+	if tb.Digest != digest {
+		return tb, fmt.Errorf("%s %s: %w (%s, now %s)", t.Name, t.Version, errChanged, tb.Digest, digest)
+	}
+	return tb, nil
+}
+
+// download fetches f, at most MaxTarball bytes, checks it against the
+// registry's digest and puts it in the blob store; it returns its digest.
+func (c *core) download(ctx context.Context, f fetchFile) (_ string, retErr error) {
+	count := c.metrics.upstream.WithLabelValues
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := u.client.Do(req)
+	resp, err := c.cfg.Client.Do(req)
 	if err != nil {
-		u.metrics.upstream.WithLabelValues("tarball", "error").Inc()
-		return "", fmt.Errorf("upstream tarball %s: %w", v.File, err)
+		count(c.eco, "file", "error").Inc()
+		return "", fmt.Errorf("upstream file %s: %w", f.name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		u.metrics.upstream.WithLabelValues("tarball", "error").Inc()
+		count(c.eco, "file", "error").Inc()
 		if resp.StatusCode == http.StatusNotFound {
-			return "", fmt.Errorf("upstream tarball %s: %w", v.File, errUpstreamNotFound)
+			return "", fmt.Errorf("upstream file %s: %w", f.name, errUpstreamNotFound)
 		}
-		return "", fmt.Errorf("upstream tarball %s: %s", v.File, resp.Status)
+		return "", fmt.Errorf("upstream file %s: %s", f.name, resp.Status)
 	}
-	f, err := os.CreateTemp("", "fumehood-proxy-*.tgz")
+	tmp, err := os.CreateTemp("", "fumehood-proxy-*")
 	if err != nil {
 		return "", err
 	}
-	defer func() { f.Close(); os.Remove(f.Name()) }()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(resp.Body, max+1))
+	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	max := c.cfg.MaxTarball
+	n, err := io.Copy(io.MultiWriter(tmp, f.hash), io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return "", fmt.Errorf("upstream tarball %s: %w", v.File, err)
+		return "", fmt.Errorf("upstream file %s: %w", f.name, err)
 	}
 	if n > max {
-		return "", fmt.Errorf("upstream tarball %s: over %d bytes: %w", v.File, max, errTooLarge)
+		return "", fmt.Errorf("upstream file %s: over %d bytes: %w", f.name, max, errTooLarge)
 	}
-	if got := h.Sum(nil); !bytes.Equal(got, want) {
-		u.metrics.upstream.WithLabelValues("tarball", "integrity").Inc()
-		return "", fmt.Errorf("upstream tarball %s: %w (%s)", v.File, errIntegrity, v.Integrity)
+	if got := f.hash.Sum(nil); !bytes.Equal(got, f.want) {
+		count(c.eco, "file", "integrity").Inc()
+		return "", fmt.Errorf("upstream file %s: %w (%s)", f.name, errIntegrity, f.integrity)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return "", err
 	}
-	digest, err := blobs.Put(ctx, f)
+	digest, err := c.cfg.Blobs.Put(ctx, tmp)
 	if err != nil {
-		return "", fmt.Errorf("store tarball %s: %w", v.File, err)
+		return "", fmt.Errorf("store file %s: %w", f.name, err)
 	}
-	u.metrics.upstream.WithLabelValues("tarball", "fetched").Inc()
+	count(c.eco, "file", "fetched").Inc()
 	return digest, nil
 }
 

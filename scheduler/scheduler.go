@@ -204,11 +204,6 @@ func (s *Scheduler) fetched(ctx context.Context, spec, digest string) (*store.Re
 	if err != nil {
 		return nil, err
 	}
-	if rec.Package.Ecosystem != ecosystem.NPM {
-		// A worker names the file by its ecosystem's format; a PyPI
-		// file's name (wheel or sdist) is not known here.
-		return nil, fmt.Errorf("fetched artifacts are npm tarballs, not %s files: %w", rec.Package.Ecosystem, ErrInvalid)
-	}
 	r, err := s.blobs.Get(ctx, digest)
 	if err != nil {
 		return nil, fmt.Errorf("fetched artifact of %s: %w: %w", rec.Spec, ErrInvalid, err)

@@ -47,10 +47,14 @@ type Firewall interface {
 	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 }
 
-// Tarball is a version's bytes as the firewall first saw them.
+// Tarball is a version's bytes as the firewall first saw them: an npm
+// version's tarball, or one of a PyPI version's files.
 type Tarball struct {
-	Ecosystem string    `json:"ecosystem"`
-	Name      string    `json:"name"`
+	Ecosystem string `json:"ecosystem"`
+	Name      string `json:"name"`
+	// Version is the npm version; for PyPI the file's name, which says
+	// its version (a version has many files, and an index never reuses a
+	// file name).
 	Version   string    `json:"version"`
 	Digest    string    `json:"digest"`    // sha256 of the bytes, "sha256:<hex>"
 	Integrity string    `json:"integrity"` // the registry's integrity they matched

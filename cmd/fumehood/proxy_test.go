@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -61,20 +63,8 @@ func TestServeNPMProxy(t *testing.T) {
 	}))
 	defer upstream.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	api, served, alone := freeAddr(t), freeAddr(t), freeAddr(t)
-	var wg sync.WaitGroup
-	start := func(args ...string) {
-		out := &syncBuf{}
-		wg.Go(func() {
-			if code := run(ctx, &env{stdout: out, stderr: out}, args); code != 0 {
-				t.Errorf("fumehood %v: exit %d\n%s", args, code, out.b.String())
-			}
-		})
-	}
-	defer wg.Wait()
-	defer cancel()
+	start := background(t)
 	start("serve", "--workers", "0", "--listen", api, "--data", data, "--redis", redisAddr,
 		"--npm-proxy", served, "--npm-upstream", upstream.URL, "--quarantine", "72h")
 	start("proxy", "--npm-proxy", alone, "--npm-upstream", upstream.URL, "--data", data, "--redis", redisAddr, "--url", "http://"+api)
@@ -97,11 +87,56 @@ func TestServeNPMProxy(t *testing.T) {
 		testenv.WaitFor(t, 2*time.Minute, "the firewall at "+addr, func() bool { code, vs := versions(addr); return code == 200 && len(vs) == 1 })
 	}
 
+	deny(t, api, data, `{"name":"demo-pkg","action":"deny","reason":"test"}`)
+	for _, addr := range []string{served, alone} {
+		if code, vs := versions(addr); code != 200 || len(vs) != 0 {
+			t.Errorf("firewall at %s after the deny: %d %v, want no version", addr, code, vs)
+		}
+		if code := status(t, fmt.Sprintf("http://%s/demo-pkg/-/demo-pkg-1.0.0.tgz", addr)); code != http.StatusForbidden {
+			t.Errorf("tarball at %s after the deny: %d, want 403", addr, code)
+		}
+	}
+}
+
+// background returns a function that runs fumehood with args in the
+// background until the test ends, failing it if the command fails.
+func background(t *testing.T) func(args ...string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	return func(args ...string) {
+		out := &syncBuf{}
+		wg.Go(func() {
+			if code := run(ctx, &env{stdout: out, stderr: out}, args); code != 0 {
+				t.Errorf("fumehood %v: exit %d\n%s", args, code, out.b.String())
+			}
+		})
+	}
+}
+
+// status is the status of a GET of u.
+func status(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// deny posts the override body to the API at api as an admin (ops) of
+// the farm at data.
+func deny(t *testing.T, api, data, body string) {
+	t.Helper()
 	code, tok, stderr := runCLI(t, "token", "create", "--role", "admin", "--name", "ops", "--data", data)
 	if code != 0 {
 		t.Fatalf("token create: %d %s", code, stderr)
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+api+"/v1/policy", strings.NewReader(`{"name":"demo-pkg","action":"deny","reason":"test"}`))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+api+"/v1/policy", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -113,17 +148,73 @@ func TestServeNPMProxy(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated || o.Who != "ops" {
 		t.Fatalf("POST /v1/policy: %d, who %q; want 201 by ops", resp.StatusCode, o.Who)
 	}
-	for _, addr := range []string{served, alone} {
-		if code, vs := versions(addr); code != 200 || len(vs) != 0 {
-			t.Errorf("firewall at %s after the deny: %d %v, want no version", addr, code, vs)
+}
+
+// TestServePyPIProxy runs `serve --workers 0 --pypi-proxy` and `proxy
+// --pypi-proxy` (npm's firewall off) against one Redis and store, in
+// front of a stand-in simple index: both list the old project's file,
+// and an admin's deny of it through the API hides it from both.
+func TestServePyPIProxy(t *testing.T) {
+	_, err := exec.LookPath("redis-server")
+	testenv.Require(t, err == nil, "redis-server on PATH")
+	redisAddr := startRedis(t, t.TempDir())
+	data := t.TempDir()
+	whl := []byte("bytes of a wheel, never unpacked here")
+	sum := sha256.Sum256(whl)
+	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/simple/demo-pkg/":
+			w.Header().Set("Content-Type", "application/vnd.pypi.simple.v1+json")
+			json.NewEncoder(w).Encode(map[string]any{"meta": map[string]string{"api-version": "1.1"}, "name": "demo-pkg",
+				"files": []map[string]any{{"filename": "demo_pkg-1.0-py3-none-any.whl", "url": "/files/demo_pkg-1.0-py3-none-any.whl",
+					"hashes": map[string]string{"sha256": hex.EncodeToString(sum[:])}, "upload-time": "2020-01-01T00:00:00Z"}}})
+		case "/files/demo_pkg-1.0-py3-none-any.whl":
+			w.Write(whl)
+		default:
+			http.NotFound(w, r)
 		}
-		resp, err := http.Get(fmt.Sprintf("http://%s/demo-pkg/-/demo-pkg-1.0.0.tgz", addr))
+	}))
+	defer index.Close()
+	t.Setenv("FUMEHOOD_PYPI_INDEX", index.URL+"/simple/")
+
+	api, served, alone := freeAddr(t), freeAddr(t), freeAddr(t)
+	start := background(t)
+	start("serve", "--workers", "0", "--listen", api, "--data", data, "--redis", redisAddr, "--pypi-proxy", served, "--quarantine", "72h")
+	start("proxy", "--npm-proxy", "", "--pypi-proxy", alone, "--pypi-upstream", index.URL+"/simple", "--data", data, "--redis", redisAddr,
+		"--url", "http://"+api)
+
+	files := func(addr string) (int, []string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/simple/demo-pkg/", nil)
+		req.Header.Set("Accept", "application/vnd.pypi.simple.v1+json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatal(err)
+			return 0, nil
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("tarball at %s after the deny: %d, want 403", addr, resp.StatusCode)
+		defer resp.Body.Close()
+		var p struct {
+			Files []struct{ Filename, URL string }
+		}
+		json.NewDecoder(resp.Body).Decode(&p)
+		var fs []string
+		for _, f := range p.Files {
+			fs = append(fs, f.URL)
+		}
+		return resp.StatusCode, fs
+	}
+	for _, addr := range []string{served, alone} {
+		testenv.WaitFor(t, 2*time.Minute, "the PyPI firewall at "+addr, func() bool {
+			code, fs := files(addr)
+			return code == 200 && len(fs) == 1 && fs[0] == "http://"+addr+"/files/demo-pkg/demo_pkg-1.0-py3-none-any.whl"
+		})
+	}
+
+	deny(t, api, data, `{"ecosystem":"pypi","name":"Demo_Pkg","action":"deny","reason":"test"}`)
+	for _, addr := range []string{served, alone} {
+		if code, fs := files(addr); code != 200 || len(fs) != 0 {
+			t.Errorf("PyPI firewall at %s after the deny: %d %v, want no file", addr, code, fs)
+		}
+		if code := status(t, fmt.Sprintf("http://%s/files/demo-pkg/demo_pkg-1.0-py3-none-any.whl", addr)); code != http.StatusForbidden {
+			t.Errorf("file at %s after the deny: %d, want 403", addr, code)
 		}
 	}
 }

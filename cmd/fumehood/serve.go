@@ -241,7 +241,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	if fs.NArg() != 0 {
 		return 0, usagef("serve takes no arguments")
 	}
-	if po.listen != "" {
+	if po.any() {
 		if err := po.check(); err != nil {
 			return 0, err
 		}
@@ -280,7 +280,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	if po.listen != "" {
+	if po.any() {
 		w, err := po.start(ctx, e, f, *public)
 		if err != nil {
 			srv.Close()
@@ -291,7 +291,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer scancel()
 			if err := w.stop(sctx); err != nil {
-				e.log.Warn("npm firewall stop", "err", err)
+				e.log.Warn("registry firewall stop", "err", err)
 			}
 		}()
 	}
