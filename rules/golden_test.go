@@ -28,6 +28,12 @@ var wantVerdicts = map[string]analysis.Verdict{
 	"argv-npm-stealer":  analysis.Malicious,
 	"token-own-service": analysis.Benign,
 	"hijacked-release":  analysis.Malicious,
+	// a shell start-up file written, and nothing else the package did:
+	// the planted code is the attack, its trigger not replayed
+	"rc-only": analysis.Malicious,
+	// one high hit, and the session's ssh to the forge: the developer's
+	// traffic is not the package's egress
+	"shim-then-session": analysis.Suspicious,
 }
 
 func TestJudgeGolden(t *testing.T) {
