@@ -155,6 +155,7 @@ func (s *server) routes() {
 		m.Handle("GET /v1/policy", s.auth(store.RoleRead, s.listOverrides))
 		m.Handle("DELETE /v1/policy/{id}", s.auth(store.RoleAdmin, s.deleteOverride))
 		m.Handle("GET /v1/audit", s.auth(store.RoleRead, s.audit))
+		m.Handle("GET /firewall", s.page(store.RoleRead, s.firewallPage))
 	}
 }
 

@@ -37,7 +37,10 @@
 // (allow or deny), "reason"} and
 // answers 201 with the stored override; GET /v1/policy?name= lists them,
 // DELETE /v1/policy/{id} removes one; GET /v1/audit?name=&state=&since=&limit=
-// pages back through the firewall's decisions.
+// pages back through the firewall's decisions. The page /firewall shows
+// both to an analyst (read role), with the audit's filters; overrides are
+// set through the API only, so the pages stay free of forms that change
+// state (sign-in and sign-out aside).
 //
 // A missing or unknown token is 401, a role too low 403. Neither the token
 // nor the Authorization header is ever logged.

@@ -70,6 +70,7 @@ func (s *server) page(need store.Role, h pageHandler) http.Handler {
 			return
 		}
 		p.Role = string(t.Role)
+		p.Firewall = s.Firewall != nil
 		if rank(t.Role) < rank(need) {
 			s.renderError(w, r, p, http.StatusForbidden, "this page needs the "+string(need)+" role")
 			return

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fumehood/fumehood/api/ui"
+	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/store"
 )
 
@@ -109,29 +111,15 @@ func (s *server) deleteOverride(w http.ResponseWriter, r *http.Request) {
 // ecosystem, name, state (admitted, held, blocked), since (RFC 3339, a
 // date or a duration back from now) and limit.
 func (s *server) audit(w http.ResponseWriter, r *http.Request) {
-	v, err := params(r, "ecosystem", "name", "state", "since", "limit")
+	v, err := params(r, auditParams...)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	q := store.AuditQuery{Ecosystem: v.Get("ecosystem"), Name: v.Get("name"), State: v.Get("state")}
-	switch q.State {
-	case "", "admitted", "held", "blocked":
-	default:
-		s.fail(w, r, badRequest("state must be admitted, held or blocked"))
+	q, err := auditQuery(v, time.Now())
+	if err != nil {
+		s.fail(w, r, err)
 		return
-	}
-	if since := v.Get("since"); since != "" {
-		if q.Since, err = ParseSince(since, time.Now()); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	if l := v.Get("limit"); l != "" {
-		if q.Limit, err = strconv.Atoi(l); err != nil || q.Limit < 1 || q.Limit > maxLimit {
-			s.fail(w, r, badRequest("limit must be an integer from 1 to %d", maxLimit))
-			return
-		}
 	}
 	es, err := s.Firewall.Audit(r.Context(), q)
 	if err != nil {
@@ -142,4 +130,81 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) {
 		es = []store.AuditEntry{}
 	}
 	writeJSON(w, http.StatusOK, AuditResponse{Entries: es})
+}
+
+// auditParams are the filters of the audit log, in the API and the
+// firewall page.
+var auditParams = []string{"ecosystem", "name", "state", "since", "limit"}
+
+// auditQuery reads the audit log's filters from v; a bad one is a 400.
+func auditQuery(v url.Values, now time.Time) (store.AuditQuery, error) {
+	q := store.AuditQuery{Ecosystem: v.Get("ecosystem"), Name: v.Get("name"), State: v.Get("state")}
+	switch q.State {
+	case "", "admitted", "held", "blocked":
+	default:
+		return q, badRequest("state must be admitted, held or blocked")
+	}
+	var err error
+	if since := v.Get("since"); since != "" {
+		if q.Since, err = ParseSince(since, now); err != nil {
+			return q, err
+		}
+	}
+	if l := v.Get("limit"); l != "" {
+		if q.Limit, err = strconv.Atoi(l); err != nil || q.Limit < 1 || q.Limit > maxLimit {
+			return q, badRequest("limit must be an integer from 1 to %d", maxLimit)
+		}
+	}
+	return q, nil
+}
+
+// firewallPageData is the data of /firewall.
+type firewallPageData struct {
+	Filters   url.Values
+	Overrides []store.Override
+	Audit     []store.AuditEntry
+}
+
+// firewallPage shows the firewall's overrides and its audit log (the
+// audit's filters apply to both where they make sense: ecosystem, name).
+func (s *server) firewallPage(w http.ResponseWriter, r *http.Request, p ui.Page) {
+	v, err := params(r, auditParams...)
+	if err != nil {
+		s.pageFail(w, r, p, err)
+		return
+	}
+	q, err := auditQuery(v, time.Now())
+	if err != nil {
+		s.pageFail(w, r, p, err)
+		return
+	}
+	d := firewallPageData{Filters: v}
+	// Overrides of a name are asked for per ecosystem (a PyPI name in
+	// any spelling); without a name the store lists every ecosystem's.
+	ecos := []string{""}
+	switch {
+	case q.Name != "" && q.Ecosystem != "":
+		ecos = []string{q.Ecosystem}
+	case q.Name != "":
+		ecos = []string{ecosystem.NPM, ecosystem.PyPI}
+	}
+	for _, eco := range ecos {
+		os, err := s.Firewall.Overrides(r.Context(), eco, q.Name)
+		if err != nil {
+			s.pageFail(w, r, p, err)
+			return
+		}
+		for _, o := range os {
+			if q.Ecosystem == "" || o.Ecosystem == q.Ecosystem {
+				d.Overrides = append(d.Overrides, o)
+			}
+		}
+	}
+	if d.Audit, err = s.Firewall.Audit(r.Context(), q); err != nil {
+		s.pageFail(w, r, p, err)
+		return
+	}
+	p.Title = "Registry firewall"
+	p.Data = d
+	s.render(w, r, http.StatusOK, "firewall", p)
 }

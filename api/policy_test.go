@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +91,80 @@ func TestPolicyWithoutFirewall(t *testing.T) {
 	h := newHarness(t)
 	if resp := h.json(store.RoleAdmin, "POST", "/v1/policy", `{}`, nil); resp.StatusCode != 404 {
 		t.Errorf("POST /v1/policy without a firewall: %d, want 404", resp.StatusCode)
+	}
+	resp, body := h.page(store.RoleRead, "/firewall")
+	if resp.StatusCode != 404 {
+		t.Errorf("/firewall without a firewall: %d, want 404", resp.StatusCode)
+	}
+	if _, body = h.page(store.RoleRead, "/analyses"); strings.Contains(body, `href="/firewall"`) {
+		t.Error("the navigation leads to a firewall the farm does not serve")
+	}
+}
+
+// TestFirewallPage shows an analyst the overrides and the audit log, the
+// names and reasons (which clients and registries control) escaped, and
+// filters them as GET /v1/audit does.
+func TestFirewallPage(t *testing.T) {
+	var fw store.Firewall
+	h := newHarness(t, func(c *Config) {
+		fw = c.Store.(store.Firewall)
+		c.Firewall = proxy.Admin{Firewall: fw}
+	})
+	ctx := context.Background()
+	for _, o := range []store.Override{
+		{Ecosystem: "npm", Name: "@acme/widget", Versions: "^1.2.0", Action: "allow", Reason: "vetted <b>by</b> sec"},
+		{Ecosystem: "pypi", Name: "requests-toolbelt", Action: "deny", Reason: "typosquat\x1b[2J"},
+	} {
+		if err := fw.AddOverride(ctx, &o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.AppendAudit(ctx, []store.AuditEntry{
+		{At: time.Now().Add(-48 * time.Hour), Who: "10.0.0.1", Ecosystem: "npm", Name: "left-pad", Version: "1.3.0", Request: "tarball", State: "admitted"},
+		{Who: "10.0.0.2", Ecosystem: "npm", Name: "evil-pkg", Version: "<img src=x onerror=alert(1)>", Request: "tarball", State: "blocked",
+			Reason: "judged malicious", Analysis: "a-1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		query      string
+		want, lack []string
+	}{
+		{"", []string{`href="/firewall"`, "npm:@acme/widget", "<code>^1.2.0</code>", "vetted &lt;b&gt;by&lt;/b&gt; sec",
+			"pypi:requests-toolbelt", `typosquat<span class="ctl">\e</span>[2J`, "every version", `<span class="state blocked">blocked</span>`,
+			`href="/analyses/a-1"`, "&lt;img src=x onerror=alert(1)&gt;", "npm:left-pad"}, nil},
+		{"?state=blocked", []string{"npm:evil-pkg"}, []string{"npm:left-pad"}},
+		{"?since=24h", []string{"npm:evil-pkg"}, []string{"npm:left-pad"}},
+		{"?ecosystem=pypi", []string{"pypi:requests-toolbelt", "No decisions match."}, []string{"npm:@acme/widget", "npm:evil-pkg"}},
+		{"?name=left-pad", []string{"npm:left-pad", "No overrides match."}, []string{"npm:evil-pkg", "@acme/widget"}},
+	}
+	for _, tt := range tests {
+		resp, body := h.page(store.RoleRead, "/firewall"+tt.query)
+		if resp.StatusCode != 200 {
+			t.Errorf("/firewall%s: %d, want 200", tt.query, resp.StatusCode)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("/firewall%s lacks %q", tt.query, w)
+			}
+		}
+		for _, l := range tt.lack {
+			if strings.Contains(body, l) {
+				t.Errorf("/firewall%s shows %q", tt.query, l)
+			}
+		}
+		if n := strings.Count(body, `<tr id="o-`); n > 2 {
+			t.Errorf("/firewall%s lists %d overrides, want at most the 2 stored", tt.query, n)
+		}
+		checkHTML(t, "/firewall"+tt.query, body)
+		if strings.ContainsAny(body, "\x1b") || strings.Contains(body, "<img") {
+			t.Errorf("/firewall%s holds hostile text raw", tt.query)
+		}
+	}
+	for _, q := range []string{"?state=odd", "?limit=0", "?verdict=x"} {
+		if resp, _ := h.page(store.RoleRead, "/firewall"+q); resp.StatusCode != 400 {
+			t.Errorf("/firewall%s: %d, want 400", q, resp.StatusCode)
+		}
 	}
 }

@@ -49,7 +49,10 @@ type Page struct {
 	// from the session cookie (the page then offers to sign out).
 	Role    string
 	Session bool
-	Data    any
+	// Firewall is set when the farm serves a registry firewall: the
+	// navigation leads to its page.
+	Firewall bool
+	Data     any
 }
 
 // Renderer holds the parsed pages.
