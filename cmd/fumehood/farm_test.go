@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
@@ -799,19 +800,37 @@ func TestFarmWorkerSIGTERM(t *testing.T) {
 // BenchmarkFarm measures analyses per minute of a small harmless package
 // (no install script) with 1 and 2 worker processes of one analysis at a
 // time, from the first upload to the last analysis done; the workers are
-// running (registered with Redis) before the clock starts. Run it with
-// -benchtime Nx: b.N analyses per run.
+// running (registered with Redis) before the clock starts. It does so on
+// the embedded store (SQLite and a blob directory) and on a farm's
+// (PostgreSQL and an S3 bucket: testenv.PostgresSchema, testenv.S3, which
+// every process of the farm reads from FUMEHOOD_STORE and FUMEHOOD_BLOBS),
+// one after the other in the same run. Run it with -benchtime Nx: b.N
+// analyses per run.
 func BenchmarkFarm(b *testing.B) {
+	for _, st := range []string{"sqlite", "postgres"} {
+		b.Run(st, func(b *testing.B) {
+			if st == "postgres" {
+				b.Setenv("FUMEHOOD_STORE", testenv.PostgresSchema(b))
+				b.Setenv("FUMEHOOD_BLOBS", testenv.S3(b))
+			}
+			benchFarm(b, st)
+		})
+	}
+}
+
+func benchFarm(b *testing.B, storeName string) {
 	f := newFarm(b, 0)
 	cfg := ecosystemConfig(b)
 	in := asynq.NewInspector(asynq.RedisClientOpt{Addr: f.redis})
 	defer in.Close()
+	dsn := cmp.Or(os.Getenv("FUMEHOOD_STORE"), f.data)
 	runs := 0
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			runs++
+			prefix := fmt.Sprintf("fh-bench-%s-%d", storeName, runs)
 			var files []string
-			for _, d := range harmless(b, fmt.Sprintf("fh-bench-%d", runs), b.N, "") {
+			for _, d := range harmless(b, prefix, b.N, "") {
 				files = append(files, pack(b, cfg, d))
 			}
 			var procs []*proc
@@ -822,12 +841,12 @@ func BenchmarkFarm(b *testing.B) {
 				s, err := in.Servers()
 				return err == nil && len(s) == workers
 			})
-			st, _, err := store.Open(context.Background(), f.data)
+			st, _, err := store.Open(context.Background(), dsn, store.WithBlobs(os.Getenv("FUMEHOOD_BLOBS")))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			name := fmt.Sprintf("fh-bench-%d-", runs)
+			name := prefix + "-"
 			b.ResetTimer()
 			for _, file := range files {
 				f.upload(file)

@@ -27,7 +27,7 @@ func cmdToken(ctx context.Context, e *env, args []string) (int, error) {
 		fs.PrintDefaults()
 	}
 	data := fs.String("data", envOr("FUMEHOOD_DATA", "/var/lib/fumehood"), "data `dir` of the farm's store (FUMEHOOD_DATA)")
-	dsn := fs.String("store", "", "store `DSN` instead of --data (sqlite://PATH or postgres://...)")
+	dsn := fs.String("store", envOr("FUMEHOOD_STORE", ""), "store `DSN` instead of --data (sqlite://PATH or postgres://...) (FUMEHOOD_STORE, as serve and worker)")
 	role := fs.String("role", "", "create: what the token may do: read, submit (and read) or admin (everything)")
 	name := fs.String("name", "", "create: the token's name, unique, shown by list and taken by revoke")
 	if len(args) == 0 || args[0] != "create" && args[0] != "list" && args[0] != "revoke" {
