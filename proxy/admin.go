@@ -11,8 +11,14 @@ import (
 
 // Admin is the firewall's state as the API serves it to admins: overrides
 // are checked (ValidateOverride; a bad one wraps scheduler.ErrInvalid)
-// before they are stored.
-type Admin struct{ store.Firewall }
+// before they are stored, and each change bumps Changes, which the
+// firewalls of this process share (Config.Changes), so that they decide
+// anew at once. Firewalls of other processes see it within their
+// Config.DecisionTTL.
+type Admin struct {
+	store.Firewall
+	Changes *Changes // nil: no firewall in this process
+}
 
 // AddOverride checks o and stores it, under the canonical name (PEP 503
 // normalized for PyPI).
@@ -21,5 +27,18 @@ func (a Admin) AddOverride(ctx context.Context, o *store.Override) error {
 		return fmt.Errorf("override: %w: %w", err, scheduler.ErrInvalid)
 	}
 	o.Name = ecosystem.CanonicalName(o.Ecosystem, o.Name)
-	return a.Firewall.AddOverride(ctx, o)
+	if err := a.Firewall.AddOverride(ctx, o); err != nil {
+		return err
+	}
+	a.Changes.Bump()
+	return nil
+}
+
+// DeleteOverride removes an override.
+func (a Admin) DeleteOverride(ctx context.Context, id string) error {
+	if err := a.Firewall.DeleteOverride(ctx, id); err != nil {
+		return err
+	}
+	a.Changes.Bump()
+	return nil
 }

@@ -42,6 +42,8 @@ type core struct {
 	closing   sync.RWMutex // held to send on audit; Close takes it to close audit
 	closed    bool
 
+	decisions *decisionCache
+
 	mu       sync.Mutex
 	inflight map[string]bool    // name@version being fetched and queued
 	waiting  map[string]waiting // analyses the firewall queued, by id
@@ -65,6 +67,9 @@ func newCore(cfg Config, eco string) (*core, error) {
 	if cfg.PackumentTTL == 0 {
 		cfg.PackumentTTL = DefaultPackumentTTL
 	}
+	if cfg.DecisionTTL == 0 {
+		cfg.DecisionTTL = DefaultDecisionTTL
+	}
 	if cfg.MaxTarball <= 0 {
 		cfg.MaxTarball = DefaultMaxTarball
 	}
@@ -83,6 +88,7 @@ func newCore(cfg Config, eco string) (*core, error) {
 		sem:       make(chan struct{}, 4),
 		audit:     make(chan store.AuditEntry, 4096),
 		auditDone: make(chan struct{}),
+		decisions: newDecisionCache(cfg.DecisionTTL, cfg.Changes),
 		inflight:  map[string]bool{}, waiting: map[string]waiting{},
 	}
 	go c.auditLoop()
@@ -163,7 +169,31 @@ func (c *core) authenticate(w http.ResponseWriter, r *http.Request) (string, boo
 // of it map to: itself for npm, its PEP 440 key for PyPI, whose records
 // may spell a version as the file's metadata does (1.0.0-beta1 for
 // 1.0.0b1).
-func (c *core) decide(ctx context.Context, name string, facts map[string]Facts, seen, key func(version string) string) (map[string]Decision, map[string]*store.Tarball, error) {
+//
+// Unless fresh, the decisions made from doc (the upstream document the
+// facts come from) are taken from the decision cache while they stand,
+// and kept there when made; the returned maps are shared and read-only.
+// A fresh decision reads the store and leaves the cache alone.
+func (c *core) decide(ctx context.Context, name string, doc any, fresh bool, facts func() map[string]Facts, seen, key func(version string) string) (map[string]Decision, map[string]*store.Tarball, error) {
+	now := time.Now()
+	if !fresh {
+		if e, ok := c.decisions.get(name, doc, now); ok {
+			return e.ds, e.seen, nil
+		}
+	}
+	m := c.decisions.start()
+	ds, byKey, err := c.decideFrom(ctx, name, facts(), seen, key, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fresh {
+		c.decisions.put(name, doc, m, now, ds, byKey)
+	}
+	return ds, byKey, nil
+}
+
+// decideFrom is decide's reading of the store and the policy, at now.
+func (c *core) decideFrom(ctx context.Context, name string, facts map[string]Facts, seen, key func(version string) string, now time.Time) (map[string]Decision, map[string]*store.Tarball, error) {
 	tbs, err := c.cfg.Store.Tarballs(ctx, c.eco, name)
 	if err != nil {
 		return nil, nil, err
@@ -195,7 +225,6 @@ func (c *core) decide(ctx context.Context, name string, facts map[string]Facts, 
 			facts[v] = f
 		}
 	}
-	now := time.Now()
 	ds := make(map[string]Decision, len(facts))
 	for v, f := range facts {
 		d := c.cfg.Policy.Decide(f, ovs, now)
@@ -299,6 +328,7 @@ func (c *core) submit(ctx context.Context, name, spec, digest, q string, publish
 	if err != nil {
 		return err
 	}
+	c.decisions.drop(name) // a version held as not analysed is now under way
 	if rec.Status != store.Done && rec.Status != store.Failed {
 		c.mu.Lock()
 		if _, ok := c.waiting[rec.ID]; !ok {

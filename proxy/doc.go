@@ -113,6 +113,27 @@
 // Tarballs and distribution files are in the blob store by digest: a
 // team's repeated installs fetch each file from the upstream once.
 //
+// Each package's decisions are cached as well (the decision cache), so
+// that a warm packument or project page reads nothing from the store and
+// decodes no record. An entry stands while it is younger than
+// DecisionTTL (default 2 s), while the upstream document it was made
+// from is the one cached (a changed document is decided anew), while no
+// admin changed an override since (Admin bumps Config.Changes, shared by
+// the firewalls of its process, which then decide everything anew), and
+// no later than the end of the window of any held version in it (a held
+// version is admitted the moment its window ends). The firewall's own
+// writes drop the package's entry at once: a file's digest recorded, an
+// analysis queued. What another process writes to the store (a worker's
+// verdict, a re-judge, an override set through another process's API, a
+// digest recorded by another firewall on the same store) shows within
+// DecisionTTL: that bound is the design, rather than a store-side change
+// counter, which would put a store read back on every request (or a
+// poller in every firewall) and a counter write on every analysis
+// update, for a staleness of a packument listing that is already
+// bounded. Downloads never use the cache: a file request is decided on
+// the store's facts of the moment, so a stored verdict is enforced on
+// bytes at once, and only a listing may lag it, by DecisionTTL at most.
+//
 // # Audit and auth
 //
 // Every packument and tarball request is audited (store.Firewall

@@ -13,9 +13,11 @@ import (
 // documents (D: a packument, a project page): decide their versions,
 // list the admitted ones, queue the analysis of the held ones.
 type docs[D any] struct {
-	c      *core
-	up     *upstream[D]
-	decide func(context.Context, D) (map[string]Decision, map[string]*store.Tarball, error)
+	c  *core
+	up *upstream[D]
+	// decide decides a document's versions (fresh: not from the
+	// decision cache; core.decide).
+	decide func(ctx context.Context, doc D, fresh bool) (map[string]Decision, map[string]*store.Tarball, error)
 	// versions are a document's versions in a stable order.
 	versions func(D) []string
 	// queue fetches a held version's bytes and queues their analysis on
@@ -33,7 +35,7 @@ func (d docs[D]) list(w http.ResponseWriter, r *http.Request, who, name, kind st
 		d.c.upstreamError(w, r, err)
 		return p, nil, false
 	}
-	ds, _, err := d.decide(ctx, p)
+	ds, _, err := d.decide(ctx, p, false)
 	if err != nil {
 		d.c.internal(w, r, err)
 		return p, nil, false
@@ -65,7 +67,7 @@ func (d docs[D]) refresh(ctx context.Context, name string) {
 		d.c.log.WarnContext(ctx, "monitor: document", "name", name, "err", err)
 		return
 	}
-	ds, _, err := d.decide(ctx, p)
+	ds, _, err := d.decide(ctx, p, false)
 	if err != nil {
 		d.c.log.WarnContext(ctx, "monitor: decide", "name", name, "err", err)
 		return
@@ -77,10 +79,11 @@ func (d docs[D]) refresh(ctx context.Context, name string) {
 	}
 }
 
-// sweep decides name's cached document again (observing verdicts).
+// sweep decides name's cached document again from the store (observing
+// verdicts).
 func (d docs[D]) sweep(ctx context.Context, name string) {
 	if p := d.up.cached(name); p != nil {
-		if _, _, err := d.decide(ctx, p.doc); err != nil {
+		if _, _, err := d.decide(ctx, p.doc, true); err != nil {
 			d.c.log.WarnContext(ctx, "monitor: sweep", "name", name, "err", err)
 		}
 	}

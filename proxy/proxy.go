@@ -24,6 +24,7 @@ type Scheduler interface {
 // Defaults of Config.
 const (
 	DefaultPackumentTTL = 5 * time.Minute
+	DefaultDecisionTTL  = 2 * time.Second
 	DefaultMaxTarball   = ecosystem.DefaultMaxArtifact
 	// holdPoll is how often a request waiting for a verdict (HoldWait)
 	// looks again.
@@ -56,6 +57,15 @@ type Config struct {
 	// served before it is revalidated (default DefaultPackumentTTL;
 	// negative: always).
 	PackumentTTL time.Duration
+	// DecisionTTL bounds how long a package's decisions are served from
+	// the decision cache before the store is read again (default
+	// DefaultDecisionTTL; negative: never cached). It is how late a
+	// packument or project page may show what another process wrote:
+	// a verdict, or an override set through another process's API.
+	DecisionTTL time.Duration
+	// Changes, when set, is bumped by the Admin that changes overrides
+	// in this process, which drops every cached decision at once.
+	Changes *Changes
 	// MaxTarball bounds a tarball or distribution file (default
 	// DefaultMaxTarball).
 	MaxTarball int64
@@ -153,14 +163,18 @@ func parsePath(escaped string) (name, file string, err error) {
 }
 
 // decide returns the decision on every version of p and the recorded
-// tarballs by version.
-func (s *Server) decide(ctx context.Context, p *packument) (map[string]Decision, map[string]*store.Tarball, error) {
-	facts := make(map[string]Facts, len(p.versions))
-	for v, ver := range p.versions {
-		facts[v] = Facts{Version: v, Published: ver.Published, Integrity: ver.Integrity}
+// tarballs by version; fresh: read from the store, not the decision
+// cache (core.decide).
+func (s *Server) decide(ctx context.Context, p *packument, fresh bool) (map[string]Decision, map[string]*store.Tarball, error) {
+	facts := func() map[string]Facts {
+		facts := make(map[string]Facts, len(p.versions))
+		for v, ver := range p.versions {
+			facts[v] = Facts{Version: v, Published: ver.Published, Integrity: ver.Integrity}
+		}
+		return facts
 	}
 	same := func(v string) string { return v }
-	return s.core.decide(ctx, p.name, facts, same, same)
+	return s.core.decide(ctx, p.name, p, fresh, facts, same, same)
 }
 
 func (s *Server) servePackument(w http.ResponseWriter, r *http.Request, who, name string) {
@@ -215,9 +229,10 @@ func (s *Server) serveTarball(w http.ResponseWriter, r *http.Request, who, name,
 }
 
 // decideOne returns the decision on one version of p and its recorded
-// tarball (nil before the firewall fetched it).
+// tarball (nil before the firewall fetched it), read from the store: a
+// download is decided on its current facts, never on cached ones.
 func (s *Server) decideOne(ctx context.Context, p *packument, v string) (Decision, *store.Tarball, error) {
-	ds, seen, err := s.decide(ctx, p)
+	ds, seen, err := s.decide(ctx, p, true)
 	if err != nil {
 		return Decision{}, nil, err
 	}
@@ -248,7 +263,7 @@ func (s *Server) ensureTarball(ctx context.Context, p *packument, ver *version, 
 // the queue q, in the background; a version already on its way is left.
 func (s *Server) queueFrom(p *packument, v, q string) {
 	s.background(p.name+"@"+v, func(ctx context.Context) error {
-		_, seen, err := s.decide(ctx, p)
+		_, seen, err := s.decide(ctx, p, false)
 		if err != nil {
 			return err
 		}

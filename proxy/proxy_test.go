@@ -51,7 +51,7 @@ func startFirewall[F firewall](t *testing.T, upstream string, pypi bool, mod fun
 	cfg := Config{
 		Upstream: upstream, Policy: Policy{Quarantine: 72 * time.Hour, Rules: testRules},
 		Store: st.(store.Firewall), Blobs: blobs, Scheduler: farm, AnalysisURL: "http://farm.test",
-		PackumentTTL: -1,
+		PackumentTTL: -1, Changes: &Changes{},
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -285,13 +285,15 @@ func TestOverrideAndHoldWait(t *testing.T) {
 		t.Errorf("waiting request got %d bytes, want %d", len(b), len(fresh))
 	}
 
-	// An allow override admits a held version at once.
+	// An allow override admits a held version at once, though its
+	// decision is cached.
 	other := tarball(t, "gizmo", "0.1.0", map[string][]byte{"index.js": []byte("2\n")})
 	h.up.publish("gizmo", "0.1.0", other, time.Now())
 	if got := versionsOf(h.packument("gizmo", false)); len(got) != 0 {
 		t.Errorf("gizmo before the override: %v", got)
 	}
-	if err := h.st.(store.Firewall).AddOverride(context.Background(), &store.Override{Ecosystem: "npm", Name: "gizmo", Versions: "0.1.0",
+	admin := Admin{Firewall: h.st.(store.Firewall), Changes: h.px.cfg.Changes}
+	if err := admin.AddOverride(context.Background(), &store.Override{Ecosystem: "npm", Name: "gizmo", Versions: "0.1.0",
 		Action: store.Allow, Reason: "vendored by us", Who: "alice"}); err != nil {
 		t.Fatal(err)
 	}

@@ -187,13 +187,17 @@ func (s *PyPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide returns the decision on every version of p and the recorded
-// files by name.
-func (s *PyPIServer) decide(ctx context.Context, p *project) (map[string]Decision, map[string]*store.Tarball, error) {
-	facts := make(map[string]Facts, len(p.releases))
-	for v, r := range p.releases {
-		facts[v] = Facts{Version: v, Published: r.Published, Integrity: integrity(r.analysed)}
+// files by name; fresh: read from the store, not the decision cache
+// (core.decide).
+func (s *PyPIServer) decide(ctx context.Context, p *project, fresh bool) (map[string]Decision, map[string]*store.Tarball, error) {
+	facts := func() map[string]Facts {
+		facts := make(map[string]Facts, len(p.releases))
+		for v, r := range p.releases {
+			facts[v] = Facts{Version: v, Published: r.Published, Integrity: integrity(r.analysed)}
+		}
+		return facts
 	}
-	return s.core.decide(ctx, p.name, facts, func(v string) string {
+	return s.core.decide(ctx, p.name, p, fresh, facts, func(v string) string {
 		if a := p.releases[v].analysed; a != nil {
 			return a.Filename
 		}
@@ -345,11 +349,12 @@ func (s *PyPIServer) serveFile(w http.ResponseWriter, r *http.Request, who, name
 }
 
 // decideFile returns the decision on f's version and f's recorded bytes
-// (nil before the firewall fetched them). A file whose index hash
-// differs from the one recorded at first sight is blocked, whichever
-// file of its version it is.
+// (nil before the firewall fetched them), read from the store as
+// Server.decideOne's. A file whose index hash differs from the one
+// recorded at first sight is blocked, whichever file of its version it
+// is.
 func (s *PyPIServer) decideFile(ctx context.Context, p *project, f *distFile) (Decision, *store.Tarball, error) {
-	ds, seen, err := s.decide(ctx, p)
+	ds, seen, err := s.decide(ctx, p, true)
 	if err != nil {
 		return Decision{}, nil, err
 	}
@@ -383,7 +388,7 @@ func (s *PyPIServer) queueFrom(p *project, v, q string) {
 		return
 	}
 	s.background(p.name+"=="+v, func(ctx context.Context) error {
-		_, seen, err := s.decide(ctx, p)
+		_, seen, err := s.decide(ctx, p, false)
 		if err != nil {
 			return err
 		}

@@ -242,8 +242,8 @@ func TestPyPIFirewall(t *testing.T) {
 	}
 }
 
-// TestPyPIOverrideAndHoldWait: an override admits a held version; with
-// HoldWait a download waits for the verdict.
+// TestPyPIOverrideAndHoldWait: an override admits a held version at once;
+// with HoldWait a download waits for the verdict.
 func TestPyPIOverrideAndHoldWait(t *testing.T) {
 	h := newPyPIHarness(t, func(c *Config) { c.HoldWait = time.Minute })
 	whl, data := wheel(t, "gadget", "2.0", "X = 1\n")
@@ -264,7 +264,12 @@ func TestPyPIOverrideAndHoldWait(t *testing.T) {
 
 	other, odata := wheel(t, "gadget", "2.1", "X = 2\n")
 	h.ix.publish("gadget", &pubFile{name: other, data: odata, uploaded: time.Now()})
-	if err := (Admin{Firewall: h.st.(store.Firewall)}).AddOverride(context.Background(), &store.Override{Ecosystem: "pypi", Name: "Gadget",
+	if got := names(h.page("gadget", false)); !slices.Equal(got, []string{whl}) {
+		t.Errorf("files before the override: %v, want %s", got, whl)
+	}
+	// The override shows at once, though the page's decisions are
+	// cached (Changes).
+	if err := (Admin{Firewall: h.st.(store.Firewall), Changes: h.px.cfg.Changes}).AddOverride(context.Background(), &store.Override{Ecosystem: "pypi", Name: "Gadget",
 		Versions: "2.1.0", Action: store.Allow, Reason: "vendored", Who: "alice"}); err != nil {
 		t.Fatal(err)
 	}

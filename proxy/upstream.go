@@ -189,6 +189,7 @@ func (c *core) ensure(ctx context.Context, seen *store.Tarball, f fetchFile, t s
 	if err != nil {
 		return store.Tarball{}, err
 	}
+	c.decisions.drop(t.Name) // its decisions rest on the recorded bytes
 	if tb.Digest != digest {
 		return tb, fmt.Errorf("%s %s: %w (%s, now %s)", t.Name, t.Version, errChanged, tb.Digest, digest)
 	}

@@ -25,7 +25,7 @@ type proxyOpts struct {
 	listen, upstream, public             string
 	pypiListen, pypiUpstream, pypiPublic string
 	quarantine, holdWait                 time.Duration
-	packumentTTL                         time.Duration
+	packumentTTL, decisionTTL            time.Duration
 	blockSuspicious, auth                bool
 	changes, follow, watch               string
 	pypiFeed                             string
@@ -67,6 +67,8 @@ func (o *proxyOpts) register(fs *flag.FlagSet, listenDefault string) {
 	fs.DurationVar(&o.quarantine, "quarantine", 72*time.Hour, "versions younger than this are held until analysed benign")
 	fs.DurationVar(&o.holdWait, "hold-wait", 0, "a download of a held version waits this long for its verdict before it is refused")
 	fs.DurationVar(&o.packumentTTL, "packument-ttl", proxy.DefaultPackumentTTL, "serve an upstream packument or project page this long before revalidating it")
+	fs.DurationVar(&o.decisionTTL, "decision-ttl", proxy.DefaultDecisionTTL,
+		"serve a package's admission decisions this long before reading the store again (how late a verdict or another process's override shows; negative: always read)")
 	fs.BoolVar(&o.blockSuspicious, "block-suspicious", false, "block versions judged suspicious too (default: held until the window ends)")
 	fs.BoolVar(&o.auth, "npm-proxy-auth", false, "the firewalls' reads need a token of the farm (npm's _authToken; pip's password, any user name)")
 	fs.StringVar(&o.changes, "npm-changes", envOr("FUMEHOOD_NPM_CHANGES", ""),
@@ -88,8 +90,10 @@ type firewall struct {
 }
 
 // start makes the firewalls the flags ask for on f's store and scheduler
-// and starts their monitors; analysisURL is the farm API's, for refusals.
-func (o *proxyOpts) start(ctx context.Context, e *env, f *farmParts, analysisURL string) (_ *firewall, retErr error) {
+// and starts their monitors; analysisURL is the farm API's, for refusals;
+// changes, when set, is bumped by the API of this process on every
+// override change (proxy.Admin).
+func (o *proxyOpts) start(ctx context.Context, e *env, f *farmParts, analysisURL string, changes *proxy.Changes) (_ *firewall, retErr error) {
 	fw, ok := f.st.(store.Firewall)
 	if !ok {
 		return nil, errors.New("this store cannot back a registry firewall")
@@ -97,7 +101,7 @@ func (o *proxyOpts) start(ctx context.Context, e *env, f *farmParts, analysisURL
 	cfg := proxy.Config{
 		Policy:   proxy.Policy{Quarantine: o.quarantine, BlockSuspicious: o.blockSuspicious, Rules: f.rules.Version()},
 		HoldWait: o.holdWait, Store: fw, Blobs: f.blobs, Scheduler: f.sched, AnalysisURL: analysisURL,
-		PackumentTTL: o.packumentTTL, Logger: e.log, Metrics: proxy.NewMetrics(),
+		PackumentTTL: o.packumentTTL, DecisionTTL: o.decisionTTL, Changes: changes, Logger: e.log, Metrics: proxy.NewMetrics(),
 	}
 	if o.auth {
 		cfg.Authenticate = func(ctx context.Context, tok string) (store.Token, error) {
@@ -260,7 +264,7 @@ func cmdProxy(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	w, err := po.start(ctx, e, f, *apiURL)
+	w, err := po.start(ctx, e, f, *apiURL, nil)
 	if err != nil {
 		return 0, err
 	}

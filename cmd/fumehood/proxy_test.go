@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/proxy"
 )
 
 // syncBuf is a bytes.Buffer safe for a command writing while the test
@@ -87,15 +88,22 @@ func TestServeNPMProxy(t *testing.T) {
 		testenv.WaitFor(t, 2*time.Minute, "the firewall at "+addr, func() bool { code, vs := versions(addr); return code == 200 && len(vs) == 1 })
 	}
 
+	// Downloads are decided on the store's facts: refused by both at
+	// once. serve's own firewall lists the deny at once; the other
+	// process's within its decision TTL.
 	deny(t, api, data, `{"name":"demo-pkg","action":"deny","reason":"test"}`)
 	for _, addr := range []string{served, alone} {
-		if code, vs := versions(addr); code != 200 || len(vs) != 0 {
-			t.Errorf("firewall at %s after the deny: %d %v, want no version", addr, code, vs)
-		}
 		if code := status(t, fmt.Sprintf("http://%s/demo-pkg/-/demo-pkg-1.0.0.tgz", addr)); code != http.StatusForbidden {
 			t.Errorf("tarball at %s after the deny: %d, want 403", addr, code)
 		}
 	}
+	if code, vs := versions(served); code != 200 || len(vs) != 0 {
+		t.Errorf("firewall at %s after the deny: %d %v, want no version", served, code, vs)
+	}
+	testenv.WaitFor(t, proxy.DefaultDecisionTTL+5*time.Second, "the deny at the firewall of another process", func() bool {
+		code, vs := versions(alone)
+		return code == 200 && len(vs) == 0
+	})
 }
 
 // background returns a function that runs fumehood with args in the
@@ -208,13 +216,19 @@ func TestServePyPIProxy(t *testing.T) {
 		})
 	}
 
+	// As npm's: downloads refused by both at once, the listing of the
+	// other process within its decision TTL.
 	deny(t, api, data, `{"ecosystem":"pypi","name":"Demo_Pkg","action":"deny","reason":"test"}`)
 	for _, addr := range []string{served, alone} {
-		if code, fs := files(addr); code != 200 || len(fs) != 0 {
-			t.Errorf("PyPI firewall at %s after the deny: %d %v, want no file", addr, code, fs)
-		}
 		if code := status(t, fmt.Sprintf("http://%s/files/demo-pkg/demo_pkg-1.0-py3-none-any.whl", addr)); code != http.StatusForbidden {
 			t.Errorf("file at %s after the deny: %d, want 403", addr, code)
 		}
 	}
+	if code, fs := files(served); code != 200 || len(fs) != 0 {
+		t.Errorf("PyPI firewall at %s after the deny: %d %v, want no file", served, code, fs)
+	}
+	testenv.WaitFor(t, proxy.DefaultDecisionTTL+5*time.Second, "the deny at the PyPI firewall of another process", func() bool {
+		code, fs := files(alone)
+		return code == 200 && len(fs) == 0
+	})
 }

@@ -268,8 +268,11 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	metrics := api.NewMetrics(f.sched)
 	cfg := api.Config{Store: f.st, Blobs: f.blobs, Scheduler: f.sched, Rules: f.rules, Logger: e.log, Metrics: metrics}
+	// Overrides set through this API reach this process's firewalls at
+	// once.
+	changes := &proxy.Changes{}
 	if fw, ok := f.st.(store.Firewall); ok {
-		cfg.Firewall = proxy.Admin{Firewall: fw}
+		cfg.Firewall = proxy.Admin{Firewall: fw, Changes: changes}
 	}
 	srv := &http.Server{Addr: *listen, Handler: api.New(cfg), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", *listen)
@@ -281,7 +284,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if po.any() {
-		w, err := po.start(ctx, e, f, *public)
+		w, err := po.start(ctx, e, f, *public, changes)
 		if err != nil {
 			srv.Close()
 			return 0, err
