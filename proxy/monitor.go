@@ -18,7 +18,7 @@ import (
 const (
 	FollowAll   = "all"   // every package the registry changes
 	FollowWatch = "watch" // the packages of a watch list
-	FollowUsed  = "used"  // the packages this organisation installed through the firewall
+	FollowUsed  = "used"  // the packages this organisation installed through the firewall or named in a lockfile it submitted
 )
 
 // MonitorConfig is a follower of a registry's replication changes feed.
@@ -202,8 +202,11 @@ func (c *core) follows(ctx context.Context, cfg MonitorConfig, watch map[string]
 	case FollowWatch:
 		return watch[name]
 	case FollowUsed:
-		tbs, err := c.cfg.Store.Tarballs(ctx, c.eco, name)
-		return err == nil && len(tbs) > 0
+		if tbs, err := c.cfg.Store.Tarballs(ctx, c.eco, name); err == nil && len(tbs) > 0 {
+			return true
+		}
+		in, err := c.cfg.Store.InLockfile(ctx, c.eco, name)
+		return err == nil && in
 	}
 	return true
 }

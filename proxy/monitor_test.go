@@ -88,6 +88,8 @@ func TestMonitor(t *testing.T) {
 	h.up.publish("ignored", "1.0.0", tarball(t, "ignored", "1.0.0", nil), now.Add(-time.Minute))
 	h.up.publish("used-pkg", "1.0.0", tarball(t, "used-pkg", "1.0.0", nil), now.Add(-1000*time.Hour))
 	h.up.publish("used-pkg", "2.0.0", tarball(t, "used-pkg", "2.0.0", nil), now.Add(-time.Minute))
+	h.up.publish("locked-pkg", "1.0.0", tarball(t, "locked-pkg", "1.0.0", nil), now.Add(-1000*time.Hour))
+	h.up.publish("locked-pkg", "2.0.0", tarball(t, "locked-pkg", "2.0.0", nil), now.Add(-time.Minute))
 	fw := h.st.(store.Firewall)
 	ctx := context.Background()
 
@@ -121,8 +123,21 @@ func TestMonitor(t *testing.T) {
 	}
 	feed.add("ignored", "used-pkg")
 	testenv.WaitFor(t, time.Minute, "used-pkg@2.0.0 queued", func() bool { return len(feedSubmissions(h.farm)) == 2 })
+	// and the packages a lockfile submitted to the farm named, which
+	// nobody installed through the firewall yet
+	locked := &store.Record{Spec: "npm:locked-pkg@1.0.0"}
+	locked.ID, locked.Rules = "locked-1", "r"
+	locked.Package = analysis.Package{Ecosystem: "npm", Name: "locked-pkg", Version: "1.0.0"}
+	if err := h.st.Create(ctx, locked); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.CreateBatch(ctx, &store.Batch{ID: "lock-batch", Kind: "lockfile", Source: "package-lock.json"}, []string{locked.ID}); err != nil {
+		t.Fatal(err)
+	}
+	feed.add("ignored", "locked-pkg")
+	testenv.WaitFor(t, time.Minute, "locked-pkg@2.0.0 queued", func() bool { return len(feedSubmissions(h.farm)) == 3 })
 	stop()
-	if got := feedSubmissions(h.farm); !slices.Equal(got, []string{"npm:used-pkg@2.0.0", "npm:watched@1.0.0"}) {
+	if got := feedSubmissions(h.farm); !slices.Equal(got, []string{"npm:locked-pkg@2.0.0", "npm:used-pkg@2.0.0", "npm:watched@1.0.0"}) {
 		t.Errorf("feed submissions = %v", got)
 	}
 	sinces := feed.since()

@@ -27,6 +27,9 @@ type Firewall interface {
 	// status and rule set, newest first: identity, status, verdict, hits,
 	// coverage, error and times (no phases, no sandbox).
 	RegistryRecords(ctx context.Context, ecosystem, name string) ([]*Record, error)
+	// InLockfile reports whether a lockfile batch submitted to the farm
+	// named the package (an analysis of it is an item of such a batch).
+	InLockfile(ctx context.Context, ecosystem, name string) (bool, error)
 
 	// AddOverride stores o under a new id, created now; o is updated.
 	AddOverride(ctx context.Context, o *Override) error
@@ -119,6 +122,22 @@ func (s *sqlStore) SeeTarball(ctx context.Context, t Tarball) (Tarball, error) {
 	}
 	got.FirstSeen = fromNanos(first)
 	return got, nil
+}
+
+func (s *sqlStore) InLockfile(ctx context.Context, ecosystem, name string) (bool, error) {
+	rows, err := s.query(ctx, s.r, `SELECT 1 FROM analyses a
+		JOIN batch_items i ON i.analysis_id = a.id
+		JOIN batches b ON b.id = i.batch_id
+		WHERE a.ecosystem = ? AND a.name = ? AND b.kind = 'lockfile' LIMIT 1`, ecosystem, name)
+	if err != nil {
+		return false, fmt.Errorf("lockfiles naming %s: %w", name, err)
+	}
+	defer rows.Close()
+	found := rows.Next()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("lockfiles naming %s: %w", name, err)
+	}
+	return found, nil
 }
 
 func (s *sqlStore) Tarballs(ctx context.Context, ecosystem, name string) ([]Tarball, error) {

@@ -158,3 +158,35 @@ func testFirewallFeedSeq(t *testing.T, openTest func(testing.TB) Store) {
 		t.Errorf("FeedSeq of another feed = %q", got)
 	}
 }
+
+func TestFirewallInLockfile(t *testing.T) { forEachStore(t, testFirewallInLockfile) }
+
+// testFirewallInLockfile: a package is in a lockfile when an analysis of
+// it is an item of a lockfile batch; other batch kinds and other
+// ecosystems do not count.
+func testFirewallInLockfile(t *testing.T, openTest func(testing.TB) Store) {
+	ctx := context.Background()
+	st := openTest(t)
+	mustCreate(t, st, newRecord("locked", "npm", "locked-pkg", "1.0.0"), newRecord("rejudged", "npm", "rejudged-pkg", "1.0.0"),
+		newRecord("py", "pypi", "locked-pkg", "1.0.0"))
+	if err := st.CreateBatch(ctx, &Batch{ID: "b-lock", Kind: "lockfile", Source: "package-lock.json"}, []string{"locked"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateBatch(ctx, &Batch{ID: "b-rejudge", Kind: "rejudge"}, []string{"rejudged", "py"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		eco, name string
+		want      bool
+	}{
+		{"npm", "locked-pkg", true},
+		{"npm", "rejudged-pkg", false},
+		{"pypi", "locked-pkg", false},
+		{"npm", "absent", false},
+	} {
+		got, err := st.(Firewall).InLockfile(ctx, tt.eco, tt.name)
+		if err != nil || got != tt.want {
+			t.Errorf("InLockfile(%s, %s) = %v, %v; want %v", tt.eco, tt.name, got, err, tt.want)
+		}
+	}
+}
