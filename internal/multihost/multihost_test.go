@@ -26,6 +26,7 @@ import (
 	"github.com/fumehood/fumehood/internal/leftovers"
 	"github.com/fumehood/fumehood/internal/npmtest"
 	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/scheduler"
 )
 
 var enabled = flag.Bool("multihost", false, "run the multi-host farm (root, containerd, eBPF, redis-server, PostgreSQL, versitygw); make multihost does")
@@ -376,13 +377,30 @@ func TestMultihost(t *testing.T) {
 		}
 	}
 
+	// One scrape of serve sees the whole farm: each worker host's
+	// analyses as its own /metrics counts them, and what it runs now.
 	perHost := map[string]float64{}
 	for _, h := range hosts {
-		perHost[h.name] = analysesOf(h)
+		perHost[h.name] = sumOf("http://"+net.JoinHostPort(h.addr, "9101")+"/metrics", `fumehood_analyses_total\{[^}]*\}`)
 	}
+	hostname, _ := os.Hostname()
+	var farmView string
+	testenv.WaitFor(t, time.Minute, "serve's /metrics to show each worker's analyses (published every 10 s)", func() bool {
+		farmView = ""
+		for _, h := range hosts {
+			w := scheduler.WorkerName(hostname, workers[h.name].Cmd.Process.Pid)
+			n := sumOf("http://"+apiAddr+"/metrics", `fumehood_farm_analyses_total\{verdict="[a-z]+",worker="`+regexp.QuoteMeta(w)+`"\}`)
+			inFlight := sumOf("http://"+apiAddr+"/metrics", `fumehood_farm_in_flight\{worker="`+regexp.QuoteMeta(w)+`"\}`)
+			if n != perHost[h.name] || inFlight != 0 {
+				return false
+			}
+			farmView += fmt.Sprintf(" %s (%s) %v analyses, %v in flight;", h.name, w, n, inFlight)
+		}
+		return true
+	})
 	t.Logf("capacity, measured on a machine shared with other work (load average %s at the end): %d analyses in %v, from the first submission to the last analysis, with %d worker hosts of one analysis at a time (host a down %v, one analysis killed): %.1f analyses/min, %.1f per worker",
 		loadavg(), total, analysed.Round(time.Second), len(hosts), downFor.Round(time.Second), float64(total)/analysed.Minutes(), float64(total)/analysed.Minutes()/float64(len(hosts)))
-	t.Logf("analyses counted by each worker host's /metrics (since its last start): %v", perHost)
+	t.Logf("analyses counted by each worker host's /metrics (since its last start): %v; in serve's farm view:%s", perHost, farmView)
 	for _, c := range []string{"redis", "postgresql", "s3", "serve", "workers", "sandboxes", "machine"} {
 		t.Logf("CPU %-10s %6.1f s, %5.1f%% of one core over %v", c, cpu[c], 100*cpu[c]/analysed.Seconds(), analysed.Round(time.Second))
 	}
@@ -429,18 +447,18 @@ func queuesIdle(in *asynq.Inspector) (bool, int) {
 	return idle, archived
 }
 
-var analysesTotal = regexp.MustCompile(`(?m)^fumehood_analyses_total\{[^}]*\} (\d+)`)
-
-// analysesOf returns the analyses a worker host's /metrics counts.
-func analysesOf(h *host) float64 {
-	resp, err := http.Get("http://" + net.JoinHostPort(h.addr, "9101") + "/metrics")
+// sumOf returns the sum of the samples at the Prometheus endpoint url of
+// the series whose name and labels match pattern (a regular expression),
+// or -1 when url does not answer.
+func sumOf(url, pattern string) float64 {
+	resp, err := http.Get(url)
 	if err != nil {
 		return -1
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	n := 0.0
-	for _, m := range analysesTotal.FindAllStringSubmatch(string(b), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^`+pattern+` (\S+)$`).FindAllStringSubmatch(string(b), -1) {
 		v, _ := strconv.ParseFloat(m[1], 64)
 		n += v
 	}
