@@ -9,8 +9,9 @@
 // of every process in its namespace, then the host comes back), restarts
 // PostgreSQL once and Redis once. It passes when every analysis is done
 // exactly once, every trace reads through the API, no task is left or
-// archived, and no container, snapshot, mount or namespace is left on any
-// host; it prints `multihost: N/N done exactly once, 0 lost`.
+// archived, serve's /metrics shows each worker host's analyses as the
+// worker's own /metrics counts them, and no container, snapshot, mount or
+// namespace is left on any host; it prints `multihost: N/N done exactly once, 0 lost`.
 //
 // The hosts' network, all in names beginning "fhmh":
 //
