@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -445,42 +443,4 @@ func queuesIdle(in *asynq.Inspector) (bool, int) {
 		archived += info.Archived
 	}
 	return idle, archived
-}
-
-// sumOf returns the sum of the samples at the Prometheus endpoint url of
-// the series whose name and labels match pattern (a regular expression),
-// or -1 when url does not answer.
-func sumOf(url, pattern string) float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	n := 0.0
-	for _, m := range regexp.MustCompile(`(?m)^`+pattern+` (\S+)$`).FindAllStringSubmatch(string(b), -1) {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		n += v
-	}
-	return n
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func dumpLogs(tb testing.TB, dir string) {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		if len(b) > 6000 {
-			b = b[len(b)-6000:]
-		}
-		tb.Logf("--- %s (end)\n%s", e.Name(), b)
-	}
 }

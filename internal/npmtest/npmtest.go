@@ -13,7 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -123,7 +123,7 @@ func Tarball(tb testing.TB, manifest map[string]any, files map[string]string) []
 	for n := range files {
 		names = append(names, n)
 	}
-	slices.Sort(names) // the same bytes, so the same digest, every time
+	sort.Strings(names) // the same bytes, so the same digest, every time
 	for _, n := range names {
 		add(n, []byte(files[n]))
 	}
