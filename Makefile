@@ -5,7 +5,7 @@ GO ?= go
 CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 export FUMEHOOD_CORPUS ?= $(CORPUS)
 
-.PHONY: help setup deps build test test-slow unit generate check-generate bench eval-benign lint fmt
+.PHONY: help setup deps build test test-slow unit multihost generate check-generate bench eval-benign lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ test-slow: ## every test on a machine slowed on purpose: half a core for the tes
 
 unit: ## the tests that need no root (integration tests skip outside CI)
 	$(GO) test -count=1 ./...
+
+multihost: ## a farm of two worker hosts (network namespaces) on its own Redis, PostgreSQL and S3, a host killed, the servers restarted (root)
+	@# CI=true: a missing requirement fails the run instead of skipping it
+	CI=true $(GO) test -count=1 -v -timeout 20m -run '^TestMultihost$$' ./internal/multihost -multihost
 
 lint: ## gofmt, go vet, generated code up to date
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -76,5 +76,8 @@
 // of the Scheduler at scrape time), analyses by verdict, phase durations,
 // events and lost events, sandbox failures. A process that runs analyses
 // feeds them through Metrics.Analysis and Metrics.SandboxFailure; each
-// process exposes its own and Prometheus sums them.
+// process exposes its own. A worker process also publishes them
+// (Metrics.Exposition, through the scheduler's Redis), and serve adds what
+// every worker published as fumehood_farm_*{worker} with the tasks each
+// runs now (Metrics.AddFarm), so one scrape of serve sees the whole farm.
 package api

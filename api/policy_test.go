@@ -92,11 +92,11 @@ func TestPolicyWithoutFirewall(t *testing.T) {
 	if resp := h.json(store.RoleAdmin, "POST", "/v1/policy", `{}`, nil); resp.StatusCode != 404 {
 		t.Errorf("POST /v1/policy without a firewall: %d, want 404", resp.StatusCode)
 	}
-	resp, body := h.page(store.RoleRead, "/firewall")
+	resp, _ := h.page(store.RoleRead, "/firewall")
 	if resp.StatusCode != 404 {
 		t.Errorf("/firewall without a firewall: %d, want 404", resp.StatusCode)
 	}
-	if _, body = h.page(store.RoleRead, "/analyses"); strings.Contains(body, `href="/firewall"`) {
+	if _, body := h.page(store.RoleRead, "/analyses"); strings.Contains(body, `href="/firewall"`) {
 		t.Error("the navigation leads to a firewall the farm does not serve")
 	}
 }

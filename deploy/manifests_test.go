@@ -235,9 +235,21 @@ func (noQueues) QueueDepths(context.Context) (map[string]int, error) {
 	return map[string]int{"interactive": 0}, nil
 }
 
+// oneWorker is a farm of one worker that published its metrics.
+type oneWorker struct{ published []byte }
+
+func (o oneWorker) WorkerMetrics(context.Context) (map[string][]byte, error) {
+	return map[string][]byte{"host:1": o.published}, nil
+}
+
+func (oneWorker) InFlight(context.Context) (map[string]int, error) {
+	return map[string]int{"host:1": 1}, nil
+}
+
 // TestGrafanaDashboard checks that the dashboard is JSON Grafana imports
 // (panels with queries on the datasource variable) and that every metric
-// its queries name is one fumehood serves (api.Metrics) or Prometheus adds.
+// its queries name is one fumehood serves (api.Metrics, serve's farm view
+// included) or Prometheus adds.
 func TestGrafanaDashboard(t *testing.T) {
 	b, err := os.ReadFile("grafana/fumehood-farm.json")
 	if err != nil {
@@ -264,10 +276,19 @@ func TestGrafanaDashboard(t *testing.T) {
 		t.Fatalf("dashboard without uid, title or panels")
 	}
 
-	// A vector shows once it has a value: count an analysis and a failure.
+	// A vector shows once it has a value: count an analysis and a failure,
+	// in serve and in a worker whose metrics serve's farm view reads.
 	m := api.NewMetrics(noQueues{})
-	m.Analysis(&analysis.Analysis{Verdict: analysis.Benign, Phases: []analysis.Phase{{Name: "install", DurationMS: 900, Events: 10}}})
-	m.SandboxFailure()
+	w := api.NewMetrics(nil)
+	for _, p := range []*api.Metrics{m, w} {
+		p.Analysis(&analysis.Analysis{Verdict: analysis.Benign, Phases: []analysis.Phase{{Name: "install", DurationMS: 900, Events: 10}}})
+		p.SandboxFailure()
+	}
+	published, err := w.Exposition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.AddFarm(oneWorker{published})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)

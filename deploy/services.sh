@@ -5,13 +5,16 @@
 # the machine's shared servers. deploy/setup.sh farm starts the ones the
 # tests use; TestPostgresRestart starts one of its own.
 #
-#   deploy/services.sh postgres start DIR PORT [LISTEN]   prints a DSN (unix socket, no password)
+#   deploy/services.sh postgres start DIR PORT [LISTEN [NETWORK]]
+#                                                      prints a DSN (unix socket, no password)
 #   deploy/services.sh postgres stop DIR
 #   deploy/services.sh postgres restart DIR
 #   deploy/services.sh s3 start DIR PORT [LISTEN]         prints the blob store address
 #   deploy/services.sh s3 stop DIR
 #
-# LISTEN is the address to listen on (default 127.0.0.1). PostgreSQL trusts
+# LISTEN is the address to listen on (default 127.0.0.1); NETWORK, a CIDR,
+# lets the hosts of that network in by password (a pg_hba.conf line; initdb
+# lets in loopback only). PostgreSQL trusts
 # local (unix socket) connections of any role: its socket directory,
 # DIR/run, is open to root and the postgres user alone; TCP connections need
 # the password in DIR/password (role fumehood). The S3 credentials are in
@@ -40,7 +43,7 @@ pgbin() {
 secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 
 postgres_start() {
-	local dir=$1 port=$2 listen=${3:-127.0.0.1} bin
+	local dir=$1 port=$2 listen=${3:-127.0.0.1} network=${4:-} bin hba
 	bin=$(pgbin)
 	mkdir -p "$dir/run"
 	chown postgres: "$dir" "$dir/run"
@@ -51,6 +54,11 @@ postgres_start() {
 		chown postgres: "$dir/password"
 		runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U fumehood --pwfile="$dir/password" \
 			--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+	fi
+	hba="host all fumehood $network scram-sha-256"
+	if [ -n "$network" ] && ! grep -qxF "$hba" "$dir/data/pg_hba.conf"; then
+		echo "$hba" >>"$dir/data/pg_hba.conf"
+		runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" reload >/dev/null 2>&1 || true # when running
 	fi
 	if ! runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
 		log "starting postgres on $listen:$port ($dir)"
@@ -112,7 +120,7 @@ postgres-restart) postgres_ctl "$3" restart ;;
 s3-start) s3_start "${@:3}" ;;
 s3-stop) s3_stop "$3" ;;
 *)
-	sed -n '2,19p' "$0" >&2
+	sed -n '2,22p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, the root integration tests included (real containerd,
-# eBPF, network namespaces, Redis, PostgreSQL, an S3 server), after installing and starting what they
+# eBPF, network namespaces, Redis, PostgreSQL, an S3 server) and the farm
+# on several hosts (make multihost), after installing and starting what they
 # need. This is what CI runs (.ci/run). Each stage prints how long it took,
 # and the tests end with the slowest ones, so that the next slowdown is seen
 # before it fails.
@@ -52,6 +53,14 @@ tests() {
 	return $rc
 }
 
+# make multihost: a farm of two worker hosts (network namespaces) on a
+# Redis, PostgreSQL and S3 server of its own, one host killed and the
+# servers restarted meanwhile (internal/multihost). It fails, never skips,
+# when something it needs is missing.
+multihost() {
+	make multihost
+}
+
 # The corpus evaluations as an analyst runs them: each fails below 100%.
 # The adversarial corpus holds one evasive sample per family of techniques;
 # evaluate/redteam, packages written against the README to get through.
@@ -83,6 +92,7 @@ fuzz() {
 stage "set-up (deploy/setup.sh farm)" deploy/setup.sh farm
 stage lint lint
 stage tests tests
+stage "make multihost" multihost
 stage "fumehood eval $FUMEHOOD_CORPUS $adversarial evaluate/redteam" evaluation
 stage "fuzz ($FUZZTIME each)" fuzz
 printf '==> all stages: %ds\n' $((SECONDS - t0)) >&2

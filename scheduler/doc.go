@@ -3,7 +3,9 @@
 // submission of analyses and batches (validation, de-duplication against
 // the store, enqueueing).
 //
-// The store is the source of truth; Redis only carries ids. A submission
+// The store is the source of truth; Redis only carries ids, and each
+// worker process's metrics (PublishMetrics, WorkerMetrics: one key per
+// process, fumehood:metrics:HOST:PID, that expires unless republished). A submission
 // is validated (ecosystem.Parse for registry specs — paths are refused,
 // the farm never reads its own files for a caller; an upload is checked
 // like `fumehood analyze FILE` checks it and put in the blob store, so its

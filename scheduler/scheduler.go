@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
@@ -78,6 +79,7 @@ type Scheduler struct {
 	redis  asynq.RedisConnOpt
 	client *asynq.Client
 	insp   *asynq.Inspector
+	rdb    redis.UniversalClient // the workers' metrics
 	st     store.Store
 	blobs  store.Blobs
 	rules  string
@@ -107,7 +109,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Scheduler) { s.log = l }
 // de-duplicating against analyses judged by rulesVersion. Close it.
 func New(redis asynq.RedisConnOpt, st store.Store, blobs store.Blobs, rulesVersion string, opts ...Option) *Scheduler {
 	s := &Scheduler{
-		redis: redis, client: asynq.NewClient(redis), insp: asynq.NewInspector(redis),
+		redis: redis, client: asynq.NewClient(redis), insp: asynq.NewInspector(redis), rdb: redisClient(redis),
 		st: st, blobs: blobs, rules: rulesVersion, log: slog.Default(),
 	}
 	for _, o := range opts {
@@ -118,7 +120,7 @@ func New(redis asynq.RedisConnOpt, st store.Store, blobs store.Blobs, rulesVersi
 
 // Close closes the Redis connections (not the store).
 func (s *Scheduler) Close() error {
-	return errors.Join(s.client.Close(), s.insp.Close())
+	return errors.Join(s.client.Close(), s.insp.Close(), s.rdb.Close())
 }
 
 // Submit validates sub, returns the existing record of the same key

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -243,20 +242,9 @@ func TestPostgresRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	services := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(filepath.Join("..", "deploy", "services.sh"), args...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("services.sh %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-		}
-		return strings.TrimSpace(string(out))
-	}
-	dsn := services("postgres", "start", dir, port)
+	dsn := testenv.Services(t, "postgres", "start", dir, port)
 	t.Cleanup(func() {
-		services("postgres", "stop", dir)
+		testenv.Services(t, "postgres", "stop", dir)
 		os.RemoveAll(dir)
 	})
 
@@ -271,7 +259,7 @@ func TestPostgresRestart(t *testing.T) {
 		wg.Go(func() { st.Get(ctx, "a") })
 	}
 	wg.Wait()
-	services("postgres", "restart", dir)
+	testenv.Services(t, "postgres", "restart", dir)
 	for i := range 10 {
 		if _, err := st.Get(ctx, "a"); err != nil {
 			t.Errorf("Get %d after the restart: %v", i, err)

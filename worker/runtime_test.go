@@ -1,15 +1,7 @@
 package worker_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha512"
-	"encoding/base64"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,6 +10,7 @@ import (
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
+	"github.com/fumehood/fumehood/internal/npmtest"
 	"github.com/fumehood/fumehood/trace"
 	"github.com/fumehood/fumehood/worker"
 )
@@ -30,13 +23,13 @@ import (
 // a native addon against zlib found by pkg-config, with node's headers
 // and no network. Each must run to its end, observed.
 func TestRuntime(t *testing.T) {
-	reg := newTestRegistry(t)
+	reg := npmtest.New(t, nil)
 	// 1.1.0 is what node 20 up to 98 picks; 1.0.0 what an older node
 	// picks; 1.2.0, the latest, what nothing picks.
-	reg.publish(t, "runtime-dep", "1.0.0", nil)
-	reg.publish(t, "runtime-dep", "1.1.0", map[string]string{"node": ">=20"})
-	reg.publish(t, "runtime-dep", "1.2.0", map[string]string{"node": ">=99"})
-	m := openMachine(t, func(c *worker.Config) { c.Ecosystem.NPMRegistry = reg.srv.URL + "/" })
+	publish(t, reg, "runtime-dep", "1.0.0", nil)
+	publish(t, reg, "runtime-dep", "1.1.0", map[string]string{"node": ">=20"})
+	publish(t, reg, "runtime-dep", "1.2.0", map[string]string{"node": ">=99"})
+	m := openMachine(t, func(c *worker.Config) { c.Ecosystem.NPMRegistry = reg.URL + "/" })
 
 	tests := []struct {
 		pkg   string
@@ -127,71 +120,13 @@ func argvHas(e trace.Event, sub string) bool {
 	return false
 }
 
-// testRegistry is an npm registry on loopback serving packuments and
-// tarballs of packages made by publish.
-type testRegistry struct {
-	srv       *httptest.Server
-	packument map[string]map[string]any // name → packument
-	tarballs  map[string][]byte         // URL path → tarball
-}
-
-func newTestRegistry(t *testing.T) *testRegistry {
-	r := &testRegistry{packument: map[string]map[string]any{}, tarballs: map[string][]byte{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if b, ok := r.tarballs[req.URL.Path]; ok {
-			w.Write(b)
-			return
-		}
-		if p, ok := r.packument[strings.TrimPrefix(req.URL.Path, "/")]; ok {
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(p)
-			return
-		}
-		http.NotFound(w, req)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-// publish adds name@version with engines, a package whose main exports its
-// version, and makes it the latest.
-func (r *testRegistry) publish(t *testing.T, name, version string, engines map[string]string) {
+// publish adds name@version with engines to reg: a package whose main
+// exports its version.
+func publish(t *testing.T, reg *npmtest.Registry, name, version string, engines map[string]string) {
 	t.Helper()
 	manifest := map[string]any{"name": name, "version": version, "main": "index.js"}
 	if engines != nil {
 		manifest["engines"] = engines
 	}
-	pj, err := json.Marshal(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"package/package.json", pj}, {"package/index.js", []byte("module.exports = " + strconv.Quote(version) + ";\n")}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(f.body)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	path := "/" + name + "/-/" + name + "-" + version + ".tgz"
-	r.tarballs[path] = buf.Bytes()
-	sum := sha512.Sum512(buf.Bytes())
-	manifest["dist"] = map[string]string{"tarball": r.srv.URL + path, "integrity": "sha512-" + base64.StdEncoding.EncodeToString(sum[:])}
-	p := r.packument[name]
-	if p == nil {
-		p = map[string]any{"name": name, "versions": map[string]any{}}
-		r.packument[name] = p
-	}
-	p["versions"].(map[string]any)[version] = manifest
-	p["dist-tags"] = map[string]string{"latest": version}
+	reg.Publish(t, manifest, map[string]string{"index.js": "module.exports = " + strconv.Quote(version) + ";\n"})
 }

@@ -102,62 +102,17 @@ func (f *farm) token(role string) string {
 // and what a killed run left there is reaped by the next start.
 func stateDir(name string) string { return testenv.StateDir("e2e-" + name) }
 
-// proc is a farm process; stop ends it with SIGTERM (SIGKILL after 60 s).
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // start runs `fumehood ARGS...` logging to logs/NAME.log, stopped at the
-// end of the test.
-func (f *farm) start(name string, args ...string) *proc {
+// end of the test (SIGTERM, SIGKILL after 3 minutes).
+func (f *farm) start(name string, args ...string) *testenv.Process {
 	f.tb.Helper()
-	log, err := os.OpenFile(filepath.Join(f.logs, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		f.tb.Fatal(err)
-	}
-	cmd := exec.Command(f.bin, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), "FUMEHOOD_DEBUG=1")
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		f.tb.Fatalf("start %s: %v", name, err)
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); log.Close(); close(p.done) }()
-	f.tb.Cleanup(func() { p.stop(3 * time.Minute) })
+	p := testenv.StartProcess(f.tb, filepath.Join(f.logs, name+".log"), []string{"FUMEHOOD_DEBUG=1"}, append([]string{f.bin}, args...)...)
+	f.tb.Cleanup(func() { p.Stop(3 * time.Minute) })
 	return p
 }
 
-// stop sends SIGTERM and waits up to bound, then kills; it reports whether
-// the process ended within bound.
-func (p *proc) stop(bound time.Duration) bool {
-	if p.exited() {
-		return true
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(bound):
-		p.cmd.Process.Kill()
-		<-p.done
-		return false
-	}
-}
-
 // worker starts `fumehood worker` with one analysis at a time.
-func (f *farm) worker(name, state string) *proc {
+func (f *farm) worker(name, state string) *testenv.Process {
 	return f.start(name, "worker", "--redis", f.redis, "--data", f.data, "--containerd", f.containerd, "--state", state, "--workers", "1")
 }
 
@@ -605,26 +560,15 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// running returns the id of an analysis whose workspace is in state and
-// whose container exists, if any: the worker owning state is mid-analysis.
+// running returns the id of an analysis the worker owning state runs in a
+// container now, or "".
 func running(tb testing.TB, addr, state string) string {
 	tb.Helper()
-	left, err := leftovers.Find(context.Background(), addr, state, "")
+	id, err := leftovers.Running(context.Background(), addr, state)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, l := range left {
-		id, ok := strings.CutPrefix(l, "ws ")
-		if !ok {
-			continue
-		}
-		for _, c := range left {
-			if strings.HasPrefix(c, "container "+id+"-") {
-				return id
-			}
-		}
-	}
-	return ""
+	return id
 }
 
 // ownLeftovers lists what the farm's processes left behind: everything in
@@ -697,14 +641,14 @@ func TestFarmTwoWorkersKill9(t *testing.T) {
 
 	var killed string
 	testenv.WaitFor(t, 10*time.Minute, "worker a to run a container", func() bool {
-		if a.exited() {
-			t.Fatalf("worker a exited: %v", a.err)
+		if a.Exited() {
+			t.Fatalf("worker a exited: %v", a.Err)
 		}
 		killed = running(t, f.containerd, stateA)
 		return killed != ""
 	})
-	a.cmd.Process.Signal(syscall.SIGKILL)
-	<-a.done
+	a.Cmd.Process.Signal(syscall.SIGKILL)
+	<-a.Done
 	if left := ownLeftovers(t, f.containerd, []string{stateA}, []string{killed}); len(left) == 0 {
 		t.Fatal("kill -9 left nothing to reap: the test proves nothing")
 	}
@@ -762,18 +706,18 @@ func TestFarmWorkerSIGTERM(t *testing.T) {
 	w := f.worker("worker", state)
 	id := f.upload(pack(t, ecosystemConfig(t), dir)).ID
 	testenv.WaitFor(t, 5*time.Minute, "the worker to run a container", func() bool {
-		if w.exited() {
-			t.Fatalf("worker exited: %v", w.err)
+		if w.Exited() {
+			t.Fatalf("worker exited: %v", w.Err)
 		}
 		return running(t, f.containerd, state) == id
 	})
 	// The worker's shutdown bound is 30 s; the test's is generous: it
 	// asserts an orderly end, not how fast this machine cleans up.
-	if !w.stop(3 * time.Minute) {
+	if !w.Stop(3 * time.Minute) {
 		t.Fatal("the worker did not end within 3 minutes of SIGTERM")
 	}
-	if w.err != nil {
-		t.Errorf("worker after SIGTERM: %v, want exit 0", w.err)
+	if w.Err != nil {
+		t.Errorf("worker after SIGTERM: %v, want exit 0", w.Err)
 	}
 	var r record
 	f.get("/v1/analyses/"+id, &r)
@@ -833,7 +777,7 @@ func benchFarm(b *testing.B, storeName string) {
 			for _, d := range harmless(b, prefix, b.N, "") {
 				files = append(files, pack(b, cfg, d))
 			}
-			var procs []*proc
+			var procs []*testenv.Process
 			for i := range workers {
 				procs = append(procs, f.worker(fmt.Sprintf("bench-%d-%d", runs, i), stateDir(fmt.Sprintf("bench-%d", i))))
 			}
@@ -857,7 +801,7 @@ func benchFarm(b *testing.B, storeName string) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Minutes(), "analyses/min")
 			for _, p := range procs {
-				p.stop(3 * time.Minute)
+				p.Stop(3 * time.Minute)
 			}
 			testenv.WaitFor(b, 2*time.Minute, "the workers to unregister", func() bool {
 				s, err := in.Servers()

@@ -190,7 +190,48 @@ func (o *farmOpts) runWorkers(ctx context.Context, e *env, f *farmParts, m *api.
 		Pipeline: metered{machine, m}, Store: f.st, Blobs: f.blobs, Rules: f.rules, Queue: q, Feed: f.sched,
 		WebhookSecret: secret, BaseURL: baseURL, WorkDir: uploads, Logger: e.log, HTTPClient: o.webhooks.Client(20 * time.Second),
 	}
+	// Published until the workers have ended, their last analyses
+	// counted.
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	published := make(chan struct{})
+	go func() { defer close(published); publishMetrics(pctx, e.log, f.sched, m) }()
+	defer func() { stop(); <-published }()
 	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency, Logger: e.log})
+}
+
+// metricsEvery is how often a worker process publishes its metrics to the
+// farm; what it published lives four times as long.
+const metricsEvery = 10 * time.Second
+
+// publishMetrics publishes what m counts to the farm's Redis every
+// metricsEvery, and once more when ctx ends, so that one scrape of serve
+// sees every worker process (api.Metrics.AddFarm), under the name the
+// queue knows it by (host:pid).
+func publishMetrics(ctx context.Context, log *slog.Logger, sched *scheduler.Scheduler, m *api.Metrics) {
+	host, _ := os.Hostname()
+	name := scheduler.WorkerName(host, os.Getpid())
+	publish := func(ctx context.Context) {
+		text, err := m.Exposition()
+		if err == nil {
+			err = sched.PublishMetrics(ctx, name, text, 4*metricsEvery)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("publish metrics", "err", err)
+		}
+	}
+	tick := time.NewTicker(metricsEvery)
+	defer tick.Stop()
+	for {
+		publish(ctx)
+		select {
+		case <-ctx.Done():
+			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			publish(last)
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // metered counts finished analyses and sandbox failures for /metrics.
@@ -267,6 +308,7 @@ func cmdServe(ctx context.Context, e *env, args []string) (int, error) {
 		defer stop()
 	}
 	metrics := api.NewMetrics(f.sched)
+	metrics.AddFarm(f.sched)
 	cfg := api.Config{Store: f.st, Blobs: f.blobs, Scheduler: f.sched, Rules: f.rules, Logger: e.log, Metrics: metrics}
 	// Overrides set through this API reach this process's firewalls at
 	// once.

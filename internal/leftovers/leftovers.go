@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -88,4 +89,21 @@ func Find(ctx context.Context, addr, stateDir, workRoot string) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// Running returns the id of an analysis whose workspace is under stateDir
+// and whose container exists: the worker owning stateDir is mid-analysis.
+// It returns "" when there is none.
+func Running(ctx context.Context, addr, stateDir string) (string, error) {
+	left, err := Find(ctx, addr, stateDir, "")
+	if err != nil {
+		return "", err
+	}
+	for _, l := range left {
+		id, ok := strings.CutPrefix(l, "ws ")
+		if ok && slices.ContainsFunc(left, func(c string) bool { return strings.HasPrefix(c, "container "+id+"-") }) {
+			return id, nil
+		}
+	}
+	return "", nil
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,17 +215,8 @@ func Corpus(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("FUMEHOOD_CORPUS")
 	if dir == "" {
-		root, err := filepath.Abs(".")
-		for err == nil {
-			if _, serr := os.Stat(filepath.Join(root, "go.mod")); serr == nil {
-				break
-			}
-			if parent := filepath.Dir(root); parent != root {
-				root = parent
-			} else {
-				err = os.ErrNotExist
-			}
-		}
+		root, err := moduleRoot()
+		Require(t, err == nil, fmt.Sprintf("the repository's root: %v", err))
 		dir = filepath.Join(filepath.Dir(root), "shared", "corpus")
 	}
 	_, err := os.Stat(filepath.Join(dir, "index.json"))
@@ -273,6 +265,12 @@ func StateDir(name string) string {
 // ip-netns leaves /run/netns) and removes them.
 func RemoveStateDirs() {
 	dirs, _ := filepath.Glob(fmt.Sprintf("/run/fumehood-*-%d", os.Getpid()))
+	RemoveMounted(dirs...)
+}
+
+// RemoveMounted unmounts what is mounted at or under each of dirs, later
+// mounts first, and removes the dirs.
+func RemoveMounted(dirs ...string) {
 	if len(dirs) == 0 {
 		return
 	}
@@ -292,6 +290,97 @@ func RemoveStateDirs() {
 	for _, d := range dirs {
 		os.RemoveAll(d)
 	}
+}
+
+// Process is a program a test runs.
+type Process struct {
+	Cmd  *exec.Cmd
+	Done chan struct{} // closed when it has ended
+	Err  error         // what Wait returned, once Done is closed
+}
+
+// StartProcess runs argv with the test's environment plus env, its output
+// appended to logFile. It dies with the test process (Pdeathsig), so a
+// test killed mid-run leaves none of its programs running; otherwise the
+// caller stops it.
+func StartProcess(tb testing.TB, logFile string, env []string, argv ...string) *Process {
+	tb.Helper()
+	log, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		tb.Fatalf("start %s: %v", argv[0], err)
+	}
+	p := &Process{Cmd: cmd, Done: make(chan struct{})}
+	go func() { p.Err = cmd.Wait(); log.Close(); close(p.Done) }()
+	return p
+}
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.Done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop sends SIGTERM and waits up to bound, then kills; it reports whether
+// the process ended within bound.
+func (p *Process) Stop(bound time.Duration) bool {
+	if p.Exited() {
+		return true
+	}
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.Done:
+		return true
+	case <-time.After(bound):
+		p.Cmd.Process.Kill()
+		<-p.Done
+		return false
+	}
+}
+
+// Services runs the repository's deploy/services.sh with args (the
+// private PostgreSQL and S3 servers of a test) and returns what it prints.
+func Services(tb testing.TB, args ...string) string {
+	tb.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(root, "deploy", "services.sh"), args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("services.sh %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// moduleRoot is the directory holding go.mod, above the working directory.
+func moduleRoot() (string, error) {
+	root, err := filepath.Abs(".")
+	for err == nil {
+		if _, serr := os.Stat(filepath.Join(root, "go.mod")); serr == nil {
+			return root, nil
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			return "", fmt.Errorf("no go.mod above the working directory: %w", os.ErrNotExist)
+		}
+		root = parent
+	}
+	return "", err
 }
 
 // Chromium requires a headless-capable Chromium (Debian's chromium, which
