@@ -110,14 +110,40 @@ func mountRoot(ctx context.Context, sn snapshots.Snapshotter, key, dir string) e
 }
 
 // unmountRoot unmounts and removes a root mount point; one already gone is
-// not an error.
+// not an error. A task create that was cancelled goes on in containerd's
+// shim: runc may make its mount point directories (proc, dev, ...) in the
+// plain directory after the root was unmounted. With nothing mounted at or
+// below it, what it then holds is runc's and is removed with it; with
+// anything mounted there, it is left alone (the reaper tries again).
 func unmountRoot(dir string) error {
-	if m, err := mountinfo.Mounted(dir); err == nil && m {
+	for {
+		m, err := mountinfo.Mounted(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("root mount point: %w", err)
+		}
+		if !m {
+			break
+		}
+		// stacked mounts come off one at a time
 		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
 			return fmt.Errorf("unmount root: %w", err)
 		}
 	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	err := os.Remove(dir)
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("remove root mount point: %w", err)
+	}
+	below, merr := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
+	if merr != nil || len(below) > 0 {
+		return fmt.Errorf("remove root mount point: %w (%d mounts below it)", errors.Join(err, merr), len(below))
+	}
+	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove root mount point: %w", err)
 	}
 	return nil

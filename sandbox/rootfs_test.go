@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fumehood/fumehood/internal/testenv"
 )
 
 // TestSeed checks what a phase's root filesystem gets before init runs: the
@@ -64,4 +68,71 @@ func TestSeed(t *testing.T) {
 			t.Errorf("check(%+v): got %v, want ErrInvalidPhase", a, err)
 		}
 	}
+}
+
+// TestUnmountRoot checks the removal of a phase's root mount point: stacked
+// mounts come off, what runc left in the plain directory after a cancelled
+// create goes with it, and a directory with anything mounted below it is
+// left alone, its contents untouched.
+func TestUnmountRoot(t *testing.T) {
+	testenv.Root(t)
+	base := t.TempDir()
+	mount := func(t *testing.T, dir string) {
+		t.Helper()
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+			t.Fatalf("mount tmpfs on %s: %v", dir, err)
+		}
+	}
+	t.Run("stacked mounts", func(t *testing.T) {
+		dir := filepath.Join(base, "stacked")
+		mount(t, dir)
+		mount(t, dir)
+		if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := unmountRoot(dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("root mount point still there: %v", err)
+		}
+	})
+	t.Run("runc's mount points left in the plain directory", func(t *testing.T) {
+		dir := filepath.Join(base, "plain")
+		for _, d := range []string{"proc", "dev/pts", "sys"} {
+			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := unmountRoot(dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("root mount point still there: %v", err)
+		}
+	})
+	t.Run("a mount below", func(t *testing.T) {
+		dir := filepath.Join(base, "below")
+		inner := filepath.Join(dir, "proc")
+		mount(t, inner)
+		t.Cleanup(func() { unix.Unmount(inner, unix.MNT_DETACH) })
+		kept := filepath.Join(inner, "kept")
+		if err := os.WriteFile(kept, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := unmountRoot(dir); err == nil {
+			t.Error("removed a root mount point with a mount below it")
+		}
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("a file in the mount below was touched: %v", err)
+		}
+	})
+	t.Run("gone", func(t *testing.T) {
+		if err := unmountRoot(filepath.Join(base, "absent")); err != nil {
+			t.Errorf("unmountRoot of a missing directory: %v", err)
+		}
+	})
 }
