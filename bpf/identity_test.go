@@ -193,8 +193,10 @@ func checkIdentity(t *testing.T, tr *Tracer, dir string) {
 		}
 	}
 	t.Run("path unread", func(t *testing.T) {
-		e := one(t, events, trace.KindOpen, "open with an unread path", func(e *trace.Event) bool { return e.PathUnread })
-		if e.File() != want || e.Path != f.Unread || e.Name != "open" {
+		// By identity: any open of the helper (the Go runtime's own of
+		// /proc/self/maps) may find its path in a page not faulted in yet.
+		e := one(t, events, trace.KindOpen, "open with an unread path", func(e *trace.Event) bool { return e.PathUnread && e.File() == want })
+		if e.Path != f.Unread || e.Name != "open" {
 			t.Errorf("got %s, want %s opened by open(2), identity %d:%d", e.String(), f.Unread, want.Dev, want.Ino)
 		}
 	})
