@@ -5,7 +5,7 @@ GO ?= go
 CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 export FUMEHOOD_CORPUS ?= $(CORPUS)
 
-.PHONY: help setup deps build test test-slow unit multihost generate check-generate bench eval-benign lint fmt
+.PHONY: help setup deps build image test test-slow unit multihost generate check-generate bench eval-benign lint fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -18,6 +18,18 @@ deps: ## install what is missing, start containerd and Redis, build the binary a
 
 build: ## build bin/fumehood
 	$(GO) build -o bin/fumehood ./cmd/fumehood
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+
+image: ## build bin/fumehood-image.tar, the image the Kubernetes manifests run, and bin/sandbox-image.tar (root)
+	@# static (no cgo): the binary needs nothing of the image's libraries; -trimpath: no checkout paths in it
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/fumehood ./cmd/fumehood
+	bin/fumehood image app --sandbox bin/sandbox-image.tar bin/fumehood-image.tar
+	@echo "Load it into each node's containerd (it is named fumehood.local/fumehood:latest):"
+	@echo "  ctr -n k8s.io images import bin/fumehood-image.tar"
+	@echo "or push it to a registry with an OCI tool and name that in deploy/kubernetes/*.yaml, e.g."
+	@echo "  skopeo copy oci-archive:bin/fumehood-image.tar docker://REGISTRY/fumehood:$(VERSION)"
+	@echo "Worker nodes also need bin/sandbox-image.tar as /var/cache/fumehood/sandbox-image.tar."
 
 test: ## every test, root integration tests included (real containerd, eBPF, Redis); what CI runs
 	deploy/test.sh

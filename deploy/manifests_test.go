@@ -21,6 +21,7 @@ import (
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/api"
 	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/sandbox"
 )
 
 // manifests decodes every document of kubernetes/*.yaml strictly (an
@@ -114,20 +115,44 @@ func TestKubernetesManifests(t *testing.T) {
 
 	wp := worker.Spec.Template.Spec
 	wc := wp.Containers[0]
+	for _, c := range slices.Concat(sp.Containers, wp.InitContainers, wp.Containers) {
+		if c.Image != sandbox.AppImageRef || c.ImagePullPolicy != corev1.PullIfNotPresent {
+			t.Errorf("%s: image %s, pull policy %q; want %s (`make image` writes it, nodes import it) and IfNotPresent",
+				c.Name, c.Image, c.ImagePullPolicy, sandbox.AppImageRef)
+		}
+	}
 	if wc.SecurityContext == nil || wc.SecurityContext.Privileged == nil || !*wc.SecurityContext.Privileged {
 		t.Errorf("worker: want privileged")
 	}
 	if wp.NodeSelector["fumehood.dev/sandbox"] != "true" {
 		t.Errorf("worker: want a node selector of the sandbox nodes, have %v", wp.NodeSelector)
 	}
-	mounts := map[string]corev1.VolumeMount{}
-	for _, m := range wc.VolumeMounts {
-		mounts[m.MountPath] = m
+	mountsOf := func(c corev1.Container) map[string]corev1.VolumeMount {
+		mounts := map[string]corev1.VolumeMount{}
+		for _, m := range c.VolumeMounts {
+			mounts[m.MountPath] = m
+		}
+		return mounts
 	}
+	mounts := mountsOf(wc)
 	hostPaths := map[string]string{}
 	for _, v := range wp.Volumes {
 		if v.HostPath != nil {
 			hostPaths[v.Name] = v.HostPath.Path
+		}
+	}
+	// Before the worker starts, the sandbox image is imported into the
+	// node's containerd from the node's image cache.
+	if len(wp.InitContainers) != 1 {
+		t.Fatalf("worker: %d init containers, want 1 that imports the sandbox image", len(wp.InitContainers))
+	}
+	ic := wp.InitContainers[0]
+	if len(ic.Args) < 3 || !slices.Equal(ic.Args[:2], []string{"image", "import"}) || !strings.HasPrefix(ic.Args[len(ic.Args)-1], "/var/cache/fumehood/") {
+		t.Errorf("worker init container args %q: want image import of a tar in /var/cache/fumehood", ic.Args)
+	}
+	for _, path := range []string{"/run/containerd/containerd.sock", "/var/cache/fumehood"} {
+		if m, ok := mountsOf(ic)[path]; !ok || hostPaths[m.Name] != path {
+			t.Errorf("worker init container: want the host's %s mounted at %s", path, path)
 		}
 	}
 	for _, path := range []string{"/run/containerd/containerd.sock", "/run/fumehood", "/run/netns", "/sys"} {
