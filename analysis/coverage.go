@@ -35,6 +35,10 @@ type Coverage struct {
 	// lifecycle scripts; a PyPI sdist's build), per phase that should
 	// run them.
 	Scripts []ScriptRun `json:"scripts,omitempty"`
+	// CI are the same scripts run again in the ci phase, with a CI job's
+	// environment (a package that acts only in CI). They are reported, not
+	// counted in Level: the developer's install is what coverage sums up.
+	CI []ScriptRun `json:"ci,omitempty"`
 	// Imports are the entry points the import phase loads, each in a
 	// fresh process.
 	Imports []ImportRun `json:"imports,omitempty"`

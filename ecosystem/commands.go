@@ -11,6 +11,7 @@ import (
 // Phase names, in the order Commands returns them.
 const (
 	PhaseInstall = "install"
+	PhaseCI      = "ci"
 	PhaseImport  = "import"
 )
 
@@ -75,6 +76,13 @@ type Entry struct {
 // from its files on the host, never executed), each in a fresh python3.
 // A distribution with no importable module has no import phase.
 //
+// "ci", between install and import for a package with install scripts
+// only, runs them again as a CI job would, the environment of which the caller adds (a package that
+// acts only in CI stays quiet on the developer's machine): npm rebuild
+// --offline in Project (every installed package's lifecycle scripts);
+// pip install --force-reinstall --no-deps of the sdist. Its Scripts are
+// the install's.
+//
 // The Scripts and Entries of the commands are what the worker's coverage
 // looks for in the trace.
 func Commands(a Artifact, l Layout) ([]Command, error) {
@@ -111,10 +119,12 @@ func npmCommands(a Artifact, l Layout) ([]Command, error) {
 		scripts = append(scripts, sc)
 	}
 	argv, es := npm.Import(a.Name)
-	return []Command{
-		{Phase: PhaseInstall, Argv: npm.InstallArgv(l.Artifact, l.Cache, a.Registry), Env: []string{"npm_config_update_notifier=false"}, Cwd: l.Project, Scripts: scripts},
-		{Phase: PhaseImport, Argv: argv, Cwd: l.Project, Entries: entries(es)},
-	}, nil
+	env := []string{"npm_config_update_notifier=false"}
+	cmds := []Command{{Phase: PhaseInstall, Argv: npm.InstallArgv(l.Artifact, l.Cache, a.Registry), Env: env, Cwd: l.Project, Scripts: scripts}}
+	if len(scripts) > 0 {
+		cmds = append(cmds, Command{Phase: PhaseCI, Argv: npm.RebuildArgv(l.Cache), Env: env, Cwd: l.Project, Scripts: scripts})
+	}
+	return append(cmds, Command{Phase: PhaseImport, Argv: argv, Cwd: l.Project, Entries: entries(es)}), nil
 }
 
 // ScriptOf is the install script name, with its command, of package pkg
@@ -154,6 +164,9 @@ func pypiCommands(a Artifact, l Layout) ([]Command, error) {
 	}
 	install := Command{Phase: PhaseInstall, Argv: pypi.InstallArgv(l.Artifact, l.Cache), Env: pypi.InstallEnv, Cwd: l.Project, Scripts: build}
 	cmds := []Command{install}
+	if len(build) > 0 {
+		cmds = append(cmds, Command{Phase: PhaseCI, Argv: pypi.ReinstallArgv(l.Artifact, l.Cache), Env: pypi.InstallEnv, Cwd: l.Project, Scripts: build})
+	}
 	if len(m.Modules) > 0 {
 		argv, es := pypi.Import(m.Modules)
 		cmds = append(cmds, Command{Phase: PhaseImport, Argv: argv, Cwd: l.Project, Entries: entries(es)})

@@ -60,8 +60,8 @@ func TestDynamicSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cmds) != 2 || cmds[0].Phase != PhaseInstall || cmds[1].Phase != PhaseImport || cmds[1].Entries[0].Name != "verfile" {
-		t.Errorf("Commands after Learn = %+v, want install, then import of verfile", cmds)
+	if len(cmds) != 3 || cmds[0].Phase != PhaseInstall || cmds[1].Phase != PhaseCI || cmds[2].Phase != PhaseImport || cmds[2].Entries[0].Name != "verfile" {
+		t.Errorf("Commands after Learn = %+v, want install, ci, import of verfile", cmds)
 	}
 	if _, err := MetadataCommand(got, layout); !errors.Is(err, ErrBadSpec) {
 		t.Errorf("MetadataCommand of static metadata: err %v, want ErrBadSpec", err)

@@ -485,12 +485,12 @@ func hasAny(s string, list []string, match func(s, sub string) bool) bool {
 	return false
 }
 
-// scripts pairs each declared script with the process that ran it: in
-// its phase, a process the package manager started as a script
+// scripts pairs each declared script, and its run again in the ci phase,
+// with the process that ran it: in its phase, a process the package manager started as a script
 // (trace.WhyScript) whose argv carries the script's command; its
 // descendants' argv name the source files.
 func (b *builder) scripts() {
-	for _, s := range b.a.Coverage.Scripts {
+	for _, s := range slices.Concat(b.a.Coverage.Scripts, b.a.Coverage.CI) {
 		sc := Script{ScriptRun: s}
 		if p := b.scriptProcess(s); p != nil {
 			k := p.Key

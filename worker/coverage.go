@@ -60,38 +60,59 @@ func children(events []trace.Event, phase string, init uint32) []child {
 // coverage tells what of the package's own code the phases ran: each
 // script cmds declare, seen as a direct child of the package manager
 // that runs it, and each entry point of an import command, by the exit
-// status of its own process. phases are those that ran, in the order of
-// cmds (fewer when the analysis stopped early).
+// status of its own process. phases are those that ran (fewer than cmds
+// when the analysis stopped early).
 func coverage(cmds []ecosystem.Command, phases []analysis.Phase, tr *trace.Trace) analysis.Coverage {
 	var c analysis.Coverage
-	for i, cmd := range cmds {
+	for _, cmd := range cmds {
 		var kids []child
-		if i < len(phases) {
+		ph := phaseNamed(phases, cmd.Phase)
+		if ph != nil {
 			kids = children(tr.Events, cmd.Phase, phaseInit(tr, cmd.Phase))
 		}
 		for _, s := range cmd.Scripts {
-			c.Scripts = append(c.Scripts, scriptRun(cmd.Phase, s, kids))
+			if cmd.Phase == ecosystem.PhaseCI {
+				c.CI = append(c.CI, scriptRun(cmd.Phase, s, kids))
+			} else {
+				c.Scripts = append(c.Scripts, scriptRun(cmd.Phase, s, kids))
+			}
 		}
 		for _, e := range cmd.Entries {
 			c.Imports = append(c.Imports, importRun(e, kids))
 		}
-		if cmd.Phase == ecosystem.PhaseInstall && i < len(phases) {
-			c.InstallOK = phaseOK(phases[i])
+		if cmd.Phase == ecosystem.PhaseInstall && ph != nil {
+			c.InstallOK = phaseOK(*ph)
 		}
 	}
 	c.Level, c.Reason = level(c, cmds, phases)
 	return c
 }
 
+// phaseNamed returns the phase of phases called name, nil when it did
+// not run.
+func phaseNamed(phases []analysis.Phase, name string) *analysis.Phase {
+	for i := range phases {
+		if phases[i].Name == name {
+			return &phases[i]
+		}
+	}
+	return nil
+}
+
 // scriptProcs returns the processes that ran the scripts named ("PHASE
 // NAME") of those cmds declare: the direct children of the package
-// manager that run one, as coverage finds them.
+// manager that run one, as coverage finds them; the ci phase runs the
+// install's scripts again, under their install names.
 func scriptProcs(cmds []ecosystem.Command, tr *trace.Trace, named []string) []trace.ProcKey {
 	var out []trace.ProcKey
 	for _, cmd := range cmds {
 		var kids []child
+		phase := cmd.Phase
+		if phase == ecosystem.PhaseCI {
+			phase = ecosystem.PhaseInstall
+		}
 		for _, s := range cmd.Scripts {
-			if !slices.Contains(named, cmd.Phase+" "+s.Name) {
+			if !slices.Contains(named, phase+" "+s.Name) {
 				continue
 			}
 			if kids == nil {
@@ -164,8 +185,10 @@ func level(c analysis.Coverage, cmds []ecosystem.Command, phases []analysis.Phas
 // firstGap names the first phase that failed, script that did not run
 // or import that failed ("" when none).
 func firstGap(c analysis.Coverage, cmds []ecosystem.Command, phases []analysis.Phase, scriptsRan int) string {
-	for i, p := range phases {
-		if phaseOK(p) || cmds[i].Phase == ecosystem.PhaseImport {
+	for _, p := range phases {
+		// an import's failures are its entry points'; the ci phase runs
+		// again what the install ran
+		if phaseOK(p) || p.Name == ecosystem.PhaseImport || p.Name == ecosystem.PhaseCI {
 			continue
 		}
 		what := p.Name + " failed"
@@ -174,8 +197,10 @@ func firstGap(c analysis.Coverage, cmds []ecosystem.Command, phases []analysis.P
 		}
 		return fmt.Sprintf("%s (%s): %s", what, ended(p), outputLine(p.Output))
 	}
-	if len(phases) < len(cmds) {
-		return fmt.Sprintf("phase %s did not run", cmds[len(phases)].Phase)
+	for _, cmd := range cmds {
+		if cmd.Phase != ecosystem.PhaseCI && phaseNamed(phases, cmd.Phase) == nil {
+			return fmt.Sprintf("phase %s did not run", cmd.Phase)
+		}
 	}
 	for _, s := range c.Scripts {
 		if !s.Ran {

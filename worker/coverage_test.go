@@ -84,6 +84,17 @@ func (p *procs) npmInstall(script string, scriptCode, code int32) {
 	p.exit("install", npm, code, 0)
 }
 
+// npmCI records npm rebuild in the ci phase running the postinstall
+// under pkgDir (when script is set) again.
+func (p *procs) npmCI(script string, scriptCode int32) {
+	npm := p.exec("ci", 1, project, "node", "/usr/bin/npm", "rebuild")
+	if script != "" {
+		sh := p.exec("ci", npm, pkgDir, "sh", "-c", script)
+		p.exit("ci", sh, scriptCode, 0)
+	}
+	p.exit("ci", npm, scriptCode, 0)
+}
+
 // npmImport records the import command's two node processes.
 func (p *procs) npmImport(cjs, esm int32) {
 	sh := p.exec("import", 1, project, "sh", "-c", "...")
@@ -109,19 +120,32 @@ func TestCoverage(t *testing.T) {
 		phases []analysis.Phase
 		trace  func(p *procs)
 	}{
-		{"npm-full", npmScript, []analysis.Phase{ok, {Name: "import"}}, func(p *procs) { p.npmInstall("node setup.js", 0, 0); p.npmImport(0, 0) }},
+		{"npm-full", npmScript, []analysis.Phase{ok, {Name: "ci"}, {Name: "import"}}, func(p *procs) {
+			p.npmInstall("node setup.js", 0, 0)
+			p.npmCI("node setup.js", 0)
+			p.npmImport(0, 0)
+		}},
+		// the ci phase failing (a script that fails only in CI) is
+		// reported in its scripts, not as a gap of the developer's install
+		{"npm-ci-failed", npmScript, []analysis.Phase{ok, {Name: "ci", ExitCode: 1}, {Name: "import"}}, func(p *procs) {
+			p.npmInstall("node setup.js", 0, 0)
+			p.npmCI("node setup.js", 1)
+			p.npmImport(0, 0)
+		}},
 		{"npm-platform-refused", npmScript, []analysis.Phase{
 			{Name: "install", ExitCode: 1, Output: "npm WARN config x\nnpm ERR! code EBADPLATFORM\nnpm ERR! notsup Unsupported platform for demo@1.0.0\n"},
+			{Name: "ci"},
 			{Name: "import", ExitCode: 1},
-		}, func(p *procs) { p.npmInstall("", 0, 1); p.npmImport(1, 1) }},
+		}, func(p *procs) { p.npmInstall("", 0, 1); p.npmCI("", 0); p.npmImport(1, 1) }},
 		{"npm-script-failed", npmScript, []analysis.Phase{
 			{Name: "install", ExitCode: 1, Output: "> demo@1.0.0 postinstall\n> node setup.js\nError: \x1b[31mboom\x1b[0m\n"},
+			{Name: "ci", ExitCode: 1},
 			{Name: "import", ExitCode: 1},
-		}, func(p *procs) { p.npmInstall("node setup.js", 1, 1); p.npmImport(1, 1) }},
+		}, func(p *procs) { p.npmInstall("node setup.js", 1, 1); p.npmCI("node setup.js", 1); p.npmImport(1, 1) }},
 		{"npm-esm-only", npmPlain, []analysis.Phase{ok, {Name: "import", ExitCode: 1}}, func(p *procs) { p.npmInstall("", 0, 0); p.npmImport(1, 0) }},
 		{"npm-import-killed", npmPlain, []analysis.Phase{ok, {Name: "import", ExitCode: 1}}, func(p *procs) { p.npmInstall("", 0, 0); p.npmImport(0, 0); p.events[len(p.events)-1].Signal = 9 }},
 		{"npm-import-not-run", npmPlain, []analysis.Phase{ok}, func(p *procs) { p.npmInstall("", 0, 0) }},
-		{"npm-forged-script", npmScript, []analysis.Phase{ok, {Name: "import", ExitCode: 1}}, func(p *procs) {
+		{"npm-forged-script", npmScript, []analysis.Phase{ok, {Name: "ci"}, {Name: "import", ExitCode: 1}}, func(p *procs) {
 			// The script's text run by a grandchild of npm (a dependency's
 			// script) is not the package's script.
 			npm := p.exec("install", 1, project, "node", "/usr/bin/npm", "install")
@@ -130,15 +154,18 @@ func TestCoverage(t *testing.T) {
 			p.exit("install", fake, 0, 0)
 			p.exit("install", dep, 0, 0)
 			p.exit("install", npm, 0, 0)
+			p.npmCI("", 0)
 			p.npmImport(1, 1)
 		}},
-		{"pypi-sdist-full", pySdist, []analysis.Phase{ok, {Name: "import"}}, func(p *procs) {
-			pip := p.exec("install", 1, project, "python3", "-m", "pip", "install")
-			for _, cmd := range []string{"egg_info", "bdist_wheel"} {
-				b := p.exec("install", pip, "/tmp/pip-req-build-x", "/usr/bin/python3", "-c", shim, cmd)
-				p.exit("install", b, 0, 0)
+		{"pypi-sdist-full", pySdist, []analysis.Phase{ok, {Name: "ci"}, {Name: "import"}}, func(p *procs) {
+			for _, phase := range []string{"install", "ci"} {
+				pip := p.exec(phase, 1, project, "python3", "-m", "pip", "install")
+				for _, cmd := range []string{"egg_info", "bdist_wheel"} {
+					b := p.exec(phase, pip, "/tmp/pip-req-build-x", "/usr/bin/python3", "-c", shim, cmd)
+					p.exit(phase, b, 0, 0)
+				}
+				p.exit(phase, pip, 0, 0)
 			}
-			p.exit("install", pip, 0, 0)
 			sh := p.exec("import", 1, project, "sh", "-c", "...")
 			for _, m := range []string{"demo", "extra"} {
 				im := p.exec("import", sh, project, "python3", "-c", "import importlib, sys; importlib.import_module(sys.argv[1])", m)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,33 @@ func (d developer) baseEnv() []string {
 		"EDITOR=vim",
 		"PIP_BREAK_SYSTEM_PACKAGES=1",
 		"PIP_DISABLE_PIP_VERSION_CHECK=1",
+	}
+}
+
+// ciEnv is what a CI job adds to the developer's environment, for the ci
+// phase (ecosystem.PhaseCI): a GitHub Actions runner's variables for the
+// persona's project. The token variables are the planted ones every
+// phase has.
+func (d developer) ciEnv() []string {
+	org, _, _ := strings.Cut(d.Company, ".")
+	return []string{
+		"CI=true",
+		"GITHUB_ACTIONS=true",
+		"GITHUB_WORKFLOW=CI",
+		"GITHUB_JOB=build",
+		"GITHUB_EVENT_NAME=push",
+		"GITHUB_REF=refs/heads/main",
+		"GITHUB_REF_NAME=main",
+		"GITHUB_REPOSITORY=" + org + "/" + d.Project,
+		"GITHUB_REPOSITORY_OWNER=" + org,
+		"GITHUB_ACTOR=" + d.User,
+		"GITHUB_RUN_ID=" + strconv.FormatUint(d.RunID, 10),
+		"GITHUB_RUN_NUMBER=" + strconv.FormatUint(d.RunID%997+1, 10),
+		"GITHUB_WORKSPACE=" + d.ProjectDir(),
+		"RUNNER_OS=Linux",
+		"RUNNER_ARCH=X64",
+		"RUNNER_TEMP=/tmp",
+		"RUNNER_ENVIRONMENT=github-hosted",
 	}
 }
 

@@ -25,6 +25,8 @@ type Persona struct {
 	Company  string // the employer's domain; its forge is git.<Company>
 	Project  string // the project the package is installed into, ~/projects/<Project>
 	History  []string
+	// RunID numbers the CI run of the ci phase (GITHUB_RUN_ID).
+	RunID uint64
 }
 
 // Home is the persona's home directory.
@@ -115,6 +117,11 @@ func drawPersona(r io.Reader) (Persona, error) {
 		p.User = given + "." + family
 	}
 	p.Hostname = strings.ReplaceAll(p.User, ".", "") + "-" + laptop
+	run, err := rand.Int(r, big.NewInt(9e9))
+	if err != nil {
+		return Persona{}, fmt.Errorf("draw persona: %w", err)
+	}
+	p.RunID = 1e10 + run.Uint64()
 	for range 24 {
 		line, err := pick(historyLines)
 		if err != nil {

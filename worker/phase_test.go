@@ -20,6 +20,7 @@ func TestPhaseInfo(t *testing.T) {
 	}{
 		{"install", 5, trace.PhaseInfo{Name: "install", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageManager}},
 		{"import", 5, trace.PhaseInfo{Name: "import", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageCode}},
+		{"ci", 5, trace.PhaseInfo{Name: "ci", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageManager}},
 		{"install", 9, trace.PhaseInfo{Name: "install", Init: trace.ProcKey{TGID: 9}, Command: trace.RolePackageManager}},
 		{"session", 5, trace.PhaseInfo{Name: "session", Init: trace.ProcKey{TGID: 5, Start: 50}, Command: trace.RolePackageManager, Tools: sessionTools}},
 	}

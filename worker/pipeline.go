@@ -254,6 +254,9 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		if art.Dynamic {
 			break // no metadata, no install: coverage says what did not run
 		}
+		if c.Phase == ecosystem.PhaseCI {
+			c.Env = append(slices.Clone(c.Env), dev.ciEnv()...)
+		}
 		if err := detonate(c); err != nil {
 			return nil, err
 		}
@@ -350,7 +353,7 @@ func lost(events []trace.Event) uint64 {
 func phaseInfo(phase string, initPID int, events []trace.Event) trace.PhaseInfo {
 	info := trace.PhaseInfo{Name: phase, Init: trace.ProcKey{TGID: uint32(initPID)}, Command: trace.RolePackageCode}
 	switch phase {
-	case ecosystem.PhaseInstall, ecosystem.PhaseMetadata:
+	case ecosystem.PhaseInstall, ecosystem.PhaseMetadata, ecosystem.PhaseCI:
 		info.Command = trace.RolePackageManager
 	case PhaseSession:
 		info.Command, info.Tools = trace.RolePackageManager, slices.Clone(sessionTools)

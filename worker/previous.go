@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/fumehood/fumehood/analysis"
 	"github.com/fumehood/fumehood/ecosystem"
@@ -96,7 +97,7 @@ func comparePrevious(ctx context.Context, e Earlier, a *analysis.Analysis, cmds 
 func storedCommands(a *analysis.Analysis) []ecosystem.Command {
 	project := Persona{User: a.Sandbox.Persona.User, Project: a.Sandbox.Persona.Project}.ProjectDir()
 	var cmds []ecosystem.Command
-	for _, s := range a.Coverage.Scripts {
+	for _, s := range slices.Concat(a.Coverage.Scripts, a.Coverage.CI) {
 		cmds = append(cmds, ecosystem.Command{Phase: s.Phase,
 			Scripts: []ecosystem.Script{ecosystem.ScriptOf(a.Package.Ecosystem, a.Package.Name, project, s.Name, s.Command)}})
 	}

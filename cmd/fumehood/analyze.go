@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,10 +167,10 @@ func coverageNote(c analysis.Coverage) string {
 	return note
 }
 
-// printCoverage lists the declared scripts and the entry points with
-// whether each ran.
+// printCoverage lists the declared scripts (in the ci phase too) and the
+// entry points with whether each ran.
 func printCoverage(w io.Writer, c analysis.Coverage) {
-	for _, s := range c.Scripts {
+	for _, s := range slices.Concat(c.Scripts, c.CI) {
 		state := "did not run"
 		if s.Ran {
 			state = "ran, " + analysis.ExitStatus(s.ExitCode, s.Signal)

@@ -16,6 +16,12 @@ func InstallArgv(artifact, cache, registry string) []string {
 	return append(argv, artifact)
 }
 
+// RebuildArgv runs the lifecycle scripts of every package installed in
+// the current directory again, offline, as npm ci does in a CI job.
+func RebuildArgv(cache string) []string {
+	return []string{"npm", "rebuild", "--offline", "--foreground-scripts", "--cache", cache}
+}
+
 // importScript loads the package twice in separate node processes:
 // CommonJS require() and an ESM import(), so each entry point runs in a
 // fresh interpreter whose exit status is its own. It exits non-zero when

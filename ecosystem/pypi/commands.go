@@ -11,6 +11,13 @@ func InstallArgv(artifact, cache string) []string {
 	return []string{"python3", "-m", "pip", "install", "--user", "--no-index", "--find-links", cache, "--no-build-isolation", artifact}
 }
 
+// ReinstallArgv installs artifact again over what InstallArgv installed,
+// without its dependencies, so that an sdist's build runs once more.
+func ReinstallArgv(artifact, cache string) []string {
+	argv := InstallArgv(artifact, cache)
+	return append(argv[:len(argv)-1:len(argv)-1], "--force-reinstall", "--no-deps", artifact)
+}
+
 // InstallEnv lets pip install into the user site on Debian (PEP 668).
 var InstallEnv = []string{"PIP_BREAK_SYSTEM_PACKAGES=1"}
 
