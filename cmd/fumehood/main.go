@@ -36,7 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"analyze", "detonate one package and print its verdict", cmdAnalyze},
-		{"image", "build or import the sandbox image", cmdImage},
+		{"image", "build or import the sandbox image; write the app image", cmdImage},
 		{"rules", "list or test the detection rules", cmdRules},
 		{"eval", "analyse a labelled corpus and print a confusion matrix", cmdEval},
 		{"serve", "run a farm: HTTP API, scheduler and a worker pool (and the npm firewall)", cmdServe},
