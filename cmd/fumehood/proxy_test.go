@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -92,18 +91,7 @@ func TestServeNPMProxy(t *testing.T) {
 	// once. serve's own firewall lists the deny at once; the other
 	// process's within its decision TTL.
 	deny(t, api, data, `{"name":"demo-pkg","action":"deny","reason":"test"}`)
-	for _, addr := range []string{served, alone} {
-		if code := status(t, fmt.Sprintf("http://%s/demo-pkg/-/demo-pkg-1.0.0.tgz", addr)); code != http.StatusForbidden {
-			t.Errorf("tarball at %s after the deny: %d, want 403", addr, code)
-		}
-	}
-	if code, vs := versions(served); code != 200 || len(vs) != 0 {
-		t.Errorf("firewall at %s after the deny: %d %v, want no version", served, code, vs)
-	}
-	testenv.WaitFor(t, proxy.DefaultDecisionTTL+5*time.Second, "the deny at the firewall of another process", func() bool {
-		code, vs := versions(alone)
-		return code == 200 && len(vs) == 0
-	})
+	denied(t, served, alone, "/demo-pkg/-/demo-pkg-1.0.0.tgz", versions)
 }
 
 // background returns a function that runs fumehood with args in the
@@ -134,6 +122,27 @@ func status(t *testing.T, u string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// denied checks a deny at two firewalls, served (in the process that
+// took the deny) and alone (another process): the download at path is
+// refused by both at once; listed, which lists the versions or files a
+// firewall shows, shows none at served at once and at alone within its
+// decision TTL.
+func denied(t *testing.T, served, alone, path string, listed func(addr string) (int, []string)) {
+	t.Helper()
+	for _, addr := range []string{served, alone} {
+		if code := status(t, "http://"+addr+path); code != http.StatusForbidden {
+			t.Errorf("%s at %s after the deny: %d, want 403", path, addr, code)
+		}
+	}
+	if code, vs := listed(served); code != 200 || len(vs) != 0 {
+		t.Errorf("firewall at %s after the deny: %d %v, want none listed", served, code, vs)
+	}
+	testenv.WaitFor(t, proxy.DefaultDecisionTTL+5*time.Second, "the deny at the firewall of another process", func() bool {
+		code, vs := listed(alone)
+		return code == 200 && len(vs) == 0
+	})
 }
 
 // deny posts the override body to the API at api as an admin (ops) of
@@ -219,16 +228,5 @@ func TestServePyPIProxy(t *testing.T) {
 	// As npm's: downloads refused by both at once, the listing of the
 	// other process within its decision TTL.
 	deny(t, api, data, `{"ecosystem":"pypi","name":"Demo_Pkg","action":"deny","reason":"test"}`)
-	for _, addr := range []string{served, alone} {
-		if code := status(t, fmt.Sprintf("http://%s/files/demo-pkg/demo_pkg-1.0-py3-none-any.whl", addr)); code != http.StatusForbidden {
-			t.Errorf("file at %s after the deny: %d, want 403", addr, code)
-		}
-	}
-	if code, fs := files(served); code != 200 || len(fs) != 0 {
-		t.Errorf("PyPI firewall at %s after the deny: %d %v, want no file", served, code, fs)
-	}
-	testenv.WaitFor(t, proxy.DefaultDecisionTTL+5*time.Second, "the deny at the PyPI firewall of another process", func() bool {
-		code, fs := files(alone)
-		return code == 200 && len(fs) == 0
-	})
+	denied(t, served, alone, "/files/demo-pkg/demo_pkg-1.0-py3-none-any.whl", files)
 }
