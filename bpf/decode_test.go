@@ -340,25 +340,36 @@ func TestOptionsDefaults(t *testing.T) {
 }
 
 // TestBudget: a recording keeps events within its count and bytes, and no
-// kind beyond half of the bytes, so events of other kinds still fit after
-// a flood of one; what it refuses is counted per kind.
+// class beyond half of the bytes, so events of other kinds still fit after
+// a flood of one, and opens that returned a file after a flood of lookups
+// of missing ones; what it refuses is counted per class.
 func TestBudget(t *testing.T) {
-	open := trace.Event{Kind: trace.KindOpen, Path: "/tmp/flood"}
+	open := trace.Event{Kind: trace.KindOpen, Path: "/tmp/flood", Ret: 3}
+	miss := trace.Event{Kind: trace.KindOpen, Path: "/tmp/flood", Ret: -trace.ENOENT}
+	denied := trace.Event{Kind: trace.KindOpen, Path: "/tmp/flood", Ret: -13}
 	exec := trace.Event{Kind: trace.KindExec, Path: "/bin/true"}
 	size := open.Size() // exec's is the same
+	opens, missing := budgetClass{kind: trace.KindOpen}, budgetClass{kind: trace.KindOpen, missing: true}
 	tests := []struct {
 		name                string
 		maxEvents, maxBytes int
 		events              []trace.Event
 		want                string // kinds kept
-		wantDropped         map[trace.Kind]uint64
+		wantDropped         map[budgetClass]uint64
 	}{
-		{"fits", 10, 10 * size, []trace.Event{exec, open, open}, "exec open open", map[trace.Kind]uint64{}},
-		{"count", 2, 10 * size, []trace.Event{exec, open, open}, "exec open", map[trace.Kind]uint64{trace.KindOpen: 1}},
+		{"fits", 10, 10 * size, []trace.Event{exec, open, open}, "exec open open", map[budgetClass]uint64{}},
+		{"count", 2, 10 * size, []trace.Event{exec, open, open}, "exec open", map[budgetClass]uint64{opens: 1}},
 		{"a flood of one kind leaves room for the others", 100, 10 * size,
 			[]trace.Event{open, open, open, open, open, open, open, exec, exec}, "open open open open open exec exec",
-			map[trace.Kind]uint64{trace.KindOpen: 2}},
-		{"bytes", 100, 3 * size, []trace.Event{exec, open, exec, exec}, "exec open", map[trace.Kind]uint64{trace.KindExec: 2}},
+			map[budgetClass]uint64{opens: 2}},
+		{"a flood of lookups leaves room for the opens that found a file", 100, 10 * size,
+			[]trace.Event{miss, miss, miss, miss, miss, miss, miss, open, open, exec}, "open open open open open open open exec",
+			map[budgetClass]uint64{missing: 2}},
+		// a denied open is no lookup: it shares the opens' half
+		{"a flood of denied opens is a flood of opens", 100, 10 * size,
+			[]trace.Event{denied, denied, denied, denied, denied, open, exec}, "open open open open open exec",
+			map[budgetClass]uint64{opens: 1}},
+		{"bytes", 100, 3 * size, []trace.Event{exec, open, exec, exec}, "exec open", map[budgetClass]uint64{{kind: trace.KindExec}: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -222,9 +223,13 @@ func (r *Recording) stop() ([]trace.Event, error) {
 			at = events[len(events)-1].Time
 		}
 		var byBudget uint64
-		for _, k := range slices.Sorted(maps.Keys(r.budget.dropped)) {
-			byBudget += r.budget.dropped[k]
-			events = append(events, trace.Event{Time: at, Kind: trace.KindLost, Name: string(k), Count: r.budget.dropped[k], CgroupID: r.cgroup})
+		for _, c := range slices.SortedFunc(maps.Keys(r.budget.dropped), budgetClass.compare) {
+			byBudget += r.budget.dropped[c]
+			lost := trace.Event{Time: at, Kind: trace.KindLost, Name: string(c.kind), Count: r.budget.dropped[c], CgroupID: r.cgroup}
+			if c.missing {
+				lost.Ret = -trace.ENOENT
+			}
+			events = append(events, lost)
 		}
 		if n := lost - byBudget; n > 0 {
 			events = append(events, trace.Event{Time: at, Kind: trace.KindLost, Count: n, CgroupID: r.cgroup})
@@ -245,29 +250,57 @@ func (r *Recording) keep(ev trace.Event) {
 }
 
 // budget is what one recording may keep in memory: a number of events and
-// of bytes (trace.Event.Size), and for each kind half of the bytes, so a
-// flood of one kind (opens, sends) cannot spend what the process table
-// and the rest of the evidence need.
+// of bytes (trace.Event.Size), and for each class of events half of the
+// bytes, so a flood of one kind (opens, sends) cannot spend what the
+// process table and the rest of the evidence need. Opens of files that do
+// not exist are a class of their own: a large native build's compiler
+// looks every header up in a dozen include directories (two opens in
+// three of re2's 320,000 fail so), and those lookups, which read nothing,
+// must not crowd out the opens that did.
 type budget struct {
 	maxEvents, maxBytes int
 	events, bytes       int
-	byKind              map[trace.Kind]int    // bytes kept per kind
-	dropped             map[trace.Kind]uint64 // events refused per kind
+	byClass             map[budgetClass]int    // bytes kept per class
+	dropped             map[budgetClass]uint64 // events refused per class
+}
+
+// budgetClass is a kind of event, and for opens whether the file was
+// missing (trace.Event.Missing).
+type budgetClass struct {
+	kind    trace.Kind
+	missing bool
+}
+
+func classOf(e *trace.Event) budgetClass {
+	return budgetClass{kind: e.Kind, missing: e.Kind == trace.KindOpen && e.Missing()}
+}
+
+func (c budgetClass) compare(d budgetClass) int {
+	if c.kind != d.kind {
+		return strings.Compare(string(c.kind), string(d.kind))
+	}
+	switch {
+	case c.missing == d.missing:
+		return 0
+	case c.missing:
+		return 1
+	}
+	return -1
 }
 
 func newBudget(maxEvents, maxBytes int) budget {
-	return budget{maxEvents: maxEvents, maxBytes: maxBytes, byKind: map[trace.Kind]int{}, dropped: map[trace.Kind]uint64{}}
+	return budget{maxEvents: maxEvents, maxBytes: maxBytes, byClass: map[budgetClass]int{}, dropped: map[budgetClass]uint64{}}
 }
 
 // admit reports whether e fits and, if so, counts it as kept.
 func (b *budget) admit(e *trace.Event) bool {
-	n := e.Size()
-	if b.events >= b.maxEvents || b.bytes+n > b.maxBytes || b.byKind[e.Kind]+n > b.maxBytes/2 {
-		b.dropped[e.Kind]++
+	n, c := e.Size(), classOf(e)
+	if b.events >= b.maxEvents || b.bytes+n > b.maxBytes || b.byClass[c]+n > b.maxBytes/2 {
+		b.dropped[c]++
 		return false
 	}
 	b.events++
 	b.bytes += n
-	b.byKind[e.Kind] += n
+	b.byClass[c] += n
 	return true
 }

@@ -491,7 +491,7 @@ func (env *Env) fill(e *trace.Event) {
 	env.Cwd = e.Cwd
 	env.Flags, env.Mode, env.Ret = int(e.Flags), int(e.Mode), int(e.Ret)
 	env.Failed = e.Ret < 0
-	env.Missing = e.Ret == -errENOENT || e.Ret == -errENOTDIR
+	env.Missing = e.Missing()
 	env.ExecMode = (e.Kind == trace.KindChmod || e.Kind == trace.KindOpen && e.Flags&trace.OCreat != 0) && e.Mode&0o111 != 0
 	env.Writes = e.Writes()
 	env.Remote = e.Remote()
@@ -535,12 +535,6 @@ func (env *Env) fillExec(e *trace.Event) {
 	env.Stdin, env.Stdout, env.Stderr = in.String(), out.String(), e.Stdio.FD(2).String()
 	env.NetStdio = in == trace.FDInet || out == trace.FDInet
 }
-
-// Linux errno values of failures that mean "no such file".
-const (
-	errENOENT  = 2
-	errENOTDIR = 20
-)
 
 // functions are the helpers rule expressions call, registered with
 // expr.Function so that calls need no reflection.

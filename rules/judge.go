@@ -72,7 +72,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 		}
 		return cmp.Compare(a.Rule, b.Rule)
 	})
-	v, score := Verdict(hits, s.egress(), t.Lost())
+	v, score := Verdict(hits, s.egress(), t.LostEvidence())
 	return Judgement{Verdict: v, Score: score, Hits: hits, Table: j.table}
 }
 

@@ -23,7 +23,8 @@ func rank(s analysis.Severity) int {
 
 // Verdict is the documented function from hits to a verdict and a score.
 // egress names the rules whose hits are network attempts; lost is the
-// number of events the trace lost.
+// number of events the trace lost that could have been evidence
+// (trace.Trace.LostEvidence).
 //
 //   - malicious: any critical hit; or a high hit together with a hit of an
 //     egress rule other than itself; or high hits of two different rules.

@@ -46,7 +46,10 @@ const (
 	// the kernel knows it, 0 when there is none), Ret (bytes read).
 	KindMemRead Kind = "memread"
 
-	// KindLost counts events the kernel or the reader dropped: Count.
+	// KindLost counts events the kernel or the reader dropped: Count;
+	// Name is the kind the recording's budget refused ("" for what the
+	// kernel could not deliver), and Ret is -ENOENT for the opens of
+	// files that do not exist, which a recording budgets apart (Missing).
 	KindLost Kind = "lost"
 
 	// KindPlant records a fake secret planted in the sandbox before the
@@ -222,6 +225,18 @@ func (e *Event) Size() int {
 
 // Failed reports whether the syscall behind e returned an error.
 func (e *Event) Failed() bool { return e.Ret < 0 }
+
+// Errors of Missing.
+const (
+	ENOENT  = 2
+	ENOTDIR = 20
+)
+
+// Missing reports whether the syscall behind e failed because its file
+// does not exist (ENOENT, ENOTDIR): for exec, the misses of a PATH
+// search; for open, a lookup that read nothing (a compiler's include
+// search). A lost event with Ret -ENOENT counts such opens.
+func (e *Event) Missing() bool { return e.Ret == -ENOENT || e.Ret == -ENOTDIR }
 
 // Writes reports whether an open event asked for write access or creation.
 func (e *Event) Writes() bool {

@@ -66,6 +66,19 @@ func (t *Trace) Lost() uint64 {
 	return n
 }
 
+// LostEvidence returns how many of the lost events could have been
+// evidence: all but the opens of files that do not exist (lost events
+// that are Missing), which read nothing.
+func (t *Trace) LostEvidence() uint64 {
+	var n uint64
+	for i := range t.Events {
+		if e := &t.Events[i]; e.Kind == KindLost && !e.Missing() {
+			n += e.Count
+		}
+	}
+	return n
+}
+
 // Event returns the event with sequence number seq, or nil.
 func (t *Trace) Event(seq uint64) *Event {
 	if seq == 0 || seq > uint64(len(t.Events)) {

@@ -61,6 +61,14 @@ func TestTraceHelpers(t *testing.T) {
 	if got := tr.Lost(); got != 7 {
 		t.Errorf("Lost = %d, want 7", got)
 	}
+	if got := tr.LostEvidence(); got != 7 {
+		t.Errorf("LostEvidence = %d, want 7", got)
+	}
+	// lookups of missing files lost are no evidence lost
+	tr.Events = append(tr.Events, Event{Kind: KindLost, Name: string(KindOpen), Ret: -ENOENT, Count: 5})
+	if lost, ev := tr.Lost(), tr.LostEvidence(); lost != 12 || ev != 7 {
+		t.Errorf("with 5 lookups lost: Lost, LostEvidence = %d, %d; want 12, 7", lost, ev)
+	}
 	if e := tr.Event(5); e == nil || e.Kind != KindConnect || !e.Remote() || !e.Failed() {
 		t.Errorf("Event(5) = %+v, want a failed remote connect", e)
 	}
