@@ -340,7 +340,7 @@ func TestOptionsDefaults(t *testing.T) {
 }
 
 // TestBudget: a recording keeps events within its count and bytes, and no
-// class beyond half of the bytes, so events of other kinds still fit after
+// class beyond half of the bytes (lookups of missing files a quarter), so events of other kinds still fit after
 // a flood of one, and opens that returned a file after a flood of lookups
 // of missing ones; what it refuses is counted per class.
 func TestBudget(t *testing.T) {
@@ -362,8 +362,9 @@ func TestBudget(t *testing.T) {
 		{"a flood of one kind leaves room for the others", 100, 10 * size,
 			[]trace.Event{open, open, open, open, open, open, open, exec, exec}, "open open open open open exec exec",
 			map[budgetClass]uint64{opens: 2}},
+		// a quarter of the bytes: 2 of 10
 		{"a flood of lookups leaves room for the opens that found a file", 100, 10 * size,
-			[]trace.Event{miss, miss, miss, miss, miss, miss, miss, open, open, exec}, "open open open open open open open exec",
+			[]trace.Event{miss, miss, miss, miss, open, open, open, open, open, exec}, "open open open open open open open exec",
 			map[budgetClass]uint64{missing: 2}},
 		// a denied open is no lookup: it shares the opens' half
 		{"a flood of denied opens is a flood of opens", 100, 10 * size,

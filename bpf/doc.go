@@ -38,8 +38,8 @@
 // kind of event more than half of the bytes, so 1.1 million opens leave
 // room for the execs, forks and sends that follow them; opens of files
 // that do not exist (a compiler's include lookups) are a class of their
-// own with their own half, so they leave room for the opens that found a
-// file. Recording.Stop unregisters the cgroup, removes the ring from the
+// own with a quarter, so they leave room for the opens that found a file
+// and for the rest. Recording.Stop unregisters the cgroup, removes the ring from the
 // array (the kernel waits for running probes then), drains it and appends
 // trace.KindLost events when anything was lost: one per class the budget
 // refused (Name is the kind; Ret -ENOENT for the lookups) and one for

@@ -253,10 +253,11 @@ func (r *Recording) keep(ev trace.Event) {
 // of bytes (trace.Event.Size), and for each class of events half of the
 // bytes, so a flood of one kind (opens, sends) cannot spend what the
 // process table and the rest of the evidence need. Opens of files that do
-// not exist are a class of their own: a large native build's compiler
-// looks every header up in a dozen include directories (two opens in
-// three of re2's 320,000 fail so), and those lookups, which read nothing,
-// must not crowd out the opens that did.
+// not exist are a class of their own with a quarter: a large native
+// build's compiler looks every header up in a dozen include directories
+// (two opens in three of re2's 320,000 fail so), and those lookups, which
+// read nothing, must not crowd out the opens that did, nor, with them,
+// the rest.
 type budget struct {
 	maxEvents, maxBytes int
 	events, bytes       int
@@ -295,7 +296,11 @@ func newBudget(maxEvents, maxBytes int) budget {
 // admit reports whether e fits and, if so, counts it as kept.
 func (b *budget) admit(e *trace.Event) bool {
 	n, c := e.Size(), classOf(e)
-	if b.events >= b.maxEvents || b.bytes+n > b.maxBytes || b.byClass[c]+n > b.maxBytes/2 {
+	share := b.maxBytes / 2
+	if c.missing {
+		share = b.maxBytes / 4
+	}
+	if b.events >= b.maxEvents || b.bytes+n > b.maxBytes || b.byClass[c]+n > share {
 		b.dropped[c]++
 		return false
 	}
