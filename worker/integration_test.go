@@ -264,6 +264,20 @@ func TestHostile(t *testing.T) {
 		{"sinkblind", func(t *testing.T, a *analysis.Analysis) {
 			exfilIn(t, a, trace.KindSend)
 		}},
+		// 300,000 lookups of missing files, then the npmrc read and sent:
+		// the lookups fill only their own share of the budget.
+		{"lookupflood", func(t *testing.T, a *analysis.Analysis) {
+			var lookups uint64
+			for i := range a.Trace.Events {
+				if e := &a.Trace.Events[i]; e.Kind == trace.KindLost && e.Missing() {
+					lookups += e.Count
+				}
+			}
+			if lookups == 0 || a.Trace.LostEvidence() != 0 {
+				t.Errorf("%d lookups and %d other events lost; want lookups lost, nothing else", lookups, a.Trace.LostEvidence())
+			}
+			exfilIn(t, a, trace.KindTCP)
+		}},
 		// 300,000 opens: the tracer keeps its byte budget, counts the
 		// rest as lost opens, and still records the exec that follows.
 		{"openflood", func(t *testing.T, a *analysis.Analysis) {
