@@ -48,9 +48,7 @@ const root = "/run/fumehood-multihost"
 func TestMultihost(t *testing.T) {
 	// In CI it always runs (and fails when what it needs is missing);
 	// elsewhere only when asked for, as it takes minutes and root.
-	if !*enabled && os.Getenv("CI") != "true" {
-		t.Skip("runs with -multihost or CI=true, as root (make multihost)")
-	}
+	testenv.Require(t, *enabled || testenv.InCI(), "the -multihost flag outside CI, as root (make multihost)")
 	containerdAddr := testenv.Containerd(t)
 	testenv.BPF(t)
 	for _, tool := range []string{"redis-server", "nsenter", "ip"} {
