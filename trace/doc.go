@@ -50,7 +50,8 @@
 //
 // # Storage
 //
-// A stored trace is JSONL: a {"record":"phases"} line, a
+// A stored trace is JSONL: a {"record":"phases"} line (which also gives
+// the number of events, so that Decode allocates them once), a
 // {"record":"previous"} line when the farm compared the package with an
 // earlier analysed version (Previous), one event a line, and a
 // {"record":"processes"} line (IsRecord tells records from events); a

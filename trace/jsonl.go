@@ -24,27 +24,35 @@ const (
 	recordPrevious  = "previous"
 )
 
+// maxPresized bounds the events Decode allocates up front for the count a
+// phases record gives, whatever a corrupt record claims.
+const maxPresized = 1 << 20
+
 // record is a line of a stored trace that is not an event.
 type record struct {
 	Record    string      `json:"record"`
 	Phases    []PhaseInfo `json:"phases,omitempty"`
 	Processes []*Process  `json:"processes,omitempty"`
 	Previous  *Previous   `json:"previous,omitempty"`
+	// Events is, in the phases record, the number of events in the
+	// trace, so that Decode allocates them once.
+	Events int `json:"events,omitempty"`
 }
 
 // IsRecord reports whether a line of a stored trace is a record (phase
 // metadata, the process table) rather than an event.
 func IsRecord(line []byte) bool { return bytes.HasPrefix(line, []byte(recordPrefix)) }
 
-// Encode writes t to w as JSONL: its phase metadata record, its previous
-// version record, one event a line, and its process table record; records t lacks are left out, so a
-// trace of events alone is written as events alone.
+// Encode writes t to w as JSONL: its phase metadata record (with the
+// number of events), its previous version record, one event a line, and
+// its process table record; records t lacks are left out, so a trace of
+// events alone is written as events alone.
 func Encode(w io.Writer, t *Trace) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	if len(t.Phases) > 0 {
-		if err := enc.Encode(record{Record: recordPhases, Phases: t.Phases}); err != nil {
+		if err := enc.Encode(record{Record: recordPhases, Phases: t.Phases, Events: len(t.Events)}); err != nil {
 			return fmt.Errorf("encode phases: %w", err)
 		}
 	}
@@ -103,6 +111,9 @@ func (t *Trace) decodeRecord(b []byte) error {
 	switch rec.Record {
 	case recordPhases:
 		t.Phases = rec.Phases
+		if len(t.Events) == 0 && rec.Events > 0 {
+			t.Events = make([]Event, 0, min(rec.Events, maxPresized))
+		}
 	case recordProcesses:
 		t.Processes = rec.Processes
 	case recordPrevious:

@@ -767,6 +767,10 @@ func benchRejudge(b *testing.B, st store.Store, blobs store.Blobs) {
 		}
 		tr.Append("install", part.Events)
 	}
+	// Stored as the pipeline stores a trace: with its phases and the
+	// process table judging built.
+	tr.Phases = []trace.PhaseInfo{{Name: "install", Command: trace.RolePackageManager}}
+	tr.Processes = rs.Judge(tr).Table.Processes()
 	var buf bytes.Buffer
 	if err := trace.Encode(&buf, tr); err != nil {
 		b.Fatal(err)
