@@ -565,4 +565,7 @@ var functions = []expr.Option{
 	expr.Function("Domain", func(p ...any) (any, error) { return domain(p[0].(string)), nil }, new(func(string) string)),
 	expr.Function("LongestLabel", func(p ...any) (any, error) { return longestLabel(p[0].(string)), nil },
 		new(func(string) int)),
+	// matches with a pattern that requires literals becomes a call of
+	// matchesLiterals (literal.go)
+	expr.Function("matchesLiterals", matchesLiterals, new(func(string, *literalRegexp) bool)),
 }

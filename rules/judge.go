@@ -185,10 +185,13 @@ func (j *judge) event(e *trace.Event) {
 	}
 	for _, r := range refs {
 		c := j.set.rules[r.rule]
+		st := &j.states[r.rule]
+		if r.step > 0 && r.step < c.chainLen() && c.isSequence() && !st.waiting(r.step) {
+			continue // a later step with no chain at it: nothing to advance
+		}
 		if !c.pre[r.step].pass(env) || !j.run(c.steps[r.step], env) {
 			continue
 		}
-		st := &j.states[r.rule]
 		switch {
 		case c.unless > 0 && r.step == c.unless:
 			if p != nil {
@@ -366,6 +369,16 @@ func (st *ruleState) sequence(c *compiled, step int, e *trace.Event, p *trace.Pr
 		}
 		return
 	}
+}
+
+// waiting reports whether a chain of a sequence rule waits for step.
+func (st *ruleState) waiting(step int) bool {
+	for i := range st.partials {
+		if st.partials[i].next == step {
+			return true
+		}
+	}
+	return false
 }
 
 func related(within string, q *partial, e *trace.Event, p *trace.Process) bool {

@@ -416,11 +416,7 @@ func compileBool(src string) (*vm.Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("empty expression")
 	}
-	p, err := expr.Compile(src, append([]expr.Option{expr.Env(Env{}), expr.AsBool()}, functions...)...)
-	if err != nil {
-		return nil, fmt.Errorf("expression: %w", err)
-	}
-	return p, nil
+	return compileExpr(src, expr.AsBool())
 }
 
 // compileString compiles a string expression after expanding the lists
@@ -433,7 +429,19 @@ func compileString(src string, data *ruleData) (*vm.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := expr.Compile(src, append([]expr.Option{expr.Env(Env{}), expr.AsKind(reflect.String)}, functions...)...)
+	return compileExpr(src, expr.AsKind(reflect.String))
+}
+
+// compileExpr compiles an expression of the given kind. It is checked first
+// as written, then compiled with the literalMatches patch: expr re-checks
+// a patched tree leniently (an unknown name passed as a function's
+// argument is let through), so the errors come from the first compile.
+func compileExpr(src string, kind expr.Option) (*vm.Program, error) {
+	opts := append([]expr.Option{expr.Env(Env{}), kind}, functions...)
+	if _, err := expr.Compile(src, opts...); err != nil {
+		return nil, fmt.Errorf("expression: %w", err)
+	}
+	p, err := expr.Compile(src, append(opts, expr.Patch(literalMatches{}))...)
 	if err != nil {
 		return nil, fmt.Errorf("expression: %w", err)
 	}
