@@ -16,7 +16,8 @@
 // record is marked failed, so nothing stays queued that no task carries.
 //
 // Queues: interactive (weight 6) for single submissions and webhooks,
-// batch (3) for batch items and re-judging, feed (1) for periodic feeds:
+// batch (3) for batch items, feed (1) for periodic feeds, and rejudge,
+// which workers serve apart (a re-judge holds no sandbox). Feeds:
 // StartFeed queues a poll of a watch list every period, and a worker's
 // Poll submits the versions the registry published since to the feed
 // queue.

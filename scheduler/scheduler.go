@@ -613,7 +613,7 @@ func (s *Scheduler) QueueDepths(ctx context.Context) (map[string]int, error) {
 }
 
 func queueNames() []string {
-	return []string{QueueInteractive, QueueBatch, QueueFeed}
+	return []string{QueueInteractive, QueueBatch, QueueFeed, QueueRejudge}
 }
 
 func clip(s string) string {

@@ -475,12 +475,12 @@ func TestSubmitBatchRejudgeAndRerun(t *testing.T) {
 		t.Fatalf("SubmitBatch rejudge: %v", err)
 	}
 	for _, id := range []string{spec.ID, up.ID} {
-		info, err := e.insp.GetTaskInfo(QueueBatch, TypeRejudge+":"+b.ID+":"+id)
+		info, err := e.insp.GetTaskInfo(QueueRejudge, TypeRejudge+":"+b.ID+":"+id)
 		if err != nil || info.Type != TypeRejudge {
 			t.Errorf("rejudge task of %s: %+v, %v", id, info, err)
 		}
 	}
-	if _, err := e.insp.GetTaskInfo(QueueBatch, TypeRejudge+":"+b.ID+":"+queued.ID); !errors.Is(err, asynq.ErrTaskNotFound) {
+	if _, err := e.insp.GetTaskInfo(QueueRejudge, TypeRejudge+":"+b.ID+":"+queued.ID); !errors.Is(err, asynq.ErrTaskNotFound) {
 		t.Errorf("rejudge task of a queued analysis: %v, want none", err)
 	}
 	if _, p, _ := e.st.GetBatch(ctx, b.ID); p.Total != 2 {
@@ -530,8 +530,8 @@ func TestArchivedAndDepths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(depths) != 3 || depths[QueueInteractive]+depths[QueueBatch]+depths[QueueFeed] != 0 {
-		t.Errorf("depths of empty queues = %v, want three zeros", depths)
+	if len(depths) != 4 || depths[QueueInteractive]+depths[QueueBatch]+depths[QueueFeed]+depths[QueueRejudge] != 0 {
+		t.Errorf("depths of empty queues = %v, want four zeros", depths)
 	}
 	rec, _, err := e.s.Submit(ctx, Submission{Spec: "npm:left-pad@1.3.0"})
 	if err != nil {

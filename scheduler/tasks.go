@@ -22,10 +22,15 @@ const (
 	QueueInteractive = "interactive"
 	QueueBatch       = "batch"
 	QueueFeed        = "feed"
+	// QueueRejudge carries re-judges. A re-judge needs no sandbox, only
+	// a core and the store, so workers serve this queue apart from the
+	// others, at a concurrency of its own (worker.FarmConfig).
+	QueueRejudge = "rejudge"
 )
 
-// Queues returns the queues with their weights, as asynq.Config.Queues
-// takes them: interactive is served six times as often as feed.
+// Queues returns the queues of analyses with their weights, as
+// asynq.Config.Queues takes them: interactive is served six times as
+// often as feed. QueueRejudge is not among them.
 func Queues() map[string]int {
 	return map[string]int{QueueInteractive: 6, QueueBatch: 3, QueueFeed: 1}
 }
@@ -80,7 +85,7 @@ func NewAnalyzeTask(id string) *asynq.Task {
 // NewRejudgeTask returns the task re-judging record id for batch.
 func NewRejudgeTask(batch, id string) *asynq.Task {
 	return asynq.NewTask(TypeRejudge, mustJSON(RejudgePayload{ID: id}),
-		asynq.TaskID(TypeRejudge+":"+batch+":"+id), asynq.Queue(QueueBatch),
+		asynq.TaskID(TypeRejudge+":"+batch+":"+id), asynq.Queue(QueueRejudge),
 		asynq.Timeout(RejudgeTimeout), asynq.MaxRetry(RejudgeMaxRetry))
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -414,6 +415,12 @@ type FarmConfig struct {
 	ShutdownTimeout time.Duration
 	// Queues and their weights (default scheduler.Queues()).
 	Queues map[string]int
+	// RejudgeConcurrency is the number of re-judges run at once, by a
+	// server of their own on scheduler.QueueRejudge: a re-judge holds no
+	// sandbox, so analyses do not bound it. Default: two per core
+	// (GOMAXPROCS), as a re-judge also waits on the store and the object
+	// store; negative: this process does not re-judge.
+	RejudgeConcurrency int
 	// RetryDelay is the backoff of a failed task (default
 	// DefaultRetryDelay).
 	RetryDelay asynq.RetryDelayFunc
@@ -463,19 +470,10 @@ func Serve(ctx context.Context, cfg FarmConfig) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.RejudgeConcurrency == 0 {
+		cfg.RejudgeConcurrency = 2 * runtime.GOMAXPROCS(0)
+	}
 	base := context.WithoutCancel(ctx)
-	srv := asynq.NewServer(cfg.Redis, asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		BaseContext:              func() context.Context { return base },
-		Queues:                   cfg.Queues,
-		RetryDelayFunc:           cfg.RetryDelay,
-		IsFailure:                isFailure,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		TaskCheckInterval:        cfg.PollInterval,
-		DelayedTaskCheckInterval: cfg.PollInterval,
-		Logger:                   asynqLogger{log.With("component", "asynq")},
-		LogLevel:                 asynq.WarnLevel,
-	})
 	var running sync.WaitGroup
 	mux := asynq.NewServeMux()
 	mux.Use(func(next asynq.Handler) asynq.Handler {
@@ -486,13 +484,41 @@ func Serve(ctx context.Context, cfg FarmConfig) error {
 		})
 	})
 	cfg.Handler.Register(mux)
-	if err := srv.Start(mux); err != nil {
-		return fmt.Errorf("farm: %w", err)
+	newServer := func(concurrency int, queues map[string]int) *asynq.Server {
+		return asynq.NewServer(cfg.Redis, asynq.Config{
+			Concurrency:              concurrency,
+			BaseContext:              func() context.Context { return base },
+			Queues:                   queues,
+			RetryDelayFunc:           cfg.RetryDelay,
+			IsFailure:                isFailure,
+			ShutdownTimeout:          cfg.ShutdownTimeout,
+			TaskCheckInterval:        cfg.PollInterval,
+			DelayedTaskCheckInterval: cfg.PollInterval,
+			Logger:                   asynqLogger{log.With("component", "asynq")},
+			LogLevel:                 asynq.WarnLevel,
+		})
 	}
-	log.InfoContext(ctx, "worker serving", "concurrency", cfg.Concurrency, "queues", cfg.Queues)
+	servers := []*asynq.Server{newServer(cfg.Concurrency, cfg.Queues)}
+	if cfg.RejudgeConcurrency > 0 {
+		servers = append(servers, newServer(cfg.RejudgeConcurrency, map[string]int{scheduler.QueueRejudge: 1}))
+	}
+	for i, srv := range servers {
+		if err := srv.Start(mux); err != nil {
+			for _, started := range servers[:i] {
+				started.Shutdown()
+			}
+			return fmt.Errorf("farm: %w", err)
+		}
+	}
+	log.InfoContext(ctx, "worker serving", "concurrency", cfg.Concurrency, "queues", cfg.Queues,
+		"rejudge_concurrency", max(cfg.RejudgeConcurrency, 0))
 	<-ctx.Done()
 	log.InfoContext(base, "worker stopping", "shutdown_timeout", cfg.ShutdownTimeout)
-	srv.Shutdown()
+	var stopping sync.WaitGroup
+	for _, srv := range servers {
+		stopping.Go(srv.Shutdown)
+	}
+	stopping.Wait()
 	// asynq has handed back what did not finish and cancelled it; its
 	// handlers may still be removing their containers.
 	returned := make(chan struct{})

@@ -524,6 +524,40 @@ func TestRejudge(t *testing.T) {
 	}
 }
 
+// A re-judge holds no sandbox: it runs while every analysis slot is
+// taken.
+func TestRejudgeBesideAnalyses(t *testing.T) {
+	f := newFarm(t, "")
+	f.pipe.delay = time.Hour
+	ctx := context.Background()
+	jsonl, err := os.ReadFile(filepath.Join("testdata", "farm", "rejudge.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := f.blobs.Put(ctx, bytes.NewReader(jsonl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := analysis.Analysis{ID: "00000000-0000-4000-8000-000000000001", Rules: "old-rules", Verdict: analysis.Benign,
+		Package: analysis.Package{Ecosystem: "npm", Name: "stored", Version: "1.0.0"}}
+	if err := f.st.Create(ctx, &store.Record{Analysis: old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.Complete(ctx, &old, digest); err != nil {
+		t.Fatal(err)
+	}
+	slow := f.submit(t, scheduler.Submission{Spec: "npm:slow-pkg@1.0.0"})
+	f.serve(t, 1)
+	testenv.WaitFor(t, 2*time.Minute, "the analysis to start", func() bool { return f.pipe.count(slow.ID) == 1 })
+	if _, err := f.sched.SubmitBatch(ctx, scheduler.BatchRequest{Rejudge: &store.Query{Name: "stored"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 2*time.Minute, "the re-judge", func() bool { return f.get(t, old.ID).Rules == f.h.Rules.Version() })
+	if r := f.get(t, slow.ID); r.Status != store.Running {
+		t.Errorf("the analysis is %s, want it still running", r.Status)
+	}
+}
+
 type fakePoller struct{ got []scheduler.FeedPayload }
 
 func (f *fakePoller) Poll(_ context.Context, p scheduler.FeedPayload, _ time.Time) (scheduler.PollResult, error) {
@@ -727,7 +761,8 @@ func TestRedisRestart(t *testing.T) {
 // BenchmarkRejudge re-judges stored analyses whose traces hold about
 // 5,000 events (a recorded install, repeated, and a credential theft):
 // blob read, decode, judge with the builtin rules, store. Redis is left
-// out: the handler is called directly, by as many goroutines as GOMAXPROCS.
+// out: the handler is called directly, by as many goroutines as a worker
+// runs re-judges at once (FarmConfig.RejudgeConcurrency: two a core).
 func BenchmarkRejudge(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
 		dir := b.TempDir()
@@ -794,10 +829,11 @@ func benchRejudge(b *testing.B, st store.Store, blobs store.Blobs) {
 	mux := asynq.NewServeMux()
 	h.Register(mux)
 	b.ReportAllocs()
-	// One goroutine per GOMAXPROCS, as a worker runs as many tasks at once
-	// as its concurrency (2 on a 2-core machine): GOMAXPROCS=1 measures one
-	// core, GOMAXPROCS=2 the farm's worker.
+	// Two goroutines a core, as a worker runs re-judges
+	// (FarmConfig.RejudgeConcurrency): GOMAXPROCS=1 measures one core,
+	// GOMAXPROCS=2 a worker on a 2-core machine.
 	var next atomic.Int64
+	b.SetParallelism(2)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := fmt.Sprintf("00000000-0000-4000-8000-%012d", next.Add(1)%records)

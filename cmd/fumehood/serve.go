@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type farmOpts struct {
 	redis, store string
 	blobs        string
 	concurrency  int
+	rejudges     int
 	webhookAllow string
 	webhooks     netpolicy.Policy // parsed webhookAllow
 }
@@ -44,6 +46,8 @@ func (o *farmOpts) register(fs *flag.FlagSet, defConcurrency int) {
 	o.machineOpts.register(fs)
 	o.registerReach(fs)
 	fs.IntVar(&o.concurrency, "workers", defConcurrency, "analyses this process runs at once")
+	fs.IntVar(&o.rejudges, "rejudge-workers", 2*runtime.GOMAXPROCS(0),
+		"re-judges this process runs at once besides its analyses (0: none; with --workers 0, none)")
 }
 
 // registerReach registers how a process reaches a farm: its Redis, its
@@ -196,7 +200,12 @@ func (o *farmOpts) runWorkers(ctx context.Context, e *env, f *farmParts, m *api.
 	published := make(chan struct{})
 	go func() { defer close(published); publishMetrics(pctx, e.log, f.sched, m) }()
 	defer func() { stop(); <-published }()
-	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency, Logger: e.log})
+	rejudges := o.rejudges
+	if rejudges <= 0 {
+		rejudges = -1 // FarmConfig's "none"
+	}
+	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency,
+		RejudgeConcurrency: rejudges, Logger: e.log})
 }
 
 // metricsEvery is how often a worker process publishes its metrics to the
