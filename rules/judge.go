@@ -183,13 +183,17 @@ func (j *judge) event(e *trace.Event) {
 		// itself still runs its old image.
 		env.Exe, env.Cmdline = env.Path, strings.Join(e.Argv, " ")
 	}
+	bits := flagBits(env)
 	for _, r := range refs {
+		if bits&r.mask != r.want {
+			continue // the usual case, decided without touching the rule
+		}
 		c := j.set.rules[r.rule]
 		st := &j.states[r.rule]
 		if r.step > 0 && r.step < c.chainLen() && c.isSequence() && !st.waiting(r.step) {
 			continue // a later step with no chain at it: nothing to advance
 		}
-		if !c.pre[r.step].pass(env) || !j.run(c.steps[r.step], env) {
+		if !c.pre[r.step].pass(env, bits) || !j.run(c.steps[r.step], env) {
 			continue
 		}
 		switch {
@@ -248,9 +252,9 @@ func (j *judge) plantedUnder(path string) string {
 	if name, ok := j.plantedPaths[path]; ok {
 		return name
 	}
-	best := ""
+	best, dir := "", path+"/"
 	for p := range j.plantedPaths {
-		if strings.HasPrefix(p, path+"/") && (best == "" || p < best) {
+		if strings.HasPrefix(p, dir) && (best == "" || p < best) {
 			best = p // the first in path order: one answer whatever the map's order
 		}
 	}

@@ -17,10 +17,11 @@ import (
 // anyway, which is most events for most rules. Write rules with such
 // conjuncts first to keep them fast.
 type prefilter struct {
-	flags   []flagCheck
-	globs   []globCheck
-	strings []stringCheck
-	anys    [][]prefilter // each passes when one of its alternatives does
+	// the boolean fields (bits of flagBits) in mask must equal want
+	mask, want uint32
+	globs      []globCheck
+	strings    []stringCheck
+	anys       [][]prefilter // each passes when one of its alternatives does
 }
 
 // stringCheck is a comparison of a string field with literals: ==, !=,
@@ -53,14 +54,38 @@ func (c *stringCheck) pass(s string) bool {
 	return false
 }
 
-type flagCheck struct {
-	get  func(*Env) bool
-	want bool
-}
-
 type globCheck struct {
 	get      func(*Env) string
 	patterns []globPattern
+	// byBase holds, in a long list, the patterns whose last path element
+	// is literal, by that element: only a path with that base name can
+	// match them (the element follows the pattern's last "/", which no
+	// wildcard matches). patterns holds the rest.
+	byBase map[string][]globPattern
+}
+
+// minIndexed is the shortest pattern list worth indexing by base name.
+const minIndexed = 8
+
+// index moves the patterns of a long list whose last element is literal
+// into byBase.
+func (g *globCheck) index() {
+	if len(g.patterns) < minIndexed {
+		return
+	}
+	var rest []globPattern
+	for _, p := range g.patterns {
+		last := base(strings.TrimPrefix(p.pattern, "~/"))
+		if strings.ContainsAny(last, "*?") {
+			rest = append(rest, p)
+			continue
+		}
+		if g.byBase == nil {
+			g.byBase = make(map[string][]globPattern)
+		}
+		g.byBase[last] = append(g.byBase[last], p)
+	}
+	g.patterns = rest
 }
 
 // globPattern is a glob with its literal prefix, suffix and inner literal
@@ -108,21 +133,49 @@ func (g *globPattern) match(s string) bool {
 	return glob(s, g.pattern)
 }
 
-var boolFields = map[string]func(*Env) bool{
-	"package_code":           func(e *Env) bool { return e.Package },
-	"in_install_script":      func(e *Env) bool { return e.InInstallScript },
-	"package_manager":        func(e *Env) bool { return e.PackageManager },
-	"parent_package_manager": func(e *Env) bool { return e.ParentPackageManager },
-	"writes":                 func(e *Env) bool { return e.Writes },
-	"modifies":               func(e *Env) bool { return e.Modifies },
-	"remote":                 func(e *Env) bool { return e.Remote },
-	"failed":                 func(e *Env) bool { return e.Failed },
-	"exec_mode":              func(e *Env) bool { return e.ExecMode },
-	"main":                   func(e *Env) bool { return e.Main },
-	"foreign_proc":           func(e *Env) bool { return e.ForeignProc },
-	"net_stdio":              func(e *Env) bool { return e.NetStdio },
-	"prev_known":             func(e *Env) bool { return e.PrevKnown },
-	"new_install_script":     func(e *Env) bool { return e.NewInstallScript },
+// boolFields are the boolean fields a prefilter checks, each a bit of
+// flagBits by its index.
+var boolFields = []struct {
+	name string
+	get  func(*Env) bool
+}{
+	{"package_code", func(e *Env) bool { return e.Package }},
+	{"in_install_script", func(e *Env) bool { return e.InInstallScript }},
+	{"package_manager", func(e *Env) bool { return e.PackageManager }},
+	{"parent_package_manager", func(e *Env) bool { return e.ParentPackageManager }},
+	{"writes", func(e *Env) bool { return e.Writes }},
+	{"modifies", func(e *Env) bool { return e.Modifies }},
+	{"remote", func(e *Env) bool { return e.Remote }},
+	{"failed", func(e *Env) bool { return e.Failed }},
+	{"exec_mode", func(e *Env) bool { return e.ExecMode }},
+	{"main", func(e *Env) bool { return e.Main }},
+	{"foreign_proc", func(e *Env) bool { return e.ForeignProc }},
+	{"net_stdio", func(e *Env) bool { return e.NetStdio }},
+	{"prev_known", func(e *Env) bool { return e.PrevKnown }},
+	{"new_install_script", func(e *Env) bool { return e.NewInstallScript }},
+}
+
+// flagBit returns the bit of the boolean field name; false when a
+// prefilter does not check it.
+func flagBit(name string) (uint32, bool) {
+	for i, f := range boolFields {
+		if f.name == name {
+			return 1 << i, true
+		}
+	}
+	return 0, false
+}
+
+// flagBits returns env's boolean fields as bits, computed once an event
+// for every prefilter to compare with.
+func flagBits(env *Env) uint32 {
+	var bits uint32
+	for i, f := range boolFields {
+		if f.get(env) {
+			bits |= 1 << i
+		}
+	}
+	return bits
 }
 
 var stringFields = map[string]func(*Env) string{
@@ -167,13 +220,14 @@ func (pf *prefilter) add(n ast.Node) {
 			}
 		}
 	case *ast.IdentifierNode:
-		if get, ok := boolFields[n.Value]; ok {
-			pf.flags = append(pf.flags, flagCheck{get: get, want: true})
+		if bit, ok := flagBit(n.Value); ok {
+			pf.mask |= bit
+			pf.want |= bit
 		}
 	case *ast.UnaryNode:
 		if id, ok := n.Node.(*ast.IdentifierNode); ok && (n.Operator == "!" || n.Operator == "not") {
-			if get, ok := boolFields[id.Value]; ok {
-				pf.flags = append(pf.flags, flagCheck{get: get, want: false})
+			if bit, ok := flagBit(id.Value); ok {
+				pf.mask |= bit // want's bit stays clear (or set by "x && !x", which passes nothing)
 			}
 		}
 	case *ast.CallNode:
@@ -196,7 +250,7 @@ func alternatives(n ast.Node) ([]prefilter, bool) {
 	}
 	var pf prefilter
 	pf.add(n)
-	if len(pf.flags)+len(pf.globs)+len(pf.strings)+len(pf.anys) == 0 {
+	if pf.mask == 0 && len(pf.globs)+len(pf.strings)+len(pf.anys) == 0 {
 		return nil, false
 	}
 	return []prefilter{pf}, true
@@ -265,15 +319,14 @@ func globCall(n *ast.CallNode) (globCheck, bool) {
 		}
 		g.patterns = append(g.patterns, newGlobPattern(s.Value))
 	}
+	g.index()
 	return g, true
 }
 
 // pass reports whether env may satisfy the expression.
-func (pf *prefilter) pass(env *Env) bool {
-	for _, f := range pf.flags {
-		if f.get(env) != f.want {
-			return false
-		}
+func (pf *prefilter) pass(env *Env, bits uint32) bool {
+	if bits&pf.mask != pf.want {
+		return false
 	}
 	for _, g := range pf.globs {
 		if !g.any(g.get(env)) {
@@ -286,7 +339,7 @@ func (pf *prefilter) pass(env *Env) bool {
 		}
 	}
 	for _, alts := range pf.anys {
-		if !anyPasses(alts, env) {
+		if !anyPasses(alts, env, bits) {
 			return false
 		}
 	}
@@ -294,9 +347,9 @@ func (pf *prefilter) pass(env *Env) bool {
 }
 
 // anyPasses reports whether one of the alternatives alts passes env.
-func anyPasses(alts []prefilter, env *Env) bool {
+func anyPasses(alts []prefilter, env *Env, bits uint32) bool {
 	for i := range alts {
-		if alts[i].pass(env) {
+		if alts[i].pass(env, bits) {
 			return true
 		}
 	}
@@ -306,6 +359,15 @@ func anyPasses(alts []prefilter, env *Env) bool {
 func (g *globCheck) any(s string) bool {
 	for i := range g.patterns {
 		if g.patterns[i].match(s) {
+			return true
+		}
+	}
+	if g.byBase == nil {
+		return false
+	}
+	same := g.byBase[base(s)]
+	for i := range same {
+		if same[i].match(s) {
 			return true
 		}
 	}

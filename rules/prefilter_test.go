@@ -25,6 +25,13 @@ func TestPrefilterChecks(t *testing.T) {
 		{`planted != "" || path == "/etc/shadow"`, false},
 		{`planted != "x" && (kind == "memread" || proc_entry in ["environ", "mem"])`, false},
 		{`GlobAny(path, "~/.ssh/*", "/etc/*")`, false},
+		// long lists are indexed by literal base names
+		{`GlobAny(path, "~/.a", "~/.b", "~/.c", "/etc/d", "~/.e", "~/.f", "~/.g", "**/.npmrc")`, true},
+		{`GlobAny(path, "~/.a", "~/.b", "~/.c", "/etc/d", "~/.e", "~/.f", "~/.g", "/home/*/.npmrc")`, true},
+		{`GlobAny(path, "~/.a", "~/.b", "~/.c", "/etc/d", "~/.e", "~/.f", "~/.g", "~/.npm*")`, true},
+		{`GlobAny(path, "~/.a", "~/.b", "~/.c", "/etc/d", "~/.e", "~/.f", "~/.g", "/root/.npmrc")`, false},
+		{`GlobAny(path, "~/.a", "~/.b", "~/.c", "/etc/d", "~/.e", "~/.f", "~/.g", "~/.npmr?")`, true},
+		{`GlobAny(path, "~/.a", "~/.b", "~/.c", "/etc/d", "~/.e", "~/.f", "~/.g", "~/.yarnrc")`, false},
 		{`path in ["/etc/shadow", "/home/alex/.npmrc"]`, true},
 		{`path == "/etc/shadow" && package_code`, false},
 		{`path endsWith ".npmrc" && path startsWith "/home/" && path contains "alex"`, true},
@@ -33,7 +40,7 @@ func TestPrefilterChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		pf := newPrefilter(tt.src)
-		if got := pf.pass(&env); got != tt.want {
+		if got := pf.pass(&env, flagBits(&env)); got != tt.want {
 			t.Errorf("prefilter(%s).pass = %v, want %v", tt.src, got, tt.want)
 		}
 	}
@@ -76,7 +83,7 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 						continue
 					}
 					checked++
-					if !c.pre[step].pass(&j.env) {
+					if !c.pre[step].pass(&j.env, flagBits(&j.env)) {
 						t.Errorf("%s: rule %s step %d: prefilter rejects matching event %s", f, c.ID, step, e)
 					}
 				}

@@ -50,7 +50,12 @@ func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
 			pv.netChild[q] = true
 		}
 	case env.Modifies && !env.Failed && env.Target != "":
-		pv.files[env.Target] = writer{exe: p.Exe, net: pv.net[p], pkg: env.Package}
+		w := writer{exe: p.Exe, net: pv.net[p], pkg: env.Package}
+		if !w.net && !w.pkg {
+			delete(pv.files, env.Target) // such a writer makes a file neither downloaded nor dropped
+			break
+		}
+		pv.files[env.Target] = w
 	case e.Kind == trace.KindExec && e.Ret == -errENOEXEC:
 		pv.noexec[p] = env.Path
 	case e.Kind == trace.KindExec && !env.Failed && env.ExecFallback == "":

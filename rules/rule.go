@@ -66,9 +66,12 @@ type Set struct {
 }
 
 // ref names one matcher of one rule: the rule's index and the step (0 for
-// match and count rules).
+// match and count rules). It carries a copy of the flags its prefilter
+// requires, so that most events are turned away by the refs of their
+// kind alone, which lie together in memory.
 type ref struct {
 	rule, step int
+	mask, want uint32
 }
 
 type compiled struct {
@@ -479,7 +482,7 @@ func index(rules []*compiled) map[trace.Kind][]ref {
 	for i, c := range rules {
 		for step := len(c.steps) - 1; step >= 0; step-- {
 			for _, k := range c.kinds[step] {
-				m[k] = append(m[k], ref{rule: i, step: step})
+				m[k] = append(m[k], ref{rule: i, step: step, mask: c.pre[step].mask, want: c.pre[step].want})
 			}
 		}
 	}
