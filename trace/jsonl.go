@@ -75,7 +75,16 @@ func Encode(w io.Writer, t *Trace) error {
 }
 
 // Decode reads a JSONL trace written by Encode.
-func Decode(r io.Reader) (*Trace, error) {
+func Decode(r io.Reader) (*Trace, error) { return decode(r, true) }
+
+// DecodeEvents is Decode without the stored process table, which judging
+// builds afresh from the events: re-judging a trace skips decoding it.
+func DecodeEvents(r io.Reader) (*Trace, error) { return decode(r, false) }
+
+// tableRecord starts the line of the process table record.
+var tableRecord = []byte(recordPrefix + `"` + recordProcesses + `"`)
+
+func decode(r io.Reader, table bool) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxLine)
 	t := &Trace{}
@@ -87,6 +96,9 @@ func Decode(r io.Reader) (*Trace, error) {
 			continue
 		}
 		if IsRecord(b) {
+			if !table && bytes.HasPrefix(b, tableRecord) {
+				continue
+			}
 			if err := t.decodeRecord(b); err != nil {
 				return nil, fmt.Errorf("trace line %d: %w", line, err)
 			}

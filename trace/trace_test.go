@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -215,5 +216,35 @@ func TestPreviousRoundTrip(t *testing.T) {
 	}
 	if len(got.Events) != len(tr.Events) {
 		t.Errorf("decoded %d events, want %d", len(got.Events), len(tr.Events))
+	}
+}
+
+// A stored trace gives its event count ahead of the events; DecodeEvents
+// leaves the process table out and keeps the rest.
+func TestDecodeEvents(t *testing.T) {
+	tr := load(t, "tree.jsonl")
+	tr.Phases = []PhaseInfo{{Name: "install", Init: ProcKey{TGID: 50}, Command: RolePackageManager}}
+	tr.Processes = BuildTable(tr, testPolicy).Processes()
+	var b bytes.Buffer
+	if err := Encode(&b, tr); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(b.String(), "\n"); !strings.Contains(first, `"events":`+strconv.Itoa(len(tr.Events))) {
+		t.Errorf("phases record %s does not give the event count %d", first, len(tr.Events))
+	}
+	full, err := Decode(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeEvents(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Processes) == 0 || len(got.Processes) != 0 {
+		t.Errorf("processes: Decode %d, DecodeEvents %d; want some and none", len(full.Processes), len(got.Processes))
+	}
+	if len(got.Events) != len(tr.Events) || cap(got.Events) != len(tr.Events) || len(got.Phases) != 1 {
+		t.Errorf("DecodeEvents: %d events (capacity %d), %d phases; want %d, %d, 1",
+			len(got.Events), cap(got.Events), len(got.Phases), len(tr.Events), len(tr.Events))
 	}
 }

@@ -314,7 +314,7 @@ func (h *Handler) rejudge(ctx context.Context, t *asynq.Task) error {
 	case err != nil:
 		return fmt.Errorf("rejudge %s: trace: %w", rec.ID, err)
 	}
-	tr, err := trace.Decode(r)
+	tr, err := trace.DecodeEvents(r)
 	r.Close()
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -758,9 +759,11 @@ func TestRedisRestart(t *testing.T) {
 	}
 }
 
-// BenchmarkRejudge re-judges stored analyses whose traces hold about
-// 5,000 events (a recorded install, repeated, and a credential theft):
-// blob read, decode, judge with the builtin rules, store. Redis is left
+// BenchmarkRejudge re-judges stored analyses whose trace is a real one:
+// the analysis of express 4.19.2 by this sandbox (6,400 events over its
+// install, import and session phases, about the median of real packages'
+// 4,000 to 36,000), with a credential theft added so that there are hits
+// to store: blob read, decode, judge with the builtin rules, store. Redis is left
 // out: the handler is called directly, by as many goroutines as a worker
 // runs re-judges at once (FarmConfig.RejudgeConcurrency: two a core).
 func BenchmarkRejudge(b *testing.B) {
@@ -790,21 +793,30 @@ func benchRejudge(b *testing.B, st store.Store, blobs store.Blobs) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr := &trace.Trace{}
-	for _, name := range []string{"recorded.jsonl", "recorded.jsonl", "recorded.jsonl", "farm/rejudge.jsonl"} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			b.Fatal(err)
-		}
-		part, err := trace.Decode(bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		tr.Append("install", part.Events)
+	f, err := os.Open(filepath.Join("testdata", "farm", "express.jsonl.gz"))
+	if err != nil {
+		b.Fatal(err)
 	}
-	// Stored as the pipeline stores a trace: with its phases and the
-	// process table judging built.
-	tr.Phases = []trace.PhaseInfo{{Name: "install", Command: trace.RolePackageManager}}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := trace.Decode(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	theft, err := os.ReadFile(filepath.Join("testdata", "farm", "rejudge.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	part, err := trace.Decode(bytes.NewReader(theft))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.Append("import", part.Events)
+	// Stored as the pipeline stores a trace: with the process table
+	// judging built.
 	tr.Processes = rs.Judge(tr).Table.Processes()
 	var buf bytes.Buffer
 	if err := trace.Encode(&buf, tr); err != nil {
