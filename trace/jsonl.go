@@ -88,6 +88,7 @@ func decode(r io.Reader, table bool) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxLine)
 	t := &Trace{}
+	dec := newEventDecoder()
 	line := 0
 	for sc.Scan() {
 		line++
@@ -105,7 +106,12 @@ func decode(r io.Reader, table bool) (*Trace, error) {
 			continue
 		}
 		t.Events = append(t.Events, Event{})
-		if err := json.Unmarshal(b, &t.Events[len(t.Events)-1]); err != nil {
+		e := &t.Events[len(t.Events)-1]
+		if dec.decode(b, e) {
+			continue
+		}
+		*e = Event{}
+		if err := json.Unmarshal(b, e); err != nil {
 			return nil, fmt.Errorf("trace line %d: %w", line, err)
 		}
 	}
