@@ -74,7 +74,7 @@ for q in all ecosystem name verdict status rule since rule+verdict; do
 done
 printf 'slowest page %.2f ms: ratio to the 20 ms API goal %s\n' "$(ratio "$worst" 1000000)" "$(ratio "$worst" 20000000)"
 
-echo "== re-judge (stored traces of ~4,400 events: blob read, decode, judge, store; one core, then two tasks at once on two cores as a worker runs them; SQLite and a blob dir, then PostgreSQL and S3)"
+echo "== re-judge (a real stored analysis, express 4.19.2, 6,400 events: blob read, decode, judge, store; one core, then two cores; two tasks a core, as a worker runs them; SQLite and a blob dir, then PostgreSQL and S3)"
 for p in 1 2; do
 	GOMAXPROCS=$p go test -run '^$' -bench '^BenchmarkRejudge$' -benchtime 3s ./worker | tee "$out/rejudge$p" >&2
 done
