@@ -248,7 +248,7 @@ func (t *tokens) joined(e *trace.Event) string {
 		return ""
 	}
 	t.prepare()
-	return t.join.joined(e, t.search)
+	return t.join.joined(e, t.search, t.values, t.names)
 }
 
 // prepare builds the forms when plants were added and makes the decoder.

@@ -37,9 +37,10 @@ type joiner struct {
 
 // dest is what was sent to one destination.
 type dest struct {
-	slots  []*slot
-	bytes  int
-	events int
+	slots   []*slot
+	bytes   int
+	events  int
+	numbers numbers
 }
 
 // slot is one part of the payloads to a destination, joined.
@@ -72,6 +73,7 @@ func (j *joiner) add(e *trace.Event) {
 	for _, p := range parts {
 		d.append(p)
 	}
+	d.numbers.add(numberText(e))
 }
 
 func (d *dest) append(p part) {
@@ -118,8 +120,11 @@ func (j *joiner) completes(e *trace.Event) string {
 }
 
 // joined returns what search finds in the slots of e's destination, when
-// e is its last capture and more than one capture went there, or "".
-func (j *joiner) joined(e *trace.Event, search func(string) string) string {
+// e is its last capture and more than one capture went there, or what its
+// numbers carry (numbers.go): search finds it in the big number they
+// spell, or a series follows the bytes of one of values, the planted
+// values, named by names.
+func (j *joiner) joined(e *trace.Event, search func(string) string, values, names []string) string {
 	key := j.completes(e)
 	d := j.dests[key]
 	if d == nil || d.events < 2 {
@@ -136,6 +141,12 @@ func (j *joiner) joined(e *trace.Event, search func(string) string) string {
 		if f := search(string(s.text)); f != "" {
 			out = f + ", joined from " + strconv.Itoa(s.events) + " captures to " + key
 			break
+		}
+	}
+	if out == "" {
+		out = d.numbers.carried(search, values, names)
+		if out != "" {
+			out += " in " + strconv.Itoa(d.events) + " captures to " + key
 		}
 	}
 	if j.found == nil {

@@ -1,0 +1,208 @@
+package rules
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/fumehood/fumehood/trace"
+)
+
+// Numeric channels: a secret carried in the numbers of harmless-looking
+// captures rather than in their text. Two shapes are read back, per
+// destination, from the digit runs of every capture (its request target,
+// headers, Content-Length included, and payload or query name):
+//
+//   - one byte a number, through any affine map (a padded body length of
+//     300+b, a timing of 250+7b plus noise, a port of 1024+b, 2000-3b):
+//     the numbers correlate with the bytes of a planted value, or against
+//     them. The runs are read in capture order, and also by their
+//     position within each capture (the Content-Length of every request).
+//   - a big decimal number cut into groups (cookies, file names): the runs
+//     of at least minGroup digits that occur once at the destination (a
+//     repeated one is a timestamp or a constant), joined in order, read as
+//     an integer whose bytes are searched like any capture.
+
+const (
+	// minSeries is the fewest numbers a correlation is computed over.
+	minSeries = 16
+	// minCorrelation is the Pearson correlation with a value's bytes that
+	// counts as carrying them: random numbers reach it over minSeries
+	// points with a probability far below one in a billion.
+	minCorrelation = 0.97
+	// maxSeries bounds the numbers kept per destination.
+	maxSeries = 4096
+	// positions is how many positions within a capture get a series.
+	positions = 8
+	// minGroup is the shortest digit run joined into a big number, and
+	// maxBigDigits bounds that number.
+	minGroup     = 4
+	maxBigDigits = 4096
+)
+
+// numbers is what the captures to one destination carried as digits.
+type numbers struct {
+	runs  [][]string     // per capture, its digit runs
+	count int            // runs kept
+	seen  map[string]int // captures each run occurred in
+}
+
+// add records the digit runs of one capture.
+func (n *numbers) add(text string) {
+	var runs []string
+	for i := 0; i < len(text); {
+		if text[i] < '0' || text[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+			j++
+		}
+		runs = append(runs, text[i:j])
+		i = j
+	}
+	if len(runs) == 0 || n.count+len(runs) > maxSeries {
+		return
+	}
+	if n.seen == nil {
+		n.seen = make(map[string]int)
+	}
+	once := make(map[string]bool, len(runs))
+	for _, r := range runs {
+		if !once[r] {
+			once[r] = true
+			n.seen[r]++
+		}
+	}
+	n.runs = append(n.runs, runs)
+	n.count += len(runs)
+}
+
+// series returns the numeric series the runs form: all of them in order,
+// and the run at each of the first positions of every capture that has
+// one.
+func (n *numbers) series() [][]float64 {
+	all := make([]float64, 0, n.count)
+	at := make([][]float64, positions)
+	for _, runs := range n.runs {
+		for i, r := range runs {
+			v, err := strconv.ParseUint(r, 10, 32)
+			if err != nil {
+				v = math.MaxUint32 // too long for a byte's image; keeps the order
+			}
+			all = append(all, float64(v))
+			if i < positions {
+				at[i] = append(at[i], float64(v))
+			}
+		}
+	}
+	return append([][]float64{all}, at...)
+}
+
+// bigNumbers returns the bytes of the big number the runs of at least
+// minGroup digits that occur in one capture only spell; the last group of
+// such a number may be shorter than minGroup and left out, so the number
+// is also read as if up to minGroup-1 digits followed: its leading bytes,
+// where a secret begins, are the same. None when there are too few digits.
+func (n *numbers) bigNumbers() []string {
+	var digits strings.Builder
+	for _, runs := range n.runs {
+		for _, r := range runs {
+			if len(r) >= minGroup && n.seen[r] == 1 && digits.Len()+len(r) <= maxBigDigits {
+				digits.WriteString(r)
+			}
+		}
+	}
+	if digits.Len() < 3*minGroup {
+		return nil
+	}
+	v, ok := new(big.Int).SetString(digits.String(), 10)
+	if !ok {
+		return nil
+	}
+	out := []string{string(v.Bytes())}
+	ten := big.NewInt(10)
+	for range minGroup - 1 {
+		v.Mul(v, ten)
+		out = append(out, string(v.Bytes()))
+	}
+	return out
+}
+
+// carried returns what the numbers carry: what search finds in the big
+// number they spell, or the name of the planted value (of values, named
+// by names) a series follows; "" for neither.
+func (n *numbers) carried(search func(string) string, values, names []string) string {
+	for _, b := range n.bigNumbers() {
+		if f := search(b); f != "" {
+			return f + ", as a decimal number"
+		}
+	}
+	if v, r := correlated(n.series(), values); v >= 0 {
+		return names[v] + " one byte a number (correlation " + strconv.FormatFloat(r, 'f', 3, 64) + ")"
+	}
+	return ""
+}
+
+// correlated returns the index of the first value whose bytes a series
+// follows, and the correlation; -1 when none does.
+func correlated(series [][]float64, values []string) (int, float64) {
+	for _, s := range series {
+		if len(s) < minSeries {
+			continue
+		}
+		for vi, v := range values {
+			if len(v) < minSeries {
+				continue
+			}
+			for off := 0; off+minSeries <= len(s); off++ {
+				m := min(len(v), len(s)-off)
+				if r := pearson(s[off:off+m], v[:m]); math.Abs(r) >= minCorrelation {
+					return vi, r
+				}
+			}
+		}
+	}
+	return -1, 0
+}
+
+// pearson returns the correlation of x with the bytes of v (same length);
+// 0 when either is constant.
+func pearson(x []float64, v string) float64 {
+	n := float64(len(x))
+	var sx, sy, sxx, syy, sxy float64
+	for i, a := range x {
+		b := float64(v[i])
+		sx += a
+		sy += b
+		sxx += a * a
+		syy += b * b
+		sxy += a * b
+	}
+	cov := sxy - sx*sy/n
+	vx, vy := sxx-sx*sx/n, syy-sy*sy/n
+	if vx <= 0 || vy <= 0 {
+		return 0
+	}
+	return cov / math.Sqrt(vx*vy)
+}
+
+// numberText returns the text of a capture whose digits are read: its
+// request target, headers but Host, and payload; a query name.
+func numberText(e *trace.Event) string {
+	if _, name := joinKey(e); name != "" {
+		return name
+	}
+	var b strings.Builder
+	b.WriteString(e.URI)
+	for _, h := range e.Headers {
+		if k, _, _ := strings.Cut(h, ":"); !strings.EqualFold(strings.TrimSpace(k), "host") {
+			b.WriteString("\n" + h)
+		}
+	}
+	b.WriteString("\n")
+	b.Write(e.Data)
+	return b.String()
+}
