@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -58,11 +59,18 @@ func (s *Scheduler) InFlight(context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workers: %w", err)
 	}
+	return WorkerProcesses(servers), nil
+}
+
+// WorkerProcesses returns, per worker process among the servers the queue
+// lists (a worker process runs two: one for analyses, one for re-judges),
+// the tasks it runs now.
+func WorkerProcesses(servers []*asynq.ServerInfo) map[string]int {
 	out := map[string]int{}
 	for _, sv := range servers {
 		out[WorkerName(sv.Host, sv.PID)] += len(sv.ActiveWorkers)
 	}
-	return out, nil
+	return out
 }
 
 // WorkerName names a worker process in metrics: its host and process id,

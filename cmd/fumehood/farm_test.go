@@ -29,6 +29,7 @@ import (
 	"github.com/fumehood/fumehood/ecosystem"
 	"github.com/fumehood/fumehood/internal/leftovers"
 	"github.com/fumehood/fumehood/internal/testenv"
+	"github.com/fumehood/fumehood/scheduler"
 	"github.com/fumehood/fumehood/store"
 )
 
@@ -795,7 +796,7 @@ func benchFarm(b *testing.B, storeName string) {
 			}
 			testenv.WaitFor(b, 2*time.Minute, "the workers to register", func() bool {
 				s, err := in.Servers()
-				return err == nil && len(s) == workers
+				return err == nil && len(scheduler.WorkerProcesses(s)) == workers
 			})
 			st, _, err := store.Open(context.Background(), dsn, store.WithBlobs(os.Getenv("FUMEHOOD_BLOBS")))
 			if err != nil {
