@@ -73,7 +73,7 @@ func (j *joiner) add(e *trace.Event) {
 	for _, p := range parts {
 		d.append(p)
 	}
-	d.numbers.add(numberText(e))
+	d.numbers.add(e.Phase, numberText(e))
 }
 
 func (d *dest) append(p part) {

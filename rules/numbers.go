@@ -20,9 +20,10 @@ import (
 //     them. The runs are read in capture order, and also by their
 //     position within each capture (the Content-Length of every request).
 //   - a big decimal number cut into groups (cookies, file names): the runs
-//     of at least minGroup digits that occur once at the destination (a
-//     repeated one is a timestamp or a constant), joined in order, read as
-//     an integer whose bytes are searched like any capture.
+//     of at least minGroup digits a phase sent to the destination, each
+//     once, but those in most of its captures (a timestamp, a constant),
+//     joined in order, read as an integer whose bytes are searched like
+//     any capture.
 
 const (
 	// minSeries is the fewest numbers a correlation is computed over.
@@ -43,13 +44,14 @@ const (
 
 // numbers is what the captures to one destination carried as digits.
 type numbers struct {
-	runs  [][]string     // per capture, its digit runs
-	count int            // runs kept
-	seen  map[string]int // captures each run occurred in
+	runs   [][]string     // per capture, its digit runs
+	phases []string       // per capture, its phase
+	count  int            // runs kept
+	seen   map[string]int // captures of its phase each run occurred in, by phase and run
 }
 
-// add records the digit runs of one capture.
-func (n *numbers) add(text string) {
+// add records the digit runs of one capture, made in phase.
+func (n *numbers) add(phase, text string) {
 	var runs []string
 	for i := 0; i < len(text); {
 		if text[i] < '0' || text[i] > '9' {
@@ -73,10 +75,11 @@ func (n *numbers) add(text string) {
 	for _, r := range runs {
 		if !once[r] {
 			once[r] = true
-			n.seen[r]++
+			n.seen[phase+" "+r]++
 		}
 	}
 	n.runs = append(n.runs, runs)
+	n.phases = append(n.phases, phase)
 	n.count += len(runs)
 }
 
@@ -101,32 +104,49 @@ func (n *numbers) series() [][]float64 {
 	return append([][]float64{all}, at...)
 }
 
-// bigNumbers returns the bytes of the big number the runs of at least
-// minGroup digits that occur in one capture only spell; the last group of
-// such a number may be shorter than minGroup and left out, so the number
-// is also read as if up to minGroup-1 digits followed: its leading bytes,
-// where a secret begins, are the same. None when there are too few digits.
+// bigNumbers returns, per phase, the bytes of the big number spelt by the
+// runs of at least minGroup digits of the phase's captures, each run once
+// (a package may send its number twice: the import phase loads it by
+// require and by import), leaving out those found in more than half of the
+// phase's captures (a timestamp or a constant). The last group of such a
+// number may be shorter than minGroup and left out, so each number is also
+// read as if up to minGroup-1 digits followed: its leading bytes, where a
+// secret begins, are the same. None for a phase with too few digits.
 func (n *numbers) bigNumbers() []string {
-	var digits strings.Builder
-	for _, runs := range n.runs {
-		for _, r := range runs {
-			if len(r) >= minGroup && n.seen[r] == 1 && digits.Len()+len(r) <= maxBigDigits {
+	captures := map[string]int{}
+	for _, phase := range n.phases {
+		captures[phase]++
+	}
+	var out []string
+	done := map[string]bool{}
+	for _, phase := range n.phases {
+		if done[phase] {
+			continue
+		}
+		done[phase] = true
+		var digits strings.Builder
+		used := map[string]bool{}
+		for i, runs := range n.runs {
+			for _, r := range runs {
+				seen := n.seen[phase+" "+r]
+				if n.phases[i] != phase || len(r) < minGroup || used[r] || seen > 1 && 2*seen > captures[phase] ||
+					digits.Len()+len(r) > maxBigDigits {
+					continue
+				}
+				used[r] = true
 				digits.WriteString(r)
 			}
 		}
-	}
-	if digits.Len() < 3*minGroup {
-		return nil
-	}
-	v, ok := new(big.Int).SetString(digits.String(), 10)
-	if !ok {
-		return nil
-	}
-	out := []string{string(v.Bytes())}
-	ten := big.NewInt(10)
-	for range minGroup - 1 {
-		v.Mul(v, ten)
+		v, ok := new(big.Int).SetString(digits.String(), 10)
+		if digits.Len() < 3*minGroup || !ok {
+			continue
+		}
 		out = append(out, string(v.Bytes()))
+		ten := big.NewInt(10)
+		for range minGroup - 1 {
+			v.Mul(v, ten)
+			out = append(out, string(v.Bytes()))
+		}
 	}
 	return out
 }
