@@ -32,6 +32,12 @@ const (
 	// counts as carrying them: random numbers reach it over minSeries
 	// points with a probability far below one in a billion.
 	minCorrelation = 0.97
+	// maxSeriesStart is the furthest into a value a series may begin, and
+	// minSeriesEntropy the entropy (bits a byte) of the first minSeries
+	// bytes it begins with: sixteen distinct bytes have 4, a token's about
+	// 3.8, "-----BEGIN RSA P" 3.1.
+	maxSeriesStart   = 64
+	minSeriesEntropy = 3.5
 	// maxSeries bounds the numbers kept per destination.
 	maxSeries = 4096
 	// positions is how many positions within a capture get a series.
@@ -167,20 +173,27 @@ func (n *numbers) carried(search func(string) string, values, names []string) st
 }
 
 // correlated returns the index of the first value whose bytes a series
-// follows, and the correlation; -1 when none does.
+// follows, and the correlation; -1 when none does. A value is followed
+// from its start or from one of its first few multiples of minSeries (the
+// token after a file's fixed head), and only from where its bytes look
+// random: a fixed text (a PEM header, a host name) has a shape a series
+// of harmless numbers could follow.
 func correlated(series [][]float64, values []string) (int, float64) {
 	for _, s := range series {
 		if len(s) < minSeries {
 			continue
 		}
 		for vi, v := range values {
-			if len(v) < minSeries {
-				continue
-			}
-			for off := 0; off+minSeries <= len(s); off++ {
-				m := min(len(v), len(s)-off)
-				if r := pearson(s[off:off+m], v[:m]); math.Abs(r) >= minCorrelation {
-					return vi, r
+			for start := 0; start+minSeries <= len(v) && start <= maxSeriesStart; start += minSeries {
+				w := v[start:]
+				if entropy(w[:minSeries]) < minSeriesEntropy {
+					continue
+				}
+				for off := 0; off+minSeries <= len(s); off++ {
+					m := min(len(w), len(s)-off)
+					if r := pearson(s[off:off+m], w[:m]); math.Abs(r) >= minCorrelation {
+						return vi, r
+					}
 				}
 			}
 		}
