@@ -1,0 +1,1 @@
+module.exports = { check: w => /^[a-z]+$/.test(w) };
