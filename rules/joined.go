@@ -33,6 +33,8 @@ type joiner struct {
 	last   map[string]uint64 // destination → seq of its last capture
 	dests  map[string]*dest
 	found  map[string]string // destination → what its search found
+	// numbers counts the digit runs kept over all destinations
+	numbers int
 }
 
 // dest is what was sent to one destination.
@@ -73,7 +75,9 @@ func (j *joiner) add(e *trace.Event) {
 	for _, p := range parts {
 		d.append(p)
 	}
-	d.numbers.add(e.Phase, numberText(e))
+	if j.numbers < maxTraceNumbers {
+		j.numbers += d.numbers.add(e.Phase, numberText(e))
+	}
 }
 
 func (d *dest) append(p part) {

@@ -38,8 +38,13 @@ const (
 	// 3.8, "-----BEGIN RSA P" 3.1.
 	maxSeriesStart   = 64
 	minSeriesEntropy = 3.5
-	// maxSeries bounds the numbers kept per destination.
-	maxSeries = 4096
+	// maxSeries bounds the numbers kept per destination, maxTraceNumbers
+	// those kept over a trace, and maxCorrelated the bytes of a value a
+	// series is compared with: a hostile package's numbers cost at most a
+	// fraction of a second to judge.
+	maxSeries       = 4096
+	maxTraceNumbers = 1 << 15
+	maxCorrelated   = 64
 	// positions is how many positions within a capture get a series.
 	positions = 8
 	// minGroup is the shortest digit run joined into a big number, and
@@ -56,8 +61,9 @@ type numbers struct {
 	seen   map[string]int // captures of its phase each run occurred in, by phase and run
 }
 
-// add records the digit runs of one capture, made in phase.
-func (n *numbers) add(phase, text string) {
+// add records the digit runs of one capture, made in phase, unless they
+// would take the destination past maxSeries; it returns how many it kept.
+func (n *numbers) add(phase, text string) int {
 	var runs []string
 	for i := 0; i < len(text); {
 		if text[i] < '0' || text[i] > '9' {
@@ -72,7 +78,7 @@ func (n *numbers) add(phase, text string) {
 		i = j
 	}
 	if len(runs) == 0 || n.count+len(runs) > maxSeries {
-		return
+		return 0
 	}
 	if n.seen == nil {
 		n.seen = make(map[string]int)
@@ -87,6 +93,7 @@ func (n *numbers) add(phase, text string) {
 	n.runs = append(n.runs, runs)
 	n.phases = append(n.phases, phase)
 	n.count += len(runs)
+	return len(runs)
 }
 
 // series returns the numeric series the runs form: all of them in order,
@@ -190,7 +197,7 @@ func correlated(series [][]float64, values []string) (int, float64) {
 					continue
 				}
 				for off := 0; off+minSeries <= len(s); off++ {
-					m := min(len(w), len(s)-off)
+					m := min(len(w), len(s)-off, maxCorrelated)
 					if r := pearson(s[off:off+m], w[:m]); math.Abs(r) >= minCorrelation {
 						return vi, r
 					}
