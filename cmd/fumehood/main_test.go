@@ -68,6 +68,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"image", "import", "/nonexistent.tar"}, exitBadInput, "no such file"},
 		{[]string{"rules"}, exitBadInput, "usage: fumehood rules"},
 		{[]string{"worker", "--webhook-allow", "intranet"}, exitBadInput, "--webhook-allow"},
+		{[]string{"worker", "--rejudge-workers", "-1"}, exitBadInput, "--rejudge-workers -1"},
 		{[]string{"serve", "--feed", "/nonexistent/watch.txt"}, exitBadInput, "--feed"},
 		{[]string{"serve", "--feed", "testdata/watch-bad.txt"}, exitBadInput, "line 2"},
 		{[]string{"serve", "--feed", "testdata/watch.txt", "--feed-every", "10ms"}, exitBadInput, "--feed-every"},

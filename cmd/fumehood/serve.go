@@ -76,6 +76,9 @@ func (f *farmParts) Close() error { return errors.Join(f.sched.Close(), f.st.Clo
 // the store, loads the rules and makes the scheduler. Close them.
 func (o *farmOpts) openFarm(ctx context.Context, e *env, startRedis bool) (*farmParts, error) {
 	var err error
+	if o.rejudges < 0 {
+		return nil, usagef("--rejudge-workers %d: want 0 (none) or more", o.rejudges)
+	}
 	if o.webhooks, err = netpolicy.Parse(o.webhookAllow); err != nil {
 		return nil, usageError{"--webhook-allow: " + err.Error()}
 	}
@@ -201,7 +204,7 @@ func (o *farmOpts) runWorkers(ctx context.Context, e *env, f *farmParts, m *api.
 	go func() { defer close(published); publishMetrics(pctx, e.log, f.sched, m) }()
 	defer func() { stop(); <-published }()
 	rejudges := o.rejudges
-	if rejudges <= 0 {
+	if rejudges == 0 {
 		rejudges = -1 // FarmConfig's "none"
 	}
 	return worker.Serve(ctx, worker.FarmConfig{Redis: redisOpt, Handler: h, Concurrency: o.concurrency,
