@@ -70,6 +70,12 @@ type Env struct {
 	// path); "" for other files and kinds. A file holding several secrets
 	// gives the first planted.
 	Planted string `expr:"planted"`
+	// PlantedEnv is, for a successful open of a token variable's marker,
+	// the variable's name: a Node.js process read the variable through
+	// process.env (the sandbox's preload opens the marker; see package
+	// worker); "*" for the marker of a copy of the whole environment in
+	// one go; "" otherwise.
+	PlantedEnv string `expr:"planted_env"`
 	// PathUnread is true for an open whose path argument the probe could
 	// not read; path is then the kernel's path of the file opened.
 	PathUnread bool `expr:"path_unread"`

@@ -101,6 +101,9 @@ type judge struct {
 	// planted maps the identity of each planted file to the name of the
 	// first secret planted in it.
 	planted map[trace.FileID]string
+	// plantedEnv maps the identity of each token variable's marker to the
+	// variable's name, and that of the copy's marker to "*".
+	plantedEnv map[trace.FileID]string
 	// plantedPaths maps the path of each planted file to the same name:
 	// what a removal or rename names (the file is gone; no identity).
 	plantedPaths map[string]string
@@ -231,6 +234,13 @@ func (j *judge) plant(e *trace.Event) {
 	if id.Ino == 0 {
 		return
 	}
+	if name, ok := strings.CutPrefix(e.Path, trace.PlantEnv); ok {
+		if j.plantedEnv == nil {
+			j.plantedEnv = make(map[trace.FileID]string)
+		}
+		j.plantedEnv[id] = name
+		return
+	}
 	if j.planted == nil {
 		j.planted = make(map[trace.FileID]string)
 	}
@@ -265,11 +275,11 @@ func (j *judge) plantedUnder(path string) string {
 // process p, reached: the planted secret an open returned or a removal or
 // rename took away, and whether a process it read is foreign to p.
 func (j *judge) fillAccess(env *Env, e *trace.Event, p *trace.Process) {
-	env.Planted, env.ForeignProc = "", false
+	env.Planted, env.PlantedEnv, env.ForeignProc = "", "", false
 	switch e.Kind {
 	case trace.KindOpen:
 		if e.Ino != 0 && e.Ret >= 0 {
-			env.Planted = j.planted[e.File()]
+			env.Planted, env.PlantedEnv = j.planted[e.File()], j.plantedEnv[e.File()]
 		}
 	case trace.KindUnlink, trace.KindRename:
 		if e.Ret >= 0 {

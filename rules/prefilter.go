@@ -186,8 +186,9 @@ var stringFields = map[string]func(*Env) string{
 	"name":   func(e *Env) string { return e.Name },
 	"kind":   func(e *Env) string { return e.Kind },
 	// what an open reached
-	"planted":    func(e *Env) string { return e.Planted },
-	"proc_entry": func(e *Env) string { return e.ProcEntry },
+	"planted":     func(e *Env) string { return e.Planted },
+	"planted_env": func(e *Env) string { return e.PlantedEnv },
+	"proc_entry":  func(e *Env) string { return e.ProcEntry },
 }
 
 // newPrefilter derives the prefilter of src, which has compiled already.

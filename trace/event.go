@@ -55,11 +55,14 @@ const (
 	// KindPlant records a fake secret planted in the sandbox before the
 	// package ran, so that rules can recognise it leaving (also when a
 	// stored trace is re-judged) and being read: Name (what it imitates),
-	// Path (file, or "env:NAME"), Data (the value), for a file Dev and
-	// Ino, its identity, and Addr the host that issued the value when the
-	// sandbox knows it (the configured registry, for a registry token). A
-	// file holding several secrets has a plant event for each. Plant events
-	// come first in a trace.
+	// Path (file, or PlantEnv+NAME), Data (the value), Dev and Ino the
+	// identity of its file, and Addr the host that issued the value when
+	// the sandbox knows it (the configured registry, for a registry
+	// token). A file holding several secrets has a plant event for each.
+	// A token variable's identity is its marker, the file a process opens
+	// when it reads the variable; the plant event at PlantEnvCopy, with no
+	// value, gives the marker opened for a copy of the whole environment
+	// (see package worker). Plant events come first in a trace.
 	KindPlant Kind = "plant"
 
 	// KindAlive marks a process still running when its phase ended (it was
@@ -81,6 +84,13 @@ const (
 	KindTLS  Kind = "tls"  // a TLS handshake: Name (SNI)
 	KindTCP  Kind = "tcp"  // a TCP connection that spoke no HTTP: Data (first bytes)
 	KindUDP  Kind = "udp"  // a datagram to a port other than DNS: Data
+)
+
+// Where a plant event of a token variable points: PlantEnv+NAME for the
+// variable NAME, PlantEnvCopy for the whole environment copied.
+const (
+	PlantEnv     = "env:"
+	PlantEnvCopy = PlantEnv + "*"
 )
 
 // source says where the events of a kind come from.
