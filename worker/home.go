@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -148,18 +149,23 @@ func (d developer) projectFiles() []honeytoken.File {
 	}
 }
 
-// plantEvents returns a plant event for each planted secret; one in a file
-// carries the identity of the file written under hostHome. The workspace
-// is one tmpfs that the sandbox mounts, so stat(2) here gives the device
-// and inode its opens record (see bpf: the probe's s_dev converted to
-// st_dev's encoding).
-func plantEvents(tokens []honeytoken.Token, hostHome, home string, at time.Time) ([]trace.Event, error) {
-	events := make([]trace.Event, 0, len(tokens))
-	for _, tok := range tokens {
+// plantEvents returns a plant event for each planted secret, and one at
+// trace.PlantEnvCopy. One in a file carries the identity of the file
+// written under hostHome, a token variable and the copy that of its marker
+// under hostEnviron (see environ). The workspace is one tmpfs that the
+// sandbox mounts, so stat(2) here gives the device and inode its opens
+// record (see bpf: the probe's s_dev converted to st_dev's encoding).
+func plantEvents(tokens []honeytoken.Token, hostHome, home, hostEnviron string, at time.Time) ([]trace.Event, error) {
+	events := make([]trace.Event, 0, len(tokens)+1)
+	for _, tok := range append(slices.Clip(tokens), honeytoken.Token{Name: "environment", Where: trace.PlantEnvCopy}) {
 		e := trace.Event{Time: at, Kind: trace.KindPlant, Name: tok.Name, Path: tok.Where, Data: []byte(tok.Value), Addr: tok.Issuer}
-		if rel, ok := strings.CutPrefix(tok.Where, home+"/"); ok {
+		file, ok := environMarker(hostEnviron, tok.Where)
+		if rel, inHome := strings.CutPrefix(tok.Where, home+"/"); inHome {
+			file, ok = filepath.Join(hostHome, rel), true
+		}
+		if ok {
 			var st syscall.Stat_t
-			if err := syscall.Stat(filepath.Join(hostHome, rel), &st); err != nil {
+			if err := syscall.Stat(file, &st); err != nil {
 				return nil, fmt.Errorf("plant %s: %w", tok.Where, err)
 			}
 			e.Dev, e.Ino = st.Dev, st.Ino

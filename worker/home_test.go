@@ -32,12 +32,22 @@ func TestPlantEventsCarryIdentity(t *testing.T) {
 	if err := writeFiles(hostHome, hs.Files, 1854600000); err != nil && !errors.Is(err, os.ErrPermission) {
 		t.Fatal(err)
 	}
-	events, err := plantEvents(hs.Tokens, hostHome, home, time.Now())
+	var vars []string
+	for _, tok := range hs.Tokens {
+		if name, ok := strings.CutPrefix(tok.Where, trace.PlantEnv); ok {
+			vars = append(vars, name)
+		}
+	}
+	hostEnviron := filepath.Join(t.TempDir(), "node")
+	if _, _, _, err := environ(hostEnviron, vars); err != nil {
+		t.Fatal(err)
+	}
+	events, err := plantEvents(hs.Tokens, hostHome, home, hostEnviron, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != len(hs.Tokens) {
-		t.Fatalf("got %d plant events, want %d", len(events), len(hs.Tokens))
+	if len(events) != len(hs.Tokens)+1 || events[len(events)-1].Path != trace.PlantEnvCopy {
+		t.Fatalf("got %d plant events, want %d and the copy's last", len(events), len(hs.Tokens)+1)
 	}
 	for _, e := range events {
 		if e.Kind != trace.KindPlant {
@@ -48,15 +58,15 @@ func TestPlantEventsCarryIdentity(t *testing.T) {
 		if wantIssuer := map[bool]string{true: "registry.test"}[e.Path == "env:NPM_TOKEN"]; e.Addr != wantIssuer {
 			t.Errorf("%s (%s): issuer %q, want %q", e.Name, e.Path, e.Addr, wantIssuer)
 		}
-		rel, inFile := strings.CutPrefix(e.Path, home+"/")
-		if !inFile {
-			if e.File() != (trace.FileID{}) {
-				t.Errorf("%s (%s): got identity %d:%d, want none", e.Name, e.Path, e.Dev, e.Ino)
-			}
-			continue
+		file := filepath.Join(hostEnviron, "vars", strings.TrimPrefix(e.Path, trace.PlantEnv))
+		if e.Path == trace.PlantEnvCopy {
+			file = filepath.Join(hostEnviron, "copy")
+		}
+		if rel, inFile := strings.CutPrefix(e.Path, home+"/"); inFile {
+			file = filepath.Join(hostHome, rel)
 		}
 		var st syscall.Stat_t
-		if err := syscall.Stat(filepath.Join(hostHome, rel), &st); err != nil {
+		if err := syscall.Stat(file, &st); err != nil {
 			t.Fatal(err)
 		}
 		if want := (trace.FileID{Dev: st.Dev, Ino: st.Ino}); e.File() != want || want.Ino == 0 {

@@ -226,6 +226,34 @@ func TestHostile(t *testing.T) {
 				}
 			}
 		}},
+		// Node and Python processes read the environment in the ways the
+		// preloads tell apart (worker/environ.go): by the identity of the
+		// markers their opens returned, one name, the token-looking ones
+		// after the keys, and a child started after NODE_OPTIONS was
+		// deleted and replaced each read tokens; a whole copy and Node's
+		// own copies for the children it starts read none.
+		{"envreads", func(t *testing.T, a *analysis.Analysis) {
+			got := envReads(a, "install")
+			want := map[string][]string{
+				"copy.js":    {"*"},
+				"entries.js": {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "NPM_TOKEN"},
+				"read.js":    {"GITHUB_TOKEN"},
+				"unset.js":   {"NPM_TOKEN"},
+				"read.py":    {"AWS_ACCESS_KEY_ID"},
+				"pycopy.py":  {"*"},
+			}
+			for script, names := range want {
+				if !slices.Equal(got[script], names) {
+					t.Errorf("%s read %q, want %q", script, got[script], names)
+				}
+			}
+			if len(got["start.js"]) != 0 {
+				t.Errorf("start.js, which only starts children, read %q", got["start.js"])
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", a.Phases[0].Output)
+			}
+		}},
 		// The script prints what sandbox checks read: nothing of ours may
 		// show, and the identity must be the persona's.
 		{"fingerprint", func(t *testing.T, a *analysis.Analysis) {
@@ -308,6 +336,32 @@ func traced(a *analysis.Analysis, phase string, kind trace.Kind, path string) bo
 		}
 	}
 	return false
+}
+
+// envReads returns, for each script a Node process of phase ran, the
+// token variables it read by the markers its opens returned (the copy's
+// as "*"), sorted.
+func envReads(a *analysis.Analysis, phase string) map[string][]string {
+	markers := map[trace.FileID]string{}
+	scripts := map[uint32]string{}
+	reads := map[string][]string{}
+	for _, e := range a.Trace.Events {
+		switch {
+		case e.Kind == trace.KindPlant && strings.HasPrefix(e.Path, trace.PlantEnv):
+			markers[e.File()] = strings.TrimPrefix(e.Path, trace.PlantEnv)
+		case e.Phase != phase:
+		case e.Kind == trace.KindExec && len(e.Argv) > 0 && slices.Contains([]string{".js", ".py"}, filepath.Ext(e.Argv[len(e.Argv)-1])):
+			scripts[e.TGID] = filepath.Base(e.Argv[len(e.Argv)-1])
+		case e.Kind == trace.KindOpen && e.Ret >= 0:
+			if name, ok := markers[e.File()]; ok && scripts[e.TGID] != "" && !slices.Contains(reads[scripts[e.TGID]], name) {
+				reads[scripts[e.TGID]] = append(reads[scripts[e.TGID]], name)
+			}
+		}
+	}
+	for _, names := range reads {
+		slices.Sort(names)
+	}
+	return reads
 }
 
 // packageCodeRan reports whether a process of the phase whose argv holds

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -182,6 +184,20 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		return nil, err
 	}
 	env = append(env, hs.Env...)
+	var tokenVars []string
+	for _, tok := range hs.Tokens {
+		if name, ok := strings.CutPrefix(tok.Where, trace.PlantEnv); ok {
+			tokenVars = append(tokenVars, name)
+		}
+	}
+	hostEnviron := filepath.Join(ws.Dir, "node")
+	preload, nodeOptions, pth, err := environ(hostEnviron, tokenVars)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, preload)
+	files = append(files, pth)
+	env = append(env, nodeOptions)
 
 	var netns string
 	a.Sandbox = analysis.Sandbox{Image: p.cfg.Image, Probes: p.tracer.Probes(), Network: "loopback only", Persona: persona.Record(dev.uid)}
@@ -206,7 +222,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 
 	tr := &trace.Trace{}
-	planted, err := plantEvents(hs.Tokens, hostHome, dev.Home(), a.Started)
+	planted, err := plantEvents(hs.Tokens, hostHome, dev.Home(), hostEnviron, a.Started)
 	if err != nil {
 		return nil, err
 	}

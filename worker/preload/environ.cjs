@@ -1,0 +1,139 @@
+'use strict';
+// Preloaded into every Node.js process of the sandbox (NODE_OPTIONS
+// --require; see worker/environ.go). The first time a process reads a
+// planted token variable, it opens that variable's marker file in vars/
+// beside this file, and the probes' record of the open (the
+// file's identity) names the variable. Values, enumeration, assignment and
+// deletion behave as before.
+//
+// Copies are not reads of a token:
+//   - Node's own child_process and worker code copies the environment for
+//     every process or thread it starts (a Node child has this preload);
+//   - a complete copy in one go ({...process.env}, Object.assign,
+//     JSON.stringify, Object.entries): every value in order. It opens
+//     the copy's marker (copy, beside this file) instead, once per
+//     process.
+// A read that breaks off a copy, or a copy still unfinished when the turn
+// ends, counts as reads of the token variables it took.
+(() => {
+  let fs, path, dir, names;
+  try {
+    fs = require('fs');
+    path = require('path');
+    dir = path.join(__dirname, 'vars');
+    names = new Set(fs.readdirSync(dir));
+  } catch {
+    return;
+  }
+  if (names.size === 0) return;
+  const openSync = fs.openSync, closeSync = fs.closeSync;
+  const E = Error, captureStackTrace = E.captureStackTrace;
+  const R = Reflect, planted = (k) => typeof k === 'string' && names.has(k);
+  const frames = (_, f) => f;
+  const done = new Set();
+  let copied = false;
+
+  const mark = (file) => {
+    try { closeSync(openSync(file, 'r')); } catch {}
+  };
+  const record = (name) => {
+    if (done.has(name)) return;
+    done.add(name);
+    mark(dir + '/' + name);
+  };
+
+  // internal is true when the caller of trap is Node's own code handing
+  // the environment to a new process or thread.
+  const internal = (trap) => {
+    const prepare = E.prepareStackTrace, limit = E.stackTraceLimit;
+    const holder = {};
+    try {
+      E.prepareStackTrace = frames;
+      E.stackTraceLimit = 1;
+      if (E.prepareStackTrace !== frames || E.stackTraceLimit !== 1) return false;
+      captureStackTrace(holder, trap);
+      const f = holder.stack;
+      if (!Array.isArray(f) || f.length === 0) return false;
+      const file = f[0].getFileName();
+      return file === 'node:child_process' || file === 'node:internal/child_process' || file === 'node:internal/worker';
+    } catch {
+      return false;
+    } finally {
+      try { E.prepareStackTrace = prepare; E.stackTraceLimit = limit; } catch {}
+    }
+  };
+
+  // sweep follows an enumeration of the environment while its keys are
+  // read in order: values (get) and descriptors (Object.keys and for-in
+  // check each key's descriptor) each have their own place in it.
+  let sweep = null; // {keys, get, desc, pending, complete}
+  const end = (s) => {
+    if (sweep !== s) return;
+    sweep = null;
+    if (!s.complete) for (const name of s.pending) record(name);
+  };
+  // inOrder advances s at key for a value read (value) or a descriptor
+  // read, and tells whether the read belongs to the sweep.
+  const inOrder = (s, key, value) => {
+    const at = value ? s.get : s.desc;
+    if (key === s.keys[at]) return true; // the same key again
+    if (key !== s.keys[at + 1]) return false;
+    if (!value) {
+      s.desc++;
+      return true;
+    }
+    s.get++;
+    if (planted(key)) s.pending.add(key);
+    if (s.get === s.keys.length - 1) {
+      s.complete = true;
+      if (!copied) { copied = true; mark(path.join(__dirname, 'copy')); }
+    }
+    return true;
+  };
+  const read = (key, trap, value) => {
+    if (typeof key !== 'string') return;
+    const s = sweep;
+    if (s !== null) {
+      if (inOrder(s, key, value)) return;
+      if (value) end(s);
+      else s.desc = s.keys.length; // descriptors out of order: no longer a sweep
+    }
+    if (planted(key) && !done.has(key) && !internal(trap)) record(key);
+  };
+
+  const handler = {
+    get(t, key) {
+      read(key, handler.get, true);
+      return R.get(t, key);
+    },
+    getOwnPropertyDescriptor(t, key) {
+      read(key, handler.getOwnPropertyDescriptor, false);
+      return R.getOwnPropertyDescriptor(t, key);
+    },
+    ownKeys(t) {
+      const keys = R.ownKeys(t);
+      if (sweep !== null) end(sweep);
+      if (keys.length > 0 && !internal(handler.ownKeys)) {
+        const s = { keys, get: -1, desc: -1, pending: new Set(), complete: false };
+        sweep = s;
+        queueMicrotask(() => end(s));
+      }
+      return keys;
+    },
+    set(t, key, value) {
+      if (key === 'NODE_OPTIONS') value = keep(String(value));
+      return R.set(t, key, value);
+    },
+    deleteProperty(t, key) {
+      if (key === 'NODE_OPTIONS') return R.set(t, key, keep(''));
+      return R.deleteProperty(t, key);
+    },
+  };
+  // keep puts this preload back into a NODE_OPTIONS being replaced, so
+  // that the Node processes this one starts are recorded too.
+  const own = '--require=' + __filename;
+  const keep = (v) => (v.includes(own) ? v : (v + ' ' + own).trim());
+  try {
+    process.env = new Proxy(process.env, handler);
+  } catch {}
+})();

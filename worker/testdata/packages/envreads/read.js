@@ -1,0 +1,2 @@
+// One token by name.
+console.log('read', typeof process.env.GITHUB_TOKEN);

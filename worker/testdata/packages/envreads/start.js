@@ -1,0 +1,13 @@
+// Reads the environment the ways the sandbox's preload tells apart. Each
+// child is its own process, named by its script, so the test can say
+// which process read what. Nothing leaves the sandbox.
+const cp = require('child_process');
+const run = (script) => cp.execFileSync(process.execPath, [script], { stdio: 'inherit' });
+run('copy.js');
+run('read.js');
+run('entries.js');
+cp.execFileSync('python3', ['read.py'], { stdio: 'inherit' });
+cp.execFileSync('python3', ['pycopy.py'], { stdio: 'inherit' });
+delete process.env.NODE_OPTIONS;
+process.env.NODE_OPTIONS = '--max-old-space-size=256';
+run('unset.js');
