@@ -43,8 +43,12 @@
   };
 
   // internal is true when the caller of trap is Node's own code handing
-  // the environment to a new process or thread.
+  // the environment to a new process or thread, inside a call that
+  // starts one (spawning). Code compiled under a name of Node's own
+  // (vm, Module#_compile) is renamed below, so it cannot pass for it.
+  let spawning = 0;
   const internal = (trap) => {
+    if (spawning === 0) return false;
     const prepare = E.prepareStackTrace, limit = E.stackTraceLimit;
     const holder = {};
     try {
@@ -62,6 +66,81 @@
       try { E.prepareStackTrace = prepare; E.stackTraceLimit = limit; } catch {}
     }
   };
+  // starting wraps fn, a function that starts processes or threads (new
+  // for a class), keeping its own properties (promisify's custom form).
+  const starting = (fn, construct) => {
+    const w = function (...args) {
+      spawning++;
+      try {
+        return construct ? R.construct(fn, args, new.target || fn) : R.apply(fn, this, args);
+      } finally {
+        spawning--;
+      }
+    };
+    try { Object.defineProperties(w, Object.getOwnPropertyDescriptors(fn)); } catch {}
+    return w;
+  };
+  try {
+    const cp = require('child_process');
+    for (const k of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']) {
+      if (typeof cp[k] === 'function') cp[k] = starting(cp[k], false);
+    }
+    const wt = require('worker_threads');
+    if (typeof wt.Worker === 'function') wt.Worker = starting(wt.Worker, true);
+  } catch {}
+  const notOurs = (name) => (typeof name === 'string' && name.startsWith('node:') ? 'vm-' + name : name);
+  const renamed = (o) => {
+    if (typeof o === 'string') return notOurs(o);
+    if (o !== null && typeof o === 'object' && typeof o.filename === 'string' && o.filename.startsWith('node:')) {
+      return { ...o, filename: notOurs(o.filename) };
+    }
+    return o;
+  };
+  try {
+    const vm = require('vm');
+    const wrap = (k, at) => {
+      const fn = vm[k];
+      if (typeof fn !== 'function') return;
+      vm[k] = function (...args) {
+        if (args.length > at) args[at] = renamed(args[at]);
+        return R.apply(fn, this, args);
+      };
+    };
+    wrap('runInThisContext', 1);
+    wrap('runInNewContext', 2);
+    wrap('runInContext', 2);
+    wrap('compileFunction', 2);
+    wrap('createScript', 1);
+    const Script = vm.Script;
+    vm.Script = class extends Script {
+      constructor(code, options) { super(code, renamed(options)); }
+    };
+    const M = require('module');
+    const compile = M.prototype._compile;
+    M.prototype._compile = function (content, filename, ...rest) {
+      return R.apply(compile, this, [content, notOurs(filename), ...rest]);
+    };
+  } catch {}
+
+  // A diagnostic report (process.report) carries the whole environment;
+  // its copy records reads as process.env does, and one written to a
+  // file is a copy.
+  const copy = () => { if (!copied) { copied = true; mark(path.join(__dirname, 'copy')); } };
+  try {
+    const report = process.report;
+    const getReport = report.getReport, writeReport = report.writeReport;
+    report.getReport = function (...args) {
+      const r = R.apply(getReport, this, args);
+      if (r !== null && typeof r === 'object' && r.environmentVariables !== null && typeof r.environmentVariables === 'object') {
+        r.environmentVariables = new Proxy(r.environmentVariables, handler);
+      }
+      return r;
+    };
+    report.writeReport = function (...args) {
+      if (report.excludeEnv !== true) copy();
+      return R.apply(writeReport, this, args);
+    };
+  } catch {}
 
   // sweep follows an enumeration of the environment while its keys are
   // read in order: values (get) and descriptors (Object.keys and for-in

@@ -1,9 +1,9 @@
 # Run by every Python process of the sandbox (an import line of a .pth file
 # in the system site-packages; see worker/environ.go), as environ.cjs is by
 # every Node.js process: the first time a process reads a planted token
-# variable through os.environ or os.environb (os.getenv too), it opens the
-# variable's marker in vars/ beside this file, and the probes' record of
-# the open (the file's identity) names the variable.
+# variable through os.environ, os.environb or posix.environ (os.getenv
+# too), it opens the variable's marker in vars/ beside this file, and the
+# probes' record of the open (the file's identity) names the variable.
 #
 # A copy of the whole environment (os.environ.copy(), dict(os.environ),
 # {**os.environ}, items()), as every subprocess call with an env= makes:
@@ -69,28 +69,53 @@ def _environ():
         if name in names:
             record(name)
 
+    def start(keys):
+        if state["sweep"] is not None:
+            end(state["sweep"])
+        if keys:
+            state["sweep"] = {"keys": keys, "at": -1, "pending": set(), "complete": False}
+        return iter(keys)
+
     cls = type(os.environ)
 
     class Environ(cls):
         __slots__ = ()
 
         def __iter__(self):
-            if state["sweep"] is not None:
-                end(state["sweep"])
-            keys = list(cls.__iter__(self))
-            if keys:
-                state["sweep"] = {"keys": keys, "at": -1, "pending": set(), "complete": False}
-            return iter(keys)
+            return start(list(cls.__iter__(self)))
 
         def __getitem__(self, key):
             value = cls.__getitem__(self, key)  # a missing key reads nothing
             read(key)
             return value
 
+    # posix.environ, the bytes the process started with, which os.environ
+    # copied at start-up: nothing in the standard library reads it later.
+    import posix
+    from collections.abc import Mapping
+
+    raw = posix.environ
+
+    class Raw(Mapping):
+        def __getitem__(self, key):
+            value = raw[key]
+            read(key)
+            return value
+
+        def __iter__(self):
+            return start(list(raw))
+
+        def __len__(self):
+            return len(raw)
+
+        def copy(self):
+            return dict(self)
+
     atexit.register(lambda: state["sweep"] is not None and end(state["sweep"]))
     try:
         os.environ.__class__ = Environ
         os.environb.__class__ = Environ
+        posix.environ = Raw()
     except (AttributeError, TypeError):
         pass
 

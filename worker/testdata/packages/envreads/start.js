@@ -6,8 +6,11 @@ const run = (script) => cp.execFileSync(process.execPath, [script], { stdio: 'in
 run('copy.js');
 run('read.js');
 run('entries.js');
+run('report.js');
+run('vmname.js');
 cp.execFileSync('python3', ['read.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['pycopy.py'], { stdio: 'inherit' });
+cp.execFileSync('python3', ['rawenv.py'], { stdio: 'inherit' });
 delete process.env.NODE_OPTIONS;
 process.env.NODE_OPTIONS = '--max-old-space-size=256';
 run('unset.js');
