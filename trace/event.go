@@ -62,7 +62,9 @@ const (
 	// A token variable's identity is its marker, the file a process opens
 	// when it reads the variable; the plant event at PlantEnvCopy, with no
 	// value, gives the marker opened for a copy of the whole environment
-	// (see package worker). Plant events come first in a trace.
+	// (see package worker). Plant events come first in a trace, but for
+	// those of a stash: a file a phase changed that holds a token
+	// variable's value, appended after that phase's events, with no Data.
 	KindPlant Kind = "plant"
 
 	// KindAlive marks a process still running when its phase ended (it was

@@ -258,6 +258,20 @@ func TestHostile(t *testing.T) {
 				t.Logf("output:\n%s", a.Phases[0].Output)
 			}
 		}},
+		// The install's shell expands a token variable into a cache file (no
+		// recorder sees a shell's expansion); the import reads it and sends
+		// it enciphered. The file holding the value is planted after the
+		// install, so its read at import is a credential read.
+		{"envstash", func(t *testing.T, a *analysis.Analysis) {
+			if !slices.ContainsFunc(a.Trace.Events, func(e trace.Event) bool {
+				return e.Kind == trace.KindPlant && e.Phase == "install" && strings.HasSuffix(e.Path, "/.cache/hostile-envstash/state")
+			}) {
+				t.Error("no plant event for the stash")
+			}
+			if !slices.ContainsFunc(a.Hits, func(h analysis.Hit) bool { return h.Rule == "cred-read-then-send" }) || a.Verdict != analysis.Malicious {
+				t.Errorf("verdict %s, want malicious with cred-read-then-send; hits:\n%s", a.Verdict, describeHits(a))
+			}
+		}},
 		// The script prints what sandbox checks read: nothing of ours may
 		// show, and the identity must be the persona's.
 		{"fingerprint", func(t *testing.T, a *analysis.Analysis) {

@@ -228,7 +228,9 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 	tr.Append("setup", planted)
 	var cmds []ecosystem.Command
+	stashRoots := []stashRoot{{hostHome, dev.Home()}, {ws.Tmp(), "/tmp"}}
 	detonate := func(c ecosystem.Command) error {
+		since := time.Now()
 		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
 			Args: c.Argv, Env: append(slices.Clone(env), c.Env...), Cwd: c.Cwd,
 			User: ws.User(), Account: dev.account(), Hostname: dev.Hostname,
@@ -242,6 +244,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 		}
 		ph.Events, ph.Lost = len(events), lost(events)
 		tr.Append(c.Phase, events)
+		tr.Append(c.Phase, stashes(stashRoots, since, hs.Tokens))
 		tr.Phases = append(tr.Phases, info)
 		a.Phases = append(a.Phases, ph)
 		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)
