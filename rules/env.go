@@ -286,7 +286,8 @@ func entropy(s string) float64 {
 // "-", "?", "&" and "=" end it), counted only when it mixes letters and
 // digits — a word, a dashed name or a number is not an encoding, while 24
 // characters of base64, hex or percent-encoded ciphertext almost never
-// lack either.
+// lack either — or, letters alone, when their case carries bits (see
+// caseCoded).
 func longestRun(s, alphabet string) int {
 	in := isB64
 	switch alphabet {
@@ -312,11 +313,36 @@ func longestValue(s string) int {
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
 		return !(r < utf8.RuneSelf && (isAlnum(byte(r)) || r == '+' || r == '_' || r == '%'))
 	}) {
-		if len(f) > best && strings.ContainsAny(f, "0123456789") && strings.ContainsFunc(f, isLetter) {
+		if len(f) > best && (strings.ContainsAny(f, "0123456789") && strings.ContainsFunc(f, isLetter) || caseCoded(f)) {
 			best = len(f)
 		}
 	}
 	return best
+}
+
+// caseCoded reports whether f, 24 letters or more, spells bits in their
+// case: at least a quarter of them each upper and lower case, and three
+// or more runs of two capitals or more. A word, camelCase or PascalCase
+// (one capital a word) and an acronym or two are not.
+func caseCoded(f string) bool {
+	if len(f) < 24 {
+		return false
+	}
+	upper, lower, runs := 0, 0, 0
+	for i := 0; i < len(f); i++ {
+		switch c := f[i]; {
+		case c >= 'A' && c <= 'Z':
+			upper++
+			if i > 0 && f[i-1] >= 'A' && f[i-1] <= 'Z' && (i < 2 || f[i-2] < 'A' || f[i-2] > 'Z') {
+				runs++
+			}
+		case c >= 'a' && c <= 'z':
+			lower++
+		default:
+			return false
+		}
+	}
+	return upper*4 >= len(f) && lower*4 >= len(f) && runs >= 3
 }
 
 func isHex(c byte) bool {

@@ -123,6 +123,11 @@ func TestLongestRunValue(t *testing.T) {
 		{"/p?id=9f3a0c7d21b84e6f5a9c0d3e7b1f2a48&v=1", 32},
 		{"/p?d=%A3%5F%00%9B%7Ex", 16},
 		{"/12345678901234567890123456789", 0},
+		// bits in letter case; camelCase, acronyms and capitals carry none
+		{"/schemas/v1/sCHemaDefINItionsForCOnfIGUrAtionExpanSIoNanDVAlIdAtiONHinTS.json", 60},
+		{"/api/getLatestReleaseInfoForRepositoryOwner", 0},
+		{"/XMLHttpRequestURLParserConfigurationDefaults", 0},
+		{"/SCREAMINGCONSTANTNAMESAREWORDS", 0},
 	}
 	for _, tt := range tests {
 		if got := longestRun(tt.s, "value"); got != tt.want {
