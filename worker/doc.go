@@ -11,6 +11,14 @@
 // (analysis.Persona), with the uid the workspace holds for it (a uid no
 // host account has; see package sandbox).
 //
+// Token variables are read from a process's memory, which the probes do
+// not see: every Node.js and Python process of the sandbox runs a small
+// recorder (environ.go, preload/) that opens a marker file, known by its
+// identity, the first time the process reads a planted variable, and
+// another when it copies the whole environment. After each phase, files
+// the phase changed that hold a token variable's value are planted in turn
+// (stash.go), so that reading them later is a credential read.
+//
 // After the package's own phases, the session phase (session.go) replays
 // what the developer does next, so that persistence the package planted
 // fires while it is watched: a login shell, a git commit in the project,
