@@ -63,8 +63,10 @@ const (
 	// when it reads the variable; the plant event at PlantEnvCopy, with no
 	// value, gives the marker opened for a copy of the whole environment
 	// (see package worker). Plant events come first in a trace, but for
-	// those of a stash: a file a phase changed that holds a token
-	// variable's value, appended after that phase's events, with no Data.
+	// those of the files a phase changed, with no Data: one that names a
+	// token variable (Path PlantEnv+NAME, Path2 the file, its identity a
+	// marker of the variable) goes before that phase's events, one that
+	// holds a token variable's value (a stash) after them.
 	KindPlant Kind = "plant"
 
 	// KindAlive marks a process still running when its phase ended (it was

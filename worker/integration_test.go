@@ -356,16 +356,16 @@ func traced(a *analysis.Analysis, phase string, kind trace.Kind, path string) bo
 	return false
 }
 
-// envReads returns, for each script a Node process of phase ran, the
-// token variables it read by the markers its opens returned (the copy's
-// as "*"), sorted.
+// envReads returns, for each script a Node or Python process of phase
+// ran, the token variables it read by the recorders' markers its opens
+// returned (the copy's as "*"), sorted.
 func envReads(a *analysis.Analysis, phase string) map[string][]string {
 	markers := map[trace.FileID]string{}
 	scripts := map[uint32]string{}
 	reads := map[string][]string{}
 	for _, e := range a.Trace.Events {
 		switch {
-		case e.Kind == trace.KindPlant && strings.HasPrefix(e.Path, trace.PlantEnv):
+		case e.Kind == trace.KindPlant && strings.HasPrefix(e.Path, trace.PlantEnv) && e.Path2 == "": // a recorder's marker
 			markers[e.File()] = strings.TrimPrefix(e.Path, trace.PlantEnv)
 		case e.Phase != phase:
 		case e.Kind == trace.KindExec && len(e.Argv) > 0 && slices.Contains([]string{".js", ".py"}, filepath.Ext(e.Argv[len(e.Argv)-1])):

@@ -228,7 +228,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 	}
 	tr.Append("setup", planted)
 	var cmds []ecosystem.Command
-	stashRoots := []stashRoot{{hostHome, dev.Home()}, {ws.Tmp(), "/tmp"}}
+	scanRoots := []scanRoot{{hostHome, dev.Home()}, {ws.Tmp(), "/tmp"}}
 	detonate := func(c ecosystem.Command) error {
 		since := time.Now()
 		info, ph, events, err := p.runPhase(ctx, a.ID, c, sandbox.Phase{
@@ -243,8 +243,10 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 			events = mergeByTime(events, sink.Take())
 		}
 		ph.Events, ph.Lost = len(events), lost(events)
+		found := scanChanged(scanRoots, since, hs.Tokens)
+		tr.Append(c.Phase, found.readers) // before the events that ran them
 		tr.Append(c.Phase, events)
-		tr.Append(c.Phase, stashes(stashRoots, since, hs.Tokens))
+		tr.Append(c.Phase, found.stashes)
 		tr.Phases = append(tr.Phases, info)
 		a.Phases = append(a.Phases, ph)
 		log.InfoContext(ctx, "phase done", "phase", ph.Name, "exit", ph.ExitCode, "timed_out", ph.TimedOut, "events", ph.Events, "lost", ph.Lost)

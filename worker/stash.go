@@ -16,43 +16,57 @@ import (
 )
 
 // A token variable a process reads natively (a shell expanding $NPM_TOKEN
-// in a script file, C's getenv) is not recorded (see environ.go), but a
-// stealer that stages it on disk for a later phase leaves it in a file of
-// the workspace, which outlives the phase. After each phase the files the
-// phase changed are searched for the planted variables' values, and each
-// file holding one becomes a planted file of its own: a plant event with
-// the file's identity, so that a later open of it is a credential read
-// (rules: planted), whoever spells its path.
+// from a script file, awk's ENVIRON, C's getenv) is not recorded (see
+// environ.go). After each phase the files it changed are searched, and
+// two kinds of file become plant events of their own, known by identity:
+//
+//   - a file holding a token variable's value, a stealer's stash for a
+//     later phase: planted like a credential file (rules: planted), so
+//     that reading it later is a credential read;
+//   - a program or script that names a token variable (a whole word:
+//     $NPM_TOKEN, ENVIRON["NPM_TOKEN"], getenv("NPM_TOKEN")): planted as
+//     that variable's marker (rules: planted_env), so that running or
+//     loading it counts as reading the variable. These plant events go
+//     before the phase's own events, since the phase both wrote and ran
+//     the file; documentation (.md, .txt, TypeScript declarations) is
+//     left out.
 
-// stashBudget bounds what one phase's search reads: files changed in the
+// scanBudget bounds what one phase's search reads: files changed in the
 // phase are searched smallest first, so that padding the workspace with
-// large files cannot push a small stash out of it.
+// large files cannot push a small stash or script out of it.
 const (
-	stashBudget  = 256 << 20
-	stashFileMax = 16 << 20
+	scanBudget  = 256 << 20
+	scanFileMax = 16 << 20
 )
 
 // ctimeSlack is how far a file's ctime may lag the clock: the kernel
 // stamps it from a coarse clock, a tick or so behind time.Now.
 const ctimeSlack = 100 * time.Millisecond
 
-// stashRoot is a workspace directory on the host and where the sandbox
+// scanRoot is a workspace directory on the host and where the sandbox
 // sees it.
-type stashRoot struct{ host, sandbox string }
+type scanRoot struct{ host, sandbox string }
 
-// stashes returns a plant event for each file under roots changed since
-// (by its ctime, which no process can set) that holds the value of a
-// token variable of tokens, at most one per file and value.
-func stashes(roots []stashRoot, since time.Time, tokens []honeytoken.Token) []trace.Event {
+// scanned is what scanChanged found: plant events of the files that name
+// a token variable (readers) and of the files that hold one's value
+// (stashes).
+type scanned struct {
+	readers, stashes []trace.Event
+}
+
+// scanChanged searches the files under roots changed since (by their
+// ctime, which no process can set) for the token variables of tokens.
+func scanChanged(roots []scanRoot, since time.Time, tokens []honeytoken.Token) scanned {
 	var vars []honeytoken.Token
 	for _, t := range tokens {
 		if strings.HasPrefix(t.Where, trace.PlantEnv) && len(t.Value) >= 12 &&
-			!slices.ContainsFunc(vars, func(v honeytoken.Token) bool { return v.Value == t.Value }) {
+			!slices.ContainsFunc(vars, func(v honeytoken.Token) bool { return v.Where == t.Where }) {
 			vars = append(vars, t)
 		}
 	}
+	var out scanned
 	if len(vars) == 0 {
-		return nil
+		return out
 	}
 	type candidate struct {
 		host, sandbox string
@@ -71,7 +85,7 @@ func stashes(roots []stashRoot, since time.Time, tokens []honeytoken.Token) []tr
 				return nil
 			}
 			st, ok := info.Sys().(*syscall.Stat_t)
-			if !ok || info.Size() == 0 || info.Size() > stashFileMax || time.Unix(st.Ctim.Unix()).Before(since) {
+			if !ok || info.Size() == 0 || info.Size() > scanFileMax || time.Unix(st.Ctim.Unix()).Before(since) {
 				return nil
 			}
 			rel, err := filepath.Rel(r.host, p)
@@ -83,21 +97,50 @@ func stashes(roots []stashRoot, since time.Time, tokens []honeytoken.Token) []tr
 		})
 	}
 	slices.SortFunc(files, func(a, b candidate) int { return cmp.Compare(a.size, b.size) })
-	var events []trace.Event
 	read := int64(0)
 	for _, f := range files {
-		if read += f.size; read > stashBudget {
+		if read += f.size; read > scanBudget {
 			break
 		}
 		data, err := os.ReadFile(f.host)
 		if err != nil {
 			continue
 		}
+		doc := documentation(f.sandbox)
 		for _, v := range vars {
+			name := strings.TrimPrefix(v.Where, trace.PlantEnv)
 			if bytes.Contains(data, []byte(v.Value)) {
-				events = append(events, trace.Event{Time: time.Now(), Kind: trace.KindPlant, Name: v.Name, Path: f.sandbox, Dev: f.st.Dev, Ino: f.st.Ino})
+				out.stashes = append(out.stashes, trace.Event{Time: time.Now(), Kind: trace.KindPlant, Name: v.Name, Path: f.sandbox, Dev: f.st.Dev, Ino: f.st.Ino})
+			}
+			if !doc && namesWord(data, name) {
+				out.readers = append(out.readers, trace.Event{Time: time.Now(), Kind: trace.KindPlant, Name: v.Name, Path: v.Where, Path2: f.sandbox, Dev: f.st.Dev, Ino: f.st.Ino})
 			}
 		}
 	}
-	return events
+	return out
+}
+
+// documentation reports whether a file is prose or type declarations by
+// its name, which name variables without reading them.
+func documentation(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.HasSuffix(lower, ".d.ts") || slices.Contains([]string{".md", ".markdown", ".txt", ".rst"}, filepath.Ext(lower))
+}
+
+// namesWord reports whether data holds word as a whole identifier.
+func namesWord(data []byte, word string) bool {
+	ident := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	for rest, off := data, 0; ; {
+		i := bytes.Index(rest, []byte(word))
+		if i < 0 {
+			return false
+		}
+		at := off + i
+		if (at == 0 || !ident(data[at-1])) && (at+len(word) == len(data) || !ident(data[at+len(word)])) {
+			return true
+		}
+		rest, off = rest[i+1:], at+1
+	}
 }
