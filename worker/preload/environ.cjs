@@ -122,6 +122,19 @@
     };
   } catch {}
 
+  // The raw bindings that start processes (process.binding) take no
+  // copy through process.env: a child they start without an environment
+  // list inherits this process's, which is handed over unseen. Reaching
+  // for them reads every token variable.
+  try {
+    const binding = process.binding;
+    process.binding = function (...args) {
+      const b = R.apply(binding, this, args);
+      if (args[0] === 'spawn_sync' || args[0] === 'process_wrap') for (const name of names) record(name);
+      return b;
+    };
+  } catch {}
+
   // A diagnostic report (process.report) carries the whole environment;
   // its copy records reads as process.env does, and one written to a
   // file is a copy.

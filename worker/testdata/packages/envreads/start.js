@@ -8,6 +8,7 @@ run('read.js');
 run('entries.js');
 run('report.js');
 run('vmname.js');
+run('binding.js');
 cp.execFileSync('python3', ['read.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['pycopy.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['rawenv.py'], { stdio: 'inherit' });
