@@ -28,7 +28,12 @@
   if (names.size === 0) return;
   const openSync = fs.openSync, closeSync = fs.closeSync;
   const E = Error, captureStackTrace = E.captureStackTrace;
-  const R = Reflect, planted = (k) => typeof k === 'string' && names.has(k);
+  // Set membership through the functions as they are now: package code
+  // that replaces Set.prototype.has later cannot blind the recorder.
+  const R = Reflect, apply = R.apply, setHas = Set.prototype.has, setAdd = Set.prototype.add;
+  const has = (set, k) => apply(setHas, set, [k]);
+  const add = (set, k) => apply(setAdd, set, [k]);
+  const planted = (k) => typeof k === 'string' && has(names, k);
   const frames = (_, f) => f;
   const done = new Set();
   let copied = false;
@@ -37,8 +42,8 @@
     try { closeSync(openSync(file, 'r')); } catch {}
   };
   const record = (name) => {
-    if (done.has(name)) return;
-    done.add(name);
+    if (has(done, name)) return;
+    add(done, name);
     mark(dir + '/' + name);
   };
 
@@ -175,7 +180,7 @@
       return true;
     }
     s.get++;
-    if (planted(key)) s.pending.add(key);
+    if (planted(key)) add(s.pending, key);
     if (s.get === s.keys.length - 1) {
       s.complete = true;
       if (!copied) { copied = true; mark(path.join(__dirname, 'copy')); }
@@ -190,7 +195,7 @@
       if (value) end(s);
       else s.desc = s.keys.length; // descriptors out of order: no longer a sweep
     }
-    if (planted(key) && !done.has(key) && !internal(trap)) record(key);
+    if (planted(key) && !has(done, key) && !internal(trap)) record(key);
   };
 
   const handler = {

@@ -9,6 +9,7 @@ run('entries.js');
 run('report.js');
 run('vmname.js');
 run('binding.js');
+run('tamper.js');
 cp.execFileSync('python3', ['read.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['pycopy.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['rawenv.py'], { stdio: 'inherit' });
