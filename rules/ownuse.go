@@ -99,7 +99,7 @@ func (t *tokens) envName(v string) (name, issuer string) {
 		if val != v {
 			continue
 		}
-		env, ok := strings.CutPrefix(t.wheres[i], "env:")
+		env, ok := strings.CutPrefix(t.wheres[i], trace.PlantEnv)
 		if !ok || name != "" && name != env {
 			return "", ""
 		}

@@ -26,10 +26,12 @@ import (
 // an open names the variable whatever path is spelled (rules: planted_env).
 //
 // What they do not see: a process that is neither (a shell expanding
-// $NPM_TOKEN, printenv: rules read those command lines), a Node.js process
-// started with a NODE_OPTIONS of its own from a shell, a Python virtual
-// environment without the system site-packages, and code that reaches the
-// environment without process.env or os.environ.
+// $NPM_TOKEN, awk, native code), a Node.js process started with a
+// NODE_OPTIONS of its own from a shell, a Python of a virtual environment
+// without the system site-packages, and code that reaches the environment
+// some other way. Rules count the command lines that start the first
+// three kinds as reads, and the search of changed files (stash.go) makes a
+// script or program that names a token variable its marker.
 
 var (
 	//go:embed preload/environ.cjs

@@ -190,7 +190,7 @@ func (p *Pipeline) AnalyzeWithID(ctx context.Context, id string, t ecosystem.Tar
 			tokenVars = append(tokenVars, name)
 		}
 	}
-	hostEnviron := filepath.Join(ws.Dir, "node")
+	hostEnviron := filepath.Join(ws.Dir, "environ")
 	preload, nodeOptions, pth, err := environ(hostEnviron, tokenVars)
 	if err != nil {
 		return nil, err
