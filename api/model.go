@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -198,10 +197,15 @@ func (s *server) tracePage(ctx context.Context, id, raw string) (TraceResponse, 
 	}
 	defer rc.Close()
 	resp := TraceResponse{Events: []trace.Event{}}
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 64<<10), trace.MaxLine)
-	for sc.Scan() {
-		b := sc.Bytes()
+	lr := trace.NewLineReader(rc)
+	for {
+		b, err := lr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return TraceResponse{}, q, fmt.Errorf("trace of %s: %w", id, err)
+		}
 		if len(b) == 0 || trace.IsRecord(b) {
 			continue
 		}
@@ -221,9 +225,6 @@ func (s *server) tracePage(ctx context.Context, id, raw string) (TraceResponse, 
 			break
 		}
 		resp.Events = append(resp.Events, e)
-	}
-	if err := sc.Err(); err != nil {
-		return TraceResponse{}, q, fmt.Errorf("trace of %s: %w", id, err)
 	}
 	return resp, q, nil
 }

@@ -3,14 +3,20 @@ package trace
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
 	json "github.com/goccy/go-json"
 )
 
-// MaxLine is the longest JSONL line Decode accepts.
-const MaxLine = 1 << 20
+// MaxLine is the longest event line Decode accepts; a record line (the
+// process table of a large build holds thousands of processes) may be up
+// to MaxRecord.
+const (
+	MaxLine   = 1 << 20
+	MaxRecord = 256 << 20
+)
 
 // A stored trace is JSONL: one event a line, and records that are not
 // events, each a line starting with recordPrefix: the phase metadata
@@ -85,14 +91,19 @@ func DecodeEvents(r io.Reader) (*Trace, error) { return decode(r, false) }
 var tableRecord = []byte(recordPrefix + `"` + recordProcesses + `"`)
 
 func decode(r io.Reader, table bool) (*Trace, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxLine)
+	lr := NewLineReader(r)
 	t := &Trace{}
 	dec := newEventDecoder()
 	line := 0
-	for sc.Scan() {
+	for {
+		b, err := lr.Next()
+		if err == io.EOF {
+			return t, nil
+		}
 		line++
-		b := sc.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("trace line %d: %w", line, err)
+		}
 		if len(b) == 0 {
 			continue
 		}
@@ -115,10 +126,57 @@ func decode(r io.Reader, table bool) (*Trace, error) {
 			return nil, fmt.Errorf("trace line %d: %w", line, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("trace line %d: %w", line+1, err)
+}
+
+// errLineTooLong is a line past MaxLine (an event) or MaxRecord (a record).
+var errLineTooLong = errors.New("line too long")
+
+// LineReader reads the lines of a stored trace: events up to MaxLine,
+// records up to MaxRecord.
+type LineReader struct {
+	br  *bufio.Reader
+	buf []byte
+}
+
+// NewLineReader returns a LineReader reading r.
+func NewLineReader(r io.Reader) *LineReader {
+	return &LineReader{br: bufio.NewReaderSize(r, 64<<10)}
+}
+
+// Next returns the next line without its newline, valid until the next
+// call; io.EOF after the last.
+func (lr *LineReader) Next() ([]byte, error) {
+	b, err := lr.br.ReadSlice('\n')
+	if err == nil || err == io.EOF && len(b) > 0 {
+		b = bytes.TrimSuffix(b, []byte("\n"))
+		return b, lr.check(b)
 	}
-	return t, nil
+	if err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	lr.buf = append(lr.buf[:0], b...)
+	for {
+		if err := lr.check(lr.buf); err != nil {
+			return nil, err
+		}
+		b, err = lr.br.ReadSlice('\n')
+		lr.buf = append(lr.buf, b...)
+		switch {
+		case err == nil || err == io.EOF:
+			b = bytes.TrimSuffix(lr.buf, []byte("\n"))
+			return b, lr.check(b)
+		case err != bufio.ErrBufferFull:
+			return nil, err
+		}
+	}
+}
+
+// check fails a line, or the start of one, past its kind's limit.
+func (lr *LineReader) check(b []byte) error {
+	if len(b) > MaxLine && (len(b) > MaxRecord || !IsRecord(b)) {
+		return errLineTooLong
+	}
+	return nil
 }
 
 func (t *Trace) decodeRecord(b []byte) error {

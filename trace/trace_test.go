@@ -57,6 +57,34 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeLargeTable reads back a process table longer than MaxLine (a
+// large build's configure starts thousands of processes), with and
+// without decoding it, and the events after a line that long.
+func TestDecodeLargeTable(t *testing.T) {
+	in := &Trace{Events: []Event{{Seq: 1, Kind: KindExec, TGID: 1, Path: "/bin/sh"}}}
+	for i := range 20000 {
+		in.Processes = append(in.Processes, &Process{Key: ProcKey{TGID: uint32(i + 2), Start: 1}, Role: RolePackageCode,
+			Exe: "/bin/sh", Argv: []string{"/bin/sh", "-c", strings.Repeat("x", 64)}})
+	}
+	var b bytes.Buffer
+	if err := Encode(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() <= 2*MaxLine {
+		t.Fatalf("encoded %d bytes, want a table line past MaxLine", b.Len())
+	}
+	b.WriteString(`{"seq":2,"kind":"exit","tgid":1}` + "\n")
+	for _, table := range []bool{true, false} {
+		got, err := decode(bytes.NewReader(b.Bytes()), table)
+		if err != nil {
+			t.Fatalf("decode (table %v): %v", table, err)
+		}
+		if want := map[bool]int{true: len(in.Processes), false: 0}[table]; len(got.Processes) != want || len(got.Events) != 2 || got.Events[1].Kind != KindExit {
+			t.Errorf("decode (table %v): %d processes, %d events; want %d and 2, the last an exit", table, len(got.Processes), len(got.Events), want)
+		}
+	}
+}
+
 func TestTraceHelpers(t *testing.T) {
 	tr := load(t, "tree.jsonl")
 	if got := tr.Lost(); got != 7 {
