@@ -17,8 +17,9 @@ type familyEnv struct {
 	// argument naming a file: a script for a shell or interpreter, a
 	// program for the dynamic loader) and, for an open that reads, its
 	// file, when a process wrote that file in this trace after it had
-	// connected to a remote address: "FILE (written by EXE after it
-	// connected out)"; else "". See provenance.go.
+	// connected to a remote address, and no more bytes than the sinkhole
+	// had answered so far (trace.Event.AnswerMax): "FILE (written by EXE
+	// after it connected out)"; else "". See provenance.go.
 	Downloaded string `expr:"downloaded"`
 	// ExecFallback is, for an exec of a script runner whose script is
 	// the file this process just failed to exec as no executable format
@@ -32,6 +33,12 @@ type familyEnv struct {
 	// writer's executable; else "".
 	Dropped   string `expr:"dropped"`
 	DroppedBy string `expr:"dropped_by"`
+	// Unpacked is, for an exec, the unpacked tree that the file it runs
+	// (its program, or the script or program named by its argument) is
+	// in: a directory right below a temporary directory (/tmp/X) under
+	// which package code wrote at least 16 distinct files in this trace,
+	// a source archive unpacked there to build; else "".
+	Unpacked string `expr:"unpacked"`
 	// SiblingConnected is true for a process whose parent has another
 	// child that connected to a remote address before this event: the
 	// curl of "curl URL | sh" beside the shell.

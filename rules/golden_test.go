@@ -37,6 +37,14 @@ var wantVerdicts = map[string]analysis.Verdict{
 	// one high hit, and the session's ssh to the forge: the developer's
 	// traffic is not the package's egress
 	"shim-then-session": analysis.Suspicious,
+	// a binary download that fails its check, then the source shipped in
+	// the package unpacked to /tmp and configured there (bin-build): a
+	// build, not a download or a drop
+	"source-build-in-tmp": analysis.Benign,
+	// the same tree, but the program run from it is one the downloading
+	// process wrote no more of than the sinkhole answered: a download
+	// among decoys
+	"decoy-tree-download": analysis.Malicious,
 }
 
 func TestJudgeGolden(t *testing.T) {

@@ -43,7 +43,7 @@ func (s *Set) Judge(t *trace.Trace) Judgement {
 	j.env.Opaque = func(s string) string { return j.dec.memo(memoOpaque, s, j.dec.opaque) }
 	j.env.OwnServiceAuth = func(issuers, named []any) string { return j.tokens.ownServiceUse(j.cur, issuers, named) }
 	j.env.PackageDir, j.env.ProjectDir = packageDir, projectDir
-	j.prov = newProvenance(s.runners)
+	j.prov = newProvenance(s.runners, s.temps)
 	if t.Previous != nil {
 		j.env.PrevKnown = true
 		j.newScripts = make(map[trace.ProcKey]bool, len(t.Previous.NewScriptProcs))
@@ -300,6 +300,7 @@ func (j *judge) fillAccess(env *Env, e *trace.Event, p *trace.Process) {
 // a rule looks at them.
 var provenanceKinds = map[trace.Kind]bool{
 	trace.KindConnect: true, trace.KindOpen: true, trace.KindRename: true, trace.KindWrite: true, trace.KindLink: true,
+	trace.KindDNS: true, trace.KindHTTP: true, trace.KindTLS: true, trace.KindLost: true, // the sinkhole's answers
 }
 
 func (j *judge) run(p *vm.Program, env *Env) bool {

@@ -24,24 +24,76 @@ type provenance struct {
 	// refused as no executable format (ENOEXEC), kept while the process
 	// runs that file's retry as a shell script.
 	noexec map[*trace.Process]string
+	// answered bounds the bytes the sinkhole has sent into the sandbox so
+	// far (trace.Event.AnswerMax): a file written with more than that is
+	// not network data alone.
+	answered uint64
+	// temps are the temporary directories (the list temp_dirs, without
+	// its globs); trees counts, per directory right below one of them
+	// (/tmp/X), the distinct files package code wrote under it, counted
+	// those in counted.
+	temps   []string
+	trees   map[string]int
+	counted map[string]bool
+	// builds holds the processes that ran a file of an unpacked tree
+	// (Env.Unpacked): a build's boundary for ancestorConnected.
+	builds map[*trace.Process]bool
 }
+
+// unpackedFiles is how many distinct files package code must have
+// written under a directory right below a temporary directory for it to
+// be an unpacked tree: a source archive shipped in the package and
+// unpacked there to build holds dozens, a dropped payload is one file or a
+// few.
+const unpackedFiles = 16
 
 // writer is the process that last wrote a file.
 type writer struct {
-	exe string
-	net bool // it had connected out before writing
-	pkg bool // package code, not a package manager
+	proc  *trace.Process
+	exe   string
+	net   bool   // it had connected out before writing
+	pkg   bool   // package code, not a package manager
+	bytes uint64 // what it wrote to the file since it first opened it or truncated it
 }
 
-func newProvenance(runners map[string]bool) *provenance {
-	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer), runners: runners, noexec: make(map[*trace.Process]string)}
+func newProvenance(runners map[string]bool, temps []string) *provenance {
+	return &provenance{net: make(map[*trace.Process]bool), netChild: make(map[*trace.Process]bool), files: make(map[string]writer),
+		runners: runners, noexec: make(map[*trace.Process]string), temps: temps, trees: make(map[string]int), counted: make(map[string]bool),
+		builds: make(map[*trace.Process]bool)}
+}
+
+// downloaded reports whether w's file holds network data: w connected
+// out before writing it and wrote no more than the sinkhole had answered
+// (a file the unpacking of a shipped archive wrote after a failed
+// download is larger than every answer together).
+func (pv *provenance) downloaded(w writer) bool {
+	return w.net && w.bytes <= pv.answered
+}
+
+// tempTree returns the directory right below a temporary directory that
+// f is inside (/tmp/X for /tmp/X/configure and /tmp/X/src/a.c), or "".
+func (pv *provenance) tempTree(f string) string {
+	for _, t := range pv.temps {
+		rest, ok := strings.CutPrefix(f, t+"/")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(rest, '/'); i > 0 {
+			return f[:len(t)+1+i]
+		}
+	}
+	return ""
 }
 
 // observe updates the state with e, caused by p, after the rules saw e.
 // env holds e's fields (Target and Modifies resolved).
 func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
+	pv.answered += e.AnswerMax()
 	if p == nil {
 		return
+	}
+	if env.Unpacked != "" && !env.Failed {
+		pv.builds[p] = true
 	}
 	switch {
 	case e.Kind == trace.KindConnect && e.Remote() && (e.Ret >= 0 || e.Ret == -errEINPROGRESS):
@@ -50,10 +102,20 @@ func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
 			pv.netChild[q] = true
 		}
 	case env.Modifies && !env.Failed && env.Target != "":
-		w := writer{exe: p.Exe, net: pv.net[p], pkg: env.Package}
+		w := writer{proc: p, exe: p.Exe, net: pv.net[p], pkg: env.Package}
+		if prev, ok := pv.files[env.Target]; ok && prev.proc == p && !(e.Kind == trace.KindOpen && e.Flags&trace.OTrunc != 0) {
+			w.bytes = prev.bytes
+		}
+		if e.Kind == trace.KindWrite {
+			w.bytes += e.Count
+		}
 		if !w.net && !w.pkg {
 			delete(pv.files, env.Target) // such a writer makes a file neither downloaded nor dropped
 			break
+		}
+		if t := pv.tempTree(env.Target); w.pkg && t != "" && !pv.counted[env.Target] {
+			pv.counted[env.Target] = true
+			pv.trees[t]++
 		}
 		pv.files[env.Target] = w
 	case e.Kind == trace.KindExec && e.Ret == -errENOEXEC:
@@ -66,7 +128,7 @@ func (pv *provenance) observe(e *trace.Event, p *trace.Process, env *Env) {
 // fill sets the provenance fields of env for e, caused by p: before the
 // rules see e.
 func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
-	env.Downloaded, env.Dropped, env.DroppedBy, env.ExecFallback = "", "", "", ""
+	env.Downloaded, env.Dropped, env.DroppedBy, env.ExecFallback, env.Unpacked = "", "", "", "", ""
 	env.SiblingConnected = p != nil && p.ParentProcess() != nil && pv.netChild[p.ParentProcess()] && !pv.net[p]
 	env.AncestorConnected = pv.ancestorConnected(p)
 	if p == nil || len(pv.files) == 0 {
@@ -76,12 +138,18 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 		if f := pv.noexec[p]; f != "" && f == env.Path {
 			env.ExecFallback = f
 		}
-		if w, ok := pv.files[env.Path]; ok && w.net && !env.Writes {
+		if w, ok := pv.files[env.Path]; ok && pv.downloaded(w) && !env.Writes {
 			env.Downloaded = downloadedDesc(env.Path, w)
 		}
 		return
 	}
 	files := pv.execFiles(e, env)
+	for _, f := range files {
+		if t := pv.tempTree(f); pv.trees[t] >= unpackedFiles {
+			env.Unpacked = t
+			break
+		}
+	}
 	if len(files) > 1 && !env.Failed && pv.noexec[p] == files[1] {
 		env.ExecFallback = files[1]
 	}
@@ -90,7 +158,7 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 		if !ok {
 			continue
 		}
-		if w.net && env.Downloaded == "" {
+		if pv.downloaded(w) && env.Downloaded == "" {
 			env.Downloaded = downloadedDesc(f, w)
 		}
 		if i == 0 && w.pkg && e.Kind == trace.KindExec {
@@ -100,12 +168,14 @@ func (pv *provenance) fill(env *Env, e *trace.Event, p *trace.Process) {
 }
 
 // ancestorConnected reports whether an ancestor of p in package code
-// connected out.
+// connected out, below the nearest ancestor that ran a file of an
+// unpacked tree: a build (./configure feeding sh through a pipe) started
+// after a failed download is not fed by that download.
 func (pv *provenance) ancestorConnected(p *trace.Process) bool {
 	if p == nil || len(pv.net) == 0 {
 		return false
 	}
-	for q := p.ParentProcess(); q != nil && q.Role == trace.RolePackageCode; q = q.ParentProcess() {
+	for q := p.ParentProcess(); q != nil && q.Role == trace.RolePackageCode && !pv.builds[q]; q = q.ParentProcess() {
 		if pv.net[q] {
 			return true
 		}

@@ -63,6 +63,9 @@ type Set struct {
 	// runners are the programs (base names) whose first argument that is
 	// not an option is a file they run: the list script_runners.
 	runners map[string]bool
+	// temps are the temporary directories: the items of the list
+	// temp_dirs that are not globs.
+	temps []string
 }
 
 // ref names one matcher of one rule: the rule's index and the step (0 for
@@ -246,6 +249,11 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 	s.runners = make(map[string]bool)
 	for _, r := range data.lists["script_runners"] {
 		s.runners[r] = true
+	}
+	for _, d := range data.lists["temp_dirs"] {
+		if !strings.ContainsAny(d, "*?[") {
+			s.temps = append(s.temps, d)
+		}
 	}
 	s.byKind = index(s.rules)
 	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
@@ -471,7 +479,7 @@ func (s *Set) Rules() []Rule {
 // only returns a set holding just rule i, sharing its compiled programs.
 func (s *Set) only(i int) *Set {
 	rules := []*compiled{s.rules[i]}
-	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy, runners: s.runners}
+	return &Set{rules: rules, byKind: index(rules), version: s.version, policy: s.policy, runners: s.runners, temps: s.temps}
 }
 
 // index maps each event kind to the matchers that look at it. Later steps

@@ -237,6 +237,31 @@ func (e *Event) Size() int {
 	return n
 }
 
+// AnswerMax bounds, in bytes, what the sinkhole sent back for the
+// capture e: an HTTP response or WebSocket upgrade with its headers, a
+// DNS answer for e's name, a TLS server's handshake for e's SNI; a raw
+// TCP or UDP flow gets nothing. A sinkhole lost event (Name "sinkhole")
+// bounds each capture it counts as the largest. Other events: 0. The
+// sinkhole's tests hold its answers to these bounds. Nothing else reaches
+// a sandbox from the network, so a file a process wrote more bytes to
+// than the sum over the captures so far cannot be network data alone.
+func (e *Event) AnswerMax() uint64 {
+	const http, tls = 1 << 10, 4 << 10
+	switch e.Kind {
+	case KindHTTP:
+		return http
+	case KindDNS:
+		return 512 + 4*uint64(len(e.Name))
+	case KindTLS:
+		return tls + 2*uint64(len(e.Name))
+	case KindLost:
+		if e.Name == "sinkhole" {
+			return e.Count * (tls + 2*255)
+		}
+	}
+	return 0
+}
+
 // Failed reports whether the syscall behind e returned an error.
 func (e *Event) Failed() bool { return e.Ret < 0 }
 

@@ -2,6 +2,7 @@ package sinkhole
 
 import (
 	"bufio"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
@@ -405,5 +406,67 @@ func TestHTTPIdleKeepAlive(t *testing.T) {
 	case <-done:
 	case <-time.After(time.Minute): // a generous bound: the idle timeout is 5 s
 		t.Fatal("the sinkhole kept an idle kept-alive connection open")
+	}
+}
+
+// countConn counts the bytes read through it.
+type countConn struct {
+	net.Conn
+	n int
+}
+
+func (c *countConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestAnswersWithinAnswerMax holds every answer the sinkhole gives to
+// the bound trace.Event.AnswerMax states for its capture, at the longest
+// names: the rules take a file written with more bytes than the answers
+// so far for one that is not network data.
+func TestAnswersWithinAnswerMax(t *testing.T) {
+	long := strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("a", 61) // 253, the longest name
+	for _, close := range []bool{false, true} {
+		r := &request{method: "GET", close: close}
+		if got, max := len(response(r, time.Now())), (&trace.Event{Kind: trace.KindHTTP}).AnswerMax(); uint64(got) > max {
+			t.Errorf("HTTP response (close %v): %d bytes, AnswerMax %d", close, got, max)
+		}
+	}
+	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeANY} {
+		q := new(dns.Msg)
+		q.SetQuestion(long+".", qt)
+		out, err := answer(q).Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if max := (&trace.Event{Kind: trace.KindDNS, Name: long}).AnswerMax(); uint64(len(out)) > max {
+			t.Errorf("DNS %s answer: %d bytes, AnswerMax %d", dns.TypeToString[qt], len(out), max)
+		}
+	}
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.leaf(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	go func() {
+		defer b.Close()
+		srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{*leaf}, NextProtos: []string{"http/1.1"}})
+		srv.Handshake() //nolint:errcheck // the client reports
+	}()
+	cc := &countConn{Conn: a}
+	cl := tls.Client(cc, &tls.Config{ServerName: long, InsecureSkipVerify: true}) //nolint:gosec // counts bytes only
+	if err := cl.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if max := (&trace.Event{Kind: trace.KindTLS, Name: long}).AnswerMax(); cc.n == 0 || uint64(cc.n) > max {
+		t.Errorf("TLS handshake: %d bytes from the server, AnswerMax %d", cc.n, max)
+	} else {
+		t.Logf("TLS handshake: %d bytes from the server, AnswerMax %d", cc.n, max)
 	}
 }
