@@ -171,6 +171,11 @@ type Env struct {
 	// ProcCwd is the working directory of the process's last exec,
 	// followed through chdir.
 	ProcCwd string `expr:"proc_cwd"`
+	// Origin is the working directory the package manager started this
+	// process's package code in (trace.Process.Origin): for an npm
+	// lifecycle script and its descendants, the package's own directory,
+	// wherever they change directory to; "" for other processes.
+	Origin string `expr:"origin"`
 	// CommandCwd is the working directory of the phase's command (the
 	// package manager's, the project being installed into; the importer's
 	// in the import phase), "" before it started.

@@ -19,7 +19,7 @@ func fillProc(env *Env, p *trace.Process, t *trace.Table) {
 		env.ParentExe, env.ParentCmdline = "", ""
 		env.Ancestors, env.Ancestry = nil, ""
 		env.InInstallScript, env.Main, env.Package = false, false, false
-		env.PackageManager, env.ParentPackageManager, env.ProcCwd = false, false, ""
+		env.PackageManager, env.ParentPackageManager, env.ProcCwd, env.Origin = false, false, "", ""
 		return
 	}
 	env.Exe, env.Cmdline, env.Proc, env.Role = p.Exe, p.Cmdline(), p.ID(), string(p.Role)
@@ -27,7 +27,7 @@ func fillProc(env *Env, p *trace.Process, t *trace.Table) {
 	if q := p.ParentProcess(); q != nil {
 		env.ParentExe, env.ParentCmdline, env.ParentPackageManager = q.Exe, q.Cmdline(), q.Role == trace.RolePackageManager
 	}
-	env.PackageManager, env.ProcCwd = p.Role == trace.RolePackageManager, p.Cwd
+	env.PackageManager, env.ProcCwd, env.Origin = p.Role == trace.RolePackageManager, p.Cwd, p.Origin
 	if p.Cwd != "" {
 		// The probe leaves cwd out when it did not resolve a relative
 		// path; resolve it against the process's tracked directory.

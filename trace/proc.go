@@ -64,6 +64,12 @@ type Process struct {
 	Argv  []string `json:"argv,omitempty"`
 	Cwd   string   `json:"cwd,omitempty"`
 	Execs []uint64 `json:"execs,omitempty"`
+	// Origin is, for package code the package manager started (a
+	// lifecycle script, a build hook) and its descendants, the working
+	// directory the package manager started it in: the package's own
+	// directory for npm's scripts, which nothing the package does
+	// changes. Empty for other processes.
+	Origin string `json:"origin,omitempty"`
 
 	FirstSeq uint64 `json:"first_seq"`
 	LastSeq  uint64 `json:"last_seq"`
@@ -295,7 +301,7 @@ func (t *Table) add(k ProcKey, e *Event, parent *Process) *Process {
 func (p *Process) inherit(parent *Process) {
 	p.parent, p.Parent = parent, parent.Key
 	p.Role, p.Why, p.Comm = parent.Role, WhyForked, parent.Comm
-	p.Exe, p.Argv, p.cmdline, p.Cwd = parent.Exe, parent.Argv, parent.cmdline, parent.Cwd
+	p.Exe, p.Argv, p.cmdline, p.Cwd, p.Origin = parent.Exe, parent.Argv, parent.cmdline, parent.Cwd, parent.Origin
 	p.ancestors = append([]string{parent.Exe}, parent.ancestors...)
 	p.ancestry = parent.cmdline
 	if parent.ancestry != "" {
@@ -379,5 +385,8 @@ func (t *Table) exec(p *Process, e *Event) {
 		p.Why = WhyHelper
 	default:
 		p.Role, p.Why = RolePackageCode, WhyScript
+	}
+	if p.Role == RolePackageCode {
+		p.Origin = p.Cwd
 	}
 }
