@@ -203,21 +203,24 @@ type Env struct {
 // any home directory (/home/<user>/ or /root/).
 func glob(s, pattern string) bool {
 	if rest, ok := strings.CutPrefix(pattern, "~/"); ok {
-		var home string
-		if r, ok := strings.CutPrefix(s, "/root/"); ok {
-			home = r
-		} else if r, ok := strings.CutPrefix(s, "/home/"); ok {
-			i := strings.IndexByte(r, '/')
-			if i < 0 {
-				return false
-			}
-			home = r[i+1:]
-		} else {
-			return false
-		}
-		return globMatch(rest, home)
+		rel, ok := homeRel(s)
+		return ok && globMatch(rest, rel)
 	}
 	return globMatch(pattern, s)
+}
+
+// homeRel returns s relative to the home directory it is in (/root/ or
+// /home/USER/), false when it is in none.
+func homeRel(s string) (string, bool) {
+	if r, ok := strings.CutPrefix(s, "/root/"); ok {
+		return r, true
+	}
+	if r, ok := strings.CutPrefix(s, "/home/"); ok {
+		if i := strings.IndexByte(r, '/'); i >= 0 {
+			return r[i+1:], true
+		}
+	}
+	return "", false
 }
 
 func globMatch(p, s string) bool {

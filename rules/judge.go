@@ -112,6 +112,8 @@ type judge struct {
 	senders map[senderKey]sender
 	// prov follows file writers and networked processes.
 	prov *provenance
+	// globs remembers the results of the prefilters' glob checks
+	globs globMemo
 	// newScripts holds the processes that ran an install script new in
 	// this version (trace.Previous).
 	newScripts map[trace.ProcKey]bool
@@ -196,7 +198,7 @@ func (j *judge) event(e *trace.Event) {
 		if r.step > 0 && r.step < c.chainLen() && c.isSequence() && !st.waiting(r.step) {
 			continue // a later step with no chain at it: nothing to advance
 		}
-		if !c.pre[r.step].pass(env, bits) || !j.run(c.steps[r.step], env) {
+		if !c.pre[r.step].pass(env, bits, &j.globs) || !j.run(c.steps[r.step], env) {
 			continue
 		}
 		switch {

@@ -55,6 +55,8 @@ func (c *stringCheck) pass(s string) bool {
 }
 
 type globCheck struct {
+	// id numbers the check within its set, for globMemo.
+	id       int
 	get      func(*Env) string
 	patterns []globPattern
 	// byBase holds, in a long list, the patterns whose last path element
@@ -118,11 +120,12 @@ func newGlobPattern(p string) globPattern {
 	return g
 }
 
-func (g *globPattern) match(s string) bool {
+// match reports whether s matches; rel and inHome are homeRel(s).
+func (g *globPattern) match(s, rel string, inHome bool) bool {
 	if !strings.HasSuffix(s, g.suffix) {
 		return false
 	}
-	if !g.home && !strings.HasPrefix(s, g.prefix) {
+	if g.home && (!inHome || !strings.HasPrefix(rel, g.prefix)) || !g.home && !strings.HasPrefix(s, g.prefix) {
 		return false
 	}
 	for _, lit := range g.inner {
@@ -324,13 +327,14 @@ func globCall(n *ast.CallNode) (globCheck, bool) {
 	return g, true
 }
 
-// pass reports whether env may satisfy the expression.
-func (pf *prefilter) pass(env *Env, bits uint32) bool {
+// pass reports whether env may satisfy the expression; memo (nil: none)
+// remembers the glob checks' results.
+func (pf *prefilter) pass(env *Env, bits uint32, memo *globMemo) bool {
 	if bits&pf.mask != pf.want {
 		return false
 	}
-	for _, g := range pf.globs {
-		if !g.any(g.get(env)) {
+	for i := range pf.globs {
+		if !memo.any(&pf.globs[i], pf.globs[i].get(env)) {
 			return false
 		}
 	}
@@ -340,7 +344,7 @@ func (pf *prefilter) pass(env *Env, bits uint32) bool {
 		}
 	}
 	for _, alts := range pf.anys {
-		if !anyPasses(alts, env, bits) {
+		if !anyPasses(alts, env, bits, memo) {
 			return false
 		}
 	}
@@ -348,9 +352,9 @@ func (pf *prefilter) pass(env *Env, bits uint32) bool {
 }
 
 // anyPasses reports whether one of the alternatives alts passes env.
-func anyPasses(alts []prefilter, env *Env, bits uint32) bool {
+func anyPasses(alts []prefilter, env *Env, bits uint32, memo *globMemo) bool {
 	for i := range alts {
-		if alts[i].pass(env, bits) {
+		if alts[i].pass(env, bits, memo) {
 			return true
 		}
 	}
@@ -358,8 +362,9 @@ func anyPasses(alts []prefilter, env *Env, bits uint32) bool {
 }
 
 func (g *globCheck) any(s string) bool {
+	rel, inHome := homeRel(s)
 	for i := range g.patterns {
-		if g.patterns[i].match(s) {
+		if g.patterns[i].match(s, rel, inHome) {
 			return true
 		}
 	}
@@ -368,9 +373,80 @@ func (g *globCheck) any(s string) bool {
 	}
 	same := g.byBase[base(s)]
 	for i := range same {
-		if same[i].match(s) {
+		if same[i].match(s, rel, inHome) {
 			return true
 		}
 	}
 	return false
+}
+
+// globMemo remembers, per string, the results of the glob checks (by
+// globCheck.id, the first 64 of a set) already run on it: a check's
+// result depends on the string alone, and paths recur in a trace (a
+// compiler opens the same headers for every file it builds, a file is
+// written again), each meeting a dozen lists. It holds at most
+// maxGlobMemo strings; past them, checks run unremembered.
+type globMemo struct {
+	m map[string]*[2]uint64 // known, matched
+	// the entry of the string looked up last: a prefilter's checks and
+	// the next rule's read the same field
+	curKey string
+	cur    *[2]uint64
+}
+
+const maxGlobMemo = 1 << 16
+
+// numberGlobs gives every glob check of the prefilters pfs, and of their
+// alternatives, its id, counting from n; it returns the next id.
+func numberGlobs(pfs []prefilter, n int) int {
+	for i := range pfs {
+		for j := range pfs[i].globs {
+			pfs[i].globs[j].id = n
+			n++
+		}
+		for _, alts := range pfs[i].anys {
+			n = numberGlobs(alts, n)
+		}
+	}
+	return n
+}
+
+// any is g.any(s), remembered.
+func (gm *globMemo) any(g *globCheck, s string) bool {
+	if gm == nil || g.id >= 64 {
+		return g.any(s)
+	}
+	e := gm.entry(s)
+	if e == nil {
+		return g.any(s)
+	}
+	bit := uint64(1) << g.id
+	if e[0]&bit != 0 {
+		return e[1]&bit != 0
+	}
+	ok := g.any(s)
+	e[0] |= bit
+	if ok {
+		e[1] |= bit
+	}
+	return ok
+}
+
+func (gm *globMemo) entry(s string) *[2]uint64 {
+	if gm.cur != nil && s == gm.curKey {
+		return gm.cur
+	}
+	e := gm.m[s]
+	if e == nil {
+		if gm.m == nil {
+			gm.m = make(map[string]*[2]uint64)
+		}
+		if len(gm.m) >= maxGlobMemo {
+			return nil
+		}
+		e = new([2]uint64)
+		gm.m[s] = e
+	}
+	gm.curKey, gm.cur = s, e
+	return e
 }

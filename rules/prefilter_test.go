@@ -40,7 +40,7 @@ func TestPrefilterChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		pf := newPrefilter(tt.src)
-		if got := pf.pass(&env, flagBits(&env)); got != tt.want {
+		if got := pf.pass(&env, flagBits(&env), nil); got != tt.want {
 			t.Errorf("prefilter(%s).pass = %v, want %v", tt.src, got, tt.want)
 		}
 	}
@@ -83,7 +83,7 @@ func TestPrefilterNeverRejectsAMatch(t *testing.T) {
 						continue
 					}
 					checked++
-					if !c.pre[step].pass(&j.env, flagBits(&j.env)) {
+					if !c.pre[step].pass(&j.env, flagBits(&j.env), &j.globs) {
 						t.Errorf("%s: rule %s step %d: prefilter rejects matching event %s", f, c.ID, step, e)
 					}
 				}

@@ -256,6 +256,10 @@ func Load(fsys fs.FS, overrides ...fs.FS) (*Set, error) {
 		}
 	}
 	s.byKind = index(s.rules)
+	n := 0
+	for _, c := range s.rules {
+		n = numberGlobs(c.pre, n)
+	}
 	s.version = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	return s, nil
 }
