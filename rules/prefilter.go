@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"hash/maphash"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -192,6 +193,11 @@ var stringFields = map[string]func(*Env) string{
 	"planted":     func(e *Env) string { return e.Planted },
 	"planted_env": func(e *Env) string { return e.PlantedEnv },
 	"proc_entry":  func(e *Env) string { return e.ProcEntry },
+	// what provenance found an exec runs
+	"downloaded":    func(e *Env) string { return e.Downloaded },
+	"dropped":       func(e *Env) string { return e.Dropped },
+	"exec_fallback": func(e *Env) string { return e.ExecFallback },
+	"unpacked":      func(e *Env) string { return e.Unpacked },
 }
 
 // newPrefilter derives the prefilter of src, which has compiled already.
@@ -384,17 +390,23 @@ func (g *globCheck) any(s string) bool {
 // globCheck.id, the first 64 of a set) already run on it: a check's
 // result depends on the string alone, and paths recur in a trace (a
 // compiler opens the same headers for every file it builds, a file is
-// written again), each meeting a dozen lists. It holds at most
-// maxGlobMemo strings; past them, checks run unremembered.
+// written again), each meeting a dozen lists. It is a direct-mapped cache
+// of memoSlots strings: a string evicts the one in its slot, so it costs
+// one hash an event and allocates nothing.
 type globMemo struct {
-	m map[string]*[2]uint64 // known, matched
-	// the entry of the string looked up last: a prefilter's checks and
+	seed  maphash.Seed
+	slots *[memoSlots]memoSlot
+	// the slot of the string looked up last: a prefilter's checks and
 	// the next rule's read the same field
-	curKey string
-	cur    *[2]uint64
+	cur *memoSlot
 }
 
-const maxGlobMemo = 1 << 16
+type memoSlot struct {
+	key            string
+	known, matched uint64
+}
+
+const memoSlots = 1 << 12
 
 // numberGlobs gives every glob check of the prefilters pfs, and of their
 // alternatives, its id, counting from n; it returns the next id.
@@ -416,37 +428,30 @@ func (gm *globMemo) any(g *globCheck, s string) bool {
 	if gm == nil || g.id >= 64 {
 		return g.any(s)
 	}
-	e := gm.entry(s)
-	if e == nil {
-		return g.any(s)
+	e, bit := gm.slot(s), uint64(1)<<g.id
+	if e.known&bit != 0 {
+		return e.matched&bit != 0
 	}
-	bit := uint64(1) << g.id
-	if e[0]&bit != 0 {
-		return e[1]&bit != 0
+	matched := g.any(s)
+	e.known |= bit
+	if matched {
+		e.matched |= bit
 	}
-	ok := g.any(s)
-	e[0] |= bit
-	if ok {
-		e[1] |= bit
-	}
-	return ok
+	return matched
 }
 
-func (gm *globMemo) entry(s string) *[2]uint64 {
-	if gm.cur != nil && s == gm.curKey {
+// slot returns the slot of s, emptied for it when it held another string.
+func (gm *globMemo) slot(s string) *memoSlot {
+	if gm.cur != nil && gm.cur.key == s {
 		return gm.cur
 	}
-	e := gm.m[s]
-	if e == nil {
-		if gm.m == nil {
-			gm.m = make(map[string]*[2]uint64)
-		}
-		if len(gm.m) >= maxGlobMemo {
-			return nil
-		}
-		e = new([2]uint64)
-		gm.m[s] = e
+	if gm.slots == nil {
+		gm.seed, gm.slots = maphash.MakeSeed(), new([memoSlots]memoSlot)
 	}
-	gm.curKey, gm.cur = s, e
+	e := &gm.slots[maphash.String(gm.seed, s)%memoSlots]
+	if e.key != s {
+		*e = memoSlot{key: s}
+	}
+	gm.cur = e
 	return e
 }
