@@ -80,17 +80,33 @@ func Encode(w io.Writer, t *Trace) error {
 	return bw.Flush()
 }
 
+// What decode reads of a stored trace.
+type decodeMode uint8
+
+const (
+	decodeAll    decodeMode = iota // records and events
+	decodeEvents                   // without the process table
+	decodePlants                   // records and the plant events that open the trace
+)
+
 // Decode reads a JSONL trace written by Encode.
-func Decode(r io.Reader) (*Trace, error) { return decode(r, true) }
+func Decode(r io.Reader) (*Trace, error) { return decode(r, decodeAll) }
 
 // DecodeEvents is Decode without the stored process table, which judging
 // builds afresh from the events: re-judging a trace skips decoding it.
-func DecodeEvents(r io.Reader) (*Trace, error) { return decode(r, false) }
+func DecodeEvents(r io.Reader) (*Trace, error) { return decode(r, decodeEvents) }
+
+// DecodePlants reads the records before the events and the plant events
+// that open the trace (what the sandbox planted before the package ran),
+// and stops at the first other event: what comparing a later version's
+// scripts with this one needs of it (the planted values), without the
+// cost of the rest.
+func DecodePlants(r io.Reader) (*Trace, error) { return decode(r, decodePlants) }
 
 // tableRecord starts the line of the process table record.
 var tableRecord = []byte(recordPrefix + `"` + recordProcesses + `"`)
 
-func decode(r io.Reader, table bool) (*Trace, error) {
+func decode(r io.Reader, mode decodeMode) (*Trace, error) {
 	lr := NewLineReader(r)
 	t := &Trace{}
 	dec := newEventDecoder()
@@ -108,22 +124,25 @@ func decode(r io.Reader, table bool) (*Trace, error) {
 			continue
 		}
 		if IsRecord(b) {
-			if !table && bytes.HasPrefix(b, tableRecord) {
+			if mode != decodeAll && bytes.HasPrefix(b, tableRecord) {
 				continue
 			}
-			if err := t.decodeRecord(b); err != nil {
+			if err := t.decodeRecord(b, mode != decodePlants); err != nil {
 				return nil, fmt.Errorf("trace line %d: %w", line, err)
 			}
 			continue
 		}
 		t.Events = append(t.Events, Event{})
 		e := &t.Events[len(t.Events)-1]
-		if dec.decode(b, e) {
-			continue
+		if !dec.decode(b, e) {
+			*e = Event{}
+			if err := json.Unmarshal(b, e); err != nil {
+				return nil, fmt.Errorf("trace line %d: %w", line, err)
+			}
 		}
-		*e = Event{}
-		if err := json.Unmarshal(b, e); err != nil {
-			return nil, fmt.Errorf("trace line %d: %w", line, err)
+		if mode == decodePlants && e.Kind != KindPlant {
+			t.Events = t.Events[:len(t.Events)-1]
+			return t, nil
 		}
 	}
 }
@@ -179,7 +198,9 @@ func (lr *LineReader) check(b []byte) error {
 	return nil
 }
 
-func (t *Trace) decodeRecord(b []byte) error {
+// decodeRecord reads the record b into t; presize allocates the events
+// the phases record counts.
+func (t *Trace) decodeRecord(b []byte, presize bool) error {
 	var rec record
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return err
@@ -187,7 +208,7 @@ func (t *Trace) decodeRecord(b []byte) error {
 	switch rec.Record {
 	case recordPhases:
 		t.Phases = rec.Phases
-		if len(t.Events) == 0 && rec.Events > 0 {
+		if presize && len(t.Events) == 0 && rec.Events > 0 {
 			t.Events = make([]Event, 0, min(rec.Events, maxPresized))
 		}
 	case recordProcesses:

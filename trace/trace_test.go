@@ -3,6 +3,7 @@ package trace
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -75,13 +76,36 @@ func TestDecodeLargeTable(t *testing.T) {
 	}
 	b.WriteString(`{"seq":2,"kind":"exit","tgid":1}` + "\n")
 	for _, table := range []bool{true, false} {
-		got, err := decode(bytes.NewReader(b.Bytes()), table)
+		decode := map[bool]func(io.Reader) (*Trace, error){true: Decode, false: DecodeEvents}[table]
+		got, err := decode(bytes.NewReader(b.Bytes()))
 		if err != nil {
 			t.Fatalf("decode (table %v): %v", table, err)
 		}
 		if want := map[bool]int{true: len(in.Processes), false: 0}[table]; len(got.Processes) != want || len(got.Events) != 2 || got.Events[1].Kind != KindExit {
 			t.Errorf("decode (table %v): %d processes, %d events; want %d and 2, the last an exit", table, len(got.Processes), len(got.Events), want)
 		}
+	}
+}
+
+// TestDecodePlants reads the plant events that open a trace and stops at
+// the first other event: a stash planted after a phase is not read.
+func TestDecodePlants(t *testing.T) {
+	in := &Trace{Phases: []PhaseInfo{{Name: "install"}}, Events: []Event{
+		{Seq: 1, Kind: KindPlant, Path: "/home/a/.npmrc", Data: []byte("npm_token")},
+		{Seq: 2, Kind: KindPlant, Path: PlantEnv + "GITHUB_TOKEN", Data: []byte("ghp_token")},
+		{Seq: 3, Kind: KindExec, TGID: 1, Path: "/bin/sh"},
+		{Seq: 4, Kind: KindPlant, Path: "/tmp/stash"},
+	}}
+	var b bytes.Buffer
+	if err := Encode(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodePlants(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Phases) != 1 || len(got.Events) != 2 || got.Events[1].Seq != 2 || string(got.Events[1].Data) != "ghp_token" {
+		t.Errorf("DecodePlants: phases %v, events %v; want the phases and the two opening plants", got.Phases, got.Events)
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 
 // Earlier finds the stored analysis, with its trace, that a version of a
 // package is compared with: that of its highest lower version
-// (report.Earlier). It returns nil, nil, nil when there is none.
+// (report.Earlier). It returns nil, nil, nil when there is none. The
+// trace need hold only the plant events that open it: the comparison
+// (report.NewScripts) reads the planted values alone.
 type Earlier interface {
 	Earlier(ctx context.Context, pkg analysis.Package) (*analysis.Analysis, *trace.Trace, error)
 }
@@ -47,7 +49,7 @@ func (s StoreEarlier) Earlier(ctx context.Context, pkg analysis.Package) (*analy
 	r, err := s.Blobs.Get(ctx, rec.TraceDigest)
 	if err == nil {
 		var tr *trace.Trace
-		tr, err = trace.Decode(r)
+		tr, err = trace.DecodePlants(r)
 		r.Close()
 		if err == nil {
 			return &rec.Analysis, tr, nil
