@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -197,20 +196,17 @@ func (s *server) tracePage(ctx context.Context, id, raw string) (TraceResponse, 
 	}
 	defer rc.Close()
 	resp := TraceResponse{Events: []trace.Event{}}
-	lr := trace.NewLineReader(rc)
+	er, err := trace.NewEventReader(rc)
+	if err != nil {
+		return TraceResponse{}, q, fmt.Errorf("trace of %s: %w", id, err)
+	}
 	for {
-		b, err := lr.Next()
+		var e trace.Event
+		err := er.Next(&e)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return TraceResponse{}, q, fmt.Errorf("trace of %s: %w", id, err)
-		}
-		if len(b) == 0 || trace.IsRecord(b) {
-			continue
-		}
-		var e trace.Event
-		if err := json.Unmarshal(b, &e); err != nil {
 			return TraceResponse{}, q, fmt.Errorf("trace of %s: %w", id, err)
 		}
 		if e.Seq <= q.After || e.Seq < q.From || !q.match(&e) {

@@ -63,7 +63,7 @@ type Record struct {
 	// when reading; it is never stored.
 	ClaimsRegistry bool      `json:"claims_registry,omitempty"`
 	Artifact       string    `json:"-"`                  // blob digest of an uploaded artifact
-	TraceDigest    string    `json:"-"`                  // blob digest of the trace (JSONL, compressed)
+	TraceDigest    string    `json:"-"`                  // blob digest of the trace (trace.EncodeBinary, or JSONL before it; compressed)
 	BatchID        string    `json:"batch_id,omitempty"` // the batch it belongs to, if any
 	Webhook        string    `json:"-"`                  // URL notified when it ends suspicious or malicious
 	Submitted      time.Time `json:"submitted"`

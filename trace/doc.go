@@ -50,12 +50,19 @@
 //
 // # Storage
 //
-// A stored trace is JSONL: a {"record":"phases"} line (which also gives
-// the number of events, so that Decode allocates them once), a
-// {"record":"previous"} line when the farm compared the package with an
-// earlier analysed version (Previous), one event a line, and a
-// {"record":"processes"} line (IsRecord tells records from events); a
-// trace without metadata or table is events alone, as before.
+// A trace is written in one of two forms with the same content. JSONL
+// (Encode; the CLI's -trace file, and what the farm stored before
+// 2026-12-08): a {"record":"phases"} line (which also gives the number of
+// events, so that Decode allocates them once), a {"record":"previous"}
+// line when the farm compared the package with an earlier analysed
+// version (Previous), one event a line, and a {"record":"processes"}
+// line (IsRecord tells records from events); a trace without metadata or
+// table is events alone. The binary form (EncodeBinary, binary.go) is
+// what the farm stores now: the same records, and events as field masks,
+// varints and references to a table of the trace's strings, which a
+// re-judge decodes about 2.7 times as fast. Decode, DecodeEvents,
+// DecodePlants and EventReader read either form, told apart by the
+// binary form's leading magic.
 //
 // This package imports nothing else of fumehood; every other package may
 // import it.

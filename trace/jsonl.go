@@ -107,64 +107,143 @@ func DecodePlants(r io.Reader) (*Trace, error) { return decode(r, decodePlants) 
 var tableRecord = []byte(recordPrefix + `"` + recordProcesses + `"`)
 
 func decode(r io.Reader, mode decodeMode) (*Trace, error) {
-	lr := NewLineReader(r)
+	src, err := newSource(r)
+	if err != nil {
+		return nil, err
+	}
 	t := &Trace{}
-	dec := newEventDecoder()
-	line := 0
+	var scratch Event
 	for {
-		b, err := lr.Next()
-		if err == io.EOF {
+		// Decode in place while the events presized for the phases
+		// record's count have room, so that an event is not copied.
+		e, inPlace := &scratch, len(t.Events) < cap(t.Events)
+		if inPlace {
+			t.Events = t.Events[:len(t.Events)+1]
+			e = &t.Events[len(t.Events)-1]
+		} else {
+			scratch = Event{}
+		}
+		rec, err := src.next(e)
+		keep := err == nil && rec == nil && !(mode == decodePlants && e.Kind != KindPlant)
+		if inPlace && !keep {
+			*e = Event{}
+			t.Events = t.Events[:len(t.Events)-1]
+		}
+		switch {
+		case err == io.EOF:
 			return t, nil
-		}
-		line++
-		if err != nil {
-			return nil, fmt.Errorf("trace line %d: %w", line, err)
-		}
-		if len(b) == 0 {
-			continue
-		}
-		if IsRecord(b) {
-			if mode != decodeAll && bytes.HasPrefix(b, tableRecord) {
+		case err != nil:
+			return nil, err
+		case rec != nil:
+			if mode != decodeAll && bytes.HasPrefix(rec, tableRecord) {
 				continue
 			}
-			if err := t.decodeRecord(b, mode != decodePlants); err != nil {
-				return nil, fmt.Errorf("trace line %d: %w", line, err)
+			if err := t.decodeRecord(rec, mode != decodePlants); err != nil {
+				return nil, fmt.Errorf("%s: %w", src.where(), err)
 			}
-			continue
+		case !keep:
+			return t, nil // the first event after the plants
+		case !inPlace:
+			t.Events = append(t.Events, scratch)
 		}
-		t.Events = append(t.Events, Event{})
-		e := &t.Events[len(t.Events)-1]
-		if !dec.decode(b, e) {
+	}
+}
+
+// frames yields the records and events of a stored trace, of either
+// form.
+type frames interface {
+	// next returns a record (its JSON, valid until the next call) or
+	// decodes an event into e, a zero Event; io.EOF after the last.
+	next(e *Event) (rec []byte, err error)
+	// where names the position of the last frame, for errors.
+	where() string
+}
+
+// newSource reads r as a binary trace when it starts with the binary
+// form's magic (held in memory, where it decodes fastest), else as JSONL.
+func newSource(r io.Reader) (frames, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if !isBinary(br) {
+		return &lineSource{lr: lineReader{br: br}, dec: newEventDecoder()}, nil
+	}
+	b, err := io.ReadAll(br)
+	if err != nil {
+		return nil, err
+	}
+	return &binaryDecoder{b: b, i: len(binaryMagic)}, nil
+}
+
+// EventReader reads the events of a stored trace of either form one at a
+// time, passing its records over.
+type EventReader struct{ src frames }
+
+// NewEventReader returns an EventReader reading r.
+func NewEventReader(r io.Reader) (*EventReader, error) {
+	src, err := newSource(r)
+	if err != nil {
+		return nil, err
+	}
+	return &EventReader{src: src}, nil
+}
+
+// Next decodes the next event into e; io.EOF after the last.
+func (er *EventReader) Next(e *Event) error {
+	for {
+		*e = Event{}
+		rec, err := er.src.next(e)
+		if err != nil || rec == nil {
+			return err
+		}
+	}
+}
+
+// lineSource reads JSONL.
+type lineSource struct {
+	lr   lineReader
+	dec  *eventDecoder
+	line int
+}
+
+func (s *lineSource) where() string { return fmt.Sprintf("trace line %d", s.line) }
+
+func (s *lineSource) next(e *Event) ([]byte, error) {
+	for {
+		b, err := s.lr.next()
+		if err == io.EOF {
+			return nil, err
+		}
+		s.line++
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", s.where(), err)
+		case len(b) == 0:
+			continue
+		case IsRecord(b):
+			return b, nil
+		}
+		if !s.dec.decode(b, e) {
 			*e = Event{}
 			if err := json.Unmarshal(b, e); err != nil {
-				return nil, fmt.Errorf("trace line %d: %w", line, err)
+				return nil, fmt.Errorf("%s: %w", s.where(), err)
 			}
 		}
-		if mode == decodePlants && e.Kind != KindPlant {
-			t.Events = t.Events[:len(t.Events)-1]
-			return t, nil
-		}
+		return nil, nil
 	}
 }
 
 // errLineTooLong is a line past MaxLine (an event) or MaxRecord (a record).
 var errLineTooLong = errors.New("line too long")
 
-// LineReader reads the lines of a stored trace: events up to MaxLine,
+// lineReader reads the lines of a stored trace: events up to MaxLine,
 // records up to MaxRecord.
-type LineReader struct {
+type lineReader struct {
 	br  *bufio.Reader
 	buf []byte
 }
 
-// NewLineReader returns a LineReader reading r.
-func NewLineReader(r io.Reader) *LineReader {
-	return &LineReader{br: bufio.NewReaderSize(r, 64<<10)}
-}
-
-// Next returns the next line without its newline, valid until the next
+// next returns the next line without its newline, valid until the next
 // call; io.EOF after the last.
-func (lr *LineReader) Next() ([]byte, error) {
+func (lr *lineReader) next() ([]byte, error) {
 	b, err := lr.br.ReadSlice('\n')
 	if err == nil || err == io.EOF && len(b) > 0 {
 		b = bytes.TrimSuffix(b, []byte("\n"))
@@ -191,7 +270,7 @@ func (lr *LineReader) Next() ([]byte, error) {
 }
 
 // check fails a line, or the start of one, past its kind's limit.
-func (lr *LineReader) check(b []byte) error {
+func (lr *lineReader) check(b []byte) error {
 	if len(b) > MaxLine && (len(b) > MaxRecord || !IsRecord(b)) {
 		return errLineTooLong
 	}

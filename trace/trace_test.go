@@ -182,11 +182,34 @@ func BenchmarkDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	big := bytes.Repeat(data, 1000)
-	b.SetBytes(int64(len(big)))
-	for b.Loop() {
-		if _, err := Decode(bytes.NewReader(big)); err != nil {
-			b.Fatal(err)
-		}
+	tr, err := Decode(bytes.NewReader(big))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// stored as the farm stores a trace, with its phases record, which
+	// presizes the events
+	tr.Phases = []PhaseInfo{{Name: "install"}}
+	var jsonl, bin bytes.Buffer
+	if err := Encode(&jsonl, tr); err != nil {
+		b.Fatal(err)
+	}
+	if err := EncodeBinary(&bin, tr); err != nil {
+		b.Fatal(err)
+	}
+	// the same events in each form, so events/s compare across them
+	for _, form := range []struct {
+		name string
+		data []byte
+	}{{"jsonl", jsonl.Bytes()}, {"binary", bin.Bytes()}} {
+		b.Run(form.name, func(b *testing.B) {
+			b.SetBytes(int64(len(form.data)))
+			for b.Loop() {
+				if _, err := Decode(bytes.NewReader(form.data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(tr.Events))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
 }
 

@@ -271,7 +271,7 @@ func (h *Handler) complete(ctx context.Context, a *analysis.Analysis) error {
 		tr = &trace.Trace{}
 	}
 	var buf bytes.Buffer
-	if err := trace.Encode(&buf, tr); err != nil {
+	if err := trace.EncodeBinary(&buf, tr); err != nil {
 		return fmt.Errorf("trace of %s: %w", a.ID, err)
 	}
 	digest, err := h.Blobs.Put(ctx, &buf)

@@ -819,7 +819,7 @@ func benchRejudge(b *testing.B, st store.Store, blobs store.Blobs) {
 	// judging built.
 	tr.Processes = rs.Judge(tr).Table.Processes()
 	var buf bytes.Buffer
-	if err := trace.Encode(&buf, tr); err != nil {
+	if err := trace.EncodeBinary(&buf, tr); err != nil {
 		b.Fatal(err)
 	}
 	digest, err := blobs.Put(ctx, &buf)
