@@ -231,24 +231,28 @@ func TestHostile(t *testing.T) {
 		// markers their opens returned, one name, the token-looking ones
 		// after the keys, the diagnostic report's copy, code compiled under
 		// a name of Node's own, posix.environ, reaching for the raw spawn
-		// binding (every token), a read after Set.prototype.has was
+		// binding, Node's internals exposed, a report to a stream or one the
+		// runtime is set to write (every token), a read after Set.prototype.has was
 		// replaced, and a child started after
 		// NODE_OPTIONS was deleted and replaced each read tokens; a whole
 		// copy and Node's own copies for the children it starts read none.
 		{"envreads", func(t *testing.T, a *analysis.Analysis) {
 			got := envReads(a, "install")
 			want := map[string][]string{
-				"copy.js":    {"*"},
-				"entries.js": {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "NPM_TOKEN"},
-				"read.js":    {"GITHUB_TOKEN"},
-				"unset.js":   {"NPM_TOKEN"},
-				"read.py":    {"AWS_ACCESS_KEY_ID"},
-				"pycopy.py":  {"*"},
-				"report.js":  {"GITHUB_TOKEN"},
-				"vmname.js":  {"NPM_TOKEN"},
-				"rawenv.py":  {"SLACK_WEBHOOK_URL"},
-				"tamper.js":  {"GITHUB_TOKEN"},
-				"binding.js": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
+				"copy.js":         {"*"},
+				"entries.js":      {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "NPM_TOKEN"},
+				"read.js":         {"GITHUB_TOKEN"},
+				"unset.js":        {"NPM_TOKEN"},
+				"read.py":         {"AWS_ACCESS_KEY_ID"},
+				"pycopy.py":       {"*"},
+				"report.js":       {"GITHUB_TOKEN"},
+				"vmname.js":       {"NPM_TOKEN"},
+				"rawenv.py":       {"SLACK_WEBHOOK_URL"},
+				"tamper.js":       {"GITHUB_TOKEN"},
+				"binding.js":      {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
+				"internals.js":    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
+				"reportstream.js": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
+				"reportauto.js":   {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
 			}
 			for script, names := range want {
 				if !slices.Equal(got[script], names) {

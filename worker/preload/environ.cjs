@@ -127,6 +127,8 @@
     };
   } catch {}
 
+  const readAll = () => { for (const name of names) record(name); };
+
   // The raw bindings that start processes (process.binding) take no
   // copy through process.env: a child they start without an environment
   // list inherits this process's, which is handed over unseen. Reaching
@@ -135,18 +137,34 @@
     const binding = process.binding;
     process.binding = function (...args) {
       const b = R.apply(binding, this, args);
-      if (args[0] === 'spawn_sync' || args[0] === 'process_wrap') for (const name of names) record(name);
+      if (args[0] === 'spawn_sync' || args[0] === 'process_wrap') readAll();
       return b;
     };
+  } catch {}
+
+  // A process started with Node's internals exposed (--expose-internals,
+  // on its command line or in NODE_OPTIONS) reaches the environment
+  // through internal bindings that process.env does not see: it reads
+  // every token variable.
+  try {
+    const opts = process.execArgv.concat(String(process.env.NODE_OPTIONS || '').split(/\s+/));
+    if (opts.some((o) => /^--expose[-_]internals(=|$)/.test(o))) readAll();
   } catch {}
 
   // A diagnostic report (process.report) carries the whole environment;
   // its copy records reads as process.env does, and one written to a
   // file is a copy.
+  // A report written to a stream (stdout, stderr: a pipe to another
+  // process) leaves no file for the search of changed files to find the
+  // values in, so writing one reads every token variable; so does a
+  // runtime set at start to write reports by itself (--report-on-signal,
+  // --report-uncaught-exception, --report-on-fatalerror).
   const copy = () => { if (!copied) { copied = true; mark(path.join(__dirname, 'copy')); } };
   try {
     const report = process.report;
     const getReport = report.getReport, writeReport = report.writeReport;
+    const stream = (f) => f === 'stdout' || f === 'stderr';
+    if (report.excludeEnv !== true && (report.reportOnSignal || report.reportOnUncaughtException || report.reportOnFatalError)) readAll();
     report.getReport = function (...args) {
       const r = R.apply(getReport, this, args);
       if (r !== null && typeof r === 'object' && r.environmentVariables !== null && typeof r.environmentVariables === 'object') {
@@ -155,7 +173,10 @@
       return r;
     };
     report.writeReport = function (...args) {
-      if (report.excludeEnv !== true) copy();
+      if (report.excludeEnv !== true) {
+        if (stream(typeof args[0] === 'string' ? args[0] : report.filename)) readAll();
+        else copy();
+      }
       return R.apply(writeReport, this, args);
     };
   } catch {}

@@ -1,0 +1,3 @@
+// Started with the runtime set to write reports by itself: counts as
+// reading every token.
+console.log('reportauto');
