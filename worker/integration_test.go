@@ -232,7 +232,8 @@ func TestHostile(t *testing.T) {
 		// after the keys, the diagnostic report's copy, code compiled under
 		// a name of Node's own, posix.environ, reaching for the raw spawn
 		// binding, Node's internals exposed, a report to a stream or one the
-		// runtime is set to write (every token), a read after Set.prototype.has was
+		// runtime is set to write, the dict under os.environ (every token),
+		// a read after Set.prototype.has was
 		// replaced, and a child started after
 		// NODE_OPTIONS was deleted and replaced each read tokens; a whole
 		// copy and Node's own copies for the children it starts read none.
@@ -253,6 +254,7 @@ func TestHostile(t *testing.T) {
 				"internals.js":    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
 				"reportstream.js": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
 				"reportauto.js":   {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
+				"rawdata.py":      {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "GITHUB_TOKEN", "NPM_TOKEN", "SLACK_WEBHOOK_URL"},
 			}
 			for script, names := range want {
 				if !slices.Equal(got[script], names) {

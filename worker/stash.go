@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -29,7 +30,10 @@ import (
 //     loading it counts as reading the variable. These plant events go
 //     before the phase's own events, since the phase both wrote and ran
 //     the file; documentation (.md, .txt, TypeScript declarations) is
-//     left out.
+//     left out;
+//   - a program or script that lists the whole environment, to pick
+//     values by name or shape without naming them (enumerates): a marker
+//     of every token variable.
 
 // scanBudget bounds what one phase's search reads: files changed in the
 // phase are searched smallest first, so that padding the workspace with
@@ -112,12 +116,78 @@ func scanChanged(roots []scanRoot, since time.Time, tokens []honeytoken.Token) s
 			if bytes.Contains(data, []byte(v.Value)) {
 				out.stashes = append(out.stashes, trace.Event{Time: time.Now(), Kind: trace.KindPlant, Name: v.Name, Path: f.sandbox, Dev: f.st.Dev, Ino: f.st.Ino})
 			}
-			if !doc && namesWord(data, name) {
+			if !doc && (namesWord(data, name) || enumerates(f.sandbox, data)) {
 				out.readers = append(out.readers, trace.Event{Time: time.Now(), Kind: trace.KindPlant, Name: v.Name, Path: v.Where, Path2: f.sandbox, Dev: f.st.Dev, Ino: f.st.Ino})
 			}
 		}
 	}
 	return out
+}
+
+// Ways a script or program lists the whole environment, by the kind of
+// file (sourceKind): a shell's export -p, declare -x and compgen -e, env
+// or printenv alone in a pipeline; make's .VARIABLES; perl's keys, values
+// or each of %ENV; awk's "in ENVIRON"; Python reaching the C library's
+// environ through ctypes, or os.environ's dict underneath it; C that
+// walks environ or main's envp; a program built or dropped outside the
+// installed packages that imports environ. Naming one variable is
+// namesWord's; a shell's set, which configure scripts run to save their
+// cache, is left out.
+var enumerations = map[string]*regexp.Regexp{
+	"shell":  regexp.MustCompile(`(?m)\bexport[ \t]+-p\b|\b(declare|typeset)[ \t]+-[a-zA-Z]*[px][ \t]*($|[|>;&)])|\bcompgen[ \t]+-[a-zA-Z]*e|(^|[ \t;&|]|\$\()(printenv|env)[ \t]*($|\|[^|]|[>;)])`),
+	"make":   regexp.MustCompile(`\.VARIABLES\b|\$\(shell[ \t]+(printenv|env|export[ \t]+-p)[ \t]*\)`),
+	"perl":   regexp.MustCompile(`\b(keys|values|each)[ \t]*\(?[ \t]*%(main::)?ENV\b`),
+	"awk":    regexp.MustCompile(`\bin[ \t]+ENVIRON\b`),
+	"python": regexp.MustCompile(`\bctypes\b[\s\S]*['"]_{0,2}environ['"]|['"]_{0,2}environ['"][\s\S]*\bctypes\b|\benvironb?\b[^\n]*\b_data\b`),
+	"c":      regexp.MustCompile(`\b(__)?environ\b|\benvp\b`),
+	"elf":    regexp.MustCompile(`\x00(__)?environ\x00`),
+}
+
+// enumerates reports whether the file at p (as the sandbox sees it)
+// holding data lists the whole environment (enumerations).
+func enumerates(p string, data []byte) bool {
+	re := enumerations[sourceKind(p, data)]
+	return re != nil && re.Match(data)
+}
+
+// sourceKind tells what reads a file as code, by its name, its #! line or
+// its ELF magic: "shell", "make", "perl", "awk", "python", "c", "elf"
+// (only outside node_modules and site-packages: a package manager
+// extracts shipped programs there, and any program that reads one
+// variable may import environ), or "".
+func sourceKind(p string, data []byte) string {
+	base := filepath.Base(p)
+	switch strings.ToLower(filepath.Ext(base)) {
+	case ".sh", ".bash", ".zsh", ".ksh", ".command":
+		return "shell"
+	case ".mk":
+		return "make"
+	case ".pl", ".pm":
+		return "perl"
+	case ".awk":
+		return "awk"
+	case ".py", ".pyw":
+		return "python"
+	case ".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".m", ".mm":
+		return "c"
+	}
+	if slices.Contains([]string{"Makefile", "makefile", "GNUmakefile"}, base) {
+		return "make"
+	}
+	if bytes.HasPrefix(data, []byte("\x7fELF")) {
+		if strings.Contains(p, "/node_modules/") || strings.Contains(p, "-packages/") {
+			return ""
+		}
+		return "elf"
+	}
+	if line, _, _ := bytes.Cut(data, []byte("\n")); bytes.HasPrefix(line, []byte("#!")) {
+		for _, k := range []struct{ word, kind string }{{"python", "python"}, {"perl", "perl"}, {"awk", "awk"}, {"sh", "shell"}, {"make", "make"}} {
+			if bytes.Contains(line, []byte(k.word)) {
+				return k.kind
+			}
+		}
+	}
+	return ""
 }
 
 // documentation reports whether a file is prose or type declarations by

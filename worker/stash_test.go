@@ -1,8 +1,10 @@
 package worker
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +40,22 @@ func TestScanChanged(t *testing.T) {
 	script := write(home, "projects/app/node_modules/pkg/probe.sh", "printf %s \"${GITHUB_TOKEN}\" > x\n")
 	write(home, "projects/app/node_modules/pkg/README.md", "Set GITHUB_TOKEN to avoid rate limits.\n")
 	write(home, "projects/app/node_modules/pkg/other.sh", "echo $GITHUB_TOKENS $MY_GITHUB_TOKEN\n") // other names
+	// Whole-environment listings name no variable; each is a marker of
+	// every token variable. Their near-misses are not.
+	pkg := "projects/app/node_modules/pkg/"
+	lists := []string{
+		write(home, pkg+"list.sh", "export -p | node send.js\n"),
+		write(home, pkg+"Makefile", "all:\n\t@echo $(foreach v,$(.VARIABLES),$(v)=$($(v)))\n"),
+		write(home, pkg+"walk.c", "extern char **environ;\nint main(void) { for (char **e = environ; *e; e++) send(*e); }\n"),
+		write(home, pkg+"tool", "#!/usr/bin/perl\nfor my $k (keys %ENV) { print \"$k\\n\" }\n"),
+		write(home, pkg+"crc.py", "import ctypes\nenv = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), 'environ')\n"),
+		write(home, pkg+"relay.py", "import os\ntable = getattr(os.environ, \"_data\", None)\n"),
+		write(tmp, "build/probe", "\x7fELF\x02\x01\x01\x00getenv\x00environ\x00"),
+	}
+	write(home, pkg+"run.sh", "env NODE_ENV=production node x.js\n(set) 2>&1 | sed -n 's/^ac_cv_//p'\ndeclare -x FOO=bar\n")
+	write(home, pkg+"index.js", "function f(env) { return env; }\nmodule.exports = (env) || {};\n")
+	write(home, pkg+"prebuilt/tool", "\x7fELF\x02\x01\x01\x00environ\x00") // shipped, extracted by npm
+	write(home, pkg+"conf.py", "import os\nhome = os.environ['HOME']\n")
 
 	found := scanChanged([]scanRoot{{home, "/home/alex"}, {tmp, "/tmp"}}, since, tokens)
 	got := found.stashes
@@ -52,9 +70,27 @@ func TestScanChanged(t *testing.T) {
 	if err := syscall.Stat(script, &st); err != nil {
 		t.Fatal(err)
 	}
-	readers := found.readers
-	if len(readers) != 1 || readers[0].Path != "env:GITHUB_TOKEN" || readers[0].Path2 != "/home/alex/projects/app/node_modules/pkg/probe.sh" ||
-		readers[0].File() != (trace.FileID{Dev: st.Dev, Ino: st.Ino}) || len(readers[0].Data) != 0 {
-		t.Fatalf("readers = %+v, want one for probe.sh", readers)
+	byFile := map[string]trace.Event{}
+	for _, r := range found.readers {
+		if r.Path != "env:GITHUB_TOKEN" || len(r.Data) != 0 {
+			t.Errorf("reader %+v: want a marker of GITHUB_TOKEN without data", r)
+		}
+		byFile[r.Path2] = r
+	}
+	if r := byFile["/home/alex/"+pkg+"probe.sh"]; r.File() != (trace.FileID{Dev: st.Dev, Ino: st.Ino}) {
+		t.Errorf("probe.sh: reader %+v, want one with the script's identity", r)
+	}
+	want2 := []string{"/home/alex/" + pkg + "probe.sh"}
+	for _, l := range lists {
+		if strings.HasPrefix(l, tmp) {
+			want2 = append(want2, "/tmp"+strings.TrimPrefix(l, tmp))
+		} else {
+			want2 = append(want2, "/home/alex"+strings.TrimPrefix(l, home))
+		}
+	}
+	slices.Sort(want2)
+	got2 := slices.Sorted(maps.Keys(byFile))
+	if !slices.Equal(got2, want2) {
+		t.Errorf("readers of\n%s\nwant\n%s", strings.Join(got2, "\n"), strings.Join(want2, "\n"))
 	}
 }

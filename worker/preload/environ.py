@@ -5,6 +5,8 @@
 # too), it opens the variable's marker in vars/ beside this file, and the
 # probes' record of the open (the file's identity) names the variable.
 #
+# Reaching for the dict under os.environ (its _data) reads every token.
+#
 # A copy of the whole environment (os.environ.copy(), dict(os.environ),
 # {**os.environ}, items()), as every subprocess call with an env= makes:
 # the keys and then every value in order. It opens the copy's marker
@@ -77,9 +79,24 @@ def _environ():
         return iter(keys)
 
     cls = type(os.environ)
+    import sys
+
+    getframe = sys._getframe
+
+    # The dict under os.environ (its _data), reached from outside the os
+    # module (getattr(os.environ, "_data"), then dict.items on it), is the
+    # whole environment past any wrapper: reading it reads every token
+    # variable. The os module's own methods use it as before.
+    def table(self):
+        data = self.__dict__["_data"]
+        if getframe(1).f_globals.get("__name__") != "os":
+            for name in names:
+                record(name)
+        return data
 
     class Environ(cls):
         __slots__ = ()
+        _data = property(table)
 
         def __iter__(self):
             return start(list(cls.__iter__(self)))

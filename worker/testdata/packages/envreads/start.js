@@ -16,6 +16,7 @@ cp.execFileSync(process.execPath, ['--report-on-signal', 'reportauto.js'], { std
 cp.execFileSync('python3', ['read.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['pycopy.py'], { stdio: 'inherit' });
 cp.execFileSync('python3', ['rawenv.py'], { stdio: 'inherit' });
+cp.execFileSync('python3', ['rawdata.py'], { stdio: 'inherit' });
 delete process.env.NODE_OPTIONS;
 process.env.NODE_OPTIONS = '--max-old-space-size=256';
 run('unset.js');
