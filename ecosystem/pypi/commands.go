@@ -6,9 +6,12 @@ import (
 )
 
 // InstallArgv installs the artifact at artifact for the user from the
-// find-links directory cache only, using the setuptools of the image.
+// find-links directory cache only, using the setuptools of the image. It
+// keeps pip's build directories (--no-clean): the worker's search of the
+// files a phase changed (worker/stash.go) runs after the phase, and an
+// sdist's setup.py that pip removed by then would escape it.
 func InstallArgv(artifact, cache string) []string {
-	return []string{"python3", "-m", "pip", "install", "--user", "--no-index", "--find-links", cache, "--no-build-isolation", artifact}
+	return []string{"python3", "-m", "pip", "install", "--user", "--no-index", "--find-links", cache, "--no-build-isolation", "--no-clean", artifact}
 }
 
 // ReinstallArgv installs artifact again over what InstallArgv installed,
