@@ -90,25 +90,7 @@ const (
 func EncodeBinary(w io.Writer, t *Trace) error {
 	enc := binaryEncoder{w: bufio.NewWriter(w), table: make(map[string]uint64)}
 	enc.w.WriteString(binaryMagic)
-	if len(t.Phases) > 0 {
-		if err := enc.record(record{Record: recordPhases, Phases: t.Phases, Events: len(t.Events)}); err != nil {
-			return fmt.Errorf("encode phases: %w", err)
-		}
-	}
-	if t.Previous != nil {
-		if err := enc.record(record{Record: recordPrevious, Previous: t.Previous}); err != nil {
-			return fmt.Errorf("encode previous: %w", err)
-		}
-	}
-	for i := range t.Events {
-		enc.event(&t.Events[i])
-	}
-	if len(t.Processes) > 0 {
-		if err := enc.record(record{Record: recordProcesses, Processes: t.Processes}); err != nil {
-			return fmt.Errorf("encode processes: %w", err)
-		}
-	}
-	return enc.w.Flush()
+	return encode(t, enc.w, enc.record, func(e *Event) error { enc.event(e); return nil })
 }
 
 type binaryEncoder struct {
@@ -122,196 +104,107 @@ func (enc *binaryEncoder) record(r record) error {
 	if err != nil {
 		return err
 	}
-	enc.w.WriteByte(frameRecord)
-	enc.uint(uint64(len(b)))
+	enc.buf = binary.AppendUvarint(append(enc.buf[:0], frameRecord), uint64(len(b)))
+	enc.w.Write(enc.buf)
 	enc.w.Write(b)
 	return nil
 }
 
-func (enc *binaryEncoder) uint(n uint64) {
-	enc.buf = binary.AppendUvarint(enc.buf[:0], n)
-	enc.w.Write(enc.buf)
-}
-
-func (enc *binaryEncoder) int(n int64) {
-	enc.buf = binary.AppendVarint(enc.buf[:0], n)
-	enc.w.Write(enc.buf)
-}
-
-func (enc *binaryEncoder) string(s string) {
+// appendString appends the reference to s, and s itself when it is new
+// to the table.
+func (enc *binaryEncoder) appendString(b []byte, s string) []byte {
 	if n, ok := enc.table[s]; ok {
-		enc.uint(n)
-		return
+		return binary.AppendUvarint(b, n)
 	}
-	enc.uint(0)
-	enc.uint(uint64(len(s)))
-	enc.w.WriteString(s)
 	if len(enc.table) < maxTableStrings {
 		enc.table[s] = uint64(len(enc.table) + 1)
 	}
+	return append(binary.AppendUvarint(append(b, 0), uint64(len(s))), s...)
 }
 
-func (enc *binaryEncoder) strings(ss []string) {
-	enc.uint(uint64(len(ss)))
-	for _, s := range ss {
-		enc.string(s)
-	}
-}
-
+// event writes e's frame: the fields are appended to the frame's body as
+// they are found present, then the mask they set goes before them.
 func (enc *binaryEncoder) event(e *Event) {
 	var m uint64
-	set := func(bit uint64, present bool) {
-		if present {
+	b := enc.buf[:0]
+	u := func(bit, v uint64) {
+		if v != 0 {
 			m |= bit
+			b = binary.AppendUvarint(b, v)
 		}
 	}
-	set(fSeq, e.Seq != 0)
-	set(fTime, !e.Time.IsZero())
-	set(fPhase, e.Phase != "")
-	set(fKind, e.Kind != "")
-	set(fPID, e.PID != 0)
-	set(fTGID, e.TGID != 0)
-	set(fPPID, e.PPID != 0)
-	set(fUID, e.UID != 0)
-	set(fComm, e.Comm != "")
-	set(fCgroupID, e.CgroupID != 0)
-	set(fStart, e.Start != 0)
-	set(fPath, e.Path != "")
-	set(fPath2, e.Path2 != "")
-	set(fArgv, len(e.Argv) > 0)
-	set(fCwd, e.Cwd != "")
-	set(fStdio, e.Stdio != 0)
-	set(fFlags, e.Flags != 0)
-	set(fMode, e.Mode != 0)
-	set(fRet, e.Ret != 0)
-	set(fDev, e.Dev != 0)
-	set(fIno, e.Ino != 0)
-	set(fPathUnread, e.PathUnread)
-	set(fChildPID, e.ChildPID != 0)
-	set(fChildStart, e.ChildStart != 0)
-	set(fExitCode, e.ExitCode != 0)
-	set(fSignal, e.Signal != 0)
-	set(fFamily, e.Family != 0)
-	set(fAddr, e.Addr != "")
-	set(fPort, e.Port != 0)
-	set(fCount, e.Count != 0)
-	set(fArg, e.Arg != 0)
-	set(fTargetPID, e.TargetPID != 0)
-	set(fName, e.Name != "")
-	set(fQType, e.QType != "")
-	set(fMethod, e.Method != "")
-	set(fURI, e.URI != "")
-	set(fHeaders, len(e.Headers) > 0)
-	set(fData, len(e.Data) > 0)
-
-	enc.w.WriteByte(frameEvent)
-	enc.uint(m)
-	has := func(bit uint64) bool { return m&bit != 0 }
-	if has(fSeq) {
-		enc.uint(e.Seq)
-	}
-	if has(fTime) {
-		enc.int(e.Time.Unix())
-		enc.uint(uint64(e.Time.Nanosecond()))
-	}
-	if has(fPhase) {
-		enc.string(e.Phase)
-	}
-	if has(fKind) {
-		enc.string(string(e.Kind))
-	}
-	for _, f := range []struct {
-		bit uint64
-		v   uint64
-	}{{fPID, uint64(e.PID)}, {fTGID, uint64(e.TGID)}, {fPPID, uint64(e.PPID)}, {fUID, uint64(e.UID)}} {
-		if has(f.bit) {
-			enc.uint(f.v)
+	i := func(bit uint64, v int64) {
+		if v != 0 {
+			m |= bit
+			b = binary.AppendVarint(b, v)
 		}
 	}
-	if has(fComm) {
-		enc.string(e.Comm)
-	}
-	if has(fCgroupID) {
-		enc.uint(e.CgroupID)
-	}
-	if has(fStart) {
-		enc.uint(e.Start)
-	}
-	if has(fPath) {
-		enc.string(e.Path)
-	}
-	if has(fPath2) {
-		enc.string(e.Path2)
-	}
-	if has(fArgv) {
-		enc.strings(e.Argv)
-	}
-	if has(fCwd) {
-		enc.string(e.Cwd)
-	}
-	if has(fStdio) {
-		enc.uint(uint64(e.Stdio))
-	}
-	if has(fFlags) {
-		enc.int(e.Flags)
-	}
-	if has(fMode) {
-		enc.uint(uint64(e.Mode))
-	}
-	if has(fRet) {
-		enc.int(e.Ret)
-	}
-	if has(fDev) {
-		enc.uint(e.Dev)
-	}
-	if has(fIno) {
-		enc.uint(e.Ino)
-	}
-	if has(fChildPID) {
-		enc.uint(uint64(e.ChildPID))
-	}
-	if has(fChildStart) {
-		enc.uint(e.ChildStart)
-	}
-	if has(fExitCode) {
-		enc.int(int64(e.ExitCode))
-	}
-	if has(fSignal) {
-		enc.int(int64(e.Signal))
-	}
-	if has(fFamily) {
-		enc.uint(uint64(e.Family))
-	}
-	if has(fAddr) {
-		enc.string(e.Addr)
-	}
-	if has(fPort) {
-		enc.uint(uint64(e.Port))
-	}
-	if has(fCount) {
-		enc.uint(e.Count)
-	}
-	if has(fArg) {
-		enc.int(e.Arg)
-	}
-	if has(fTargetPID) {
-		enc.uint(uint64(e.TargetPID))
-	}
-	for _, f := range []struct {
-		bit uint64
-		s   string
-	}{{fName, e.Name}, {fQType, e.QType}, {fMethod, e.Method}, {fURI, e.URI}} {
-		if has(f.bit) {
-			enc.string(f.s)
+	str := func(bit uint64, s string) {
+		if s != "" {
+			m |= bit
+			b = enc.appendString(b, s)
 		}
 	}
-	if has(fHeaders) {
-		enc.strings(e.Headers)
+	strs := func(bit uint64, ss []string) {
+		if len(ss) > 0 {
+			m |= bit
+			b = binary.AppendUvarint(b, uint64(len(ss)))
+			for _, s := range ss {
+				b = enc.appendString(b, s)
+			}
+		}
 	}
-	if has(fData) {
-		enc.uint(uint64(len(e.Data)))
-		enc.w.Write(e.Data)
+	u(fSeq, e.Seq)
+	if !e.Time.IsZero() {
+		m |= fTime
+		b = binary.AppendUvarint(binary.AppendVarint(b, e.Time.Unix()), uint64(e.Time.Nanosecond()))
 	}
+	str(fPhase, e.Phase)
+	str(fKind, string(e.Kind))
+	u(fPID, uint64(e.PID))
+	u(fTGID, uint64(e.TGID))
+	u(fPPID, uint64(e.PPID))
+	u(fUID, uint64(e.UID))
+	str(fComm, e.Comm)
+	u(fCgroupID, e.CgroupID)
+	u(fStart, e.Start)
+	str(fPath, e.Path)
+	str(fPath2, e.Path2)
+	strs(fArgv, e.Argv)
+	str(fCwd, e.Cwd)
+	u(fStdio, uint64(e.Stdio))
+	i(fFlags, e.Flags)
+	u(fMode, uint64(e.Mode))
+	i(fRet, e.Ret)
+	u(fDev, e.Dev)
+	u(fIno, e.Ino)
+	if e.PathUnread {
+		m |= fPathUnread
+	}
+	u(fChildPID, uint64(e.ChildPID))
+	u(fChildStart, e.ChildStart)
+	i(fExitCode, int64(e.ExitCode))
+	i(fSignal, int64(e.Signal))
+	u(fFamily, uint64(e.Family))
+	str(fAddr, e.Addr)
+	u(fPort, uint64(e.Port))
+	u(fCount, e.Count)
+	i(fArg, e.Arg)
+	u(fTargetPID, uint64(e.TargetPID))
+	str(fName, e.Name)
+	str(fQType, e.QType)
+	str(fMethod, e.Method)
+	str(fURI, e.URI)
+	strs(fHeaders, e.Headers)
+	if len(e.Data) > 0 {
+		m |= fData
+		b = append(binary.AppendUvarint(b, uint64(len(e.Data))), e.Data...)
+	}
+	enc.buf = b
+	var head [1 + binary.MaxVarintLen64]byte
+	head[0] = frameEvent
+	enc.w.Write(binary.AppendUvarint(head[:1], m))
+	enc.w.Write(b)
 }
 
 // errCorrupt is a binary trace that does not decode.

@@ -57,24 +57,35 @@ func Encode(w io.Writer, t *Trace) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	return encode(t, bw, func(r record) error { return enc.Encode(r) }, func(e *Event) error { return enc.Encode(e) })
+}
+
+// encode writes t's records before its events, its events and its
+// records after them, in the order both forms keep, then flushes bw.
+func encode(t *Trace, bw *bufio.Writer, rec func(record) error, event func(*Event) error) error {
+	var head, tail []record
 	if len(t.Phases) > 0 {
-		if err := enc.Encode(record{Record: recordPhases, Phases: t.Phases, Events: len(t.Events)}); err != nil {
-			return fmt.Errorf("encode phases: %w", err)
-		}
+		head = append(head, record{Record: recordPhases, Phases: t.Phases, Events: len(t.Events)})
 	}
 	if t.Previous != nil {
-		if err := enc.Encode(record{Record: recordPrevious, Previous: t.Previous}); err != nil {
-			return fmt.Errorf("encode previous: %w", err)
+		head = append(head, record{Record: recordPrevious, Previous: t.Previous})
+	}
+	if len(t.Processes) > 0 {
+		tail = append(tail, record{Record: recordProcesses, Processes: t.Processes})
+	}
+	for _, r := range head {
+		if err := rec(r); err != nil {
+			return fmt.Errorf("encode %s: %w", r.Record, err)
 		}
 	}
 	for i := range t.Events {
-		if err := enc.Encode(&t.Events[i]); err != nil {
+		if err := event(&t.Events[i]); err != nil {
 			return fmt.Errorf("encode event %d: %w", t.Events[i].Seq, err)
 		}
 	}
-	if len(t.Processes) > 0 {
-		if err := enc.Encode(record{Record: recordProcesses, Processes: t.Processes}); err != nil {
-			return fmt.Errorf("encode processes: %w", err)
+	for _, r := range tail {
+		if err := rec(r); err != nil {
+			return fmt.Errorf("encode %s: %w", r.Record, err)
 		}
 	}
 	return bw.Flush()
